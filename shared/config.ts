@@ -1,0 +1,61 @@
+/** Configuration from the environment, with documented defaults. */
+import os from "node:os";
+import path from "node:path";
+
+export interface FarmConfig {
+  /** NATS_URL; unset means "start the embedded default". */
+  natsUrl?: string;
+  /** NATS_CREDS: a credentials file. */
+  creds?: string;
+  /** NATS_USER / NATS_PASSWORD. */
+  user?: string;
+  password?: string;
+  /** FARM_DATA_DIR: mirrors and the embedded server's store. Default `.farm` in the cwd. */
+  dataDir: string;
+  /** FARM_LOG_LEVEL (default info) and FARM_LOG_PRETTY (default off: JSON lines). */
+  logLevel: string;
+  logPretty: boolean;
+  /** FARM_REPLICAS: replicas of streams and buckets. Default 1. */
+  replicas: number;
+  /** FARM_CONCURRENCY: tasks in flight per worker. Default: the number of cores. */
+  concurrency: number;
+  /** FARM_ALLOW_LOCAL_REPOS: accept file:// urls and local paths. Default off. */
+  allowLocalRepos: boolean;
+  /** FARM_CLONE_URL_TEMPLATE for {owner, repo} payloads. */
+  cloneUrlTemplate: string;
+  /** FARM_MAX_FILE_SIZE in bytes: bigger files are not linted. Default 512 KiB. */
+  maxFileSize: number;
+}
+
+function flag(v: string | undefined): boolean {
+  return v !== undefined && /^(1|true|yes|on)$/i.test(v.trim());
+}
+
+function int(name: string, v: string | undefined, dflt: number): number {
+  if (v === undefined || v === "") return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got "${v}"`);
+  return n;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<FarmConfig> = {}): FarmConfig {
+  const cfg: FarmConfig = {
+    natsUrl: env.NATS_URL || undefined,
+    creds: env.NATS_CREDS || undefined,
+    user: env.NATS_USER || undefined,
+    password: env.NATS_PASSWORD || undefined,
+    dataDir: path.resolve(env.FARM_DATA_DIR || ".farm"),
+    logLevel: env.FARM_LOG_LEVEL || "info",
+    logPretty: flag(env.FARM_LOG_PRETTY),
+    replicas: int("FARM_REPLICAS", env.FARM_REPLICAS, 1),
+    concurrency: int("FARM_CONCURRENCY", env.FARM_CONCURRENCY, os.availableParallelism()),
+    allowLocalRepos: flag(env.FARM_ALLOW_LOCAL_REPOS),
+    cloneUrlTemplate: env.FARM_CLONE_URL_TEMPLATE || "https://github.com/{owner}/{repo}.git",
+    maxFileSize: int("FARM_MAX_FILE_SIZE", env.FARM_MAX_FILE_SIZE, 512 * 1024),
+  };
+  return { ...cfg, ...stripUndefined(overrides) };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

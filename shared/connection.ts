@@ -1,0 +1,45 @@
+/** One NATS connection per process, with the farm's auth and reconnect policy. */
+import { connect, credsAuthenticator, type NatsConnection } from "@nats-io/transport-node";
+import { readFile } from "node:fs/promises";
+import type { FarmConfig } from "./config.js";
+
+export interface ConnectOptions {
+  servers: string;
+  /** Connection name shown by the server's monitoring. */
+  name?: string;
+  creds?: string;
+  user?: string;
+  password?: string;
+  /** Give up the first connect after this many ms. Default 5000. */
+  timeout?: number;
+}
+
+export class ClusterUnreachableError extends Error {
+  constructor(servers: string, cause: unknown) {
+    super(`cannot reach NATS at ${servers}: ${(cause as Error)?.message ?? cause}`, { cause });
+    this.name = "ClusterUnreachableError";
+  }
+}
+
+export async function connectNats(opts: ConnectOptions): Promise<NatsConnection> {
+  const authenticator = opts.creds ? credsAuthenticator(await readFile(opts.creds)) : undefined;
+  try {
+    return await connect({
+      servers: opts.servers.split(",").map((s) => s.trim()),
+      name: opts.name,
+      user: opts.user,
+      pass: opts.password,
+      authenticator,
+      timeout: opts.timeout ?? 5000,
+      // Once connected, keep trying forever: a service outlives a cluster restart.
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 500,
+    });
+  } catch (err) {
+    throw new ClusterUnreachableError(opts.servers, err);
+  }
+}
+
+export function connectOptionsFrom(cfg: FarmConfig, natsUrl: string, name?: string): ConnectOptions {
+  return { servers: natsUrl, name, creds: cfg.creds, user: cfg.user, password: cfg.password };
+}

@@ -1,0 +1,31 @@
+/** What travels with a task and what comes back: header names and the result envelope. */
+import type { WireError } from "./errors.js";
+
+export const H = {
+  taskId: "farm-task-id",
+  /** Awaited distribute: the caller's inbox for results. */
+  replyTo: "farm-reply-to",
+  /** Fire-and-forget distribute: the logical subject results are queued on. */
+  resultsTo: "farm-results-to",
+  dlqSubject: "farm-dlq-subject",
+  dlqStream: "farm-dlq-stream",
+  dlqSeq: "farm-dlq-stream-seq",
+  dlqAttempts: "farm-dlq-attempts",
+  dlqReason: "farm-dlq-reason",
+  dlqKind: "farm-dlq-kind",
+  dlqTime: "farm-dlq-time",
+  /** Request-reply: "error" when the body is `{error, code, name, permanent}`. */
+  status: "farm-status",
+} as const;
+
+/** Body of a failed request-reply: the public `{error}` shape plus the wire error's fields. */
+export interface ErrorReply {
+  error: string;
+  code: string;
+  name: string;
+  permanent: boolean;
+}
+
+export type TaskResult<R = unknown> =
+  | { id: string; subject: string; ok: true; value: R }
+  | { id: string; subject: string; ok: false; error: WireError };

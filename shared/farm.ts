@@ -1,0 +1,68 @@
+/**
+ * Farm: the four verbs over one NATS connection.
+ *
+ *   const farm = await Farm.connect({ servers: "nats://127.0.0.1:4222" });
+ *   await farm.jobs.send("lint.file", { path, content });
+ *   await farm.jobs.distribute("jobs.resize", images);
+ *   farm.events.subscribe("repo.analysis.>", (e) => console.log(e));
+ *   await farm.worker("jobs.resize", async (img) => resize(img), { concurrency: 4 });
+ */
+import type { NatsConnection } from "@nats-io/transport-node";
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import type { Logger } from "pino";
+import { connectNats, type ConnectOptions } from "./connection.js";
+import { DeadLetters } from "./dlq.js";
+import { Events } from "./events.js";
+import { Jobs } from "./jobs.js";
+import { createLogger } from "./logger.js";
+import { ensureTopology } from "./topology.js";
+import { Worker, type Handler, type WorkerOptions } from "./worker.js";
+
+export interface FarmOptions extends ConnectOptions {
+  log?: Logger;
+  /** Create streams, buckets and stores at connect. Default true. */
+  ensureTopology?: boolean;
+  /** Replicas for what ensureTopology creates. Default 1. */
+  replicas?: number;
+}
+
+export class Farm {
+  readonly jobs: Jobs;
+  readonly events: Events;
+  readonly dlq: DeadLetters;
+  private readonly workers = new Set<Worker<any, any>>();
+
+  private constructor(
+    readonly nc: NatsConnection,
+    readonly js: JetStreamClient,
+    readonly jsm: JetStreamManager,
+    readonly log: Logger,
+  ) {
+    this.jobs = new Jobs(nc, js);
+    this.events = new Events(nc, log);
+    this.dlq = new DeadLetters(js, jsm);
+  }
+
+  static async connect(opts: FarmOptions): Promise<Farm> {
+    const log = opts.log ?? createLogger({ name: opts.name });
+    const nc = await connectNats(opts);
+    const jsm = await jetstreamManager(nc);
+    if (opts.ensureTopology ?? true) await ensureTopology(nc, jsm, { replicas: opts.replicas, log });
+    return new Farm(nc, jetstream(nc), jsm, log);
+  }
+
+  /** Starts a worker for `subject`; closed with the farm. */
+  async worker<T = unknown, R = unknown>(subject: string, handler: Handler<T, R>, opts?: WorkerOptions): Promise<Worker<T, R>> {
+    const w = new Worker<T, R>({ nc: this.nc, js: this.js, jsm: this.jsm, dlq: this.dlq, log: this.log }, subject, handler, opts);
+    await w.start();
+    this.workers.add(w);
+    return w;
+  }
+
+  /** Graceful: workers finish or hand back their tasks, then the connection drains. */
+  async close(): Promise<void> {
+    await Promise.all([...this.workers].map((w) => w.close()));
+    this.workers.clear();
+    if (!this.nc.isClosed()) await this.nc.drain();
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * The whole NATS topology of farm in one place: subjects, streams, consumers,
+ * KV buckets and the object store, created idempotently at start-up.
+ */
+import {
+  AckPolicy,
+  DiscardPolicy,
+  JetStreamApiError,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamManager,
+  type StreamConfig,
+} from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import { Objm } from "@nats-io/obj";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+
+/** Public and internal subjects. Edge subjects are the public contract. */
+export const subjects = {
+  newSha: "repo.new_sha",
+  analysis: "repo.analysis",
+  started: "repo.analysis.started",
+  progress: "repo.analysis.progress",
+  completed: "repo.analysis.completed",
+  failed: "repo.analysis.failed",
+  reportGet: "report.get",
+  lintFile: "lint.file",
+  // internal work (queued: see queueSubject)
+  commitManifest: "commit.manifest",
+  lintBatch: "lint.batch",
+  commitFiles: "results.commit_files",
+  lintResults: "results.lint",
+} as const;
+
+/** Subjects that clients publish directly and a stream captures as they are. */
+const ingress = new Set<string>([subjects.newSha]);
+
+/** Prefix of queued (work-queue) subjects; keeps request-reply subjects out of streams. */
+export const QUEUE_PREFIX = "q.";
+
+/**
+ * The subject a task for `subject` travels on when it is distributed.
+ * Ingress subjects are captured as-is; everything else gets the queue prefix,
+ * so the same name can serve request-reply without the stream answering it.
+ */
+export function queueSubject(subject: string): string {
+  return ingress.has(subject) ? subject : QUEUE_PREFIX + subject;
+}
+
+export function isIngress(subject: string): boolean {
+  return ingress.has(subject);
+}
+
+export interface WorkQueueSpec {
+  stream: string;
+  subjects: string[];
+}
+
+/** Work-queue streams: one per stage, so limits and permissions stay per stage. */
+export const workQueues: WorkQueueSpec[] = [
+  { stream: "REPOS", subjects: [subjects.newSha] },
+  { stream: "COMMITS", subjects: ["q.commit.>"] },
+  { stream: "LINT", subjects: ["q.lint.>"] },
+  { stream: "RESULTS", subjects: ["q.results.>"] },
+  // Ad-hoc work of library users and tests.
+  { stream: "JOBS", subjects: ["q.jobs.>"] },
+];
+
+export const DLQ_STREAM = "DLQ";
+export const DLQ_PREFIX = "dlq";
+export const ADVISORY_STREAM = "ADVISORIES";
+export const MAX_DELIVERIES_ADVISORY = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES";
+
+export const buckets = {
+  reports: "farm-reports",
+  results: "farm-results",
+  state: "farm-state",
+} as const;
+export const BLOB_STORE = "farm-blobs";
+
+/** NATS subject match: `*` one token, `>` the rest. */
+export function subjectMatches(pattern: string, subject: string): boolean {
+  const p = pattern.split(".");
+  const s = subject.split(".");
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] === ">") return s.length > i;
+    if (i >= s.length) return false;
+    if (p[i] !== "*" && p[i] !== s[i]) return false;
+  }
+  return p.length === s.length;
+}
+
+/** The work-queue stream that captures a queued subject, or undefined. */
+export function streamFor(wireSubject: string): string | undefined {
+  return workQueues.find((w) => w.subjects.some((p) => subjectMatches(p, wireSubject)))?.stream;
+}
+
+/** A durable consumer name derived from a subject (`lint.batch` → `lint_batch`). */
+export function durableName(subject: string): string {
+  if (/[*>\s]/.test(subject)) throw new Error(`a worker subject must be concrete, got "${subject}"`);
+  return subject.replace(/\./g, "_");
+}
+
+export function advisorySubject(stream: string, consumer: string): string {
+  return `${MAX_DELIVERIES_ADVISORY}.${stream}.${consumer}`;
+}
+
+export interface TopologyOptions {
+  /** Stream and bucket replicas; 3 on a 3-node cluster. Default 1. */
+  replicas?: number;
+  log?: Logger;
+}
+
+type StreamSpec = Partial<StreamConfig> & { name: string };
+
+function streamConfigs(replicas: number): StreamSpec[] {
+  const work = workQueues.map((w) => ({
+    name: w.stream,
+    subjects: w.subjects,
+    retention: RetentionPolicy.Workqueue,
+    storage: StorageType.File,
+    num_replicas: replicas,
+    discard: DiscardPolicy.Old,
+  }));
+  return [
+    ...work,
+    {
+      name: DLQ_STREAM,
+      subjects: [`${DLQ_PREFIX}.>`],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      num_replicas: replicas,
+    },
+    {
+      // Advisories are core messages: a stream keeps them while no worker listens.
+      name: ADVISORY_STREAM,
+      subjects: [`${MAX_DELIVERIES_ADVISORY}.>`],
+      retention: RetentionPolicy.Workqueue,
+      storage: StorageType.File,
+      num_replicas: replicas,
+    },
+  ];
+}
+
+const STREAM_NAME_IN_USE = 10058;
+
+async function ensureStream(jsm: JetStreamManager, cfg: StreamSpec, log?: Logger) {
+  try {
+    await jsm.streams.add(cfg);
+  } catch (err) {
+    if (!(err instanceof JetStreamApiError) || err.code !== STREAM_NAME_IN_USE) throw err;
+    try {
+      await jsm.streams.update(cfg.name, cfg);
+    } catch (e) {
+      log?.warn({ stream: cfg.name, err: (e as Error).message }, "stream exists with a different config; kept as is");
+    }
+  }
+}
+
+/** Creates every stream, bucket and store farm uses. Safe to call from every service at start. */
+export async function ensureTopology(nc: NatsConnection, jsm: JetStreamManager, opts: TopologyOptions = {}) {
+  const replicas = opts.replicas ?? 1;
+  for (const cfg of streamConfigs(replicas)) await ensureStream(jsm, cfg, opts.log);
+  const kvm = new Kvm(nc);
+  for (const name of Object.values(buckets)) await kvm.create(name, { replicas, history: 1 });
+  await new Objm(nc).create(BLOB_STORE, { replicas });
+}
+
+export const consumerDefaults = {
+  ack_policy: AckPolicy.Explicit,
+} as const;

@@ -1,0 +1,12 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 30_000,
+    // Each file starts its own nats-server; two cores: keep files from starving each other.
+    fileParallelism: true,
+    maxWorkers: 2,
+  },
+});
