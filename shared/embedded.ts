@@ -1,0 +1,141 @@
+/**
+ * The embedded default: a local `nats-server -js` child process on a free
+ * port, its store in the data dir. Also what the tests run against.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { FarmError } from "./errors.js";
+
+export class NatsServerMissingError extends FarmError {
+  constructor(bin: string) {
+    super(
+      `${bin} is not installed: install it (Debian/Ubuntu: apt-get install nats-server; macOS: brew install nats-server) ` +
+        `or point farm at a cluster with --nats URL / NATS_URL`,
+      "E_NO_NATS_SERVER",
+    );
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface NatsServerOptions {
+  /** Client port. Default: a free one. */
+  port?: number;
+  /** JetStream store. Default: a temp dir removed by dispose(). */
+  storeDir?: string;
+  /** Extra command-line arguments (e.g. `-c conf`). */
+  args?: string[];
+  /** Binary. Default `nats-server` on PATH (or /usr/sbin). */
+  bin?: string;
+  /** Ms to wait for "Server is ready". Default 15000. */
+  startTimeout?: number;
+}
+
+/** Resolves the binary on PATH (plus the sbin dirs Debian installs it to). */
+function findBinary(bin: string): string {
+  if (bin.includes("/")) return isExecutable(bin) ? bin : missing(bin);
+  const dirs = `${process.env.PATH ?? ""}:/usr/sbin:/usr/local/sbin`.split(":").filter(Boolean);
+  return dirs.map((d) => path.join(d, bin)).find(isExecutable) ?? missing(bin);
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function missing(bin: string): never {
+  throw new NatsServerMissingError(bin);
+}
+
+export class NatsServer {
+  private proc?: ChildProcess;
+  private readonly ownsStore: boolean;
+  readonly storeDir: string;
+  port = 0;
+
+  constructor(private readonly opts: NatsServerOptions = {}) {
+    this.ownsStore = !opts.storeDir;
+    this.storeDir = opts.storeDir ?? mkdtempSync(path.join(os.tmpdir(), "farm-nats-"));
+  }
+
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
+  static async start(opts: NatsServerOptions = {}): Promise<NatsServer> {
+    const s = new NatsServer(opts);
+    await s.start();
+    return s;
+  }
+
+  async start(): Promise<void> {
+    const bin = findBinary(this.opts.bin ?? "nats-server");
+    mkdirSync(this.storeDir, { recursive: true });
+    if (!this.port) this.port = this.opts.port ?? (await freePort());
+    const args = ["-js", "-a", "127.0.0.1", "-p", String(this.port), "-sd", this.storeDir, ...(this.opts.args ?? [])];
+    const proc = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"] });
+    this.proc = proc;
+    let log = "";
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`nats-server did not start:\n${log}`)), this.opts.startTimeout ?? 15_000);
+      const fail = (err: Error) => {
+        clearTimeout(timer);
+        reject(err);
+      };
+      proc.once("error", fail);
+      proc.once("exit", (code) => fail(new Error(`nats-server exited with ${code}:\n${log}`)));
+      proc.stderr!.on("data", (d: Buffer) => {
+        log += d.toString();
+        if (log.includes("Server is ready")) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    proc.removeAllListeners("exit");
+    proc.stderr!.removeAllListeners("data");
+    proc.stderr!.resume();
+  }
+
+  /** Stops the server (SIGKILL for a crash, SIGTERM for a clean stop) and waits for it to exit. */
+  async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+    const proc = this.proc;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      proc.once("exit", () => resolve());
+      proc.kill(signal);
+    });
+    this.proc = undefined;
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.start();
+  }
+
+  async dispose(): Promise<void> {
+    await this.stop();
+    if (this.ownsStore) rmSync(this.storeDir, { recursive: true, force: true });
+  }
+}

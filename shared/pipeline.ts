@@ -1,0 +1,86 @@
+/**
+ * The messages that flow between the services (see the data flow in
+ * ARCHITECTURE.md). Large lists travel as object-store references.
+ */
+import type { FarmConfig } from "./config.js";
+import type { Farm } from "./farm.js";
+import type { Logger } from "./logger.js";
+
+/** `repo.new_sha` after validation. */
+export interface AnalysisRequest {
+  repo: string;
+  sha: string;
+  ref?: string;
+  history: number;
+}
+
+/** Identifies one commit of one analysis; carried by every later message. */
+export interface CommitRef {
+  repo: string;
+  repoKey: string;
+  sha: string;
+  parent: string | null;
+  /** The parent's report will be produced by this analysis (or already exists). */
+  parentExpected: boolean;
+  /** Asked for by the client (false for a parent analyzed only as the delta's baseline). */
+  requested: boolean;
+  date: string;
+  subject: string;
+}
+
+export interface ManifestEntry {
+  path: string;
+  blob: string;
+  size: number;
+  mode: string;
+}
+
+/** ingest → splitter (`commit.manifest`): the tree lives in the object store. */
+export interface CommitManifest extends CommitRef {
+  manifest: string;
+}
+
+/** What a linter needs to know about a file besides its content. */
+export interface BatchFile {
+  path: string;
+  blob: string;
+  configId: string;
+}
+
+/** splitter → linter-runner (`lint.batch`). `settings` holds each config id's lint settings. */
+export interface LintBatch {
+  repoKey: string;
+  settings: Record<string, unknown>;
+  files: BatchFile[];
+}
+
+/** linter-runner → aggregator (`results.lint`, as the batch task's result). */
+export interface BatchDone {
+  keys: string[];
+  linted: number;
+}
+
+export interface SplitStats {
+  files: number;
+  cacheHits: number;
+  queued: number;
+}
+
+/** splitter → aggregator (`results.commit_files`): the commit's full file list, by reference. */
+export interface CommitFiles extends CommitRef {
+  files: string;
+  linters: Record<string, string>;
+  stats: SplitStats;
+}
+
+/** A running service: stops cleanly. */
+export interface Service {
+  name: string;
+  close(): Promise<void>;
+}
+
+export interface ServiceContext {
+  farm: Farm;
+  config: FarmConfig;
+  log: Logger;
+}

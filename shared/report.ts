@@ -1,0 +1,211 @@
+/**
+ * The report model: per-file results, per-commit reports, the delta against
+ * the parent (by fingerprints that survive lines moving), and SARIF 2.1.0.
+ */
+import { createHash } from "node:crypto";
+
+export interface LintMessage {
+  linter: string;
+  ruleId: string | null;
+  severity: 1 | 2;
+  line: number;
+  column: number;
+  endLine?: number;
+  endColumn?: number;
+  message: string;
+  fatal?: boolean;
+}
+
+/** A message as cached: plus a hash of its normalized source line, for fingerprints. */
+export interface CachedMessage extends LintMessage {
+  lineHash: string;
+}
+
+/** The content-addressed result of one (blob, config): linted, or skipped by content. */
+export interface FileResult {
+  messages: CachedMessage[];
+  /** Set when the content is not lintable (binary, minified): the file leaves the report. */
+  skipped?: "binary" | "minified";
+}
+
+export interface Summary {
+  files: number;
+  errors: number;
+  warnings: number;
+}
+
+export interface DeltaEntry {
+  path: string;
+  linter: string;
+  ruleId: string | null;
+  severity: 1 | 2;
+  line: number;
+  column: number;
+  message: string;
+  fingerprint: string;
+}
+
+export interface Delta {
+  new: DeltaEntry[];
+  fixed: DeltaEntry[];
+}
+
+export interface ReportFile {
+  path: string;
+  blob: string;
+  messages: LintMessage[];
+}
+
+/** The public report (see ARCHITECTURE.md, "Public contract"). */
+export interface Report {
+  repo: string;
+  sha: string;
+  parent: string | null;
+  linters: Record<string, string>;
+  summary: Summary;
+  files: ReportFile[];
+  /** Null when the commit has no parent. */
+  delta: Delta | null;
+}
+
+/** A file of a commit as analyzed: where its result lives. */
+export interface FileRef {
+  path: string;
+  blob: string;
+  configId: string;
+}
+
+export function resultKey(blob: string, configId: string): string {
+  return `${blob}.${configId}`;
+}
+
+export function hashLine(text: string | undefined): string {
+  const normalized = (text ?? "").replace(/\s+/g, " ").trim();
+  return createHash("sha256").update(normalized).digest("hex").slice(0, 16);
+}
+
+/** Adds line hashes to a file's messages, from the file's content. */
+export function withLineHashes(messages: LintMessage[], content: string): CachedMessage[] {
+  const lines = content.split(/\r?\n/);
+  return messages.map((m) => ({ ...m, lineHash: hashLine(lines[m.line - 1]) }));
+}
+
+export function stripCached(messages: CachedMessage[]): LintMessage[] {
+  return messages.map(({ lineHash: _lineHash, ...m }) => m);
+}
+
+export function summarize(files: { messages: LintMessage[] }[]): Summary {
+  let errors = 0;
+  let warnings = 0;
+  for (const f of files)
+    for (const m of f.messages) {
+      if (m.severity === 2) errors++;
+      else warnings++;
+    }
+  return { files: files.length, errors, warnings };
+}
+
+export interface FileMessages {
+  path: string;
+  blob: string;
+  messages: CachedMessage[];
+}
+
+/**
+ * Fingerprint = rule + path + normalized line text + occurrence, so an issue
+ * keeps its identity when lines above it move.
+ */
+export function fingerprints(file: FileMessages): { entry: DeltaEntry; fingerprint: string }[] {
+  const seen = new Map<string, number>();
+  const sorted = [...file.messages].sort((a, b) => a.line - b.line || a.column - b.column);
+  return sorted.map((m) => {
+    const base = `${file.path}\0${m.linter}\0${m.ruleId ?? ""}\0${m.lineHash}`;
+    const occurrence = seen.get(base) ?? 0;
+    seen.set(base, occurrence + 1);
+    const fingerprint = createHash("sha256").update(`${base}\0${occurrence}`).digest("hex").slice(0, 24);
+    const entry: DeltaEntry = {
+      path: file.path,
+      linter: m.linter,
+      ruleId: m.ruleId,
+      severity: m.severity,
+      line: m.line,
+      column: m.column,
+      message: m.message,
+      fingerprint,
+    };
+    return { entry, fingerprint };
+  });
+}
+
+/** New and fixed issues of `current` against `parent`. Unchanged files (same path, same blob) are skipped. */
+export function computeDelta(current: FileMessages[], parent: FileMessages[]): Delta {
+  const parentByPath = new Map(parent.map((f) => [f.path, f]));
+  const currentByPath = new Map(current.map((f) => [f.path, f]));
+  const changedNow = current.filter((f) => parentByPath.get(f.path)?.blob !== f.blob);
+  const changedBefore = parent.filter((f) => currentByPath.get(f.path)?.blob !== f.blob);
+  const now = new Map(changedNow.flatMap(fingerprints).map((x) => [x.fingerprint, x.entry]));
+  const before = new Map(changedBefore.flatMap(fingerprints).map((x) => [x.fingerprint, x.entry]));
+  const byPlace = (a: DeltaEntry, b: DeltaEntry) => a.path.localeCompare(b.path) || a.line - b.line || a.column - b.column;
+  return {
+    new: [...now].filter(([fp]) => !before.has(fp)).map(([, e]) => e).sort(byPlace),
+    fixed: [...before].filter(([fp]) => !now.has(fp)).map(([, e]) => e).sort(byPlace),
+  };
+}
+
+// ---- SARIF 2.1.0 ----------------------------------------------------------------------
+
+const SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json";
+
+/** One SARIF log, one run per report; `baselineState` comes from the delta. */
+export function toSarif(reports: Report[], toolVersion = "0.1.0"): Record<string, unknown> {
+  return { $schema: SARIF_SCHEMA, version: "2.1.0", runs: reports.map((r) => sarifRun(r, toolVersion)) };
+}
+
+function sarifRun(report: Report, toolVersion: string) {
+  const newFps = new Set(report.delta?.new.map((e) => e.fingerprint));
+  const rules = new Map<string, { id: string; shortDescription: { text: string } }>();
+  const results: Record<string, unknown>[] = [];
+  for (const file of report.files) {
+    const cached = file.messages as CachedMessage[];
+    const fps = cached.every((m) => m.lineHash) ? fingerprints({ ...file, messages: cached }) : [];
+    const fpOf = new Map(fps.map((x) => [`${x.entry.line}:${x.entry.column}:${x.entry.ruleId}`, x.fingerprint]));
+    for (const m of file.messages) {
+      const ruleId = `${m.linter}/${m.ruleId ?? "fatal"}`;
+      if (!rules.has(ruleId)) rules.set(ruleId, { id: ruleId, shortDescription: { text: m.ruleId ?? "parse error" } });
+      const fp = fpOf.get(`${m.line}:${m.column}:${m.ruleId}`);
+      results.push(sarifResult(ruleId, m.severity, m.message, file.path, m, fp, report.delta ? (fp && newFps.has(fp) ? "new" : "unchanged") : undefined));
+    }
+  }
+  for (const e of report.delta?.fixed ?? []) {
+    const ruleId = `${e.linter}/${e.ruleId ?? "fatal"}`;
+    results.push(sarifResult(ruleId, e.severity, e.message, e.path, e, e.fingerprint, "absent"));
+  }
+  return {
+    tool: { driver: { name: "farm", version: toolVersion, informationUri: "https://github.com/farm", rules: [...rules.values()] } },
+    versionControlProvenance: [{ repositoryUri: report.repo, revisionId: report.sha }],
+    properties: { linters: report.linters, parent: report.parent },
+    results,
+  };
+}
+
+function sarifResult(
+  ruleId: string,
+  severity: 1 | 2,
+  text: string,
+  path: string,
+  pos: { line: number; column: number; endLine?: number; endColumn?: number },
+  fingerprint: string | undefined,
+  baselineState: string | undefined,
+) {
+  const region: Record<string, number> = { startLine: Math.max(1, pos.line), startColumn: Math.max(1, pos.column) };
+  if (pos.endLine) region.endLine = pos.endLine;
+  if (pos.endColumn) region.endColumn = pos.endColumn;
+  return {
+    ruleId,
+    level: severity === 2 ? "error" : "warning",
+    message: { text },
+    locations: [{ physicalLocation: { artifactLocation: { uri: path }, region } }],
+    ...(fingerprint ? { partialFingerprints: { "farm/v1": fingerprint } } : {}),
+    ...(baselineState ? { baselineState } : {}),
+  };
+}

@@ -1,0 +1,201 @@
+/**
+ * Where farm keeps data: blob contents, manifests and file lists in the object
+ * store (anything that may exceed one message), results and reports in KV.
+ * Everything is content-addressed or keyed by commit, so writes are idempotent.
+ */
+import { Kvm, type KV } from "@nats-io/kv";
+import { Objm, type ObjectStore } from "@nats-io/obj";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { decode, encode } from "./codec.js";
+import type { FileResult, Report, Summary, Delta, FileRef } from "./report.js";
+import { BLOB_STORE, buckets } from "./topology.js";
+
+// KV values and messages are capped at 1 MB; leave room for headers.
+const INLINE_LIMIT = 512 * 1024;
+
+/** A small LRU map. */
+export class Lru<K, V> {
+  private map = new Map<K, V>();
+  constructor(private readonly max: number) {}
+  get(k: K): V | undefined {
+    const v = this.map.get(k);
+    if (v !== undefined) {
+      this.map.delete(k);
+      this.map.set(k, v);
+    }
+    return v;
+  }
+  set(k: K, v: V): void {
+    this.map.delete(k);
+    this.map.set(k, v);
+    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value as K);
+  }
+  has(k: K): boolean {
+    return this.map.has(k);
+  }
+}
+
+/** The object store: blob contents and msgpack documents that may be large. */
+export class Objects {
+  private known = new Lru<string, true>(200_000);
+  constructor(readonly store: ObjectStore) {}
+
+  static async open(nc: NatsConnection): Promise<Objects> {
+    return new Objects(await new Objm(nc).open(BLOB_STORE));
+  }
+
+  async has(name: string): Promise<boolean> {
+    if (this.known.has(name)) return true;
+    const info = await this.store.info(name);
+    if (info && !info.deleted) this.known.set(name, true);
+    return Boolean(info && !info.deleted);
+  }
+
+  async putBytes(name: string, data: Uint8Array): Promise<void> {
+    await this.store.putBlob({ name }, data);
+    this.known.set(name, true);
+  }
+
+  /** Content-addressed: writes only when the store does not have it yet. */
+  async putOnce(name: string, data: Uint8Array): Promise<boolean> {
+    if (await this.has(name)) return false;
+    await this.putBytes(name, data);
+    return true;
+  }
+
+  async getBytes(name: string): Promise<Uint8Array | null> {
+    return this.store.getBlob(name);
+  }
+
+  async putValue(name: string, value: unknown): Promise<void> {
+    await this.putBytes(name, encode(value));
+  }
+
+  async getValue<T>(name: string): Promise<T | null> {
+    const data = await this.getBytes(name);
+    return data ? decode<T>(data) : null;
+  }
+}
+
+export const objectNames = {
+  blob: (id: string) => `blob/${id}`,
+  manifest: (repoKey: string, sha: string) => `manifest/${repoKey}/${sha}`,
+  files: (repoKey: string, sha: string) => `files/${repoKey}/${sha}`,
+  report: (repoKey: string, sha: string) => `report/${repoKey}/${sha}`,
+  result: (key: string) => `result/${key}`,
+};
+
+/** The result cache: (blob, config id) → result, forever. Large results spill to the object store. */
+export class ResultCache {
+  private hits = new Lru<string, true>(500_000);
+  constructor(
+    private readonly kv: KV,
+    private readonly objects: Objects,
+  ) {}
+
+  static async open(nc: NatsConnection, objects: Objects): Promise<ResultCache> {
+    return new ResultCache(await new Kvm(nc).open(buckets.results), objects);
+  }
+
+  async has(key: string): Promise<boolean> {
+    if (this.hits.has(key)) return true;
+    const e = await this.kv.get(key);
+    const found = Boolean(e && e.operation === "PUT");
+    if (found) this.hits.set(key, true);
+    return found;
+  }
+
+  async get(key: string): Promise<FileResult | null> {
+    const e = await this.kv.get(key);
+    if (!e || e.operation !== "PUT") return null;
+    const v = decode<FileResult | { ref: string }>(e.value);
+    if ("ref" in v) return this.objects.getValue<FileResult>(v.ref);
+    return v;
+  }
+
+  async put(key: string, result: FileResult): Promise<void> {
+    const data = encode(result);
+    if (data.length > INLINE_LIMIT) {
+      const ref = objectNames.result(key);
+      await this.objects.putValue(ref, result);
+      await this.kv.put(key, encode({ ref }));
+    } else {
+      await this.kv.put(key, data);
+    }
+    this.hits.set(key, true);
+  }
+}
+
+/** What the reports bucket holds per commit: the summary, and where the rest is. */
+export interface StoredReport {
+  repo: string;
+  repoKey: string;
+  sha: string;
+  parent: string | null;
+  linters: Record<string, string>;
+  summary: Summary;
+  /** Object holding `{files: FileRef[], delta}`. */
+  object: string;
+  newIssues: number;
+  fixedIssues: number;
+  completedAt: string;
+}
+
+export interface ReportBody {
+  files: FileRef[];
+  delta: Delta | null;
+}
+
+export class ReportStore {
+  constructor(
+    private readonly kv: KV,
+    private readonly objects: Objects,
+    private readonly results: ResultCache,
+  ) {}
+
+  static async open(nc: NatsConnection, objects: Objects, results: ResultCache): Promise<ReportStore> {
+    return new ReportStore(await new Kvm(nc).open(buckets.reports), objects, results);
+  }
+
+  static key(repoKey: string, sha: string): string {
+    return `${repoKey}.${sha}`;
+  }
+
+  async head(repoKey: string, sha: string): Promise<StoredReport | null> {
+    const e = await this.kv.get(ReportStore.key(repoKey, sha));
+    return e && e.operation === "PUT" ? decode<StoredReport>(e.value) : null;
+  }
+
+  async put(head: Omit<StoredReport, "object">, body: ReportBody): Promise<StoredReport> {
+    const object = objectNames.report(head.repoKey, head.sha);
+    await this.objects.putValue(object, body);
+    const stored = { ...head, object };
+    await this.kv.put(ReportStore.key(head.repoKey, head.sha), encode(stored));
+    return stored;
+  }
+
+  async body(stored: StoredReport): Promise<ReportBody> {
+    const body = await this.objects.getValue<ReportBody>(stored.object);
+    if (!body) throw new Error(`report body ${stored.object} is missing from the object store`);
+    return body;
+  }
+
+  /** The full public report, assembled from the content-addressed results. */
+  async assemble(stored: StoredReport): Promise<Report> {
+    const { files, delta } = await this.body(stored);
+    const out: Report["files"] = [];
+    for (const f of files) {
+      const r = await this.results.get(`${f.blob}.${f.configId}`);
+      out.push({ path: f.path, blob: f.blob, messages: (r?.messages ?? []).map(({ lineHash: _h, ...m }) => m) });
+    }
+    return {
+      repo: stored.repo,
+      sha: stored.sha,
+      parent: stored.parent,
+      linters: stored.linters,
+      summary: stored.summary,
+      files: out,
+      delta,
+    };
+  }
+}
