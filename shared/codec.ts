@@ -3,7 +3,7 @@
  * both: the content-type header says which; without it a payload starting
  * with `{` or `[` is JSON.
  */
-import { Packr } from "msgpackr";
+import { C1, Packr } from "msgpackr";
 import { headers as natsHeaders, type MsgHdrs } from "@nats-io/transport-node";
 import { DecodeError } from "./errors.js";
 
@@ -28,15 +28,34 @@ export function formatHeaders(format: Format = "msgpack", h: MsgHdrs = natsHeade
   return h;
 }
 
+/** The payload's format: the content-type header if any, else `{`/`[` means JSON. */
+export function formatOf(data: Uint8Array, hdrs?: MsgHdrs): Format {
+  const declared = hdrs?.get(CONTENT_TYPE) ?? "";
+  if (declared) return declared.includes("json") ? "json" : "msgpack";
+  return data?.[0] === 0x7b || data?.[0] === 0x5b ? "json" : "msgpack";
+}
+
 export function decode<T = unknown>(data: Uint8Array, hdrs?: MsgHdrs): T {
   if (!data || data.length === 0) throw new DecodeError("empty payload");
-  const declared = hdrs?.get(CONTENT_TYPE) ?? "";
-  const json = declared ? declared.includes("json") : data[0] === 0x7b || data[0] === 0x5b;
+  const json = formatOf(data, hdrs) === "json";
+  let value: unknown;
   try {
-    return (json ? JSON.parse(fromUtf8.decode(data)) : packr.unpack(data)) as T;
+    value = json ? JSON.parse(fromUtf8.decode(data)) : packr.unpack(data);
   } catch (err) {
     throw new DecodeError(`payload is not valid ${json ? "JSON" : "msgpack"}: ${(err as Error).message}`, {
       cause: err,
     });
   }
+  if (!json && holdsC1(value)) throw new DecodeError("payload is not valid msgpack: reserved byte 0xc1");
+  return value as T;
+}
+
+// msgpackr decodes the never-used byte 0xc1 to a marker object instead of
+// failing, so garbage would pass as data: look for the marker.
+function holdsC1(v: unknown): boolean {
+  if (v === C1) return true;
+  if (v === null || typeof v !== "object" || ArrayBuffer.isView(v)) return false;
+  if (Array.isArray(v)) return v.some(holdsC1);
+  if (v instanceof Map) return [...v.values()].some(holdsC1);
+  return Object.values(v).some(holdsC1);
 }

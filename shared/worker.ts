@@ -13,13 +13,14 @@ import {
 } from "@nats-io/transport-node";
 import {
   AckPolicy,
+  type Consumer,
   type ConsumerMessages,
   type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
 } from "@nats-io/jetstream";
 import type { Logger } from "pino";
-import { decode, encode, formatHeaders, JSON_TYPE, CONTENT_TYPE, type Format } from "./codec.js";
+import { decode, encode, formatHeaders, formatOf, type Format } from "./codec.js";
 import { isPermanent, ShutdownError, toWireError, type WireError } from "./errors.js";
 import { H, type ErrorReply, type TaskResult } from "./envelope.js";
 import { Semaphore, sleep } from "./concurrency.js";
@@ -36,6 +37,11 @@ import {
 export interface WorkerOptions {
   /** Tasks in flight at once (requests and queued tasks together). Default 1. */
   concurrency?: number;
+  /**
+   * Queued tasks pulled ahead of a free slot. A pulled task's ack wait is already
+   * running, so the buffer stays this small. Default 0: pull only into a free slot.
+   */
+  prefetch?: number;
   /** Ms the server waits for an ack before redelivering. Default 30000. */
   ackWait?: number;
   /** Deliveries before a task is dead-lettered. Default 5. */
@@ -90,6 +96,9 @@ interface Running {
   done: Promise<void>;
 }
 
+/** Ms a pull waits for work before it is renewed. */
+const PULL_EXPIRES = 10_000;
+
 export class Worker<T = unknown, R = unknown> {
   readonly subject: string;
   readonly durable: string;
@@ -98,12 +107,19 @@ export class Worker<T = unknown, R = unknown> {
   private readonly opts: Required<WorkerOptions>;
   private readonly log: Logger;
   private readonly slots: Semaphore;
+  /** Aborts handlers when close() stops waiting for them. */
   private readonly abort = new AbortController();
+  /** Aborts the worker's own waits (pulls, retry pauses) when close() starts. */
+  private readonly halt = new AbortController();
   private readonly running = new Set<Running>();
+  /** Queued tasks received but waiting for a slot. */
+  private readonly buffered = new Set<JsMsg>();
   private readonly loops: Promise<void>[] = [];
   private sub?: Subscription;
-  private messages?: ConsumerMessages;
+  private fetching?: ConsumerMessages;
   private advisories?: ConsumerMessages;
+  /** Wakes the pull loop when a slot frees up. */
+  private wake?: () => void;
   private stopping = false;
   private closed?: Promise<void>;
   private counts = { processed: 0, failed: 0, deadLettered: 0 };
@@ -121,6 +137,7 @@ export class Worker<T = unknown, R = unknown> {
     const ackWait = options.ackWait ?? 30_000;
     this.opts = {
       concurrency: options.concurrency ?? 1,
+      prefetch: options.prefetch ?? 0,
       ackWait,
       maxDeliver: options.maxDeliver ?? 5,
       backoff: options.backoff ?? [1000, 5000, 15000, 60000],
@@ -142,8 +159,7 @@ export class Worker<T = unknown, R = unknown> {
       if (!this.stream) throw new Error(`no work queue captures "${this.wire}": declare it in shared/topology.ts`);
       await this.ensureConsumers(this.stream);
       const consumer = await this.deps.js.consumers.get(this.stream, this.durable);
-      this.messages = await consumer.consume({ max_messages: this.opts.concurrency });
-      this.loops.push(this.consumeLoop(this.messages), this.watchStatus(this.messages));
+      this.loops.push(this.pullLoop(consumer));
       const adv = await this.deps.js.consumers.get(ADVISORY_STREAM, `adv_${this.durable}`);
       this.advisories = await adv.consume({ max_messages: 4 });
       this.loops.push(this.advisoryLoop(this.advisories, this.stream));
@@ -176,28 +192,43 @@ export class Worker<T = unknown, R = unknown> {
 
   // ---- distribute: the work queue -------------------------------------------------
 
-  private async consumeLoop(messages: ConsumerMessages) {
-    for await (const m of messages) {
-      if (this.stopping) {
-        m.nak(); // hand buffered work straight back to the other workers
+  /**
+   * Pulls only as many tasks as there is room for (free slots plus `prefetch`).
+   * consume() would keep refilling its buffer whatever the handlers' pace, and
+   * every buffered task burns its ack wait: it would be redelivered elsewhere
+   * while still waiting here.
+   */
+  private async pullLoop(consumer: Consumer) {
+    const limit = this.opts.concurrency + this.opts.prefetch;
+    while (!this.stopping) {
+      const room = limit - this.running.size - this.buffered.size;
+      if (room <= 0) {
+        await new Promise<void>((resolve) => (this.wake = resolve));
         continue;
       }
-      await this.slots.acquire();
-      if (this.stopping) {
-        this.slots.release();
-        m.nak();
-        continue;
+      try {
+        const batch = await consumer.fetch({ max_messages: room, expires: PULL_EXPIRES });
+        this.fetching = batch;
+        if (this.stopping) batch.stop();
+        for await (const m of batch) void this.dispatch(m);
+      } catch (err) {
+        if (this.stopping) break;
+        // Missed heartbeats, a lost consumer, a failover: log and pull again.
+        this.log.warn({ err: (err as Error).message }, "pull failed; retrying");
+        await sleep(1000, this.halt.signal);
+      } finally {
+        this.fetching = undefined;
       }
-      this.track(m, (entry) => this.runQueued(m, entry));
     }
   }
 
-  private async watchStatus(messages: ConsumerMessages) {
-    for await (const s of messages.status()) {
-      if (s.type === "heartbeats_missed" || s.type === "consumer_not_found" || s.type === "stream_not_found") {
-        this.log.warn({ status: s }, "consumer status");
-      }
-    }
+  private async dispatch(m: JsMsg) {
+    if (this.stopping) return m.nak(); // hand it straight back to the other workers
+    this.buffered.add(m);
+    await this.slots.acquire();
+    // close() hands buffered tasks back; one it took is no longer ours to run.
+    if (!this.buffered.delete(m)) return this.slots.release();
+    this.track(m, (entry) => this.runQueued(m, entry));
   }
 
   private async runQueued(m: JsMsg, entry: Running) {
@@ -208,7 +239,7 @@ export class Worker<T = unknown, R = unknown> {
       const task = decode<T>(m.data, m.headers);
       const value = await this.handler(task, this.context(id, "distribute", attempt, m.headers, () => m.working()));
       if (entry.handedBack) return;
-      await this.deliverResult(m.headers, { id, subject: this.subject, ok: true, value });
+      await this.deliverResult(m.headers, `${m.info.stream}.${m.seq}`, { id, subject: this.subject, ok: true, value });
       m.ack();
       this.counts.processed++;
     } catch (err) {
@@ -230,7 +261,8 @@ export class Worker<T = unknown, R = unknown> {
   private async deadLetter(m: JsMsg, id: string, attempts: number, err: unknown, kind: DeadLetterKind) {
     const reason = describe(err, kind, attempts);
     try {
-      await this.park({ subject: m.subject, data: m.data, headers: m.headers }, m.info.stream, m.seq, attempts, reason, kind, id);
+      const raw = { subject: m.subject, data: m.data, headers: m.headers };
+      await this.park(raw, m.info.stream, m.seq, attempts, reason, kind, id, toWireError(err));
       m.term(); // 2.9 ignores a term reason: the reason lives in the dead-letter entry
       this.log.warn({ id, attempts, kind, reason }, "task dead-lettered");
     } catch (e) {
@@ -248,22 +280,29 @@ export class Worker<T = unknown, R = unknown> {
     reason: string,
     kind: DeadLetterKind,
     id: string,
+    /** The handler's last error; none when the worker never got to finish (advisory). */
+    cause?: WireError,
   ) {
     await this.deps.dlq.park(msg, { stream, streamSeq, attempts, reason, kind });
     this.counts.deadLettered++;
-    const error: WireError = { ...toWireError(new Error(reason)), name: "DeadLettered", code: "E_DEAD_LETTER", permanent: true };
-    await this.deliverResult(msg.headers, { id, subject: this.subject, ok: false, error });
+    // The distributor sees the worker's own error, as `send` would; "DeadLettered" when there is none.
+    const error: WireError = cause ?? { name: "DeadLettered", message: reason, code: "E_DEAD_LETTER", permanent: true };
+    await this.deliverResult(msg.headers, `${stream}.${streamSeq}`, { id, subject: this.subject, ok: false, error });
   }
 
-  /** Sends a task's outcome where the distributor asked: its inbox, or a results queue. */
-  private async deliverResult(h: MsgHdrs | undefined, result: TaskResult<R>) {
+  /**
+   * Sends a task's outcome where the distributor asked: its inbox, or a results queue.
+   * `delivery` (stream.seq) keys the dedup: a redelivered task's second answer is
+   * dropped, a replayed task (a new message) is answered again.
+   */
+  private async deliverResult(h: MsgHdrs | undefined, delivery: string, result: TaskResult<R>) {
     const replyTo = h?.get(H.replyTo);
     const resultsTo = h?.get(H.resultsTo);
     if (replyTo) this.deps.nc.publish(replyTo, encode(result), { headers: formatHeaders() });
     if (resultsTo) {
       const rh = formatHeaders();
       rh.set(H.taskId, `${result.id}.result`);
-      await this.deps.js.publish(queueSubject(resultsTo), encode(result), { msgID: `${result.id}.result`, headers: rh });
+      await this.deps.js.publish(queueSubject(resultsTo), encode(result), { msgID: `${result.id}.result.${delivery}`, headers: rh });
     }
   }
 
@@ -299,7 +338,7 @@ export class Worker<T = unknown, R = unknown> {
   }
 
   private async runRequest(m: Msg) {
-    const format: Format = replyFormat(m);
+    const format: Format = formatOf(m.data, m.headers);
     const id = nuid.next();
     const h = formatHeaders(format);
     let body: unknown;
@@ -341,6 +380,7 @@ export class Worker<T = unknown, R = unknown> {
       .finally(() => {
         this.running.delete(entry);
         this.slots.release();
+        this.wake?.();
       });
   }
 
@@ -355,11 +395,21 @@ export class Worker<T = unknown, R = unknown> {
 
   private async shutdown() {
     this.stopping = true;
+    this.halt.abort();
     this.sub?.unsubscribe();
-    this.messages?.stop();
+    this.fetching?.stop();
     this.advisories?.stop();
+    this.wake?.();
+    // Buffered tasks have not started: hand them straight back to the other workers.
+    for (const m of this.buffered) m.nak();
+    this.buffered.clear();
     const finished = Promise.allSettled([...this.running].map((r) => r.done));
-    const inTime = await Promise.race([finished.then(() => true), sleep(this.opts.shutdownGrace).then(() => false)]);
+    const graceOver = new AbortController();
+    const inTime = await Promise.race([
+      finished.then(() => true),
+      sleep(this.opts.shutdownGrace, graceOver.signal).then(() => false),
+    ]);
+    graceOver.abort();
     if (!inTime) {
       for (const r of this.running) {
         r.handedBack = true;
@@ -368,14 +418,10 @@ export class Worker<T = unknown, R = unknown> {
       this.abort.abort(new ShutdownError());
       this.log.warn({ handedBack: this.running.size }, "shutdown grace over; in-flight tasks handed back");
     }
-    await Promise.race([Promise.allSettled(this.loops), sleep(1000)]);
+    const loopsOver = new AbortController();
+    await Promise.race([Promise.allSettled(this.loops), sleep(1000, loopsOver.signal)]);
+    loopsOver.abort();
   }
-}
-
-function replyFormat(m: Msg): Format {
-  const declared = m.headers?.get(CONTENT_TYPE);
-  if (declared) return declared === JSON_TYPE ? "json" : "msgpack";
-  return m.data[0] === 0x7b || m.data[0] === 0x5b ? "json" : "msgpack";
 }
 
 function describe(err: unknown, kind: DeadLetterKind, attempts: number): string {
