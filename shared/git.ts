@@ -1,0 +1,30 @@
+/**
+ * The git layer of ingest: input validation, one bare mirror per repo, and
+ * reading history, trees and blobs from it. No NATS here.
+ * The implementation lives in shared/git/; this file is the public surface.
+ */
+export { InvalidInputError, UnknownShaError, GitError, LockTimeoutError, FileTooLargeError, redactUrl } from "./git/errors.js";
+export {
+  validateRepoRef,
+  validateRepoUrl,
+  validateSha,
+  repoKey,
+  normalizeRepoUrl,
+  DEFAULT_MAX_HISTORY,
+  type RepoRef,
+  type RepoRefOptions,
+  type RepoUrlKind,
+} from "./git/validate.js";
+export { Mirrors, DEFAULT_NETWORK_TIMEOUT_MS, type MirrorsOptions, type MirrorStats } from "./git/mirrors.js";
+export {
+  hasCommit,
+  firstParentHistory,
+  listTree,
+  readBlobs,
+  readBlobMap,
+  readFileAt,
+  resolveHead,
+  DEFAULT_READ_FILE_MAX_BYTES,
+  type CommitInfo,
+  type TreeEntry,
+} from "./git/objects.js";

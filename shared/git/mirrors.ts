@@ -1,0 +1,176 @@
+/**
+ * One bare mirror per repository under `<dataDir>/mirrors/<key>.git`: cloned
+ * once, fetched only when a requested commit is missing, and never cloned or
+ * fetched by two callers at once on one host.
+ */
+import { randomBytes } from "node:crypto";
+import { readdir, rename, rm, mkdir, stat } from "node:fs/promises";
+import path from "node:path";
+import { KeyedMutex } from "../concurrency.js";
+import { GitError, UnknownShaError } from "./errors.js";
+import { remoteConfigArgs, runGit } from "./exec.js";
+import { withDirLock } from "./lock.js";
+import { hasCommit } from "./objects.js";
+import { repoKey, validateRepoUrl, validateSha } from "./validate.js";
+
+export interface MirrorsOptions {
+  /** Root for farm's data (FARM_DATA_DIR); mirrors live in `<dataDir>/mirrors`. */
+  dataDir: string;
+  /** Accept file:// urls and local paths. Default false (see RepoRefOptions.allowLocal). */
+  allowLocal?: boolean;
+  /** Kill a clone or fetch after this long. Default 10 min. */
+  networkTimeoutMs?: number;
+  /** How long to wait for another process working on the same repo. Default 3 × networkTimeoutMs. */
+  lockTimeoutMs?: number;
+  /**
+   * Age after which a lock counts as abandoned even if its pid lives (pid
+   * reuse). Default 3 × networkTimeoutMs: a holder runs at most two network
+   * commands, each killed after networkTimeoutMs.
+   */
+  lockStaleMs?: number;
+  /**
+   * When fetching refs does not bring the commit, ask for it by id (works for
+   * commits of deleted branches and pull requests on servers that allow it,
+   * GitHub included). Default true.
+   */
+  fetchById?: boolean;
+}
+
+export interface MirrorStats {
+  /** Clones started by this instance. */
+  clones: number;
+  /** Fetches started by this instance (ref fetches and fetches by id). */
+  fetches: number;
+}
+
+export const DEFAULT_NETWORK_TIMEOUT_MS = 10 * 60_000;
+
+// What a server says when it does not have (or will not serve) a requested id.
+const NOT_SERVED_RE = /not our ref|unadvertised object|couldn't find remote ref|no such remote ref|did not send all necessary objects/i;
+
+export class Mirrors {
+  /** `<dataDir>/mirrors`. */
+  readonly root: string;
+  private readonly allowLocal: boolean;
+  private readonly networkTimeoutMs: number;
+  private readonly lockTimeoutMs: number;
+  private readonly lockStaleMs: number;
+  private readonly fetchById: boolean;
+  private readonly mutex = new KeyedMutex();
+  private readonly counts: MirrorStats = { clones: 0, fetches: 0 };
+
+  constructor(opts: MirrorsOptions) {
+    this.root = path.join(path.resolve(opts.dataDir), "mirrors");
+    this.allowLocal = opts.allowLocal ?? false;
+    this.networkTimeoutMs = opts.networkTimeoutMs ?? DEFAULT_NETWORK_TIMEOUT_MS;
+    this.lockTimeoutMs = opts.lockTimeoutMs ?? 3 * this.networkTimeoutMs;
+    this.lockStaleMs = opts.lockStaleMs ?? 3 * this.networkTimeoutMs;
+    this.fetchById = opts.fetchById ?? true;
+  }
+
+  /** Where the mirror of `url` lives (whether or not it exists yet). */
+  pathFor(url: string): string {
+    return path.join(this.root, `${repoKey(url)}.git`);
+  }
+
+  stats(): MirrorStats {
+    return { ...this.counts };
+  }
+
+  /**
+   * Makes sure the mirror of `url` has commit `sha` and returns the mirror's path.
+   * @throws InvalidInputError bad url or sha (permanent)
+   * @throws UnknownShaError the repo does not have the commit (permanent)
+   * @throws GitError clone/fetch failed or timed out, lock wait timed out (transient)
+   */
+  async ensure(url: string, sha: string): Promise<string> {
+    validateRepoUrl(url, { allowLocal: this.allowLocal });
+    const id = validateSha(sha);
+    const key = repoKey(url);
+    const dir = path.join(this.root, `${key}.git`);
+    // Fast path without locks: reading objects while another process fetches
+    // is safe in git, and a mirror only appears once complete (see clone).
+    if ((await exists(dir)) && (await hasCommit(dir, id))) return dir;
+    // The mutex keeps this process's callers from queueing on the file lock;
+    // the file lock covers other processes on the host.
+    const lockDir = path.join(this.root, `${key}.lock`);
+    const lockOpts = { timeoutMs: this.lockTimeoutMs, staleMs: this.lockStaleMs };
+    return this.mutex.run(key, () => withDirLock(lockDir, lockOpts, () => this.update(url, dir, id)));
+  }
+
+  /** Runs under both locks. Re-checks first: the previous holder may have fetched our commit. */
+  private async update(url: string, dir: string, sha: string): Promise<string> {
+    if (!(await exists(dir))) await this.clone(url, dir);
+    else if (await hasCommit(dir, sha)) return dir;
+    else await this.fetchRefs(url, dir);
+    if (await hasCommit(dir, sha)) return dir;
+    if (this.fetchById && (await this.fetchOne(url, dir, sha)) && (await hasCommit(dir, sha))) return dir;
+    throw new UnknownShaError(url, sha);
+  }
+
+  /**
+   * `--mirror`, not `--bare`: it records the refspec +refs/*:refs/*, so later
+   * fetches bring every branch and tag (a --bare clone has no fetch refspec).
+   * Cloned into a temporary directory and renamed into place, so a crash or
+   * timeout never leaves a half mirror that looks complete.
+   */
+  private async clone(url: string, dir: string): Promise<void> {
+    await mkdir(this.root, { recursive: true });
+    await this.removeLeftovers(dir);
+    const tmp = `${dir}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
+    this.counts.clones++;
+    try {
+      // --no-local: a local source goes through upload-pack like any remote
+      // instead of having its object files copied or hard-linked.
+      await runGit([...remoteConfigArgs(this.allowLocal), "clone", "--mirror", "--no-local", "--quiet", "--", url, tmp], {
+        timeoutMs: this.networkTimeoutMs,
+      });
+      await rename(tmp, dir);
+    } catch (e) {
+      await rm(tmp, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  /**
+   * Fetches all refs from the url of this request (not the one stored at clone
+   * time, so rotated credentials work). --prune drops deleted refs, which
+   * would otherwise block new refs of the same name as directories (a/b vs a).
+   */
+  private async fetchRefs(url: string, dir: string): Promise<void> {
+    this.counts.fetches++;
+    await runGit(
+      [...remoteConfigArgs(this.allowLocal), `--git-dir=${dir}`, "fetch", "--prune", "--quiet", "--no-write-fetch-head", "--", url, "+refs/*:refs/*"],
+      { timeoutMs: this.networkTimeoutMs },
+    );
+  }
+
+  /** Fetches one commit by id. False when the server does not have or will not serve it. */
+  private async fetchOne(url: string, dir: string, sha: string): Promise<boolean> {
+    this.counts.fetches++;
+    try {
+      await runGit([...remoteConfigArgs(this.allowLocal), `--git-dir=${dir}`, "fetch", "--quiet", "--no-write-fetch-head", "--", url, sha], {
+        timeoutMs: this.networkTimeoutMs,
+      });
+      return true;
+    } catch (e) {
+      if (e instanceof GitError && NOT_SERVED_RE.test(e.stderr)) return false;
+      throw e;
+    }
+  }
+
+  /** Temporary clones of a crashed process; safe to delete because we hold the repo's lock. */
+  private async removeLeftovers(dir: string): Promise<void> {
+    const prefix = `${path.basename(dir)}.tmp-`;
+    for (const name of await readdir(this.root)) {
+      if (name.startsWith(prefix)) await rm(path.join(this.root, name), { recursive: true, force: true });
+    }
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(
+    () => true,
+    () => false,
+  );
+}

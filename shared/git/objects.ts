@@ -1,0 +1,169 @@
+/**
+ * Reading a mirror: commit existence, first-parent history, trees, blobs.
+ * All functions take the mirror's path (from Mirrors.ensure) and validated
+ * hex ids; none of them touches the network.
+ */
+import { catFileBatch } from "./batch.js";
+import { GitError, InvalidInputError, UnknownShaError } from "./errors.js";
+import { runGit } from "./exec.js";
+import { validateSha } from "./validate.js";
+
+export interface CommitInfo {
+  sha: string;
+  /** Parent ids in order; the first is the first parent. Empty for a root commit. */
+  parents: string[];
+  /** Author date, strict ISO 8601 with the author's UTC offset. */
+  authorDate: string;
+  /** First line (paragraph) of the message. */
+  subject: string;
+}
+
+export interface TreeEntry {
+  /** Path from the repository root, "/"-separated (decoded as UTF-8). */
+  path: string;
+  /** Blob id. Unchanged content keeps its id across commits: the unit of caching. */
+  blob: string;
+  /** Size in bytes. */
+  size: number;
+  /** "100644" file, "100755" executable, "120000" symlink (content is the target: do not lint). */
+  mode: string;
+}
+
+/** Default size limit of readFileAt: it is meant for package.json, .farm.json and the like. */
+export const DEFAULT_READ_FILE_MAX_BYTES = 1024 * 1024;
+
+/** Whether the mirror has `sha` as a commit (an annotated tag pointing to one counts). */
+export async function hasCommit(mirror: string, sha: string): Promise<boolean> {
+  const id = validateSha(sha);
+  // --batch-check answers "missing" with exit 0, which tells a missing commit
+  // apart from a broken repository (cat-file -e exits non-zero for both).
+  for await (const o of catFileBatch(mirror, [`${id}^{commit}`], { contents: false })) return o.type === "commit";
+  return false;
+}
+
+/**
+ * The commit and up to `n` of its first-parent ancestors, newest first.
+ * First parents only: for a merge into main that is main's own line, which
+ * is the history whose reports a user reads.
+ */
+export async function firstParentHistory(mirror: string, sha: string, n: number): Promise<CommitInfo[]> {
+  const id = validateSha(sha);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidInputError("history", `history depth must be a non-negative integer, got ${n}`);
+  const args = [
+    `--git-dir=${mirror}`,
+    "log",
+    "--no-show-signature",
+    "--no-color",
+    "--first-parent",
+    `--max-count=${n + 1}`,
+    "-z",
+    // NUL-separated fields: a subject may contain anything but NUL.
+    "--format=%H%x00%P%x00%aI%x00%s",
+    "--end-of-options",
+    id,
+    "--",
+  ];
+  const fields = (await runLocal(args, mirror, id)).stdout.toString("utf8").split("\0");
+  const commits: CommitInfo[] = [];
+  for (let i = 0; i + 3 < fields.length; i += 4) {
+    const [sha, parents, authorDate, subject] = fields.slice(i, i + 4);
+    commits.push({ sha, parents: parents ? parents.split(" ") : [], authorDate, subject });
+  }
+  return commits;
+}
+
+/** Every blob of the commit's tree, recursively. Submodules (gitlinks, mode 160000) are skipped: their content is another repo. */
+export async function listTree(mirror: string, sha: string): Promise<TreeEntry[]> {
+  const id = validateSha(sha);
+  const args = [`--git-dir=${mirror}`, "ls-tree", "-r", "-l", "-z", "--full-tree", "--end-of-options", id];
+  const records = (await runLocal(args, mirror, id)).stdout.toString("utf8").split("\0");
+  const entries: TreeEntry[] = [];
+  for (const rec of records) {
+    if (rec === "") continue;
+    // "<mode> SP <type> SP <oid> SP+ <size|-> TAB <path>"; -z: the path is not quoted.
+    const m = /^(\d{6}) (\w+) ([0-9a-f]+) +(-|\d+)\t([\s\S]*)$/.exec(rec);
+    if (!m) throw new GitError(`unexpected git ls-tree output ${JSON.stringify(rec.slice(0, 200))}`);
+    const [, mode, type, blob, size, path] = m;
+    if (type !== "blob") continue;
+    entries.push({ path, blob, size: Number(size), mode });
+  }
+  return entries;
+}
+
+/**
+ * Streams `[blob id, content]` pairs (like a Map's entries) through one
+ * `git cat-file --batch` process, in request order. A missing or non-blob id
+ * is a GitError: ids should come from listTree of the same mirror.
+ */
+export async function* readBlobs(mirror: string, blobIds: Iterable<string>): AsyncGenerator<[blob: string, content: Buffer]> {
+  const ids = Array.from(blobIds, (b) => validateSha(b, "blob"));
+  for await (const o of catFileBatch(mirror, ids, { contents: true })) {
+    if (o.type !== "blob" || o.content === null) {
+      throw new GitError(`object ${o.spec} is ${o.type === null ? "missing from" : `a ${o.type} in`} mirror ${mirror}, not a blob`);
+    }
+    yield [o.spec, o.content];
+  }
+}
+
+/** readBlobs collected into a Map (duplicates are read once). Mind memory on big sets. */
+export async function readBlobMap(mirror: string, blobIds: Iterable<string>): Promise<Map<string, Buffer>> {
+  const map = new Map<string, Buffer>();
+  for await (const [blob, content] of readBlobs(mirror, new Set(blobIds))) map.set(blob, content);
+  return map;
+}
+
+/**
+ * The content of `path` at commit `sha`, or null when there is no such file
+ * (or it is a directory or submodule). For small files: bigger than
+ * `maxBytes` (default 1 MiB) is a FileTooLargeError.
+ */
+export async function readFileAt(mirror: string, sha: string, path: string, opts: { maxBytes?: number } = {}): Promise<Buffer | null> {
+  const id = validateSha(sha);
+  validateRepoPath(path);
+  const maxBytes = opts.maxBytes ?? DEFAULT_READ_FILE_MAX_BYTES;
+  for await (const o of catFileBatch(mirror, [`${id}:${path}`], { contents: true, maxBytes })) {
+    return o.type === "blob" ? o.content : null;
+  }
+  return null;
+}
+
+// In "<rev>:<path>" git reads "./" and "../" relative to the current
+// directory, and a newline would end the batch request.
+function validateRepoPath(p: string): void {
+  const segments = p.split("/");
+  if (p === "" || /[\n\0]/.test(p) || p.startsWith("/") || segments.some((s) => s === "." || s === ".." || s === "")) {
+    throw new InvalidInputError("path", `path ${JSON.stringify(p)} must be relative to the repository root, like "package.json" or "src/.farm.json"`);
+  }
+}
+
+/** Runs a local read; "no such object" becomes UnknownShaError so callers can tell it from a broken mirror. */
+async function runLocal(args: string[], mirror: string, sha: string) {
+  try {
+    return await runGit(args);
+  } catch (e) {
+    if (e instanceof GitError && /bad object|unknown revision|not a tree object|not a valid object name|bad revision/i.test(e.stderr)) {
+      throw new UnknownShaError(mirror, sha, "not in the mirror; call Mirrors.ensure first");
+    }
+    throw e;
+  }
+}
+
+/**
+ * The commit id `rev` (default HEAD) names in a local repository or working
+ * tree, e.g. for `farm analyze .`. Not for mirrors of untrusted urls: this
+ * one runs in the user's own checkout.
+ */
+export async function resolveHead(repoPath: string, rev = "HEAD"): Promise<string> {
+  if (rev === "" || rev.startsWith("-") || /[\s\x00-\x1f]/.test(rev)) {
+    throw new InvalidInputError("ref", `${JSON.stringify(rev)} is not a revision name; use e.g. HEAD or main`);
+  }
+  try {
+    const { stdout } = await runGit(["-C", repoPath, "rev-parse", "--verify", "--quiet", "--end-of-options", `${rev}^{commit}`]);
+    return stdout.toString("utf8").trim();
+  } catch (e) {
+    if (e instanceof GitError && e.exitCode !== null) {
+      throw new InvalidInputError("repo", `${repoPath} has no commit ${rev} (or is not a git repository): ${e.stderr.trim() || "rev-parse found nothing"}`);
+    }
+    throw e;
+  }
+}
