@@ -16,6 +16,8 @@ export interface AnalysisRequest {
 
 /** Identifies one commit of one analysis; carried by every later message. */
 export interface CommitRef {
+  /** The `repo.new_sha` message this came from: keeps message ids unique per request. */
+  requestId: string;
   repo: string;
   repoKey: string;
   sha: string;
@@ -49,7 +51,6 @@ export interface BatchFile {
 
 /** splitter → linter-runner (`lint.batch`). `settings` holds each config id's lint settings. */
 export interface LintBatch {
-  repoKey: string;
   settings: Record<string, unknown>;
   files: BatchFile[];
 }

@@ -61,6 +61,9 @@ export interface Report {
   repo: string;
   sha: string;
   parent: string | null;
+  /** Author date (ISO) and subject line of the commit. */
+  date?: string;
+  subject?: string;
   linters: Record<string, string>;
   summary: Summary;
   files: ReportFile[];

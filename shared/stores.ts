@@ -132,6 +132,8 @@ export interface StoredReport {
   repoKey: string;
   sha: string;
   parent: string | null;
+  date: string;
+  subject: string;
   linters: Record<string, string>;
   summary: Summary;
   /** Object holding `{files: FileRef[], delta}`. */
@@ -192,6 +194,8 @@ export class ReportStore {
       repo: stored.repo,
       sha: stored.sha,
       parent: stored.parent,
+      date: stored.date,
+      subject: stored.subject,
       linters: stored.linters,
       summary: stored.summary,
       files: out,

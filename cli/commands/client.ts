@@ -1,0 +1,56 @@
+/** Client commands against a running cluster: publish, report, events. */
+import { encode } from "../../shared/codec.js";
+import type { Report } from "../../shared/report.js";
+import { subjects } from "../../shared/topology.js";
+import { commandContext, connectClient, parseCount, UsageError, type ConnectionFlags } from "../context.js";
+import { renderReports } from "../render.js";
+import { untilSignal } from "../signals.js";
+
+interface PublishFlags extends ConnectionFlags {
+  history: string;
+  ref?: string;
+}
+
+export async function publishCommand(repo: string, sha: string, flags: PublishFlags) {
+  const ctx = commandContext(flags);
+  const history = parseCount("--history", flags.history);
+  const farm = await connectClient(ctx, "farm-publish");
+  try {
+    const payload = { repo, sha, history, ...(flags.ref ? { ref: flags.ref } : {}) };
+    // A JetStream publish: the ack proves the stream holds it, so it survives an ingest outage.
+    const ack = await farm.js.publish(subjects.newSha, encode(payload, "json")).catch((err: Error) => {
+      throw new UsageError(`the cluster did not store repo.new_sha (${err.message}): is farm running there?`);
+    });
+    process.stdout.write(JSON.stringify({ published: payload, stream: ack.stream, seq: ack.seq }) + "\n");
+  } finally {
+    await farm.close();
+  }
+}
+
+interface ReportFlags extends ConnectionFlags {
+  format: "table" | "json" | "sarif";
+  json?: boolean;
+}
+
+export async function reportCommand(repo: string, sha: string, flags: ReportFlags) {
+  const ctx = commandContext(flags);
+  const farm = await connectClient(ctx, "farm-report");
+  try {
+    const report = await farm.jobs.send<Report>(subjects.reportGet, { repo, sha }, { timeout: 30_000 });
+    process.stdout.write(renderReports([report], flags.json ? "json" : flags.format));
+  } finally {
+    await farm.close();
+  }
+}
+
+export async function eventsCommand(pattern: string, flags: ConnectionFlags) {
+  const ctx = commandContext(flags);
+  const farm = await connectClient(ctx, "farm-events");
+  farm.events.subscribe(pattern, (payload, subject) => {
+    process.stdout.write(JSON.stringify({ subject, ...(payload as object) }) + "\n");
+  });
+  await farm.nc.flush();
+  process.stderr.write(`listening on ${pattern}\n`);
+  await untilSignal();
+  await farm.close();
+}

@@ -1,0 +1,69 @@
+/** What every command needs: config from env + flags, a logger, exit codes, a cluster. */
+import { ClusterUnreachableError } from "../shared/connection.js";
+import { loadConfig, type FarmConfig } from "../shared/config.js";
+import { NatsServerMissingError } from "../shared/embedded.js";
+import { FarmError, PermanentError, RemoteError } from "../shared/errors.js";
+import { Farm } from "../shared/farm.js";
+import { createLogger, type Logger } from "../shared/logger.js";
+import { InvalidInputError } from "../shared/git.js";
+
+export const EXIT = { ok: 0, issuesFound: 1, usage: 2, unreachable: 3, internal: 4 } as const;
+
+/** Bad flags or arguments: exit 2 with a one-line reason. */
+export class UsageError extends FarmError {
+  constructor(message: string) {
+    super(message, "E_USAGE");
+  }
+}
+
+export function exitCodeOf(err: unknown): number {
+  if (err instanceof UsageError || err instanceof InvalidInputError || err instanceof PermanentError) return EXIT.usage;
+  if (err instanceof RemoteError && err.permanent) return EXIT.usage;
+  if (err instanceof ClusterUnreachableError || err instanceof NatsServerMissingError) return EXIT.unreachable;
+  return EXIT.internal;
+}
+
+export interface ConnectionFlags {
+  nats?: string;
+  creds?: string;
+  user?: string;
+  password?: string;
+  logLevel?: string;
+}
+
+export interface CommandContext {
+  config: FarmConfig;
+  log: Logger;
+}
+
+export function commandContext(flags: ConnectionFlags): CommandContext {
+  let config: FarmConfig;
+  try {
+    config = loadConfig(process.env, { natsUrl: flags.nats, creds: flags.creds, user: flags.user, password: flags.password });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  // Quiet by default on the command line: progress and results go to the terminal, logs only when asked.
+  const level = flags.logLevel ?? process.env.FARM_LOG_LEVEL ?? "warn";
+  return { config: { ...config, logLevel: level }, log: createLogger({ level, pretty: config.logPretty, name: "farm" }) };
+}
+
+/** Client commands talk to a running cluster; they never start one. */
+export async function connectClient(ctx: CommandContext, name: string): Promise<Farm> {
+  if (!ctx.config.natsUrl) throw new UsageError("no cluster given: pass --nats URL or set NATS_URL (`farm up` prints the url to use)");
+  return Farm.connect({
+    servers: ctx.config.natsUrl,
+    name,
+    creds: ctx.config.creds,
+    user: ctx.config.user,
+    password: ctx.config.password,
+    log: ctx.log,
+    ensureTopology: false,
+  });
+}
+
+export function parseCount(name: string, value: string, min = 0): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`${name} must be an integer >= ${min}, got "${value}"`);
+  return n;
+}

@@ -1,0 +1,132 @@
+#!/usr/bin/env node
+/** farm: the command line. Every service's container entrypoint too (`farm service <name>`). */
+import { Command, CommanderError, Option } from "commander";
+import { analyzeCommand } from "./commands/analyze.js";
+import { dlqListCommand, replayCommand } from "./commands/dlq.js";
+import { eventsCommand, publishCommand, reportCommand } from "./commands/client.js";
+import { serviceCommand, upCommand } from "./commands/run.js";
+import { statusCommand } from "./commands/status.js";
+import { exitCodeOf, UsageError } from "./context.js";
+
+function connectionOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option("--nats <url>", "NATS server url(s), comma-separated; without it: the embedded default").env("NATS_URL"))
+    .addOption(new Option("--creds <file>", "NATS credentials file").env("NATS_CREDS"))
+    .addOption(new Option("--user <user>", "NATS user").env("NATS_USER"))
+    .addOption(new Option("--password <password>", "NATS password").env("NATS_PASSWORD"))
+    .addOption(new Option("--log-level <level>", "log level: fatal, error, warn, info, debug").env("FARM_LOG_LEVEL"));
+}
+
+function examples(cmd: Command, lines: string[]): Command {
+  return cmd.addHelpText("after", `\nExamples:\n${lines.map((l) => `  $ ${l}`).join("\n")}\n`);
+}
+
+export function buildProgram(): Command {
+  const program = new Command("farm")
+    .description("Analyze every commit of git repositories on NATS JetStream: lint results, new and fixed issues, trends.")
+    .version("0.1.0")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+
+  examples(
+    connectionOptions(
+      program
+        .command("analyze")
+        .description("analyze a commit and its first-parent ancestors, then print the reports")
+        .argument("<repo>", "a local repository path or a clone url")
+        .option("--sha <sha>", "commit to analyze (default: HEAD of the default branch)")
+        .option("--commits <n>", "how many commits: the sha and n-1 first-parent ancestors", "1")
+        .addOption(new Option("--format <format>", "output format").choices(["table", "json", "sarif"]).default("table"))
+        .option("--out <file>", "write the output to a file instead of stdout")
+        .addOption(new Option("--fail-on <level>", "exit 1 when the analyzed commits have issues of this level").choices(["error", "warning"]))
+        .option("--timeout <seconds>", "give up waiting after this many seconds", "3600"),
+    ),
+    ["farm analyze . --commits 50", "farm analyze https://github.com/expressjs/express.git --commits 200 --format json --out express.json", "NATS_URL=nats://cluster:4222 farm analyze /srv/repo --sha 0a1b2c...  --format sarif"],
+  ).action(analyzeCommand);
+
+  examples(connectionOptions(program.command("up").description("run the whole cluster locally until Ctrl-C / SIGTERM")), [
+    "farm up",
+    "farm up --nats nats://127.0.0.1:4222",
+  ]).action(upCommand);
+
+  examples(
+    connectionOptions(
+      program
+        .command("service")
+        .description("run one service (the container entrypoint)")
+        .argument("<name>", "ingest | splitter | linter-runner | aggregator"),
+    ),
+    ["NATS_URL=nats://nats:4222 farm service linter-runner"],
+  ).action(serviceCommand);
+
+  examples(
+    connectionOptions(
+      program
+        .command("publish")
+        .description("publish repo.new_sha: ask the cluster to analyze a commit")
+        .argument("<repo>", "clone url or path as the cluster's ingest sees it")
+        .argument("<sha>", "full commit sha")
+        .option("--history <n>", "first-parent ancestors to analyze too", "0")
+        .option("--ref <ref>", "informational ref name, e.g. refs/heads/main"),
+    ),
+    ["farm publish https://github.com/expressjs/express.git 4f3e1c... --history 20"],
+  ).action(publishCommand);
+
+  examples(
+    connectionOptions(
+      program
+        .command("report")
+        .description("fetch a commit's report")
+        .argument("<repo>")
+        .argument("<sha>")
+        .addOption(new Option("--format <format>", "output format").choices(["table", "json", "sarif"]).default("table"))
+        .option("--json", "same as --format json"),
+    ),
+    ["farm report /srv/repo 4f3e1c... --format sarif > out.sarif"],
+  ).action(reportCommand);
+
+  examples(
+    connectionOptions(program.command("events").description("tail analysis events").argument("[pattern]", "subject pattern", "repo.analysis.>")),
+    ["farm events", "farm events 'repo.analysis.completed'"],
+  ).action(eventsCommand);
+
+  examples(connectionOptions(program.command("status").description("streams and consumers: pending, in flight, redelivered, dead-lettered").option("--json", "print JSON")), [
+    "farm status",
+  ]).action(statusCommand);
+
+  const dlq = program.command("dlq").description("the dead-letter stream");
+  examples(connectionOptions(dlq.command("ls").description("list dead-lettered work with its reason").option("--json", "print JSON")), [
+    "farm dlq ls",
+  ]).action(dlqListCommand);
+
+  examples(
+    connectionOptions(
+      program
+        .command("replay")
+        .description("republish dead-lettered work on its original subject")
+        .option("--all", "replay every entry")
+        .option("--seq <n...>", "replay these dead-letter sequence numbers")
+        .option("--json", "print JSON"),
+    ),
+    ["farm replay --all", "farm replay --seq 4 7"],
+  ).action(replayCommand);
+
+  return program;
+}
+
+async function main() {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    const code = exitCodeOf(err);
+    process.stderr.write(`farm: ${(err as Error).message}${err instanceof UsageError ? "" : ""}\n`);
+    process.exitCode = code;
+  }
+}
+
+await main();

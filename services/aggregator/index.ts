@@ -1,0 +1,21 @@
+/** aggregator: results in, per-commit reports and analysis events out; serves report.get. */
+import type { Service, ServiceContext } from "../../shared/pipeline.js";
+import { Objects, ReportStore, ResultCache } from "../../shared/stores.js";
+import { subjects } from "../../shared/topology.js";
+import { Aggregator } from "./handlers.js";
+import { ResultTracker } from "./tracker.js";
+
+export async function startAggregator(ctx: ServiceContext): Promise<Service> {
+  const { farm } = ctx;
+  const objects = await Objects.open(farm.nc);
+  const results = await ResultCache.open(farm.nc, objects);
+  const reports = await ReportStore.open(farm.nc, objects, results);
+  const agg = new Aggregator({ ...ctx, objects, results, reports, tracker: new ResultTracker(results) });
+  const workers = [
+    await farm.worker(subjects.lintResults, agg.onBatchResult, { concurrency: 64 }),
+    // A commit's message stays in flight until its report is stored: a crash redelivers it.
+    await farm.worker(subjects.commitFiles, agg.onCommitFiles, { concurrency: 5000, ackWait: 60_000, maxDeliver: 10 }),
+    await farm.worker(subjects.reportGet, agg.onReportGet, { consumeQueue: false, concurrency: 16 }),
+  ];
+  return { name: "aggregator", close: async () => void (await Promise.all(workers.map((w) => w.close()))) };
+}

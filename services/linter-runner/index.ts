@@ -1,0 +1,26 @@
+/** linter-runner: pulls lint batches, serves lint.file. Scale it out; it uses every core. */
+import { LintPool } from "../../shared/lint/index.js";
+import type { Service, ServiceContext } from "../../shared/pipeline.js";
+import { Objects, ResultCache } from "../../shared/stores.js";
+import { subjects } from "../../shared/topology.js";
+import { LinterRunner } from "./handlers.js";
+
+export async function startLinterRunner(ctx: ServiceContext): Promise<Service> {
+  const { farm, config } = ctx;
+  const objects = await Objects.open(farm.nc);
+  const results = await ResultCache.open(farm.nc, objects);
+  const pool = new LintPool({ threads: config.concurrency });
+  const runner = new LinterRunner({ ...ctx, objects, results, pool });
+  const workers = [
+    // Two batches per thread keep every thread busy while the next batch's contents arrive.
+    await farm.worker(subjects.lintBatch, runner.onBatch, { concurrency: config.concurrency * 2, ackWait: 60_000 }),
+    await farm.worker(subjects.lintFile, runner.onLintFile, { consumeQueue: false, concurrency: config.concurrency }),
+  ];
+  return {
+    name: "linter-runner",
+    close: async () => {
+      await Promise.all(workers.map((w) => w.close()));
+      await pool.close();
+    },
+  };
+}
