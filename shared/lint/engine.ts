@@ -1,0 +1,181 @@
+/**
+ * In-process lint engine: one file at a time, one warm ESLint instance per
+ * effective config (the ESLint class caches the computed config and is much
+ * faster warm). No time limit here: synchronous linter code cannot be
+ * interrupted in its own thread; the pool enforces time limits.
+ */
+import js from "@eslint/js";
+import { ESLint } from "eslint";
+import type { Linter } from "eslint";
+import globals from "globals";
+import tseslint from "typescript-eslint";
+import { configId } from "./config.js";
+import { RepoConfigError } from "./errors.js";
+import { firstLine, runJshint } from "./jshint.js";
+import { LINTABLE_EXTENSIONS } from "./source-type.js";
+import type { FileLintConfig, LinterName, LintMessage, LintTask } from "./types.js";
+
+export interface LintEngineOptions {
+  /**
+   * Absolute directory that repo paths are resolved against for ESLint's
+   * config matching. Never read from disk. Default "/farm-lint".
+   */
+  cwd?: string;
+  /** Warm ESLint instances kept (least recently used dropped first). Default 32. */
+  maxCachedConfigs?: number;
+  /**
+   * TESTS ONLY: flat-config blocks appended to every ESLint config (before the
+   * repo's rule overrides). Set by the code that creates the engine, never
+   * derived from repo content. Not part of config ids.
+   */
+  testOnlyExtraEslintConfig?: Linter.Config[];
+}
+
+/** Observer of a file's progress; the pool uses it to name the linter that timed out. */
+export interface LintProgress {
+  /** Called before each linter runs, with the messages of the linters that already ran. */
+  onLinterStart?(linter: LinterName, messagesSoFar: readonly LintMessage[]): void;
+}
+
+/** Every lintable extension: a block with these `files` makes ESLint lint .jsx/.ts/… too. */
+const LINT_FILES = LINTABLE_EXTENSIONS.map((ext) => `**/*${ext}`);
+
+/**
+ * The flat config for one effective config: the documented default (recommended
+ * rules, latest syntax, Node globals, typescript-eslint recommended for TS)
+ * followed by the repo's rule overrides.
+ */
+export function eslintConfigFor(config: FileLintConfig, extra: Linter.Config[] = []): Linter.Config[] {
+  const blocks: Linter.Config[] = [
+    // ESLint ignores node_modules by default; the repo's "ignores" decided already which files to lint.
+    { ignores: ["!**/node_modules/"] },
+    js.configs.recommended,
+    {
+      files: LINT_FILES,
+      languageOptions: {
+        ecmaVersion: "latest",
+        sourceType: config.sourceType,
+        globals: globals.node,
+        ...(config.jsx ? { parserOptions: { ecmaFeatures: { jsx: true } } } : {}),
+      },
+    },
+  ];
+  if (config.language === "ts") blocks.push(...(tseslint.configs.recommended as Linter.Config[]));
+  blocks.push(...extra);
+  if (Object.keys(config.rules).length > 0) blocks.push({ files: LINT_FILES, rules: config.rules as Linter.RulesRecord });
+  return blocks;
+}
+
+/** A file name with the extension that makes ESLint pick the same config blocks. */
+function probePath(config: FileLintConfig): string {
+  const ext = config.language === "ts" ? (config.jsx ? ".tsx" : ".ts") : config.jsx ? ".jsx" : ".js";
+  return `__farm_probe__${ext}`;
+}
+
+export class LintEngine {
+  readonly cwd: string;
+  private readonly maxCached: number;
+  private readonly extra: Linter.Config[];
+  /** config id → validated instance; Map order doubles as LRU order. */
+  private readonly instances = new Map<string, Promise<ESLint>>();
+
+  constructor(options: LintEngineOptions = {}) {
+    this.cwd = options.cwd ?? "/farm-lint";
+    this.maxCached = Math.max(1, options.maxCachedConfigs ?? 32);
+    this.extra = options.testOnlyExtraEslintConfig ?? [];
+  }
+
+  /** Number of warm ESLint instances. */
+  get cachedConfigs(): number {
+    return this.instances.size;
+  }
+
+  /**
+   * Messages of one file from every enabled linter, ESLint first. A parse error
+   * or a linter crash is a fatal message. Throws RepoConfigError only when the
+   * config itself is invalid (unknown rule, bad rule options).
+   */
+  async lintFile(task: LintTask, progress: LintProgress = {}): Promise<LintMessage[]> {
+    const messages: LintMessage[] = [];
+    for (const linter of task.config.linters) {
+      progress.onLinterStart?.(linter, messages);
+      if (linter === "eslint") messages.push(...(await this.runEslint(task)));
+      else messages.push(...runJshint(task.content, task.config.jshint));
+    }
+    return messages;
+  }
+
+  /** The warm, validated ESLint instance of a config (created on first use). */
+  eslintFor(config: FileLintConfig): Promise<ESLint> {
+    const id = configId(config);
+    let hit = this.instances.get(id);
+    if (hit) {
+      this.instances.delete(id); // move to the LRU tail
+      this.instances.set(id, hit);
+      return hit;
+    }
+    hit = this.createEslint(config);
+    this.instances.set(id, hit);
+    // A config that fails validation is not kept: it pins nothing and the error stays reproducible.
+    hit.catch(() => this.instances.get(id) === hit && this.instances.delete(id));
+    while (this.instances.size > this.maxCached) this.instances.delete(this.instances.keys().next().value!);
+    return hit;
+  }
+
+  private async createEslint(config: FileLintConfig): Promise<ESLint> {
+    const eslint = new ESLint({
+      cwd: this.cwd,
+      overrideConfigFile: true, // never look for a config file: repo JS configs are code
+      overrideConfig: eslintConfigFor(config, this.extra),
+    });
+    try {
+      // ESLint validates a config when it first computes it for a file: do it now, on empty input,
+      // so later throws can only come from rules crashing on content.
+      await eslint.lintText("", { filePath: `${this.cwd}/${probePath(config)}` });
+    } catch (err) {
+      throw new RepoConfigError(`invalid ESLint settings: ${(err as Error).message}`, undefined, { cause: err });
+    }
+    return eslint;
+  }
+
+  private async runEslint(task: LintTask): Promise<LintMessage[]> {
+    const eslint = await this.eslintFor(task.config);
+    let results: ESLint.LintResult[];
+    try {
+      results = await eslint.lintText(task.content, { filePath: `${this.cwd}/${task.path}`, warnIgnored: false });
+    } catch (err) {
+      // A rule crashing on this content is this file's result, not a reason to retry.
+      return [fatal("eslint", `eslint crashed: ${firstLine(err)}`)];
+    }
+    return (results[0]?.messages ?? []).map(fromEslint);
+  }
+}
+
+function fromEslint(m: Linter.LintMessage): LintMessage {
+  const msg: LintMessage = {
+    linter: "eslint",
+    ruleId: m.ruleId,
+    severity: m.severity === 1 ? 1 : 2,
+    // File-level messages carry no position; reports (and SARIF) want 1-based lines.
+    line: m.line || 1,
+    column: m.column || 1,
+    message: m.message,
+  };
+  if (m.endLine !== undefined) msg.endLine = m.endLine;
+  if (m.endColumn !== undefined) msg.endColumn = m.endColumn;
+  if (m.fatal) msg.fatal = true;
+  return msg;
+}
+
+/** A fatal message for a linter that did not produce results for the file. */
+export function fatal(linter: LinterName, message: string): LintMessage {
+  return { linter, ruleId: null, severity: 2, line: 1, column: 1, message, fatal: true };
+}
+
+let shared: LintEngine | undefined;
+
+/** Lints one file on a process-wide default engine (for request-reply `lint.file` and tools). */
+export function lintFile(task: LintTask): Promise<LintMessage[]> {
+  shared ??= new LintEngine();
+  return shared.lintFile(task);
+}

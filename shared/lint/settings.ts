@@ -1,0 +1,216 @@
+/**
+ * Repo lint settings from JSON files of the commit being linted: `.farm.json`
+ * (root only) and `.jshintrc` (nearest ancestor of each file, as JSHint's CLI
+ * looks it up). Repo JavaScript configs (eslint.config.js …) are code and are
+ * never executed: they are only detected, to say so in the plan's notes.
+ */
+import { posix } from "node:path";
+import { LintUnsupportedError, RepoConfigError } from "./errors.js";
+import { isPlainObject, parseRepoJson } from "./jsonc.js";
+import { dirOf, packageTypes } from "./source-type.js";
+import { LINTER_NAMES } from "./types.js";
+import type { JshintOptions, LinterName, RuleEntry, RuleOverrides } from "./types.js";
+
+export const FARM_JSON = ".farm.json";
+export const JSHINTRC = ".jshintrc";
+
+/** Always ignored, like ESLint's own defaults; a repo can re-include with `!node_modules/`. */
+export const DEFAULT_IGNORES: readonly string[] = ["node_modules/"];
+
+/** Repo ESLint configs that are JavaScript (or TypeScript) code: never run unless trusted. */
+const ESLINT_CODE_CONFIG = /^eslint\.config\.(js|mjs|cjs|ts|mts|cts)$/;
+
+/** `.farm.json`, validated. */
+export interface FarmJson {
+  ignores: string[];
+  /** null when the file does not say: then each file gets the default (see fileLintConfig). */
+  linters: LinterName[] | null;
+  /** ESLint rule overrides, severities normalised to 0/1/2. */
+  rules: RuleOverrides;
+  /** JSHint options laid over the nearest `.jshintrc`. */
+  jshint: JshintOptions;
+  /** Top-level keys we do not know (kept out of the config, reported in notes). */
+  unknownKeys: string[];
+}
+
+const FARM_KEYS = new Set(["ignores", "linters", "rules", "jshint"]);
+
+/** Parses and validates `.farm.json` content. Throws RepoConfigError. */
+export function parseFarmJson(text: string, file = FARM_JSON): FarmJson {
+  const raw = parseRepoJson(text, file);
+  if (!isPlainObject(raw)) throw new RepoConfigError("must be a JSON object", file);
+
+  const ignores = raw.ignores ?? [];
+  if (!Array.isArray(ignores) || !ignores.every((g) => typeof g === "string")) {
+    throw new RepoConfigError(`"ignores" must be an array of glob strings`, file);
+  }
+
+  let linters: LinterName[] | null = null;
+  if (raw.linters !== undefined) {
+    if (!Array.isArray(raw.linters)) throw new RepoConfigError(`"linters" must be an array`, file);
+    for (const l of raw.linters) {
+      if (!(LINTER_NAMES as readonly unknown[]).includes(l)) {
+        throw new RepoConfigError(`unknown linter ${JSON.stringify(l)} (known: ${LINTER_NAMES.join(", ")})`, file);
+      }
+    }
+    linters = normaliseLinters(raw.linters as LinterName[]);
+  }
+
+  const rules = raw.rules ?? {};
+  if (!isPlainObject(rules)) throw new RepoConfigError(`"rules" must be an object of ESLint rule settings`, file);
+
+  const jshint = raw.jshint ?? {};
+  if (!isPlainObject(jshint)) throw new RepoConfigError(`"jshint" must be an object of JSHint options`, file);
+
+  return {
+    ignores: ignores as string[],
+    linters,
+    rules: normaliseRules(rules, file),
+    jshint,
+    unknownKeys: Object.keys(raw).filter((k) => !FARM_KEYS.has(k)),
+  };
+}
+
+/** Parses `.jshintrc` content (JSON with comments). Throws RepoConfigError. */
+export function parseJshintrc(text: string, file = JSHINTRC): JshintOptions {
+  const raw = parseRepoJson(text, file, { comments: true });
+  if (!isPlainObject(raw)) throw new RepoConfigError("must be a JSON object of JSHint options", file);
+  return raw;
+}
+
+/** Deduplicates and orders linters so equal sets give equal config ids. */
+export function normaliseLinters(linters: Iterable<LinterName>): LinterName[] {
+  const set = new Set(linters);
+  return LINTER_NAMES.filter((l) => set.has(l));
+}
+
+const SEVERITY: Record<string, 0 | 1 | 2> = { off: 0, warn: 1, error: 2, "0": 0, "1": 1, "2": 2 };
+
+/**
+ * Checks the shape of rule settings and writes severities as numbers ("error" and 2
+ * mean the same to ESLint; one spelling keeps config ids equal). Whether a rule
+ * exists and its options are valid is ESLint's call, made when the engine builds
+ * the config (also a RepoConfigError).
+ */
+export function normaliseRules(rules: Record<string, unknown>, file = FARM_JSON): RuleOverrides {
+  const out: RuleOverrides = {};
+  for (const [name, value] of Object.entries(rules)) {
+    const [sev, ...options] = Array.isArray(value) ? value : [value];
+    const n = typeof sev === "string" || typeof sev === "number" ? SEVERITY[String(sev)] : undefined;
+    if (n === undefined || (Array.isArray(value) && value.length === 0)) {
+      throw new RepoConfigError(
+        `rule ${JSON.stringify(name)}: severity must be "off", "warn", "error", 0, 1 or 2 (got ${JSON.stringify(value)})`,
+        file,
+      );
+    }
+    out[name] = (options.length > 0 ? [n, ...options] : n) as RuleEntry;
+  }
+  return out;
+}
+
+/** Input for {@link loadRepoSettings}: one commit's tree and the config files' contents. */
+export interface RepoSettingsInput {
+  /** Every path of the commit's tree (repo-relative, POSIX). */
+  paths: readonly string[];
+  /**
+   * Contents of the files {@link repoConfigPaths} lists (path → text). A listed
+   * file whose content is missing is a caller bug (TypeError), not a repo error.
+   */
+  contents: ReadonlyMap<string, string> | Readonly<Record<string, string>>;
+  /**
+   * Run the repo's own JavaScript ESLint config. Default false, and true is not
+   * implemented (throws LintUnsupportedError when the repo has such a config):
+   * repo configs are code and only an operator may decide to run them.
+   */
+  trustRepoConfig?: boolean;
+}
+
+/** A commit's lint settings, ready to derive each file's effective config. */
+export interface RepoLintSettings {
+  /** DEFAULT_IGNORES followed by `.farm.json` "ignores" (gitignore semantics, last match wins). */
+  ignores: string[];
+  /** `.farm.json` "linters", or null for the default. */
+  linters: LinterName[] | null;
+  rules: RuleOverrides;
+  /** `.farm.json` "jshint". */
+  farmJshint: JshintOptions;
+  /** Parsed `.jshintrc` files keyed by directory ("" = root); empty when JSHint cannot be on. */
+  jshintrcs: Map<string, JshintOptions>;
+  /** package.json "type" by directory, for sourceType. */
+  packageTypes: Map<string, string | undefined>;
+  /** Things a person may want to know: ignored JS configs, unknown keys, unsupported options. */
+  notes: string[];
+}
+
+/** The tree paths whose contents {@link loadRepoSettings} needs. */
+export function repoConfigPaths(paths: readonly string[]): string[] {
+  return paths.filter((p) => {
+    const base = posix.basename(p);
+    return p === FARM_JSON || base === JSHINTRC || base === "package.json";
+  });
+}
+
+/** Reads `.farm.json`, `.jshintrc`s and package.json types of one commit. Throws RepoConfigError. */
+export function loadRepoSettings(input: RepoSettingsInput): RepoLintSettings {
+  const get = contentGetter(input.contents);
+  const notes: string[] = [];
+
+  const codeConfigs = input.paths.filter((p) => ESLINT_CODE_CONFIG.test(posix.basename(p)));
+  if (codeConfigs.length > 0) {
+    if (input.trustRepoConfig) {
+      throw new LintUnsupportedError(`trusted repo ESLint configs are not implemented (${codeConfigs.join(", ")})`);
+    }
+    notes.push(`not executed (repo JavaScript configs are code): ${codeConfigs.join(", ")}`);
+  }
+
+  const farm: FarmJson = input.paths.includes(FARM_JSON)
+    ? parseFarmJson(get(FARM_JSON), FARM_JSON)
+    : { ignores: [], linters: null, rules: {}, jshint: {}, unknownKeys: [] };
+  if (farm.unknownKeys.length > 0) notes.push(`${FARM_JSON}: unknown keys ignored: ${farm.unknownKeys.join(", ")}`);
+
+  // A .jshintrc matters only if JSHint can run; a broken one must not fail a repo that turned JSHint off.
+  const jshintrcs = new Map<string, JshintOptions>();
+  if (farm.linters === null || farm.linters.includes("jshint")) {
+    for (const p of input.paths) {
+      if (posix.basename(p) !== JSHINTRC) continue;
+      const options = parseJshintrc(get(p), p);
+      for (const key of ["extends", "prereq"]) {
+        if (key in options) notes.push(`${p}: "${key}" is not supported and was ignored`);
+      }
+      jshintrcs.set(dirOf(p), options);
+    }
+  }
+
+  const pkgs = input.paths.filter((p) => posix.basename(p) === "package.json").map((p) => [p, get(p)] as const);
+
+  return {
+    ignores: [...DEFAULT_IGNORES, ...farm.ignores],
+    linters: farm.linters,
+    rules: farm.rules,
+    farmJshint: farm.jshint,
+    jshintrcs,
+    packageTypes: packageTypes(pkgs),
+    notes,
+  };
+}
+
+/** The `.jshintrc` options that apply to a path (nearest ancestor directory), or null. */
+export function nearestJshintrc(path: string, jshintrcs: ReadonlyMap<string, JshintOptions>): JshintOptions | null {
+  for (let dir = dirOf(path); ; dir = dirOf(dir)) {
+    const hit = jshintrcs.get(dir);
+    if (hit) return hit;
+    if (dir === "") return null;
+  }
+}
+
+function contentGetter(contents: RepoSettingsInput["contents"]): (path: string) => string {
+  const lookup =
+    contents instanceof Map
+      ? (p: string) => contents.get(p)
+      : (p: string) => (Object.hasOwn(contents, p) ? (contents as Record<string, string>)[p] : undefined);
+  return (path) => {
+    const text = lookup(path);
+    if (typeof text !== "string") throw new TypeError(`content of ${path} was not provided (see repoConfigPaths)`);
+    return text;
+  };
+}
