@@ -134,10 +134,11 @@ export function validateRepoUrl(url: unknown, opts: { allowLocal?: boolean } = {
   if (typeof url !== "string") return bad(`must be a string: a clone url such as ${ALLOWED}`);
   if (url === "") return bad(`is empty: send a clone url such as ${ALLOWED}`);
   if (url.length > MAX_URL_LENGTH) return bad(`is longer than ${MAX_URL_LENGTH} characters`);
-  if (WS_OR_CTRL_RE.test(url)) return bad("contains whitespace or control characters; percent-encode them or fix the url");
+  // Most specific reason first: an attack gets named as one.
   if (url.startsWith("-")) return bad('starts with "-" and would be read as a git option; send a clone url');
   if (DANGEROUS_OPTION_RE.test(url)) return bad("contains a git command-line option (--upload-pack, --config, ...); send a plain clone url");
   if (TRANSPORT_HELPER_RE.test(url)) return bad(`uses a git transport helper ("${url.slice(0, url.indexOf("::"))}::"), which can run commands; use ${ALLOWED}`);
+  if (WS_OR_CTRL_RE.test(url)) return bad("contains whitespace or control characters; percent-encode them or fix the url");
 
   const scheme = SCHEME_RE.exec(url)?.[1]?.toLowerCase();
   if (scheme !== undefined) return checkSchemeUrl(url, scheme, !!opts.allowLocal, bad);

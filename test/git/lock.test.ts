@@ -1,0 +1,95 @@
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isPermanent } from "../../shared/errors.js";
+import { LockTimeoutError } from "../../shared/git.js";
+import { acquireDirLock, releaseDirLock, withDirLock } from "../../shared/git/lock.js";
+import { removeDir, runTsx, tempDir } from "./helpers.js";
+
+let tmp: string;
+beforeAll(() => {
+  tmp = tempDir("farm-lock-");
+});
+afterAll(() => removeDir(tmp));
+
+const opts = { timeoutMs: 5_000, staleMs: 60_000, pollMs: 10 };
+
+/** A pid that certainly belonged to a process that has exited. */
+function deadPid(): number {
+  return spawnSync(process.execPath, ["-e", ""]).pid!;
+}
+
+function plantLock(lockDir: string, owner: object): void {
+  mkdirSync(lockDir, { recursive: true });
+  writeFileSync(path.join(lockDir, "owner.json"), JSON.stringify(owner));
+}
+
+describe("cross-process directory lock", () => {
+  it("never lets two processes hold it at once", async () => {
+    const lockDir = path.join(tmp, "shared.lock");
+    const child = path.join(import.meta.dirname, "fixtures/lock-child.ts");
+    const startAt = String(Date.now() + 1500);
+    const outs = await Promise.all([0, 1, 2].map(() => runTsx(child, [lockDir, startAt, "200"])));
+    const intervals = outs.map((o) => JSON.parse(o) as [number, number]).sort((a, b) => a[0] - b[0]);
+    for (let i = 1; i < intervals.length; i++) expect(intervals[i][0]).toBeGreaterThanOrEqual(intervals[i - 1][1]);
+    expect(readdirSync(tmp).filter((n) => n.startsWith("shared.lock"))).toEqual([]);
+  });
+
+  it("serializes holders within one process too", async () => {
+    const lockDir = path.join(tmp, "inproc.lock");
+    let inside = 0;
+    let max = 0;
+    await Promise.all(
+      Array.from({ length: 5 }, () =>
+        withDirLock(lockDir, opts, async () => {
+          max = Math.max(max, ++inside);
+          await new Promise((r) => setTimeout(r, 20));
+          inside--;
+        }),
+      ),
+    );
+    expect(max).toBe(1);
+  });
+
+  it("breaks a lock whose process is dead", async () => {
+    const lockDir = path.join(tmp, "dead.lock");
+    plantLock(lockDir, { pid: deadPid(), host: os.hostname(), token: "dead", since: Date.now() });
+    const t0 = Date.now();
+    const token = await acquireDirLock(lockDir, opts);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    await releaseDirLock(lockDir, token);
+  });
+
+  it("breaks a lock older than staleMs even if its pid lives", async () => {
+    const lockDir = path.join(tmp, "old.lock");
+    plantLock(lockDir, { pid: process.pid, host: os.hostname(), token: "old", since: Date.now() - 120_000 });
+    const token = await acquireDirLock(lockDir, opts);
+    await releaseDirLock(lockDir, token);
+  });
+
+  it("waits for a live holder and times out with a transient error", async () => {
+    const lockDir = path.join(tmp, "live.lock");
+    plantLock(lockDir, { pid: process.pid, host: os.hostname(), token: "live", since: Date.now() });
+    const err = await acquireDirLock(lockDir, { ...opts, timeoutMs: 300 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LockTimeoutError);
+    expect(isPermanent(err)).toBe(false);
+    expect((err as Error).message).toMatch(new RegExp(`held by pid ${process.pid}`));
+  });
+
+  it("does not trust a pid from another host, only age", async () => {
+    const lockDir = path.join(tmp, "remote.lock");
+    plantLock(lockDir, { pid: deadPid(), host: "some-other-host", token: "remote", since: Date.now() });
+    await expect(acquireDirLock(lockDir, { ...opts, timeoutMs: 200 })).rejects.toBeInstanceOf(LockTimeoutError);
+  });
+
+  it("release leaves a lock that is no longer ours alone", async () => {
+    const lockDir = path.join(tmp, "mine.lock");
+    const token = await acquireDirLock(lockDir, opts);
+    await releaseDirLock(lockDir, "someone-else");
+    await expect(acquireDirLock(lockDir, { ...opts, timeoutMs: 100 })).rejects.toBeInstanceOf(LockTimeoutError);
+    await releaseDirLock(lockDir, token);
+    await releaseDirLock(lockDir, await acquireDirLock(lockDir, opts));
+  });
+});
