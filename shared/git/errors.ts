@@ -48,7 +48,7 @@ export class GitError extends FarmError {
     super(message, "E_GIT", options);
     this.args = (details.args ?? []).map(redactUrl);
     this.exitCode = details.exitCode ?? null;
-    this.stderr = details.stderr ?? "";
+    this.stderr = redactUrl(details.stderr ?? "");
   }
 }
 

@@ -90,7 +90,7 @@ export class Mirrors {
     const dir = path.join(this.root, `${key}.git`);
     // Fast path without locks: reading objects while another process fetches
     // is safe in git, and a mirror only appears once complete (see clone).
-    if ((await exists(dir)) && (await hasCommit(dir, id))) return dir;
+    if ((await exists(dir)) && (await hasCommit(dir, id).catch(() => false))) return dir;
     // The mutex keeps this process's callers from queueing on the file lock;
     // the file lock covers other processes on the host.
     const lockDir = path.join(this.root, `${key}.lock`);
@@ -100,6 +100,10 @@ export class Mirrors {
 
   /** Runs under both locks. Re-checks first: the previous holder may have fetched our commit. */
   private async update(url: string, dir: string, sha: string): Promise<string> {
+    if ((await exists(dir)) && !(await isRepository(dir))) {
+      // Damaged outside farm (disk trouble, manual edits): start over rather than fail forever.
+      await rm(dir, { recursive: true, force: true });
+    }
     if (!(await exists(dir))) await this.clone(url, dir);
     else if (await hasCommit(dir, sha)) return dir;
     else await this.fetchRefs(url, dir);
@@ -170,6 +174,13 @@ export class Mirrors {
 
 async function exists(p: string): Promise<boolean> {
   return stat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function isRepository(dir: string): Promise<boolean> {
+  return runGit([`--git-dir=${dir}`, "rev-parse", "--git-dir"]).then(
     () => true,
     () => false,
   );

@@ -82,11 +82,16 @@ export function validateRepoRef(input: unknown, opts: RepoRefOptions = {}): Repo
   return out;
 }
 
-/** Normalizes a full 40/64-hex commit id to lowercase. Abbreviated ids are refused: they are ambiguous and need a lookup. */
+/**
+ * Normalizes a full 40/64-hex object id to lowercase. Abbreviated ids are
+ * refused: they are ambiguous and need a lookup. Hex only, so an id can never
+ * be read as an option or end a `cat-file --batch` request early.
+ */
 export function validateSha(sha: unknown, field = "sha"): string {
   if (typeof sha !== "string" || !SHA_RE.test(sha)) {
     const shown = typeof sha === "string" ? JSON.stringify(sha.slice(0, 80)) : typeof sha;
-    throw new InvalidInputError(field, `"${field}" must be a full commit id (40 hex chars, or 64 for SHA-256 repos), got ${shown}; send the output of \`git rev-parse <ref>\``);
+    const what = field === "sha" ? "commit id" : "object id";
+    throw new InvalidInputError(field, `"${field}" must be a full ${what} (40 hex chars, or 64 for SHA-256 repos), got ${shown}; send the output of \`git rev-parse <ref>\``);
   }
   return sha.toLowerCase();
 }
@@ -168,7 +173,7 @@ function checkSchemeUrl(url: string, scheme: string, allowLocal: boolean, bad: (
     return "file";
   }
   // A host or user starting with "-" becomes an ssh option (CVE-2017-1000117).
-  if (u.hostname === "" || u.hostname.startsWith("-") || decodeURIComponent(u.username).startsWith("-")) {
+  if (u.hostname === "" || u.hostname.startsWith("-") || u.username.startsWith("-") || u.username.startsWith("%2D") || u.username.startsWith("%2d")) {
     return bad(`has an invalid host or user name; use ${ALLOWED}`);
   }
   if (u.pathname === "" || u.pathname === "/") return bad("has no repository path; use e.g. https://host/owner/name.git");

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isPermanent } from "../../shared/errors.js";
@@ -100,6 +100,15 @@ describe("Mirrors.ensure", () => {
     expect(isPermanent(err)).toBe(false);
     expect((err as Error).message).toMatch(/git clone failed \(exit 128\)/);
     expect(readdirSync(mirrors.root)).toEqual([]);
+  });
+
+  it("replaces a mirror that was damaged outside farm", async () => {
+    const mirrors = freshMirrors();
+    const dir = await mirrors.ensure(origin.dir, first);
+    rmSync(path.join(dir, "objects"), { recursive: true });
+    rmSync(path.join(dir, "HEAD"));
+    expect(await mirrors.ensure(origin.dir, first)).toBe(dir);
+    expect(mirrors.stats()).toEqual({ clones: 2, fetches: 0 });
   });
 
   it("refuses local repos unless allowLocal", async () => {

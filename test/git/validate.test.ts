@@ -21,6 +21,7 @@ describe("validateRepoUrl", () => {
   it.each([
     ["https://github.com/acme/widgets.git", "https"],
     ["https://user:token@git.example.com:8443/group/sub/repo", "https"],
+    ["https://%E0@git.example.com/bad-percent-user.git", "https"],
     ["ssh://git@github.com/acme/widgets.git", "ssh"],
     ["ssh://git@git.example.com:2222/srv/repo.git", "ssh"],
     ["git@github.com:acme/widgets.git", "scp"],
@@ -53,6 +54,7 @@ describe("validateRepoUrl", () => {
     ["https://github.com/a/b.git?x=--config=core.sshCommand=id", /contains a git command-line option/],
     ["ssh://-oProxyCommand=touch/repo.git", /invalid host or user name/],
     ["ssh://-x@github.com/a/b.git", /invalid host or user name/],
+    ["ssh://%2DoProxyCommand=x@github.com/a/b.git", /invalid host or user name/],
     ["-x@github.com:a/b.git", /starts with "-"/],
     ["git@-oProxyCommand=x:a/b.git", /not a valid user@host/],
     ["git@github.com:-upload-pack.git", /starting with "-"/],
