@@ -194,9 +194,9 @@ export class Worker<T = unknown, R = unknown> {
 
   /**
    * Pulls only as many tasks as there is room for (free slots plus `prefetch`).
-   * consume() would keep refilling its buffer whatever the handlers' pace, and
-   * every buffered task burns its ack wait: it would be redelivered elsewhere
-   * while still waiting here.
+   * consume() holds a full batch behind the running tasks, and a held task burns
+   * its ack wait unheard: with tasks longer than the ack wait (kept alive by
+   * heartbeats) it is redelivered, and runs twice.
    */
   private async pullLoop(consumer: Consumer) {
     const limit = this.opts.concurrency + this.opts.prefetch;

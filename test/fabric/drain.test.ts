@@ -1,0 +1,97 @@
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { Farm } from "../../shared/index.js";
+import { NatsServer } from "../harness/nats-server.js";
+import { connectFarm, killChildren, spawnFixture, tally, waitFor } from "./helpers.js";
+
+let server: NatsServer;
+let client: Farm;
+let box: Farm;
+
+beforeAll(async () => {
+  server = await NatsServer.start();
+  client = await connectFarm(server.url, { name: "client" });
+  box = await connectFarm(server.url, { name: "box" });
+});
+afterEach(killChildren);
+afterAll(async () => {
+  await killChildren();
+  await Promise.all([client, box].map((f) => f?.close()));
+  await server?.dispose();
+});
+
+interface Report {
+  n: number;
+  attempt: number;
+  pid: number;
+  at: number;
+}
+
+describe("graceful shutdown", () => {
+  // The ack wait is longer than this test may run: a task that was not handed
+  // back, but left to time out, fails the test by its timeout.
+  const ackWait = 60_000;
+
+  test(
+    "SIGTERM: in-flight tasks finish, buffered ones are handed back at once and finished by another worker, each exactly once",
+    { timeout: 40_000 },
+    async () => {
+      const subject = "jobs.drain";
+      const seen = { ready: [] as Report[], started: [] as Report[], done: [] as Report[] };
+      for (const kind of ["ready", "started", "done"] as const) {
+        client.events.subscribe<Report>(`fixture.${subject}.${kind}`, (r) => void seen[kind].push({ ...r, at: Date.now() }));
+      }
+      await client.nc.flush();
+
+      const child = spawnFixture("worker", {
+        NATS_URL: server.url,
+        FIXTURE_SUBJECT: subject,
+        FIXTURE_MODE: "slow",
+        FIXTURE_DELAY: 4000,
+        FIXTURE_CONCURRENCY: 3,
+        FIXTURE_PREFETCH: 3,
+        FIXTURE_ACK_WAIT: ackWait,
+      });
+      await waitFor(`the child worker to be ready\n${child.output()}`, () => seen.ready.length === 1);
+
+      const tasks = Array.from({ length: 9 }, (_, n) => ({ n }));
+      const pending = client.jobs.distribute<{ n: number; pid?: number }>(subject, tasks, { timeout: 35_000 });
+
+      // The child runs 3 and holds 3 more (prefetch); 3 stay in the stream.
+      await waitFor("3 running and 3 buffered in the child", async () => {
+        const info = await client.jsm.consumers.info("JOBS", "jobs_drain");
+        return seen.started.length === 3 && info.num_ack_pending === 6 && info.num_pending === 3;
+      });
+
+      const local: Report[] = [];
+      await box.worker<{ n: number }, { n: number }>(
+        subject,
+        ({ n }, ctx) => {
+          local.push({ n, attempt: ctx.attempt, pid: process.pid, at: Date.now() });
+          return { n };
+        },
+        { concurrency: 3, ackWait },
+      );
+      await waitFor("the 3 never-delivered tasks done locally", () => local.length === 3);
+
+      child.proc.kill("SIGTERM");
+      const results = await pending;
+      expect(await child.exited).toBe(0);
+
+      expect(results.every((r) => r.ok)).toBe(true);
+      // In flight at SIGTERM: finished by the child itself, not abandoned.
+      const childRan = seen.started.map((r) => r.n).sort();
+      expect(seen.done.map((r) => r.n).sort()).toEqual(childRan);
+      expect(seen.done.every((r) => r.pid === child.pid && r.attempt === 1)).toBe(true);
+      // Buffered at SIGTERM: handed back (a second delivery) and finished here,
+      // before the child was even done with its running tasks.
+      const handedBack = local.filter((r) => r.attempt === 2);
+      expect(handedBack).toHaveLength(3);
+      const childFirstDone = Math.min(...seen.done.map((r) => r.at));
+      expect(handedBack.every((r) => r.at < childFirstDone)).toBe(true);
+      // Every task exactly once.
+      const once = tally([...seen.done, ...local].map((r) => r.n));
+      expect([...once.keys()].sort((a, b) => a - b)).toEqual(tasks.map((t) => t.n));
+      expect([...once.values()].every((c) => c === 1)).toBe(true);
+    },
+  );
+});
