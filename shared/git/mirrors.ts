@@ -91,8 +91,8 @@ export class Mirrors {
     // Fast path without locks: reading objects while another process fetches
     // is safe in git, and a mirror only appears once complete (see clone).
     if ((await exists(dir)) && (await hasCommit(dir, id).catch(() => false))) return dir;
-    // The mutex keeps this process's callers from queueing on the file lock;
-    // the file lock covers other processes on the host.
+    // The mutex makes this process's callers wait in memory instead of polling
+    // the file lock; the file lock covers other processes on the host.
     const lockDir = path.join(this.root, `${key}.lock`);
     const lockOpts = { timeoutMs: this.lockTimeoutMs, staleMs: this.lockStaleMs };
     return this.mutex.run(key, () => withDirLock(lockDir, lockOpts, () => this.update(url, dir, id)));
@@ -113,8 +113,10 @@ export class Mirrors {
   }
 
   /**
-   * `--mirror`, not `--bare`: it records the refspec +refs/*:refs/*, so later
-   * fetches bring every branch and tag (a --bare clone has no fetch refspec).
+   * `--mirror`, not `--bare`: a mirror copies every ref and records the
+   * refspec +refs/*:refs/*, which our fetches use too, so clone and fetch
+   * agree on what the mirror holds (a --bare clone records no fetch refspec:
+   * a later plain `git fetch` would update nothing but FETCH_HEAD).
    * Cloned into a temporary directory and renamed into place, so a crash or
    * timeout never leaves a half mirror that looks complete.
    */
