@@ -4,6 +4,7 @@
  * faster warm). No time limit here: synchronous linter code cannot be
  * interrupted in its own thread; the pool enforces time limits.
  */
+import { posix } from "node:path";
 import js from "@eslint/js";
 import { ESLint } from "eslint";
 import type { Linter } from "eslint";
@@ -138,11 +139,20 @@ export class LintEngine {
     return eslint;
   }
 
+  /**
+   * The path ESLint sees: always inside cwd (a path outside it would be
+   * silently ignored), e.g. "../x.js" or "/home/me/x.js" from a `lint.file` client.
+   */
+  private virtualPath(path: string): string {
+    const inside = posix.normalize(`/${path.replace(/\\/g, "/")}`);
+    return `${this.cwd}${inside}`;
+  }
+
   private async runEslint(task: LintTask): Promise<LintMessage[]> {
     const eslint = await this.eslintFor(task.config);
     let results: ESLint.LintResult[];
     try {
-      results = await eslint.lintText(task.content, { filePath: `${this.cwd}/${task.path}`, warnIgnored: false });
+      results = await eslint.lintText(task.content, { filePath: this.virtualPath(task.path), warnIgnored: false });
     } catch (err) {
       // A rule crashing on this content is this file's result, not a reason to retry.
       return [fatal("eslint", `eslint crashed: ${firstLine(err)}`)];

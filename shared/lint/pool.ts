@@ -295,12 +295,31 @@ function result(job: Job, messages: LintMessage[]): LintFileResult {
  */
 function createThread(init: ThreadInit, resourceLimits: ResourceLimits | undefined): Worker {
   const here = import.meta.url;
-  if (!here.endsWith(".ts")) return new Worker(new URL("./thread.js", here), { workerData: init, resourceLimits });
+  const options = { workerData: init, resourceLimits, execArgv: threadExecArgv() };
+  if (!here.endsWith(".ts")) return new Worker(new URL("./thread.js", here), options);
   const entry = new URL("./thread.ts", here).href;
   const code =
     `import(${JSON.stringify(tsxApiUrl())})` +
     `.then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(code, { eval: true, workerData: init, resourceLimits });
+  return new Worker(code, { ...options, eval: true });
+}
+
+/**
+ * The process's execArgv minus what describes the main script: a thread
+ * inheriting `--input-type` (from `node --input-type=module -e …`) refuses
+ * to load its entry file.
+ */
+export function threadExecArgv(execArgv: readonly string[] = process.execArgv): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i];
+    if (arg === "--input-type" || arg === "-e" || arg === "--eval" || arg === "-p" || arg === "--print") {
+      i++; // and its value
+    } else if (!/^--(input-type|eval|print)=/.test(arg)) {
+      out.push(arg);
+    }
+  }
+  return out;
 }
 
 function tsxApiUrl(): string {

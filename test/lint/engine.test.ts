@@ -194,3 +194,11 @@ describe("LintEngine", () => {
     expect(messages.map((m) => m.ruleId)).toEqual(["no-debugger"]);
   });
 });
+
+test("paths outside the repo root are still linted, not silently ignored", async () => {
+  const engine = new LintEngine();
+  for (const path of ["../up.js", "/abs/x.js", "a\\b\\c.js", "./d.js"]) {
+    const messages = await engine.lintFile({ path, content: "debugger;\n", config: defaultFileConfig("x.js") });
+    expect(messages.map((m) => m.ruleId)).toEqual(["no-debugger"]);
+  }
+});
