@@ -19,7 +19,8 @@ const fromUtf8 = new TextDecoder("utf-8", { fatal: true });
 export type Format = "msgpack" | "json";
 
 export function encode(value: unknown, format: Format = "msgpack"): Uint8Array {
-  return format === "json" ? utf8.encode(JSON.stringify(value)) : packr.pack(value);
+  // JSON.stringify(undefined) is no JSON at all: send null instead of an empty payload.
+  return format === "json" ? utf8.encode(JSON.stringify(value ?? null)) : packr.pack(value);
 }
 
 /** Headers that announce the payload's format (merged into `h` when given). */

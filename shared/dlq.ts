@@ -41,6 +41,9 @@ export interface RawMessage {
   headers?: MsgHdrs;
 }
 
+/** Ms list() waits for entries that vanished after it counted them. */
+const LIST_EXPIRES = 3000;
+
 const DLQ_HEADERS = new Set<string>([H.dlqSubject, H.dlqStream, H.dlqSeq, H.dlqAttempts, H.dlqReason, H.dlqKind, H.dlqTime]);
 // Server-managed headers that must not travel with a copy.
 const DROP = new Set(["nats-msg-id", "nats-expected-stream", "nats-expected-last-sequence"]);
@@ -79,10 +82,13 @@ export class DeadLetters {
 
   async list(filter: ReplayFilter = { all: true }): Promise<DeadLetter[]> {
     const info = await this.jsm.streams.info(DLQ_STREAM);
-    if (info.state.messages === 0) return [];
+    const count = info.state.messages;
+    if (count === 0) return [];
     const consumer = await this.js.consumers.get(DLQ_STREAM);
     const out: DeadLetter[] = [];
-    const iter = await consumer.consume();
+    // A bounded fetch, not consume(): entries replayed meanwhile by someone else
+    // would leave an open-ended consume waiting forever for the rest.
+    const iter = await consumer.fetch({ max_messages: count, expires: LIST_EXPIRES });
     for await (const m of iter) {
       out.push(toDeadLetter(m.seq, m.subject, m.data, m.headers));
       if (m.info.pending === 0) break;

@@ -31,6 +31,7 @@ export class Farm {
   readonly events: Events;
   readonly dlq: DeadLetters;
   private readonly workers = new Set<Worker<any, any>>();
+  private closing?: Promise<void>;
 
   private constructor(
     readonly nc: NatsConnection,
@@ -59,8 +60,14 @@ export class Farm {
     return w;
   }
 
-  /** Graceful: workers finish or hand back their tasks, then the connection drains. */
-  async close(): Promise<void> {
+  /** Graceful: workers finish or hand back their tasks, then the connection drains. Idempotent. */
+  close(): Promise<void> {
+    // A second drain() on a draining connection throws: every caller shares the first close.
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown() {
     await Promise.all([...this.workers].map((w) => w.close()));
     this.workers.clear();
     if (!this.nc.isClosed()) await this.nc.drain();

@@ -234,7 +234,8 @@ export class Worker<T = unknown, R = unknown> {
   private async runQueued(m: JsMsg, entry: Running) {
     const attempt = m.info.deliveryCount;
     const id = m.headers?.get(H.taskId) || `${m.info.stream}.${m.seq}`;
-    const beat = setInterval(() => m.working(), this.opts.heartbeat);
+    // A task handed back at shutdown belongs to the next worker: stop vouching for it.
+    const beat = setInterval(() => entry.handedBack || m.working(), this.opts.heartbeat);
     try {
       const task = decode<T>(m.data, m.headers);
       const value = await this.handler(task, this.context(id, "distribute", attempt, m.headers, () => m.working()));

@@ -60,6 +60,11 @@ describe("codec", () => {
     expect((caught as DecodeError).code).toBe("E_DECODE");
   });
 
+  test("nothing to say is still a decodable payload in both formats", () => {
+    expect(decode(encode(undefined, "json"), formatHeaders("json"))).toBeNull();
+    expect(decode(encode(null))).toBeNull();
+  });
+
   test("a JSON header on msgpack bytes is a DecodeError, not a silent misread", () => {
     expect(() => decode(encode(value), formatHeaders("json"))).toThrow(DecodeError);
   });

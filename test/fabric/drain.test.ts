@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
-import { Farm } from "../../shared/index.js";
+import { Farm, ShutdownError } from "../../shared/index.js";
 import { NatsServer } from "../harness/nats-server.js";
 import { connectFarm, killChildren, spawnFixture, tally, waitFor } from "./helpers.js";
 
@@ -94,4 +94,33 @@ describe("graceful shutdown", () => {
       expect([...once.values()].every((c) => c === 1)).toBe(true);
     },
   );
+
+  test("close() past the grace: a stuck task is handed back, its handler aborted, and another worker finishes it", { timeout: 30_000 }, async () => {
+    const subject = "jobs.stuck";
+    const a = await connectFarm(server.url, { name: "a" });
+    const started: number[] = [];
+    let abortedWith: unknown;
+    await a.worker<{ n: number }, string>(
+      subject,
+      (_t, ctx) =>
+        new Promise((_resolve, reject) => {
+          started.push(ctx.attempt);
+          ctx.signal.addEventListener("abort", () => reject((abortedWith = ctx.signal.reason)));
+        }),
+      { ackWait, shutdownGrace: 300 },
+    );
+    const pending = client.jobs.distribute<string>(subject, [{ n: 1 }], { timeout: 25_000 });
+    await waitFor("the stuck task to start", () => started.length === 1);
+
+    await Promise.all([a.close(), a.close()]); // idempotent, even when concurrent
+    await a.close();
+    expect(abortedWith).toBeInstanceOf(ShutdownError);
+
+    await box.worker<{ n: number }, string>(subject, (_t, ctx) => `done on attempt ${ctx.attempt}`, { ackWait });
+    const [r] = await pending;
+    // The abandoned attempt reported nothing: the first answer is the real one.
+    expect(r).toMatchObject({ ok: true, value: "done on attempt 2" });
+    expect(started).toEqual([1]);
+    expect(await client.dlq.list({ subject: "q.jobs.stuck" })).toEqual([]);
+  });
 });

@@ -49,7 +49,7 @@ describe("events", () => {
 
   test("events are JSON on the wire, readable by any client", async () => {
     const raw: string[] = [];
-    const sub = a.nc.subscribe("farm.test.json", { callback: (_e, m) => raw.push(m.string()) });
+    const sub = a.nc.subscribe("farm.test.json", { callback: (_e, m) => void raw.push(m.string()) });
     await a.nc.flush();
     publisher.events.publish("farm.test.json", { repo: "r", n: 1 });
     await waitFor("the raw event", () => raw.length === 1);
