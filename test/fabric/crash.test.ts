@@ -87,6 +87,8 @@ describe("workers that die", () => {
         FIXTURE_MAX_DELIVER: opts.maxDeliver,
       });
       expect(await child.exited).toBe("SIGKILL");
+      // Flushed before the crash, but the exit may be noticed before the event arrives.
+      await waitFor(`attempt ${attempt}'s report`, () => seen.started.length === attempt);
       expect(seen.started.at(-1)).toMatchObject({ n: 13, attempt, pid: child.pid });
     }
     expect(seen.started).toHaveLength(opts.maxDeliver);
