@@ -11,7 +11,7 @@ import {
 } from "@nats-io/transport-node";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { decode, encode, formatHeaders } from "./codec.js";
-import { NoRespondersError, RemoteError, TimeoutError, FarmError } from "./errors.js";
+import { NoRespondersError, RemoteError, TimeoutError, FarmError, type WireError } from "./errors.js";
 import { H, type ErrorReply, type TaskResult } from "./envelope.js";
 import { queueSubject, streamFor } from "./topology.js";
 import { sleep } from "./concurrency.js";
@@ -52,6 +52,19 @@ function isNoResponders(err: unknown): boolean {
 
 function isTimeout(err: unknown): boolean {
   return err instanceof natsErrors.TimeoutError || (err as Error)?.cause instanceof natsErrors.TimeoutError;
+}
+
+/** The queued subject for `subject`, refused when no work-queue stream captures it. */
+function queuedOn(subject: string): string {
+  const wire = queueSubject(subject);
+  if (!streamFor(wire)) throw new FarmError(`no work queue captures "${wire}": declare it in shared/topology.ts`, "E_TOPOLOGY");
+  return wire;
+}
+
+/** The stream dropped the task as a copy: its result went, or goes, to whoever queued it first. */
+function duplicateError(id: string): WireError {
+  const message = `task id "${id}" was already queued within the stream's duplicate window; this copy was dropped`;
+  return { name: "DuplicateTask", message, code: "E_DUPLICATE", permanent: true };
 }
 
 
@@ -101,12 +114,13 @@ export class Jobs {
     tasks: T[],
     opts: DistributeOptions<T> | FireAndForgetOptions<T> = {},
   ): Promise<TaskResult<R>[] | Enqueued> {
-    const wire = queueSubject(subject);
-    if (!streamFor(wire)) throw new FarmError(`no work queue captures "${wire}": declare it in shared/topology.ts`, "E_TOPOLOGY");
+    const wire = queuedOn(subject);
     const ids = tasks.map((t, i) => opts.id?.(t, i) ?? nuid.next());
     if ("resultsTo" in opts && opts.resultsTo) {
-      const duplicates = await this.publishAll(wire, tasks, ids, opts.window, (h) => h.set(H.resultsTo, opts.resultsTo));
-      return { ids, duplicates };
+      // Checked now: a worker could not deliver the results, and would fail every task.
+      queuedOn(opts.resultsTo);
+      const dups = await this.publishAll(wire, tasks, ids, opts.window, (h) => h.set(H.resultsTo, opts.resultsTo));
+      return { ids, duplicates: dups.length };
     }
     return this.awaitResults<R, T>(wire, subject, tasks, ids, opts);
   }
@@ -122,28 +136,32 @@ export class Jobs {
     if (index.size !== ids.length) throw new FarmError("task ids must be unique", "E_DUPLICATE_ID");
     const results: (TaskResult<R> | undefined)[] = new Array(tasks.length);
     let remaining = tasks.length;
+    let allIn!: () => void;
+    const collected = new Promise<void>((resolve) => (allIn = resolve));
+    // A redelivered task may answer twice: the first answer wins.
+    const settle = (i: number | undefined, r: TaskResult<R>) => {
+      if (i === undefined || results[i]) return;
+      results[i] = r;
+      if (--remaining === 0) allIn();
+    };
     const inbox = createInbox();
-    const sub = this.nc.subscribe(inbox);
-    const collected = (async () => {
-      for await (const m of sub) {
-        let r: TaskResult<R>;
+    const sub = this.nc.subscribe(inbox, {
+      callback: (_err, m) => {
         try {
-          r = decode<TaskResult<R>>(m.data, m.headers);
+          const r = decode<TaskResult<R>>(m.data, m.headers);
+          settle(index.get(r.id), r);
         } catch {
-          continue;
+          // not a result: ignore it
         }
-        const i = index.get(r.id);
-        // A redelivered task may answer twice: the first answer wins.
-        if (i === undefined || results[i]) continue;
-        results[i] = r;
-        if (--remaining === 0) break;
-      }
-    })();
+      },
+    });
     const timeout = opts.timeout ?? 300_000;
     let timer: NodeJS.Timeout | undefined;
     try {
       if (remaining > 0) {
-        await this.publishAll(wire, tasks, ids, opts.window, (h) => h.set(H.replyTo, inbox));
+        const dups = await this.publishAll(wire, tasks, ids, opts.window, (h) => h.set(H.replyTo, inbox));
+        // No answer will come to this inbox for a dropped copy: settle it now, not at the timeout.
+        for (const i of dups) settle(i, { id: ids[i], subject, ok: false, error: duplicateError(ids[i]) });
         await Promise.race([collected, new Promise((r) => (timer = setTimeout(r, timeout)))]);
       }
     } finally {
@@ -161,15 +179,15 @@ export class Jobs {
     );
   }
 
-  /** Publishes with a bounded window of unacknowledged publishes; returns the duplicate count. */
+  /** Publishes with a bounded window of unacknowledged publishes; returns the indexes the stream dropped as copies. */
   private async publishAll<T>(
     wire: string,
     tasks: T[],
     ids: string[],
     window = 256,
     decorate: (h: ReturnType<typeof natsHeaders>) => void,
-  ): Promise<number> {
-    let duplicates = 0;
+  ): Promise<number[]> {
+    const duplicates: number[] = [];
     let next = 0;
     const lane = async () => {
       while (next < tasks.length) {
@@ -178,7 +196,7 @@ export class Jobs {
         h.set(H.taskId, ids[i]);
         decorate(h);
         const ack = await this.js.publish(wire, encode(tasks[i]), { msgID: ids[i], headers: h });
-        if (ack.duplicate) duplicates++;
+        if (ack.duplicate) duplicates.push(i);
       }
     };
     await Promise.all(Array.from({ length: Math.min(window, tasks.length) }, lane));

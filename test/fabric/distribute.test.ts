@@ -81,6 +81,17 @@ describe("distribute, awaited", () => {
   test("a subject no work queue captures is refused before anything is published", async () => {
     await expect(client.jobs.distribute("nowhere.at.all", [1])).rejects.toMatchObject({ code: "E_TOPOLOGY" });
   });
+
+  test("reused task ids: the stream drops the copies, and they come back at once as ok:false, not after the timeout", { timeout: 20_000 }, async () => {
+    await boxes[0].worker<Task, number>("jobs.reuse", ({ n }) => n);
+    const id = (t: Task) => `reuse-${t.n}`;
+    const first = await client.jobs.distribute<number, Task>("jobs.reuse", [{ n: 1 }, { n: 2 }], { id });
+    expect(first.map((r) => r.ok)).toEqual([true, true]);
+    // Same ids inside the duplicate window; the default timeout (5 min) outlasts this test.
+    const again = await client.jobs.distribute<number, Task>("jobs.reuse", [{ n: 2 }, { n: 3 }], { id });
+    expect(again[0]).toMatchObject({ id: "reuse-2", ok: false, error: { code: "E_DUPLICATE", permanent: true } });
+    expect(again[1]).toMatchObject({ id: "reuse-3", ok: true, value: 3 });
+  });
 });
 
 describe("distribute, fire-and-forget", () => {
@@ -111,6 +122,12 @@ describe("distribute, fire-and-forget", () => {
     const byId = new Map(sink.map((r) => [r.id, r]));
     expect(byId.size).toBe(40);
     enq.ids.forEach((id, n) => expect(byId.get(id)).toMatchObject({ ok: true, subject: "jobs.ff_square", value: n * n }));
+  });
+
+  test("a results subject no work queue captures is refused before anything is published", async () => {
+    await expect(client.jobs.distribute("jobs.ff_square", [{ n: 1 }], { resultsTo: "nowhere.results" })).rejects.toMatchObject({
+      code: "E_TOPOLOGY",
+    });
   });
 
   test("publishing the same task ids again is deduplicated by the stream", async () => {
