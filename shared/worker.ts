@@ -235,10 +235,11 @@ export class Worker<T = unknown, R = unknown> {
     const attempt = m.info.deliveryCount;
     const id = m.headers?.get(H.taskId) || `${m.info.stream}.${m.seq}`;
     // A task handed back at shutdown belongs to the next worker: stop vouching for it.
-    const beat = setInterval(() => entry.handedBack || m.working(), this.opts.heartbeat);
+    const working = () => entry.handedBack || m.working();
+    const beat = setInterval(working, this.opts.heartbeat);
     try {
       const task = decode<T>(m.data, m.headers);
-      const value = await this.handler(task, this.context(id, "distribute", attempt, m.headers, () => m.working()));
+      const value = await this.handler(task, this.context(id, "distribute", attempt, m.headers, working));
       if (entry.handedBack) return;
       await this.deliverResult(m.headers, `${m.info.stream}.${m.seq}`, { id, subject: this.subject, ok: true, value });
       m.ack();
