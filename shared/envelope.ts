@@ -28,4 +28,4 @@ export interface ErrorReply {
 
 export type TaskResult<R = unknown> =
   | { id: string; subject: string; ok: true; value: R }
-  | { id: string; subject: string; ok: false; error: WireError };
+  | { id: string; subject: string; ok: false; error: WireError; task?: unknown };

@@ -125,6 +125,14 @@ export class Jobs {
     return this.awaitResults<R, T>(wire, subject, tasks, ids, opts);
   }
 
+  /** Queues tasks and returns once the stream holds them; nobody waits for results. */
+  async enqueue<T>(subject: string, tasks: T[], opts: Pick<DistributeOptions<T>, "id" | "window"> = {}): Promise<Enqueued> {
+    const wire = queuedOn(subject);
+    const ids = tasks.map((t, i) => opts.id?.(t, i) ?? nuid.next());
+    const dups = await this.publishAll(wire, tasks, ids, opts.window, () => {});
+    return { ids, duplicates: dups.length };
+  }
+
   private async awaitResults<R, T>(
     wire: string,
     subject: string,

@@ -56,6 +56,11 @@ export interface WorkerOptions {
   consumeQueue?: boolean;
   /** Ms to let in-flight tasks finish on close before handing them back. Default 10000. */
   shutdownGrace?: number;
+  /**
+   * Turns a payload into the handler's task. Default: the codec (msgpack or JSON).
+   * A handler that must answer even undecodable input takes the raw bytes: `(data) => data`.
+   */
+  decode?: (data: Uint8Array, headers?: MsgHdrs) => unknown;
 }
 
 export interface TaskContext {
@@ -145,6 +150,7 @@ export class Worker<T = unknown, R = unknown> {
       serveRequests: options.serveRequests ?? !isIngress(subject),
       consumeQueue: options.consumeQueue ?? true,
       shutdownGrace: options.shutdownGrace ?? 10_000,
+      decode: options.decode ?? decode,
     };
     this.log = deps.log.child({ worker: subject });
     this.slots = new Semaphore(this.opts.concurrency);
@@ -238,7 +244,7 @@ export class Worker<T = unknown, R = unknown> {
     const working = () => entry.handedBack || m.working();
     const beat = setInterval(working, this.opts.heartbeat);
     try {
-      const task = decode<T>(m.data, m.headers);
+      const task = this.decodeTask(m.data, m.headers);
       const value = await this.handler(task, this.context(id, "distribute", attempt, m.headers, working));
       if (entry.handedBack) return;
       await this.deliverResult(m.headers, `${m.info.stream}.${m.seq}`, { id, subject: this.subject, ok: true, value });
@@ -289,7 +295,9 @@ export class Worker<T = unknown, R = unknown> {
     this.counts.deadLettered++;
     // The distributor sees the worker's own error, as `send` would; "DeadLettered" when there is none.
     const error: WireError = cause ?? { name: "DeadLettered", message: reason, code: "E_DEAD_LETTER", permanent: true };
-    await this.deliverResult(msg.headers, `${stream}.${streamSeq}`, { id, subject: this.subject, ok: false, error });
+    // The task rides along so a results consumer knows what was given up.
+    const task = attempt(() => this.decodeTask(msg.data, msg.headers));
+    await this.deliverResult(msg.headers, `${stream}.${streamSeq}`, { id, subject: this.subject, ok: false, error, task });
   }
 
   /**
@@ -345,7 +353,7 @@ export class Worker<T = unknown, R = unknown> {
     const h = formatHeaders(format);
     let body: unknown;
     try {
-      const task = decode<T>(m.data, m.headers);
+      const task = this.decodeTask(m.data, m.headers);
       body = (await this.handler(task, this.context(id, "send", 1, m.headers, () => {}))) ?? null;
       this.counts.processed++;
     } catch (err) {
@@ -359,6 +367,10 @@ export class Worker<T = unknown, R = unknown> {
   }
 
   // ---- shared -----------------------------------------------------------------------
+
+  private decodeTask(data: Uint8Array, headers?: MsgHdrs): T {
+    return this.opts.decode(data, headers) as T;
+  }
 
   private context(id: string, via: TaskContext["via"], attempt: number, headers: MsgHdrs | undefined, working: () => void): TaskContext {
     return {
@@ -423,6 +435,14 @@ export class Worker<T = unknown, R = unknown> {
     const loopsOver = new AbortController();
     await Promise.race([Promise.allSettled(this.loops), sleep(1000, loopsOver.signal)]);
     loopsOver.abort();
+  }
+}
+
+function attempt<V>(fn: () => V): V | undefined {
+  try {
+    return fn();
+  } catch {
+    return undefined;
   }
 }
 

@@ -105,16 +105,13 @@ export class Ingest {
 
   /** The requested commits, plus the oldest one's parent when it has no report yet (the delta needs it). */
   private async plan(repo: string, key: string, mirror: string, commits: Commit[], requestId: string): Promise<CommitRef[]> {
-    const inPlan = new Set(commits.map((c) => c.sha));
-    const ref = (c: Commit, requested: boolean) => this.ref({ requestId, repo, repoKey: key }, c, requested, inPlan);
-    const refs = commits.map((c) => ref(c, true));
     const oldestParent = commits.at(-1)?.parents[0];
-    if (oldestParent && !(await this.d.reports.head(key, oldestParent))) {
-      const [base] = await firstParentHistory(mirror, oldestParent, 0);
-      refs.push(ref(base, false));
-    }
-    return refs;
+    const baseline = oldestParent && !(await this.d.reports.head(key, oldestParent)) ? (await firstParentHistory(mirror, oldestParent, 0))[0] : undefined;
+    const all = baseline ? [...commits, baseline] : commits;
+    const inPlan = new Set(all.map((c) => c.sha));
+    return all.map((c) => this.ref({ requestId, repo, repoKey: key }, c, c !== baseline, inPlan));
   }
+
 
   private ref(base: Pick<CommitRef, "requestId" | "repo" | "repoKey">, c: Commit, requested: boolean, inPlan: Set<string>): CommitRef {
     const parent = c.parents[0] ?? null;

@@ -9,7 +9,7 @@ export async function startIngest(ctx: ServiceContext): Promise<Service> {
   const { farm, config } = ctx;
   const objects = await Objects.open(farm.nc);
   const reports = await ReportStore.open(farm.nc, objects, await ResultCache.open(farm.nc, objects));
-  const ingest = new Ingest({ ...ctx, objects, reports, mirrors: new Mirrors({ dataDir: config.dataDir }) });
+  const ingest = new Ingest({ ...ctx, objects, reports, mirrors: new Mirrors({ dataDir: config.dataDir, allowLocal: config.allowLocalRepos }) });
   const worker = await farm.worker(subjects.newSha, ingest.onNewSha, {
     concurrency: 4,
     // Clones of big repos take a while; heartbeats keep the task ours meanwhile.

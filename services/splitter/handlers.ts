@@ -78,20 +78,26 @@ export class Splitter {
     return new Map(wanted.map((e, i) => [e.path, texts[i]]));
   }
 
-  /** Distinct files whose (blob, config) is neither cached nor queued recently. */
+  /**
+   * Distinct files whose (blob, config) is neither cached nor claimed recently.
+   * Claims are taken before the first await, so commits split concurrently
+   * never queue the same key twice.
+   */
   private async uncached(refs: FileRef[]): Promise<FileRef[]> {
     const now = Date.now();
-    const distinct = new Map<string, FileRef>();
+    const claimed = new Map<string, FileRef>();
     for (const r of refs) {
       const key = resultKey(r.blob, r.configId);
-      const queuedAt = this.queued.get(key);
-      if (!distinct.has(key) && !(queuedAt && now - queuedAt < QUEUED_TTL_MS)) distinct.set(key, r);
+      const at = this.queued.get(key);
+      if (claimed.has(key) || (at && now - at < QUEUED_TTL_MS)) continue;
+      this.queued.set(key, now);
+      claimed.set(key, r);
     }
-    const candidates = [...distinct];
+    const candidates = [...claimed];
     const cached = await mapLimit(candidates, 64, ([key]) => this.d.results.has(key));
-    const out = candidates.filter((_, i) => !cached[i]).map(([key, r]) => (this.queued.set(key, now), r));
-    return out;
+    return candidates.filter((_, i) => !cached[i]).map(([, r]) => r);
   }
+
 
   private pack(refs: FileRef[], byPath: Map<string, ManifestEntry>, configs: Map<string, FileLintConfig>): LintBatch[] {
     const maxFiles = this.d.batchFiles ?? 64;
