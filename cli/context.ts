@@ -39,7 +39,7 @@ export interface CommandContext {
 export function commandContext(flags: ConnectionFlags): CommandContext {
   let config: FarmConfig;
   try {
-    config = loadConfig(process.env, { natsUrl: flags.nats, creds: flags.creds, user: flags.user, password: flags.password });
+    config = loadConfig(process.env, { natsUrl: flags.nats || undefined, creds: flags.creds || undefined, user: flags.user || undefined, password: flags.password || undefined });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }

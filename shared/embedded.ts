@@ -38,7 +38,7 @@ export interface NatsServerOptions {
   storeDir?: string;
   /** Extra command-line arguments (e.g. `-c conf`). */
   args?: string[];
-  /** Binary. Default `nats-server` on PATH (or /usr/sbin). */
+  /** Binary. Default FARM_NATS_SERVER, else `nats-server` on PATH (or in /usr/sbin). */
   bin?: string;
   /** Ms to wait for "Server is ready". Default 15000. */
   startTimeout?: number;
@@ -90,7 +90,7 @@ export class NatsServer {
   }
 
   async start(): Promise<void> {
-    const bin = findBinary(this.opts.bin ?? "nats-server");
+    const bin = findBinary(this.opts.bin ?? (process.env.FARM_NATS_SERVER || "nats-server"));
     mkdirSync(this.storeDir, { recursive: true });
     if (!this.port) this.port = this.opts.port ?? (await freePort());
     const args = ["-js", "-a", "127.0.0.1", "-p", String(this.port), "-sd", this.storeDir, ...(this.opts.args ?? [])];

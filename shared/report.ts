@@ -14,6 +14,8 @@ export interface LintMessage {
   endColumn?: number;
   message: string;
   fatal?: boolean;
+  /** Identity across commits (see fingerprints); set in assembled reports. */
+  fingerprint?: string;
 }
 
 /** A message as cached: plus a hash of its normalized source line, for fingerprints. */
@@ -118,7 +120,7 @@ export interface FileMessages {
  * Fingerprint = rule + path + normalized line text + occurrence, so an issue
  * keeps its identity when lines above it move.
  */
-export function fingerprints(file: FileMessages): { entry: DeltaEntry; fingerprint: string }[] {
+export function fingerprints(file: FileMessages): { message: CachedMessage; entry: DeltaEntry; fingerprint: string }[] {
   const seen = new Map<string, number>();
   const sorted = [...file.messages].sort((a, b) => a.line - b.line || a.column - b.column);
   return sorted.map((m) => {
@@ -136,8 +138,14 @@ export function fingerprints(file: FileMessages): { entry: DeltaEntry; fingerpri
       message: m.message,
       fingerprint,
     };
-    return { entry, fingerprint };
+    return { message: m, entry, fingerprint };
   });
+}
+
+/** A file's messages as the public report shows them: fingerprinted, without cache internals. */
+export function publicMessages(file: FileMessages): LintMessage[] {
+  const fp = new Map(fingerprints(file).map((x) => [x.message, x.fingerprint]));
+  return file.messages.map(({ lineHash: _lineHash, ...m }, i) => ({ ...m, fingerprint: fp.get(file.messages[i]) }));
 }
 
 /** New and fixed issues of `current` against `parent`. Unchanged files (same path, same blob) are skipped. */
@@ -169,13 +177,10 @@ function sarifRun(report: Report, toolVersion: string) {
   const rules = new Map<string, { id: string; shortDescription: { text: string } }>();
   const results: Record<string, unknown>[] = [];
   for (const file of report.files) {
-    const cached = file.messages as CachedMessage[];
-    const fps = cached.every((m) => m.lineHash) ? fingerprints({ ...file, messages: cached }) : [];
-    const fpOf = new Map(fps.map((x) => [`${x.entry.line}:${x.entry.column}:${x.entry.ruleId}`, x.fingerprint]));
     for (const m of file.messages) {
       const ruleId = `${m.linter}/${m.ruleId ?? "fatal"}`;
       if (!rules.has(ruleId)) rules.set(ruleId, { id: ruleId, shortDescription: { text: m.ruleId ?? "parse error" } });
-      const fp = fpOf.get(`${m.line}:${m.column}:${m.ruleId}`);
+      const fp = m.fingerprint;
       results.push(sarifResult(ruleId, m.severity, m.message, file.path, m, fp, report.delta ? (fp && newFps.has(fp) ? "new" : "unchanged") : undefined));
     }
   }

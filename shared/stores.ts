@@ -7,7 +7,7 @@ import { Kvm, type KV } from "@nats-io/kv";
 import { Objm, type ObjectStore } from "@nats-io/obj";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { decode, encode } from "./codec.js";
-import type { FileResult, Report, Summary, Delta, FileRef } from "./report.js";
+import { publicMessages, type FileResult, type Report, type Summary, type Delta, type FileRef } from "./report.js";
 import { BLOB_STORE, buckets } from "./topology.js";
 
 // KV values and messages are capped at 1 MB; leave room for headers.
@@ -188,7 +188,7 @@ export class ReportStore {
     const out: Report["files"] = [];
     for (const f of files) {
       const r = await this.results.get(`${f.blob}.${f.configId}`);
-      out.push({ path: f.path, blob: f.blob, messages: (r?.messages ?? []).map(({ lineHash: _h, ...m }) => m) });
+      out.push({ path: f.path, blob: f.blob, messages: publicMessages({ path: f.path, blob: f.blob, messages: r?.messages ?? [] }) });
     }
     return {
       repo: stored.repo,

@@ -18,7 +18,7 @@ export async function upCommand(flags: ConnectionFlags) {
 
 export async function serviceCommand(name: string, flags: ConnectionFlags) {
   if (!isServiceName(name)) throw new UsageError(`unknown service "${name}": expected one of ${SERVICE_NAMES.join(", ")}`);
-  const ctx = commandContext({ logLevel: "info", ...flags });
+  const ctx = commandContext({ ...flags, logLevel: flags.logLevel ?? "info" });
   if (!ctx.config.natsUrl) throw new UsageError("a service needs a cluster: pass --nats URL or set NATS_URL");
   const farm = await Farm.connect({
     servers: ctx.config.natsUrl,

@@ -1,0 +1,264 @@
+/**
+ * The real `farm` command line, driven as child processes: the embedded
+ * default, a long-running `farm up` with clients in other processes, exit codes.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+const FARM = [path.join(ROOT, "node_modules/tsx/dist/cli.mjs"), path.join(ROOT, "cli/farm.ts")];
+const tmp = mkdtempSync(path.join(os.tmpdir(), "farm-cli-"));
+const children: ChildProcess[] = [];
+
+const gitEnv = {
+  GIT_AUTHOR_NAME: "Farm Test",
+  GIT_AUTHOR_EMAIL: "farm@example.com",
+  GIT_COMMITTER_NAME: "Farm Test",
+  GIT_COMMITTER_EMAIL: "farm@example.com",
+  GIT_AUTHOR_DATE: "2026-01-01T00:00:00Z",
+  GIT_COMMITTER_DATE: "2026-01-01T00:00:00Z",
+  GIT_CONFIG_NOSYSTEM: "1",
+  HOME: tmp,
+};
+
+function git(repo: string, ...args: string[]): string {
+  const r = spawnSync("git", ["-C", repo, ...args], { env: { ...process.env, ...gitEnv }, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`git ${args.join(" ")}: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+function commit(repo: string, files: Record<string, string | null>, message: string): string {
+  for (const [file, content] of Object.entries(files)) {
+    const full = path.join(repo, file);
+    if (content === null) rmSync(full);
+    else {
+      mkdirSync(path.dirname(full), { recursive: true });
+      writeFileSync(full, content);
+    }
+  }
+  git(repo, "add", "-A");
+  git(repo, "commit", "-q", "-m", message);
+  return git(repo, "rev-parse", "HEAD");
+}
+
+function makeRepo(name: string): { dir: string; shas: string[] } {
+  const dir = path.join(tmp, name);
+  mkdirSync(dir);
+  git(dir, "init", "-q", "-b", "main");
+  const shas = [
+    commit(dir, { "package.json": '{"name":"x"}\n', "index.js": "const a = 1;\nmodule.exports = a;\n" }, "first"),
+    commit(dir, { "lib/util.js": "function f() { return undefinedThing; }\nmodule.exports = f;\n" }, "add util with an error"),
+    commit(dir, { "index.js": "const a = 1;\nconst unused = 2;\nmodule.exports = a;\n" }, "unused variable"),
+  ];
+  return { dir, shas };
+}
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function farm(args: string[], env: Record<string, string> = {}, cwd = tmp): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [...FARM, ...args], {
+      cwd,
+      env: { ...process.env, ...gitEnv, FARM_DATA_DIR: path.join(tmp, "data-default"), NATS_URL: "", ...env },
+    });
+    children.push(child);
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+let repo: { dir: string; shas: string[] };
+
+beforeAll(() => {
+  repo = makeRepo("repo");
+});
+
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+describe("farm analyze on the embedded default", () => {
+  test("prints a table with one row per commit and the top rules", async () => {
+    const r = await farm(["analyze", repo.dir, "--commits", "3"], { FARM_DATA_DIR: path.join(tmp, "data-table") });
+    expect(r.stderr).not.toMatch(/Error|at .*\.ts:/);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split("\n");
+    expect(lines[0]).toMatch(/^commit\s+date\s+files\s+errors\s+warnings\s+new\s+fixed/);
+    for (const sha of repo.shas) expect(r.stdout).toContain(sha.slice(0, 10));
+    const newest = lines.find((l) => l.startsWith(repo.shas[2].slice(0, 10)))!;
+    // files=2, errors=2 (no-undef in util, no-unused-vars in index), new=1 (the unused variable)
+    expect(newest.split(/\s+/).slice(2, 7)).toEqual(["2", "2", "0", "1", "0"]);
+    expect(r.stdout).toContain("eslint/no-undef");
+  });
+
+  test("json prints the reports; --fail-on error exits 1", async () => {
+    const r = await farm(["analyze", repo.dir, "--commits", "2", "--format", "json", "--fail-on", "error"], {
+      FARM_DATA_DIR: path.join(tmp, "data-json"),
+    });
+    expect(r.code).toBe(1);
+    const reports = JSON.parse(r.stdout);
+    expect(reports.map((x: { sha: string }) => x.sha)).toEqual([repo.shas[2], repo.shas[1]]);
+    const util = reports[1].files.find((f: { path: string }) => f.path === "lib/util.js");
+    expect(util.messages).toEqual([expect.objectContaining({ linter: "eslint", ruleId: "no-undef", severity: 2, line: 1 })]);
+    expect(reports[0].delta.new).toEqual([expect.objectContaining({ path: "index.js", ruleId: "no-unused-vars", line: 2 })]);
+  });
+
+  test("sarif writes one SARIF 2.1.0 log to --out", async () => {
+    const out = path.join(tmp, "out.sarif");
+    const r = await farm(["analyze", repo.dir, "--sha", repo.shas[2], "--format", "sarif", "--out", out], {
+      FARM_DATA_DIR: path.join(tmp, "data-sarif"),
+    });
+    expect(r.code).toBe(0);
+    const log = JSON.parse(readFileSync(out, "utf8"));
+    expect(log.version).toBe("2.1.0");
+    expect(log.runs).toHaveLength(1);
+    const run = log.runs[0];
+    expect(run.tool.driver.name).toBe("farm");
+    expect(run.results.length).toBe(2);
+    for (const res of run.results) {
+      expect(res.level).toBe("error");
+      expect(typeof res.message.text).toBe("string");
+      expect(res.locations[0].physicalLocation.artifactLocation.uri).toMatch(/\.js$/);
+      expect(res.locations[0].physicalLocation.region.startLine).toBeGreaterThan(0);
+      expect(["new", "unchanged", "absent"]).toContain(res.baselineState);
+    }
+    expect(run.results.find((x: { ruleId: string }) => x.ruleId === "eslint/no-unused-vars").baselineState).toBe("new");
+  });
+});
+
+describe.concurrent("usage and environment errors", () => {
+  test.each([
+    [["analyze"], /missing required argument/],
+    [["analyze", "/definitely/not/here"], /neither a directory nor a clone url/],
+    [["analyze", ".", "--commits", "zero"], /--commits must be an integer/],
+    [["analyze", ".", "--format", "xml"], /format/],
+    [["frobnicate"], /unknown command/],
+    [["service", "dishwasher"], /unknown service "dishwasher"/],
+    [["replay"], /say what to replay/],
+    [["status"], /no cluster given/],
+  ])("farm %j exits 2 with a one-line reason", async (args, reason) => {
+    const r = await farm(args as string[]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(reason);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  test("a missing nats-server says how to install it, exit 3", async () => {
+    const r = await farm(["analyze", repo.dir], { FARM_NATS_SERVER: "nats-server-not-installed" });
+    expect(r.code).toBe(3);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(/not installed.*apt-get install nats-server.*brew install nats-server.*NATS_URL/);
+  });
+
+  test("an unreachable cluster exits 3", async () => {
+    const r = await farm(["status", "--nats", "nats://127.0.0.1:1"]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/cannot reach NATS/);
+  });
+
+  test("--help shows examples", async () => {
+    const r = await farm(["analyze", "--help"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Examples:\n\s+\$ farm analyze \. --commits 50/);
+  });
+});
+
+describe("farm up with clients in other processes", () => {
+  let up: ChildProcess;
+  let url = "";
+  const dataDir = path.join(tmp, "data-up");
+
+  beforeAll(async () => {
+    up = spawn(process.execPath, [...FARM, "up"], { cwd: tmp, env: { ...process.env, ...gitEnv, NATS_URL: "", FARM_DATA_DIR: dataDir } });
+    children.push(up);
+    url = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      up.stdout!.on("data", (d) => {
+        out += d;
+        const m = out.match(/"nats":"(nats:\/\/[^"]+)"/);
+        if (m) resolve(m[1]);
+      });
+      up.on("exit", (code) => reject(new Error(`farm up exited with ${code}`)));
+    });
+  }, 60_000);
+
+  test("publish, events, report and status from other processes", async () => {
+    const events = spawn(process.execPath, [...FARM, "events", "repo.analysis.completed", "--nats", url], { cwd: tmp });
+    children.push(events);
+    let seen = "";
+    events.stdout.on("data", (d) => (seen += d));
+    await new Promise<void>((resolve) => events.stderr.on("data", (d) => String(d).includes("listening") && resolve()));
+
+    const pub = await farm(["publish", repo.dir, repo.shas[2], "--history", "1", "--nats", url]);
+    expect(pub.code).toBe(0);
+    expect(JSON.parse(pub.stdout)).toMatchObject({ stream: "REPOS" });
+
+    await expect.poll(() => seen.split("\n").filter((l) => l.includes(repo.shas[2])).length, { timeout: 60_000 }).toBe(1);
+    events.kill("SIGTERM");
+
+    const report = await farm(["report", repo.dir, repo.shas[2], "--json", "--nats", url]);
+    expect(report.code).toBe(0);
+    expect(JSON.parse(report.stdout)).toMatchObject({ sha: repo.shas[2], summary: { files: 2, errors: 2, warnings: 0 } });
+
+    const status = await farm(["status", "--json", "--nats", url]);
+    expect(status.code).toBe(0);
+    const s = JSON.parse(status.stdout);
+    expect(s.instances.map((i: { service: string }) => i.service).sort()).toEqual(["aggregator", "ingest", "linter-runner", "splitter"]);
+    expect(s.streams.map((x: { stream: string }) => x.stream)).toContain("LINT");
+  });
+
+  test("a poison request lands in the DLQ; replay runs it again once it can succeed", async () => {
+    const late = makeRepo("late");
+    // A sha the repository does not have yet: a permanent failure, parked.
+    const futureSha = commit(late.dir, { "later.js": "later();\n" }, "later");
+    git(late.dir, "reset", "-q", "--hard", "HEAD~1");
+    git(late.dir, "reflog", "expire", "--expire=now", "--all");
+    git(late.dir, "gc", "-q", "--prune=now");
+    expect((await farm(["publish", late.dir, futureSha, "--nats", url])).code).toBe(0);
+
+    await expect
+      .poll(async () => JSON.parse((await farm(["dlq", "ls", "--json", "--nats", url])).stdout).length, { timeout: 30_000 })
+      .toBe(1);
+    const [entry] = JSON.parse((await farm(["dlq", "ls", "--json", "--nats", url])).stdout);
+    expect(entry).toMatchObject({ subject: "repo.new_sha", kind: "permanent" });
+    expect(entry.reason).toMatch(new RegExp(futureSha.slice(0, 12)));
+
+    // Now the commit exists: replay is processed and the DLQ empties.
+    const again = commit(late.dir, { "later.js": "later();\n" }, "later");
+    expect(again).toBe(futureSha); // same tree, author, committer, date
+    const replay = await farm(["replay", "--seq", String(entry.seq), "--nats", url]);
+    expect(replay.code).toBe(0);
+    expect(replay.stdout).toMatch(/replayed 1 entry/);
+    const report = await pollReport(late.dir, futureSha);
+    expect(report.summary).toMatchObject({ files: 3, errors: 3 });
+    expect(JSON.parse((await farm(["dlq", "ls", "--json", "--nats", url])).stdout)).toEqual([]);
+  });
+
+  async function pollReport(dir: string, sha: string) {
+    let last: Run | undefined;
+    await expect
+      .poll(async () => (last = await farm(["report", dir, sha, "--json", "--nats", url])).code, { timeout: 60_000, interval: 1000 })
+      .toBe(0);
+    return JSON.parse(last!.stdout);
+  }
+
+  test("SIGTERM stops farm up and its nats-server", async () => {
+    const serverPid = spawnSync("pgrep", ["-f", `nats-server.*${dataDir}`], { encoding: "utf8" }).stdout.trim();
+    expect(serverPid).toMatch(/^\d+$/);
+    const exited = new Promise<number | null>((resolve) => up.on("exit", (code) => resolve(code)));
+    up.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    expect(spawnSync("pgrep", ["-f", `nats-server.*${dataDir}`]).status).toBe(1); // no orphan
+  });
+});
