@@ -1,23 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
-import { decode, Farm } from "../../shared/index.js";
-import { NatsServer } from "../harness/nats-server.js";
-import { connectFarm, killChildren, spawnFixture, waitFor } from "./helpers.js";
+import { afterEach, describe, expect, test } from "vitest";
+import { decode } from "../../shared/index.js";
+import { killChildren, spawnFixture, useFarms, waitFor } from "./helpers.js";
 
-let server: NatsServer;
-let client: Farm;
-let box: Farm;
-
-beforeAll(async () => {
-  server = await NatsServer.start();
-  client = await connectFarm(server.url, { name: "client" });
-  box = await connectFarm(server.url, { name: "box" });
-});
+const env = useFarms("client", "box");
 afterEach(killChildren);
-afterAll(async () => {
-  await killChildren();
-  await Promise.all([client, box].map((f) => f?.close()));
-  await server?.dispose();
-});
 
 interface Report {
   n: number;
@@ -29,9 +15,9 @@ interface Report {
 async function watch(subject: string) {
   const seen = { ready: [] as Report[], started: [] as Report[], done: [] as Report[] };
   for (const kind of ["ready", "started", "done"] as const) {
-    client.events.subscribe<Report>(`fixture.${subject}.${kind}`, (r) => void seen[kind].push(r));
+    env.client.events.subscribe<Report>(`fixture.${subject}.${kind}`, (r) => void seen[kind].push(r));
   }
-  await client.nc.flush();
+  await env.client.nc.flush();
   return seen;
 }
 
@@ -41,7 +27,7 @@ describe("workers that die", () => {
     const opts = { ackWait: 2000, maxDeliver: 5 };
     const seen = await watch(subject);
     const child = spawnFixture("worker", {
-      NATS_URL: server.url,
+      NATS_URL: env.server.url,
       FIXTURE_SUBJECT: subject,
       FIXTURE_MODE: "slow",
       FIXTURE_DELAY: 600_000, // never finishes on its own
@@ -50,14 +36,14 @@ describe("workers that die", () => {
     });
     await waitFor(`the child worker to be ready\n${child.output()}`, () => seen.ready.length === 1);
 
-    const pending = client.jobs.distribute<{ n: number; attempt: number; by: string }>(subject, [{ n: 1 }], { timeout: 40_000 });
+    const pending = env.client.jobs.distribute<{ n: number; attempt: number; by: string }>(subject, [{ n: 1 }], { timeout: 40_000 });
     await waitFor("the child to start the task", () => seen.started.length === 1);
     expect(seen.started[0]).toMatchObject({ n: 1, attempt: 1, pid: child.pid });
     child.proc.kill("SIGKILL");
     expect(await child.exited).toBe("SIGKILL");
 
     const local: number[] = [];
-    await box.worker<{ n: number }, object>(
+    await env.box.worker<{ n: number }, object>(
       subject,
       ({ n }, ctx) => {
         local.push(ctx.attempt);
@@ -75,12 +61,12 @@ describe("workers that die", () => {
     const subject = "jobs.doomed";
     const opts = { ackWait: 1000, maxDeliver: 2 };
     const seen = await watch(subject);
-    const pending = client.jobs.distribute(subject, [{ n: 13 }], { id: () => "doomed-1", timeout: 40_000 });
+    const pending = env.client.jobs.distribute(subject, [{ n: 13 }], { id: () => "doomed-1", timeout: 40_000 });
 
     // Each attempt kills its worker; the test plays the supervisor that restarts it.
     for (let attempt = 1; attempt <= opts.maxDeliver; attempt++) {
       const child = spawnFixture("worker", {
-        NATS_URL: server.url,
+        NATS_URL: env.server.url,
         FIXTURE_SUBJECT: subject,
         FIXTURE_MODE: "die",
         FIXTURE_ACK_WAIT: opts.ackWait,
@@ -96,14 +82,14 @@ describe("workers that die", () => {
     // A healthy worker comes up. The task is out of deliveries: it must never run
     // again, but the advisory (fired when delivery max+1 would happen) reaches it.
     const local: unknown[] = [];
-    await box.worker(subject, (t) => void local.push(t), opts);
+    await env.box.worker(subject, (t) => void local.push(t), opts);
 
     const [r] = await pending;
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.error).toMatchObject({ name: "DeadLettered", code: "E_DEAD_LETTER" });
     expect(local).toEqual([]);
 
-    const [d, ...rest] = await client.dlq.list({ subject: "q.jobs.doomed" });
+    const [d, ...rest] = await env.client.dlq.list({ subject: "q.jobs.doomed" });
     expect(rest).toEqual([]);
     expect(d).toMatchObject({ kind: "exhausted", attempts: opts.maxDeliver, stream: "JOBS", subject: "q.jobs.doomed" });
     expect(d.reason).toContain(`no ack after ${opts.maxDeliver} deliveries`);
@@ -111,7 +97,7 @@ describe("workers that die", () => {
     expect(d.headers["farm-task-id"]).toEqual(["doomed-1"]);
     // Gone from the work queue, not left there undeliverable.
     await waitFor("the message to leave the work queue", async () => {
-      const last = await client.jsm.streams.getMessage("JOBS", { last_by_subj: "q.jobs.doomed" });
+      const last = await env.client.jsm.streams.getMessage("JOBS", { last_by_subj: "q.jobs.doomed" });
       return last === null;
     });
   });

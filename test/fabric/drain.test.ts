@@ -1,23 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
-import { Farm, ShutdownError } from "../../shared/index.js";
-import { NatsServer } from "../harness/nats-server.js";
-import { connectFarm, killChildren, spawnFixture, tally, waitFor } from "./helpers.js";
+import { afterEach, describe, expect, test } from "vitest";
+import { ShutdownError } from "../../shared/index.js";
+import { connectFarm, killChildren, spawnFixture, tally, useFarms, waitFor } from "./helpers.js";
 
-let server: NatsServer;
-let client: Farm;
-let box: Farm;
-
-beforeAll(async () => {
-  server = await NatsServer.start();
-  client = await connectFarm(server.url, { name: "client" });
-  box = await connectFarm(server.url, { name: "box" });
-});
+const env = useFarms("client", "box");
 afterEach(killChildren);
-afterAll(async () => {
-  await killChildren();
-  await Promise.all([client, box].map((f) => f?.close()));
-  await server?.dispose();
-});
 
 interface Report {
   n: number;
@@ -38,12 +24,12 @@ describe("graceful shutdown", () => {
       const subject = "jobs.drain";
       const seen = { ready: [] as Report[], started: [] as Report[], done: [] as Report[] };
       for (const kind of ["ready", "started", "done"] as const) {
-        client.events.subscribe<Report>(`fixture.${subject}.${kind}`, (r) => void seen[kind].push({ ...r, at: Date.now() }));
+        env.client.events.subscribe<Report>(`fixture.${subject}.${kind}`, (r) => void seen[kind].push({ ...r, at: Date.now() }));
       }
-      await client.nc.flush();
+      await env.client.nc.flush();
 
       const child = spawnFixture("worker", {
-        NATS_URL: server.url,
+        NATS_URL: env.server.url,
         FIXTURE_SUBJECT: subject,
         FIXTURE_MODE: "slow",
         FIXTURE_DELAY: 4000,
@@ -54,16 +40,16 @@ describe("graceful shutdown", () => {
       await waitFor(`the child worker to be ready\n${child.output()}`, () => seen.ready.length === 1);
 
       const tasks = Array.from({ length: 9 }, (_, n) => ({ n }));
-      const pending = client.jobs.distribute<{ n: number; pid?: number }>(subject, tasks, { timeout: 35_000 });
+      const pending = env.client.jobs.distribute<{ n: number; pid?: number }>(subject, tasks, { timeout: 35_000 });
 
       // The child runs 3 and holds 3 more (prefetch); 3 stay in the stream.
       await waitFor("3 running and 3 buffered in the child", async () => {
-        const info = await client.jsm.consumers.info("JOBS", "jobs_drain");
+        const info = await env.client.jsm.consumers.info("JOBS", "jobs_drain");
         return seen.started.length === 3 && info.num_ack_pending === 6 && info.num_pending === 3;
       });
 
       const local: Report[] = [];
-      await box.worker<{ n: number }, { n: number }>(
+      await env.box.worker<{ n: number }, { n: number }>(
         subject,
         ({ n }, ctx) => {
           local.push({ n, attempt: ctx.attempt, pid: process.pid, at: Date.now() });
@@ -97,7 +83,7 @@ describe("graceful shutdown", () => {
 
   test("close() past the grace: a stuck task is handed back, its handler aborted, and another worker finishes it", { timeout: 30_000 }, async () => {
     const subject = "jobs.stuck";
-    const a = await connectFarm(server.url, { name: "a" });
+    const a = await connectFarm(env.server.url, { name: "a" });
     const started: number[] = [];
     let abortedWith: unknown;
     await a.worker<{ n: number }, string>(
@@ -109,18 +95,18 @@ describe("graceful shutdown", () => {
         }),
       { ackWait, shutdownGrace: 300 },
     );
-    const pending = client.jobs.distribute<string>(subject, [{ n: 1 }], { timeout: 25_000 });
+    const pending = env.client.jobs.distribute<string>(subject, [{ n: 1 }], { timeout: 25_000 });
     await waitFor("the stuck task to start", () => started.length === 1);
 
     await Promise.all([a.close(), a.close()]); // idempotent, even when concurrent
     await a.close();
     expect(abortedWith).toBeInstanceOf(ShutdownError);
 
-    await box.worker<{ n: number }, string>(subject, (_t, ctx) => `done on attempt ${ctx.attempt}`, { ackWait });
+    await env.box.worker<{ n: number }, string>(subject, (_t, ctx) => `done on attempt ${ctx.attempt}`, { ackWait });
     const [r] = await pending;
     // The abandoned attempt reported nothing: the first answer is the real one.
     expect(r).toMatchObject({ ok: true, value: "done on attempt 2" });
     expect(started).toEqual([1]);
-    expect(await client.dlq.list({ subject: "q.jobs.stuck" })).toEqual([]);
+    expect(await env.client.dlq.list({ subject: "q.jobs.stuck" })).toEqual([]);
   });
 });

@@ -5,7 +5,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll } from "vitest";
 import { createLogger, Farm, type FarmOptions } from "../../shared/index.js";
+import { NatsServer } from "../harness/nats-server.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, "../..");
@@ -17,6 +19,24 @@ export function quietLog() {
 
 export function connectFarm(url: string, opts: Partial<FarmOptions> = {}): Promise<Farm> {
   return Farm.connect({ servers: url, log: quietLog(), ...opts });
+}
+
+/**
+ * A fresh nats-server for the file's tests and one Farm connection per name
+ * (as if on separate boxes); everything, child workers included, is closed after.
+ */
+export function useFarms<N extends string>(...names: N[]): { server: NatsServer } & Record<N, Farm> {
+  const env = {} as { server: NatsServer } & Record<N, Farm>;
+  beforeAll(async () => {
+    env.server = await NatsServer.start();
+    for (const name of names) (env as Record<N, Farm>)[name] = await connectFarm(env.server.url, { name });
+  });
+  afterAll(async () => {
+    await killChildren();
+    await Promise.all(names.map((n) => env[n]?.close()));
+    await env.server?.dispose();
+  });
+  return env;
 }
 
 /** Polls `check` until it returns a truthy value; fails with `what` after `timeout` ms. */

@@ -1,21 +1,9 @@
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { decode, Farm, sleep, type TaskResult } from "../../shared/index.js";
-import { NatsServer } from "../harness/nats-server.js";
-import { connectFarm, tally, waitFor } from "./helpers.js";
+import { describe, expect, test } from "vitest";
+import { decode, sleep, type TaskResult } from "../../shared/index.js";
+import { tally, useFarms, waitFor } from "./helpers.js";
 
-let server: NatsServer;
-let client: Farm;
-let box: Farm;
+const env = useFarms("client", "box");
 
-beforeAll(async () => {
-  server = await NatsServer.start();
-  client = await connectFarm(server.url, { name: "client" });
-  box = await connectFarm(server.url, { name: "box" });
-});
-afterAll(async () => {
-  await Promise.all([client, box].map((f) => f?.close()));
-  await server?.dispose();
-});
 
 interface Task {
   n: number;
@@ -35,13 +23,13 @@ describe("slow tasks and ack waits", () => {
       return ctx.attempt;
     };
     // A second idle worker stands ready: a redelivery would have reached it.
-    await box.worker("jobs.slow", slow, { ackWait: 1500 });
-    await box.worker("jobs.slow", slow, { ackWait: 1500 });
+    await env.box.worker("jobs.slow", slow, { ackWait: 1500 });
+    await env.box.worker("jobs.slow", slow, { ackWait: 1500 });
 
-    const [r] = await client.jobs.distribute<number, Task>("jobs.slow", [{ n: 1 }], { timeout: 30_000 });
+    const [r] = await env.client.jobs.distribute<number, Task>("jobs.slow", [{ n: 1 }], { timeout: 30_000 });
     expect(r).toMatchObject({ ok: true, value: 1 });
     expect(calls.map((c) => c.attempt)).toEqual([1]);
-    const info = await client.jsm.consumers.info("JOBS", "jobs_slow");
+    const info = await env.client.jsm.consumers.info("JOBS", "jobs_slow");
     expect(info.num_redelivered).toBe(0);
   });
 
@@ -55,15 +43,15 @@ describe("slow tasks and ack waits", () => {
       await sleep(2000);
       return n;
     };
-    await box.worker("jobs.queued", handler, { ackWait: 1500 });
-    await client.worker("jobs.queued", handler, { ackWait: 1500 });
+    await env.box.worker("jobs.queued", handler, { ackWait: 1500 });
+    await env.client.worker("jobs.queued", handler, { ackWait: 1500 });
 
     const tasks = Array.from({ length: 4 }, (_, n) => ({ n }));
-    const results = await client.jobs.distribute<number, Task>("jobs.queued", tasks, { timeout: 30_000 });
+    const results = await env.client.jobs.distribute<number, Task>("jobs.queued", tasks, { timeout: 30_000 });
     expect(results.every((r, i) => r.ok && r.value === i)).toBe(true);
     expect(calls.map((c) => c.attempt)).toEqual([1, 1, 1, 1]);
     expect([...tally(calls.map((c) => c.n)).values()]).toEqual([1, 1, 1, 1]);
-    const info = await client.jsm.consumers.info("JOBS", "jobs_queued");
+    const info = await env.client.jsm.consumers.info("JOBS", "jobs_queued");
     expect(info.num_redelivered).toBe(0);
   });
 });
@@ -72,7 +60,7 @@ describe("retries and dead letters", () => {
   test("fails twice, then succeeds on attempt 3, with the backoff delays between attempts", async () => {
     const backoff = [400, 800];
     const calls: Call[] = [];
-    await box.worker<Task, string>(
+    await env.box.worker<Task, string>(
       "jobs.flaky",
       ({ n }, ctx) => {
         calls.push({ n, attempt: ctx.attempt, at: Date.now() });
@@ -81,7 +69,7 @@ describe("retries and dead letters", () => {
       },
       { backoff, maxDeliver: 5, ackWait: 10_000 },
     );
-    const [r] = await client.jobs.distribute<string, Task>("jobs.flaky", [{ n: 7 }], { timeout: 30_000 });
+    const [r] = await env.client.jobs.distribute<string, Task>("jobs.flaky", [{ n: 7 }], { timeout: 30_000 });
     expect(r).toMatchObject({ ok: true, value: "ok after 3" });
     expect(calls.map((c) => c.attempt)).toEqual([1, 2, 3]);
     // nak(delay) held each retry back at least its backoff (a plain nak would redeliver at once).
@@ -91,7 +79,7 @@ describe("retries and dead letters", () => {
 
   test("a poison task is dead-lettered after maxDeliver with its subject, payload, attempts and last error", async () => {
     const attempts: number[] = [];
-    await box.worker<Task, never>(
+    await env.box.worker<Task, never>(
       "jobs.poison",
       (_t, ctx) => {
         attempts.push(ctx.attempt);
@@ -99,12 +87,12 @@ describe("retries and dead letters", () => {
       },
       { maxDeliver: 3, backoff: [50], ackWait: 10_000 },
     );
-    const [r] = await client.jobs.distribute<never, Task>("jobs.poison", [{ n: 666 }], { id: () => "poison-1", timeout: 30_000 });
+    const [r] = await env.client.jobs.distribute<never, Task>("jobs.poison", [{ n: 666 }], { id: () => "poison-1", timeout: 30_000 });
     expect(attempts).toEqual([1, 2, 3]);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.error).toMatchObject({ message: "cannot digest (attempt 3)", code: "E_TASK" });
 
-    const [d, ...rest] = await client.dlq.list({ subject: "q.jobs.poison" });
+    const [d, ...rest] = await env.client.dlq.list({ subject: "q.jobs.poison" });
     expect(rest).toHaveLength(0);
     expect(d).toMatchObject({ subject: "q.jobs.poison", stream: "JOBS", attempts: 3, kind: "exhausted" });
     expect(d.reason).toContain("cannot digest (attempt 3)");
@@ -112,14 +100,14 @@ describe("retries and dead letters", () => {
     expect(decode(d.data, undefined)).toEqual({ n: 666 });
     expect(d.headers["farm-task-id"]).toEqual(["poison-1"]);
     // It left the work queue: terminated, not waiting for another delivery.
-    const info = await client.jsm.consumers.info("JOBS", "jobs_poison");
+    const info = await env.client.jsm.consumers.info("JOBS", "jobs_poison");
     expect(info.num_pending + info.num_ack_pending).toBe(0);
   });
 
   test("replay from the dead-letter stream: processed by a now-healthy worker and removed from the DLQ", async () => {
     let healthy = false;
     const runs: Call[] = [];
-    await box.worker<Task, number>(
+    await env.box.worker<Task, number>(
       "jobs.replayable",
       ({ n }, ctx) => {
         runs.push({ n, attempt: ctx.attempt, at: Date.now() });
@@ -129,16 +117,16 @@ describe("retries and dead letters", () => {
       { maxDeliver: 2, backoff: [50], ackWait: 10_000 },
     );
     const sink: TaskResult<number>[] = [];
-    await box.worker<TaskResult<number>, void>("jobs.replay_sink", (r) => void sink.push(r));
+    await env.box.worker<TaskResult<number>, void>("jobs.replay_sink", (r) => void sink.push(r));
 
-    const enq = await client.jobs.distribute("jobs.replayable", [{ n: 4 }, { n: 5 }], { resultsTo: "jobs.replay_sink" });
-    await waitFor("both tasks dead-lettered", async () => (await client.dlq.list({ subject: "q.jobs.replayable" })).length === 2);
+    const enq = await env.client.jobs.distribute("jobs.replayable", [{ n: 4 }, { n: 5 }], { resultsTo: "jobs.replay_sink" });
+    await waitFor("both tasks dead-lettered", async () => (await env.client.dlq.list({ subject: "q.jobs.replayable" })).length === 2);
     await waitFor("two failure results", () => sink.length === 2);
     expect(sink.every((r) => !r.ok)).toBe(true);
 
     healthy = true; // the operator fixed the dependency
-    const parked = await client.dlq.list({ subject: "q.jobs.replayable" });
-    const replayed = await client.dlq.replay({ seqs: [parked[0].seq] });
+    const parked = await env.client.dlq.list({ subject: "q.jobs.replayable" });
+    const replayed = await env.client.dlq.replay({ seqs: [parked[0].seq] });
     expect(replayed.map((d) => d.seq)).toEqual([parked[0].seq]);
 
     // The replayed task is answered again on the results subject, now with success.
@@ -150,12 +138,12 @@ describe("retries and dead letters", () => {
     expect(runs.filter((r) => r.n === n).length).toBe(3); // two failures, then the replay
 
     // Only the entry that was not replayed is still parked.
-    const left = await client.dlq.list({ subject: "q.jobs.replayable" });
+    const left = await env.client.dlq.list({ subject: "q.jobs.replayable" });
     expect(left.map((d) => d.seq)).toEqual([parked[1].seq]);
 
     // Replaying the rest by subject empties it.
-    await client.dlq.replay({ subject: "q.jobs.replayable" });
+    await env.client.dlq.replay({ subject: "q.jobs.replayable" });
     await waitFor("both successes", () => sink.filter((r) => r.ok).length === 2);
-    expect(await client.dlq.list({ subject: "q.jobs.replayable" })).toEqual([]);
+    expect(await env.client.dlq.list({ subject: "q.jobs.replayable" })).toEqual([]);
   });
 });
