@@ -1,0 +1,218 @@
+/**
+ * The per-service NATS users of deploy/nats/auth.conf, against a real
+ * nats-server: what a user may not do is refused by the server, and every
+ * service still does its whole job under its own user (a full analysis, with
+ * no permission error on any service's connection).
+ */
+import path from "node:path";
+import { rmSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import { Farm, subjects, buckets } from "../../shared/index.js";
+import { Objects } from "../../shared/stores.js";
+import { whoIsUp } from "../../shared/presence.js";
+import type { Report } from "../../shared/report.js";
+import { SERVICE_NAMES } from "../../services/index.js";
+import type { NatsServer } from "../harness/nats-server.js";
+import {
+  collectErrors,
+  makeRepo,
+  quietLog,
+  startAuthServer,
+  startService,
+  tempDir,
+  waitFor,
+  type RunningService,
+  type UserName,
+} from "./helpers.js";
+
+const PERMISSION = /permissions? violation/i;
+
+let tmp: string;
+let server: NatsServer;
+let passwords: Record<UserName, string>;
+const conns: NatsConnection[] = [];
+const running: RunningService[] = [];
+
+async function as(user: UserName, password = passwords[user]): Promise<NatsConnection> {
+  const nc = await connect({ servers: server.url, user, pass: password, name: `test-${user}` });
+  conns.push(nc);
+  return nc;
+}
+
+beforeAll(async () => {
+  tmp = tempDir("farm-deploy-perm-");
+  ({ server, passwords } = await startAuthServer(path.join(tmp, "nats")));
+});
+
+afterAll(async () => {
+  for (const s of running.reverse()) await s.close().catch(() => {});
+  for (const nc of conns) await nc.close().catch(() => {});
+  await server?.dispose();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+describe("authentication", () => {
+  test("no anonymous access, no wrong password", async () => {
+    await expect(connect({ servers: server.url, timeout: 3000 })).rejects.toThrow(/authorization/i);
+    await expect(connect({ servers: server.url, user: "linter-runner", pass: "wrong", timeout: 3000 })).rejects.toThrow(/authorization/i);
+  });
+});
+
+describe("what a user may not do", () => {
+  beforeAll(async () => {
+    // The topology exists (as it does in a running cluster), so every refusal below is a permission, not a missing stream.
+    const admin = await Farm.connect({ servers: server.url, user: "farm-admin", password: passwords["farm-admin"], log: quietLog() });
+    await admin.close();
+  });
+
+  test("linter-runner cannot publish repo.new_sha", async () => {
+    const nc = await as("linter-runner");
+    const errors = collectErrors(nc);
+    // As a JetStream publish (what `farm publish` does): refused at once.
+    await expect(jetstream(nc).publish(subjects.newSha, JSON.stringify({ repo: "/x", sha: "a".repeat(40) }))).rejects.toThrow(PERMISSION);
+    // As a plain publish: the server drops it and says so; a listener sees nothing.
+    const admin = await as("farm-admin");
+    const seen: string[] = [];
+    const sub = admin.subscribe(subjects.newSha, { callback: (_e, m) => seen.push(m.string()) });
+    await admin.flush();
+    nc.publish(subjects.newSha, "from linter-runner");
+    await nc.flush();
+    await waitFor("the publish violation", () => errors.some((e) => PERMISSION.test(e) && e.includes(subjects.newSha)), 5000);
+    await admin.flush();
+    expect(seen).toEqual([]);
+    sub.unsubscribe();
+  });
+
+  test("linter-runner cannot read reports", async () => {
+    const nc = await as("linter-runner");
+    const kv = await new Kvm(nc).open(buckets.reports);
+    await expect(kv.get("any.key")).rejects.toThrow(PERMISSION);
+    await expect(kv.keys().then(async (it) => { for await (const _ of it) {} })).rejects.toThrow(PERMISSION);
+    // Nor ask the aggregator for one.
+    await expect(nc.request(subjects.reportGet, JSON.stringify({ repo: "/x", sha: "a".repeat(40) }), { timeout: 3000 })).rejects.toThrow(PERMISSION);
+    // Nor write one.
+    await expect(kv.put("any.key", "forged")).rejects.toThrow(PERMISSION);
+  });
+
+  test("a service cannot change or remove the topology", async () => {
+    const jsm = await jetstreamManager(await as("linter-runner"));
+    await expect(jsm.streams.delete("REPOS")).rejects.toThrow(PERMISSION);
+    await expect(jsm.streams.purge("LINT")).rejects.toThrow(PERMISSION);
+    await expect(jsm.streams.update("LINT", { subjects: ["q.lint.>", "repo.new_sha"] })).rejects.toThrow(PERMISSION);
+    // Nor consume another stage's queue.
+    await expect(jsm.consumers.add("REPOS", { durable_name: "repo_new_sha", ack_policy: AckPolicy.Explicit })).rejects.toThrow(PERMISSION);
+  });
+
+  test("the client user cannot consume the LINT work queue", async () => {
+    const nc = await as("farm-client");
+    const errors = collectErrors(nc);
+    const jsm = await jetstreamManager(nc);
+    const js = jetstream(nc);
+    await expect(jsm.consumers.add("LINT", { durable_name: "thief", ack_policy: AckPolicy.Explicit })).rejects.toThrow(PERMISSION);
+    await expect(js.consumers.get("LINT", "lint_batch")).rejects.toThrow(PERMISSION);
+    await expect(nc.request("$JS.API.CONSUMER.MSG.NEXT.LINT.lint_batch", JSON.stringify({ batch: 1 }), { timeout: 3000 })).rejects.toThrow(PERMISSION);
+    // Nor listen on the queued subject or take lint requests.
+    nc.subscribe("q.lint.>");
+    nc.subscribe(subjects.lintBatch);
+    await nc.flush();
+    await waitFor("the subscription violations", () => errors.filter((e) => PERMISSION.test(e)).length >= 2, 5000);
+    // Nor put work into it.
+    await expect(js.publish("q.lint.batch", "{}")).rejects.toThrow(PERMISSION);
+    // Nor read the object store or the result cache.
+    await expect(nc.request("$JS.API.STREAM.MSG.GET.OBJ_farm-blobs", JSON.stringify({ last_by_subj: "$O.farm-blobs.M.x" }), { timeout: 3000 })).rejects.toThrow(PERMISSION);
+    await expect((await new Kvm(nc).open(buckets.results)).get("k")).rejects.toThrow(PERMISSION);
+  });
+});
+
+describe("every service under its own user", () => {
+  test("every reader of the object store reads a large object (flow control replies allowed)", async () => {
+    // Objects past ~1 MB are delivered with flow control: a reader that may not answer it stalls forever.
+    const admin = await as("farm-admin");
+    const big = new Uint8Array(4 * 1024 * 1024).map((_, i) => (i * 7) % 251);
+    await (await Objects.open(admin)).putBytes("test/big", big);
+    for (const user of ["splitter", "linter-runner", "aggregator"] as const) {
+      const nc = await as(user);
+      const errors = collectErrors(nc);
+      const objects = await Objects.open(nc);
+      const got = await Promise.race([objects.getBytes("test/big"), new Promise<"stalled">((r) => setTimeout(() => r("stalled"), 10_000))]);
+      expect({ user, size: got === "stalled" ? got : got?.length, errors }).toEqual({ user, size: big.length, errors: [] });
+    }
+  });
+
+  test("the four services start and run a full analysis; a client user asks and reads", async () => {
+    const dataDir = path.join(tmp, "data");
+    for (const name of SERVICE_NAMES) {
+      running.push(await startService(name, server.url, { user: name, password: passwords[name] }, { dataDir }));
+    }
+    // What the farm CLI's client commands do (`farm publish`, `farm report`, `farm events`).
+    const client = await Farm.connect({
+      servers: server.url,
+      user: "farm-client",
+      password: passwords["farm-client"],
+      ensureTopology: false,
+      log: quietLog(),
+    });
+    const clientErrors = collectErrors(client.nc);
+    try {
+      const completed = new Set<string>();
+      const failed: unknown[] = [];
+      client.events.subscribe<{ sha: string; requested?: boolean }>("repo.analysis.>", (e, subject) => {
+        if (subject === subjects.completed && e.requested) completed.add(e.sha);
+        if (subject === subjects.failed) failed.push(e);
+      });
+      await client.nc.flush();
+
+      const repo = path.join(tmp, "repo");
+      const shas = makeRepo(repo, 4);
+      const head = shas.at(-1)!;
+      // A request ingest must refuse: it is dead-lettered (ingest parks it in DLQ) and reported as failed.
+      const bad = { repo, sha: "not-a-sha" };
+      await client.js.publish(subjects.newSha, JSON.stringify(bad));
+      await waitFor("the failed event", () => failed.length > 0, 30_000);
+      expect(failed).toEqual([expect.objectContaining({ repo: bad.repo, sha: bad.sha })]);
+      failed.length = 0;
+
+      const ack = await client.js.publish(subjects.newSha, JSON.stringify({ repo, sha: head, history: 2 }));
+      expect(ack.stream).toBe("REPOS");
+      await waitFor("three completed commits", () => {
+        if (failed.length) throw new Error(`analysis failed: ${JSON.stringify(failed)}`);
+        return completed.size >= 3;
+      }, 90_000);
+      expect([...completed].sort()).toEqual(shas.slice(-3).sort());
+
+      const report = await client.jobs.send<Report>(subjects.reportGet, { repo, sha: head }, { timeout: 30_000 });
+      expect(report.sha).toBe(head);
+      expect(report.parent).toBe(shas.at(-2));
+      expect(report.files.map((f) => f.path).sort()).toEqual(["index.js", "lib/broken.js", "lib/m0.js", "lib/m1.js", "lib/m2.js", "lib/m3.js"]);
+      expect(report.summary.errors).toBeGreaterThan(0);
+      expect(report.delta).not.toBeNull();
+
+      // Presence answers (what `farm status` and the container healthcheck ask), seen by the operator user.
+      const admin = await Farm.connect({ servers: server.url, user: "farm-admin", password: passwords["farm-admin"], ensureTopology: false, log: quietLog() });
+      try {
+        const up = await waitFor("every service's presence", async () => {
+          const p = await whoIsUp(admin.nc, 1000);
+          return SERVICE_NAMES.every((n) => p.some((x) => x.service === n)) && p;
+        }, 10_000);
+        expect(up.map((p) => p.service).sort()).toEqual([...SERVICE_NAMES].sort());
+        // linter-runner serves lint.file under its own user.
+        const linted = await admin.jobs.send<{ messages: { ruleId: string }[] }>(subjects.lintFile, { path: "a.js", content: "const unused = 1;\n" }, { timeout: 30_000 });
+        expect(linted.messages.map((m) => m.ruleId)).toContain("no-unused-vars");
+        // The refused request is in the dead-letter stream, parked by ingest under its own user.
+        const parked = await waitFor("the dead letter", async () => (await admin.dlq.list()).find((d) => d.stream === "REPOS"), 10_000);
+        expect(parked.kind).toBe("permanent");
+      } finally {
+        await admin.close();
+      }
+
+      // Not one permission error on any service's connection, nor on the client's.
+      for (const s of running) expect({ service: s.name, errors: s.errors }).toEqual({ service: s.name, errors: [] });
+      expect(clientErrors).toEqual([]);
+    } finally {
+      await client.close();
+    }
+  }, 180_000);
+});
