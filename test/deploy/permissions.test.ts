@@ -5,7 +5,8 @@
  * no permission error on any service's connection).
  */
 import path from "node:path";
-import { rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
@@ -26,6 +27,7 @@ import {
   waitFor,
   type RunningService,
   type UserName,
+  repoRoot,
 } from "./helpers.js";
 
 const PERMISSION = /permissions? violation/i;
@@ -76,7 +78,7 @@ describe("what a user may not do", () => {
     // As a plain publish: the server drops it and says so; a listener sees nothing.
     const admin = await as("farm-admin");
     const seen: string[] = [];
-    const sub = admin.subscribe(subjects.newSha, { callback: (_e, m) => seen.push(m.string()) });
+    const sub = admin.subscribe(subjects.newSha, { callback: (_e, m) => void seen.push(m.string()) });
     await admin.flush();
     nc.publish(subjects.newSha, "from linter-runner");
     await nc.flush();
@@ -195,7 +197,7 @@ describe("every service under its own user", () => {
       try {
         const up = await waitFor("every service's presence", async () => {
           const p = await whoIsUp(admin.nc, 1000);
-          return SERVICE_NAMES.every((n) => p.some((x) => x.service === n)) && p;
+          return SERVICE_NAMES.every((n) => p.some((x) => x.service === n)) ? p : undefined;
         }, 10_000);
         expect(up.map((p) => p.service).sort()).toEqual([...SERVICE_NAMES].sort());
         // linter-runner serves lint.file under its own user.
@@ -215,4 +217,45 @@ describe("every service under its own user", () => {
       await client.close();
     }
   }, 180_000);
+});
+
+describe("the container healthcheck (deploy/healthcheck.mjs)", () => {
+  const FARM_JS = path.join(repoRoot, "dist/cli/farm.js");
+  const HEALTHCHECK = path.join(repoRoot, "deploy/healthcheck.mjs");
+  let child: ChildProcess | undefined;
+
+  afterAll(() => {
+    if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  });
+
+  function healthcheck(env: Record<string, string>, ...args: string[]) {
+    const r = spawnSync(process.execPath, [HEALTHCHECK, ...args], { cwd: repoRoot, env: { ...process.env, ...env }, encoding: "utf8", timeout: 30_000 });
+    return { code: r.status, out: `${r.stdout}${r.stderr}`.trim() };
+  }
+
+  // The compiled CLI is what the image runs; `npm ci` builds it (prepare).
+  test.skipIf(!existsSync(FARM_JS))("healthy while `farm service splitter` runs under its own user; SIGTERM stops it cleanly", async () => {
+    const env = {
+      NATS_URL: server.url,
+      NATS_USER: "splitter",
+      NATS_PASSWORD: passwords.splitter,
+      FARM_DATA_DIR: path.join(tmp, "data-hc"),
+      FARM_LOG_LEVEL: "warn",
+    };
+    child = spawn(process.execPath, [FARM_JS, "service", "splitter"], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
+    let log = "";
+    child.stderr!.on("data", (d) => (log += d));
+    const exited = new Promise<number | null>((resolve) => child!.on("exit", (code) => resolve(code)));
+    const pid = String(child.pid);
+    await waitFor("a healthy splitter", () => healthcheck({ ...env, FARM_HEALTHCHECK_PID: pid }).code === 0, 30_000, 500);
+    expect(healthcheck({ ...env, FARM_HEALTHCHECK_PID: pid }, "--liveness")).toMatchObject({ code: 0 });
+    // Another process is not the service: unhealthy.
+    expect(healthcheck({ ...env, FARM_HEALTHCHECK_PID: String(process.pid) })).toMatchObject({ code: 1 });
+    // NATS down: not ready, but still alive (it reconnects by itself).
+    const dead = { ...env, NATS_URL: "nats://127.0.0.1:1", FARM_HEALTHCHECK_PID: pid };
+    expect(healthcheck(dead)).toMatchObject({ code: 1 });
+    expect(healthcheck(dead, "--liveness")).toMatchObject({ code: 0 });
+    child.kill("SIGTERM");
+    expect(await exited, log).toBe(0);
+  }, 90_000);
 });
