@@ -3,6 +3,8 @@
  * store (anything that may exceed one message), results and reports in KV.
  * Everything is content-addressed or keyed by commit, so writes are idempotent.
  */
+import { createHash } from "node:crypto";
+import { JetStreamApiError, JetStreamApiCodes } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
 import { Objm, type ObjectStore } from "@nats-io/obj";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -51,15 +53,38 @@ export class Objects {
     return Boolean(info && !info.deleted);
   }
 
+  /**
+   * Writes or REPLACES `name`. Replacing purges the old chunks, and a reader
+   * streaming them at that moment never finishes: the pipeline writes only
+   * with {@link putOnce} and {@link putDocument}, whose names never change content.
+   */
   async putBytes(name: string, data: Uint8Array): Promise<void> {
     await this.store.putBlob({ name }, data);
     this.known.set(name, true);
   }
 
-  /** Content-addressed: writes only when the store does not have it yet. */
+  /**
+   * Content-addressed names: writes only when nothing was ever written under
+   * `name`, atomically (the server refuses the second of two concurrent
+   * writers), so an object is never replaced under a reader. True when this
+   * call wrote it.
+   */
   async putOnce(name: string, data: Uint8Array): Promise<boolean> {
     if (await this.has(name)) return false;
-    await this.putBytes(name, data);
+    try {
+      await this.store.putBlob({ name }, data, { previousRevision: 0 });
+    } catch (err) {
+      if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence)) throw err;
+      // A deleted object leaves a marker behind: nobody can be reading it, so write it again.
+      if ((await this.store.info(name))?.deleted) {
+        await this.putBytes(name, data);
+        return true;
+      }
+      // Another writer stored it first; its copy is the same content.
+      this.known.set(name, true);
+      return false;
+    }
+    this.known.set(name, true);
     return true;
   }
 
@@ -67,8 +92,16 @@ export class Objects {
     return this.store.getBlob(name);
   }
 
-  async putValue(name: string, value: unknown): Promise<void> {
-    await this.putBytes(name, encode(value));
+  /**
+   * Stores a msgpack document under `<prefix>/<hash of its bytes>` and returns
+   * that name: writing it again (a re-run, a redelivery) never touches an
+   * object someone may be reading.
+   */
+  async putDocument(prefix: string, value: unknown): Promise<string> {
+    const data = encode(value);
+    const name = `${prefix}/${createHash("sha256").update(data).digest("hex").slice(0, 32)}`;
+    await this.putOnce(name, data);
+    return name;
   }
 
   async getValue<T>(name: string): Promise<T | null> {
@@ -116,8 +149,7 @@ export class ResultCache {
   async put(key: string, result: FileResult): Promise<void> {
     const data = encode(result);
     if (data.length > INLINE_LIMIT) {
-      const ref = objectNames.result(key);
-      await this.objects.putValue(ref, result);
+      const ref = await this.objects.putDocument(objectNames.result(key), result);
       await this.kv.put(key, encode({ ref }));
     } else {
       await this.kv.put(key, data);
@@ -136,7 +168,7 @@ export interface StoredReport {
   subject: string;
   linters: Record<string, string>;
   summary: Summary;
-  /** Object holding `{files: FileRef[], delta}`. */
+  /** Object holding `{files: FileRef[], delta}` (content-addressed, never replaced). */
   object: string;
   newIssues: number;
   fixedIssues: number;
@@ -169,8 +201,8 @@ export class ReportStore {
   }
 
   async put(head: Omit<StoredReport, "object">, body: ReportBody): Promise<StoredReport> {
-    const object = objectNames.report(head.repoKey, head.sha);
-    await this.objects.putValue(object, body);
+    // A re-run stores the same body under the same name; a reader of the previous head is never disturbed.
+    const object = await this.objects.putDocument(objectNames.report(head.repoKey, head.sha), body);
     const stored = { ...head, object };
     await this.kv.put(ReportStore.key(head.repoKey, head.sha), encode(stored));
     return stored;

@@ -87,8 +87,7 @@ export class Ingest {
     const uploaded = await this.uploadBlobs(mirror, [...trees.values()].flat());
     // Oldest first: parents reach the aggregator before their children.
     for (const c of [...plan].reverse()) {
-      const manifest = objectNames.manifest(key, c.sha);
-      await objects.putValue(manifest, trees.get(c.sha));
+      const manifest = await objects.putDocument(objectNames.manifest(key, c.sha), trees.get(c.sha));
       manifests.push({ ...c, manifest });
     }
     this.d.farm.events.publish(subjects.started, {

@@ -58,8 +58,7 @@ export class Splitter {
       await this.d.farm.jobs.distribute(subjects.lintBatch, batches, { resultsTo: subjects.lintResults, id: batchId });
     }
     const stats: SplitStats = { files: refs.length, cacheHits: refs.length - toLint.length, queued: toLint.length };
-    const filesObject = objectNames.files(m.repoKey, m.sha);
-    await this.d.objects.putValue(filesObject, refs);
+    const filesObject = await this.d.objects.putDocument(objectNames.files(m.repoKey, m.sha), refs);
     const linters = reportLinterVersions(new Set(files.flatMap((f) => f.config.linters)));
     const next: CommitFiles = { ...withoutManifest(m), files: filesObject, linters, stats };
     await this.d.farm.jobs.enqueue(subjects.commitFiles, [next], { id: () => `files.${m.requestId}.${m.sha}` });
