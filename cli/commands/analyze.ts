@@ -10,6 +10,7 @@ import { repoKey, resolveHead } from "../../shared/git.js";
 import type { Report } from "../../shared/report.js";
 import { subjects } from "../../shared/topology.js";
 import type { Farm } from "../../shared/farm.js";
+import { fetchReport } from "../../shared/report-client.js";
 import { openCluster } from "../cluster.js";
 import { commandContext, EXIT, parseCount, UsageError, type ConnectionFlags } from "../context.js";
 import { Progress } from "../progress.js";
@@ -99,6 +100,6 @@ async function follow(farm: Farm, repo: string, sha: string, history: number, ti
     progress.stop();
   }
   const reports: Report[] = [];
-  for (const s of expected!) reports.push(await farm.jobs.send<Report>(subjects.reportGet, { repo, sha: s }, { timeout: 60_000 }));
+  for (const s of expected!) reports.push(await fetchReport<Report>(farm, { repo, sha: s }));
   return reports;
 }

@@ -1,6 +1,7 @@
 /** Client commands against a running cluster: publish, report, events. */
 import { encode } from "../../shared/codec.js";
 import type { Report } from "../../shared/report.js";
+import { fetchReport } from "../../shared/report-client.js";
 import { subjects } from "../../shared/topology.js";
 import { commandContext, connectClient, parseCount, UsageError, type ConnectionFlags } from "../context.js";
 import { renderReports } from "../render.js";
@@ -36,7 +37,7 @@ export async function reportCommand(repo: string, sha: string, flags: ReportFlag
   const ctx = commandContext(flags);
   const farm = await connectClient(ctx, "farm-report");
   try {
-    const report = await farm.jobs.send<Report>(subjects.reportGet, { repo, sha }, { timeout: 30_000 });
+    const report = await fetchReport<Report>(farm, { repo, sha });
     process.stdout.write(renderReports([report], flags.json ? "json" : flags.format));
   } finally {
     await farm.close();
