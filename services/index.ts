@@ -27,7 +27,7 @@ export async function startServices(names: readonly ServiceName[], ctx: ServiceC
     for (const name of names) {
       const service = await SERVICES[name](ctx);
       const presence = announce(ctx.farm.nc, name);
-      started.push({ name, close: async () => (presence.unsubscribe(), service.close()) });
+      started.push({ ...service, name, close: async () => (presence.unsubscribe(), service.close()) });
     }
   } catch (err) {
     await stopServices(started);

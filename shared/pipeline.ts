@@ -78,6 +78,8 @@ export interface CommitFiles extends CommitRef {
 export interface Service {
   name: string;
   close(): Promise<void>;
+  /** Counters of this instance, for operators and tests (e.g. ingest's clones and fetches). */
+  stats?(): Record<string, unknown>;
 }
 
 export interface ServiceContext {

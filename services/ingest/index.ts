@@ -9,7 +9,8 @@ export async function startIngest(ctx: ServiceContext): Promise<Service> {
   const { farm, config } = ctx;
   const objects = await Objects.open(farm.nc);
   const reports = await ReportStore.open(farm.nc, objects, await ResultCache.open(farm.nc, objects));
-  const ingest = new Ingest({ ...ctx, objects, reports, mirrors: new Mirrors({ dataDir: config.dataDir, allowLocal: config.allowLocalRepos }) });
+  const mirrors = new Mirrors({ dataDir: config.dataDir, allowLocal: config.allowLocalRepos });
+  const ingest = new Ingest({ ...ctx, objects, reports, mirrors });
   const worker = await farm.worker(subjects.newSha, ingest.onNewSha, {
     concurrency: 4,
     // Clones of big repos take a while; heartbeats keep the task ours meanwhile.
@@ -18,5 +19,5 @@ export async function startIngest(ctx: ServiceContext): Promise<Service> {
     backoff: [2000, 10_000, 30_000, 60_000],
     decode: (data: Uint8Array) => data,
   });
-  return { name: "ingest", close: () => worker.close() };
+  return { name: "ingest", close: () => worker.close(), stats: () => ({ mirrors: mirrors.stats(), worker: worker.stats() }) };
 }
