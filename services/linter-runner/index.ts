@@ -13,7 +13,9 @@ export async function startLinterRunner(ctx: ServiceContext): Promise<Service> {
   const runner = new LinterRunner({ ...ctx, objects, results, pool });
   const workers = [
     // Two batches per thread keep every thread busy while the next batch's contents arrive.
-    await farm.worker(subjects.lintBatch, runner.onBatch, { concurrency: config.concurrency * 2, ackWait: 60_000 }),
+    // A short ack wait (heartbeats every 5 s keep long batches ours): the batches of a
+    // runner that died are redelivered to the others within 15 s, not a minute.
+    await farm.worker(subjects.lintBatch, runner.onBatch, { concurrency: config.concurrency * 2, ackWait: 15_000 }),
     await farm.worker(subjects.lintFile, runner.onLintFile, { consumeQueue: false, concurrency: config.concurrency }),
   ];
   return {
