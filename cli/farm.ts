@@ -6,7 +6,7 @@ import { dlqListCommand, replayCommand } from "./commands/dlq.js";
 import { eventsCommand, publishCommand, reportCommand } from "./commands/client.js";
 import { serviceCommand, upCommand } from "./commands/run.js";
 import { statusCommand } from "./commands/status.js";
-import { exitCodeOf, UsageError } from "./context.js";
+import { exitCodeOf } from "./context.js";
 
 function connectionOptions(cmd: Command): Command {
   return cmd
@@ -123,9 +123,9 @@ async function main() {
       process.exitCode = err.exitCode === 0 ? 0 : 2;
       return;
     }
-    const code = exitCodeOf(err);
-    process.stderr.write(`farm: ${(err as Error).message}${err instanceof UsageError ? "" : ""}\n`);
-    process.exitCode = code;
+    // One line, no stack: the message says what was wrong and what to do.
+    process.stderr.write(`farm: ${(err as Error).message.split("\n")[0]}\n`);
+    process.exitCode = exitCodeOf(err);
   }
 }
 
