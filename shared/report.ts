@@ -95,6 +95,15 @@ export function withLineHashes(messages: LintMessage[], content: string): Cached
   return messages.map((m) => ({ ...m, lineHash: hashLine(lines[m.line - 1]) }));
 }
 
+/** The result shown for a file whose lint work was given up (see the dead-letter stream for why). */
+export function unlintableResult(reason: string): FileResult {
+  return {
+    messages: [
+      { linter: "farm", ruleId: null, severity: 2, line: 1, column: 1, message: `farm could not lint this file: ${reason}`, fatal: true, lineHash: "" },
+    ],
+  };
+}
+
 export function stripCached(messages: CachedMessage[]): LintMessage[] {
   return messages.map(({ lineHash: _lineHash, ...m }) => m);
 }
@@ -113,6 +122,8 @@ export function summarize(files: { messages: LintMessage[] }[]): Summary {
 export interface FileMessages {
   path: string;
   blob: string;
+  /** The effective config the messages came from: a changed config changes the messages of an unchanged blob. */
+  configId?: string;
   messages: CachedMessage[];
 }
 
@@ -148,12 +159,17 @@ export function publicMessages(file: FileMessages): LintMessage[] {
   return file.messages.map(({ lineHash: _lineHash, ...m }, i) => ({ ...m, fingerprint: fp.get(file.messages[i]) }));
 }
 
-/** New and fixed issues of `current` against `parent`. Unchanged files (same path, same blob) are skipped. */
+/**
+ * New and fixed issues of `current` against `parent`. Unchanged files (same
+ * path, same blob, same config) are skipped; a file whose config changed (a
+ * rule turned on in `.farm.json`) is compared like an edited one.
+ */
 export function computeDelta(current: FileMessages[], parent: FileMessages[]): Delta {
   const parentByPath = new Map(parent.map((f) => [f.path, f]));
   const currentByPath = new Map(current.map((f) => [f.path, f]));
-  const changedNow = current.filter((f) => parentByPath.get(f.path)?.blob !== f.blob);
-  const changedBefore = parent.filter((f) => currentByPath.get(f.path)?.blob !== f.blob);
+  const same = (a: FileMessages, b: FileMessages | undefined) => b !== undefined && a.blob === b.blob && a.configId === b.configId;
+  const changedNow = current.filter((f) => !same(f, parentByPath.get(f.path)));
+  const changedBefore = parent.filter((f) => !same(f, currentByPath.get(f.path)));
   const now = new Map(changedNow.flatMap(fingerprints).map((x) => [x.fingerprint, x.entry]));
   const before = new Map(changedBefore.flatMap(fingerprints).map((x) => [x.fingerprint, x.entry]));
   const byPlace = (a: DeltaEntry, b: DeltaEntry) => a.path.localeCompare(b.path) || a.line - b.line || a.column - b.column;

@@ -9,7 +9,7 @@ import { Kvm, type KV } from "@nats-io/kv";
 import { Objm, type ObjectStore } from "@nats-io/obj";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { decode, encode } from "./codec.js";
-import { publicMessages, type FileResult, type Report, type Summary, type Delta, type FileRef } from "./report.js";
+import { publicMessages, resultKey, summarize, unlintableResult, type FileResult, type Report, type Summary, type Delta, type FileRef } from "./report.js";
 import { BLOB_STORE, buckets } from "./topology.js";
 
 // KV values and messages are capped at 1 MB; leave room for headers.
@@ -98,7 +98,11 @@ export class Objects {
    * object someone may be reading.
    */
   async putDocument(prefix: string, value: unknown): Promise<string> {
-    const data = encode(value);
+    return this.putContent(prefix, encode(value));
+  }
+
+  /** Stores bytes under `<prefix>/<hash of the bytes>` (write-once) and returns that name. */
+  async putContent(prefix: string, data: Uint8Array): Promise<string> {
     const name = `${prefix}/${createHash("sha256").update(data).digest("hex").slice(0, 32)}`;
     await this.putOnce(name, data);
     return name;
@@ -115,6 +119,8 @@ export const objectNames = {
   manifest: (repoKey: string, sha: string) => `manifest/${repoKey}/${sha}`,
   files: (repoKey: string, sha: string) => `files/${repoKey}/${sha}`,
   report: (repoKey: string, sha: string) => `report/${repoKey}/${sha}`,
+  /** A report.get answer too big for one message, as the JSON the client asked for. */
+  reply: (repoKey: string, sha: string) => `reply/${repoKey}/${sha}`,
   result: (key: string) => `result/${key}`,
 };
 
@@ -178,6 +184,8 @@ export interface StoredReport {
 export interface ReportBody {
   files: FileRef[];
   delta: Delta | null;
+  /** Result key → reason, for files whose lint work was given up (no result in the cache). */
+  failures?: Record<string, string>;
 }
 
 export class ReportStore {
@@ -216,10 +224,12 @@ export class ReportStore {
 
   /** The full public report, assembled from the content-addressed results. */
   async assemble(stored: StoredReport): Promise<Report> {
-    const { files, delta } = await this.body(stored);
+    const { files, delta, failures = {} } = await this.body(stored);
     const out: Report["files"] = [];
     for (const f of files) {
-      const r = await this.results.get(`${f.blob}.${f.configId}`);
+      const key = resultKey(f.blob, f.configId);
+      // A result that arrived since (a replayed batch) wins over the recorded failure.
+      const r = (await this.results.get(key)) ?? (failures[key] ? unlintableResult(failures[key]) : null);
       out.push({ path: f.path, blob: f.blob, messages: publicMessages({ path: f.path, blob: f.blob, messages: r?.messages ?? [] }) });
     }
     return {
@@ -229,7 +239,8 @@ export class ReportStore {
       date: stored.date,
       subject: stored.subject,
       linters: stored.linters,
-      summary: stored.summary,
+      // Counted from what is shown: results that arrived since (a replay) count too.
+      summary: summarize(out),
       files: out,
       delta,
     };

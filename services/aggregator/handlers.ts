@@ -11,12 +11,14 @@ import {
   resultKey,
   summarize,
   toSarif,
+  unlintableResult,
   type FileMessages,
   type FileRef,
   type FileResult,
 } from "../../shared/report.js";
-import { Lru, ReportStore, type Objects, type ResultCache, type StoredReport } from "../../shared/stores.js";
-import { subjects } from "../../shared/topology.js";
+import { encode } from "../../shared/codec.js";
+import { Lru, objectNames, ReportStore, type Objects, type ResultCache, type StoredReport } from "../../shared/stores.js";
+import { BLOB_STORE, subjects } from "../../shared/topology.js";
 import { repoKey } from "../../shared/git.js";
 import { mapLimit } from "../../shared/concurrency.js";
 import type { ResultTracker } from "./tracker.js";
@@ -28,6 +30,8 @@ export interface AggregatorDeps extends ServiceContext {
   tracker: ResultTracker;
   /** Ms between progress events of one commit. Default 500. */
   progressEveryMs?: number;
+  /** Largest report.get answer sent inline. Default: the server's max payload less 16 KiB. */
+  maxReplyBytes?: number;
 }
 
 const PARENT_POLL_MS = 500;
@@ -58,9 +62,13 @@ export class Aggregator {
     const parentReport = await this.parentReport(c, ctx);
     const loaded = await this.load(files);
     const current = loaded.filter(isLinted);
-    const parent = parentReport ? (await this.load((await this.d.reports.body(parentReport)).files)).filter(isLinted) : [];
+    const parentBody = parentReport ? await this.d.reports.body(parentReport) : null;
+    const parent = parentBody ? (await this.load(parentBody.files, parentBody.failures)).filter(isLinted) : [];
     const delta = c.parent ? computeDelta(current, parent) : null;
     const kept = files.filter((_, i) => loaded[i] !== SKIPPED);
+    // Files without a result (their batch was given up): the reason goes with the report.
+    const failures: Record<string, string> = {};
+    for (const f of current) if (f.failure) failures[resultKey(f.blob, f.configId)] = f.failure;
     const report = await this.d.reports.put(
       {
         repo: c.repo,
@@ -75,13 +83,17 @@ export class Aggregator {
         fixedIssues: delta?.fixed.length ?? 0,
         completedAt: new Date().toISOString(),
       },
-      { files: kept, delta },
+      { files: kept, delta, ...(Object.keys(failures).length > 0 ? { failures } : {}) },
     );
     this.stored.get(report.sha)?.(report);
     this.announce(c, report);
   };
 
-  /** `report.get`: `{repo, sha, format?}` → the report (or SARIF), or `{error}`. */
+  /**
+   * `report.get`: `{repo, sha, format?}` → the report (or SARIF), or `{error}`.
+   * An answer too big for one message is put whole (JSON) in the object store
+   * and answered as `{repo, sha, object: {bucket, name}}` (README, "report.get").
+   */
   onReportGet = async (q: { repo?: unknown; sha?: unknown; format?: unknown }) => {
     if (typeof q?.repo !== "string" || typeof q?.sha !== "string")
       throw new PermanentError('report.get needs {"repo": "<url or path>", "sha": "<40 or 64 hex>"}', "E_BAD_REQUEST");
@@ -89,8 +101,18 @@ export class Aggregator {
     const head = await this.d.reports.head(repoKey(q.repo), sha);
     if (!head) throw new PermanentError(`no report for ${q.repo} at ${sha}: publish repo.new_sha for it first`, "E_NOT_FOUND");
     const report = await this.d.reports.assemble(head);
-    return q.format === "sarif" ? toSarif([report]) : report;
+    const answer = q.format === "sarif" ? toSarif([report]) : report;
+    // JSON is the larger of the two encodings a client may ask for: size the answer by it.
+    const json = encode(answer, "json");
+    if (json.length <= this.maxReplyBytes()) return answer;
+    const name = await this.d.objects.putContent(objectNames.reply(head.repoKey, `${sha}.${q.format === "sarif" ? "sarif" : "json"}`), json);
+    return { repo: q.repo, sha, object: { bucket: BLOB_STORE, name } };
   };
+
+  /** The server's message limit, less room for headers. */
+  private maxReplyBytes(): number {
+    return this.d.maxReplyBytes ?? (this.d.farm.nc.info?.max_payload ?? 1024 * 1024) - 16 * 1024;
+  }
 
   private announce(c: CommitFiles, report: StoredReport) {
     this.d.farm.events.publish(subjects.completed, {
@@ -130,36 +152,38 @@ export class Aggregator {
     }
   }
 
-  private async load(files: FileRef[]): Promise<(FileMessages | typeof SKIPPED)[]> {
+  /** Results of files; a file whose batch was given up gets a fatal "could not lint" message. */
+  private async load(files: FileRef[], failures: Record<string, string> = {}): Promise<(Loaded | typeof SKIPPED)[]> {
     return mapLimit(files, 64, async (f) => {
       const key = resultKey(f.blob, f.configId);
-      const failure = this.d.tracker.failure(key);
-      const r = failure ? unlintable(failure) : await this.result(key);
+      // A real result wins over a recorded failure: the batch may have been replayed since.
+      const found = await this.result(key);
+      const failure = found ? undefined : (this.d.tracker.failure(key) ?? failures[key]);
+      if (!found && !failure) throw new Error(`result ${key} vanished from the cache`);
+      const r = found ?? unlintableResult(failure!);
       if (r.skipped) return SKIPPED;
-      return { path: f.path, blob: f.blob, messages: r.messages };
+      return { path: f.path, blob: f.blob, configId: f.configId, messages: r.messages, ...(failure ? { failure } : {}) };
     });
   }
 
-  private async result(key: string): Promise<FileResult> {
+  private async result(key: string): Promise<FileResult | null> {
     const hit = this.resultLru.get(key);
     if (hit) return hit;
     const r = await this.d.results.get(key);
-    if (!r) throw new Error(`result ${key} vanished from the cache`);
-    this.resultLru.set(key, r);
+    if (r) this.resultLru.set(key, r);
     return r;
   }
 }
 
 const SKIPPED = Symbol("skipped");
 
-function isLinted(f: FileMessages | typeof SKIPPED): f is FileMessages {
+/** A file's messages as loaded; `failure` when it has no result but a reason why. */
+interface Loaded extends FileMessages {
+  configId: string;
+  failure?: string;
+}
+
+function isLinted(f: Loaded | typeof SKIPPED): f is Loaded {
   return f !== SKIPPED;
 }
 
-function unlintable(reason: string): FileResult {
-  return {
-    messages: [
-      { linter: "farm", ruleId: null, severity: 2, line: 1, column: 1, message: `farm could not lint this file: ${reason}`, fatal: true, lineHash: "" },
-    ],
-  };
-}

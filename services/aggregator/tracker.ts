@@ -37,6 +37,8 @@ export class ResultTracker {
     const w: Waiter = { missing, onProgress, resolve };
     for (const k of missing) this.index(k).add(w);
     try {
+      // Keys given up before we asked (an earlier commit shared them) count as settled.
+      for (const k of keys) if (this.failures.has(k)) this.settleFor(w, k);
       await this.recheck(w);
       while (w.missing.size > 0) {
         if (signal?.aborted) throw signal.reason;
@@ -49,9 +51,12 @@ export class ResultTracker {
     }
   }
 
-  /** A batch finished: these keys now have results in the cache. */
+  /** A batch finished: these keys now have results in the cache (a replayed batch clears its failure). */
   done(keys: string[]): void {
-    for (const k of keys) this.settle(k);
+    for (const k of keys) {
+      this.failures.delete(k);
+      this.settle(k);
+    }
   }
 
   /** A batch was given up: these keys will never have results. */
@@ -62,6 +67,7 @@ export class ResultTracker {
     }
   }
 
+  /** Why a key will have no result; only meaningful when the cache has none. */
   failure(key: string): string | undefined {
     return this.failures.get(key);
   }

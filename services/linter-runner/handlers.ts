@@ -9,7 +9,7 @@ import type { BatchDone, LintBatch, ServiceContext } from "../../shared/pipeline
 import { resultKey, withLineHashes, stripCached, type FileResult, type LintMessage } from "../../shared/report.js";
 import { Lru, objectNames, type Objects, type ResultCache } from "../../shared/stores.js";
 import { mapLimit } from "../../shared/concurrency.js";
-import { PermanentError } from "../../shared/errors.js";
+import { isPermanent, PermanentError } from "../../shared/errors.js";
 
 export interface RunnerDeps extends ServiceContext {
   objects: Objects;
@@ -36,17 +36,28 @@ export class LinterRunner {
       toLint.push({ index: i, text });
       return undefined;
     });
-    const linted = await this.d.pool.lint(
-      toLint.map(({ index, text }) => ({
-        path: batch.files[index].path,
-        content: text,
-        config: batch.settings[batch.files[index].configId] as FileLintConfig,
-      })),
+    // One pool call per config: invalid settings (a bad rule option in .farm.json) fail
+    // only the files of that config, the rest of the batch is linted as usual.
+    const byConfig = new Map<string, { index: number; text: string }[]>();
+    for (const t of toLint) {
+      const id = batch.files[t.index].configId;
+      byConfig.set(id, [...(byConfig.get(id) ?? []), t]);
+    }
+    await Promise.all(
+      [...byConfig].map(async ([configId, group]) => {
+        const config = batch.settings[configId] as FileLintConfig;
+        let messages: LintMessage[][];
+        try {
+          const linted = await this.d.pool.lint(group.map(({ index, text }) => ({ path: batch.files[index].path, content: text, config })));
+          messages = linted.map((r) => r.messages as LintMessage[]);
+        } catch (err) {
+          // Same settings, same error, whatever the content: the files' result, like a parse error.
+          if (!isPermanent(err)) throw err;
+          messages = group.map(() => [configError(err as Error)]);
+        }
+        group.forEach(({ index, text }, j) => (results[index] = { messages: withLineHashes(messages[j], text) }));
+      }),
     );
-    linted.forEach((r, j) => {
-      const { index, text } = toLint[j];
-      results[index] = { messages: withLineHashes(r.messages as LintMessage[], text) };
-    });
     const keys = batch.files.map((f) => resultKey(f.blob, f.configId));
     await mapLimit(keys, 32, (k, i) => this.d.results.put(k, results[i]!));
     return { keys, linted: toLint.length };
@@ -69,4 +80,9 @@ export class LinterRunner {
     this.contents.set(blob, data);
     return data;
   }
+}
+
+/** The message of every file whose lint settings the linter refused. */
+function configError(err: Error): LintMessage {
+  return { linter: "farm", ruleId: null, severity: 2, line: 1, column: 1, message: `invalid lint settings: ${err.message}`, fatal: true };
 }

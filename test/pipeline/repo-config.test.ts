@@ -1,0 +1,125 @@
+/**
+ * Repo JSON configuration through the whole pipeline: `.farm.json` ignores and
+ * rule overrides (checked against ESLint run directly with the same
+ * overrides), `.jshintrc` turning JSHint on, a config change making issues
+ * of unchanged files new, and invalid rule options: a result for the files
+ * (like a parse error), never a stuck or inconsistent report.
+ */
+import { rmSync } from "node:fs";
+import path from "node:path";
+import { ESLint } from "eslint";
+import js from "@eslint/js";
+import globals from "globals";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Report } from "../../shared/report.js";
+import type { NatsServer } from "../harness/nats-server.js";
+import { RawClient, reportAsOracle, sortMessages, startCluster, startServer, tempDir, testConfig, TestRepo, type Cluster, type OracleMessage } from "./helpers.js";
+
+const A_JS = "const unused = 1;\nmodule.exports = function (x) {\n  return x == 2;\n};\n";
+const OLD_JS = "x = 1;\nmodule.exports = x;\n";
+
+let server: NatsServer;
+let cluster: Cluster;
+let client: RawClient;
+let work: string;
+let repo: TestRepo;
+const reports = new Map<string, Report>();
+
+beforeAll(async () => {
+  work = tempDir("farm-repo-config-");
+  repo = new TestRepo(path.join(work, "repo"));
+  repo.commit("c1: settings", {
+    ".farm.json": JSON.stringify({ ignores: ["gen/"], rules: { "no-unused-vars": "warn" } }),
+    "src/a.js": A_JS,
+    "gen/out.js": "debugger;\n",
+    "legacy/.jshintrc": JSON.stringify({ undef: true, node: true }),
+    "legacy/old.js": OLD_JS,
+  });
+  repo.commit("c2: turn eqeqeq on", { ".farm.json": JSON.stringify({ ignores: ["gen/"], rules: { "no-unused-vars": "warn", eqeqeq: "error" } }) });
+  repo.commit("c3: invalid rule options", { ".farm.json": JSON.stringify({ rules: { "no-unused-vars": ["error", { bogus: true }] } }) });
+  repo.commit("c4: one more file, same invalid options", { "src/b.js": "module.exports = 2;\n" });
+  server = await startServer();
+  cluster = await startCluster(server.url, ["ingest", "splitter", "linter-runner", "aggregator"], testConfig(path.join(work, "data")));
+  client = await RawClient.connect(server.url);
+}, 60_000);
+
+afterAll(async () => {
+  await client?.close();
+  await cluster?.close();
+  await server?.dispose();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+/** ESLint directly on one file's content with the documented default plus `rules`. */
+async function oracle(file: string, content: string, rules: Record<string, unknown>): Promise<OracleMessage[]> {
+  const eslint = new ESLint({
+    cwd: work,
+    overrideConfigFile: true,
+    overrideConfig: [
+      js.configs.recommended,
+      { languageOptions: { ecmaVersion: "latest", sourceType: "commonjs", globals: globals.node } },
+      { rules: rules as never },
+    ],
+  });
+  const [r] = await eslint.lintText(content, { filePath: path.join(work, file) });
+  return sortMessages(r.messages.map((m) => ({ ruleId: m.ruleId, severity: m.severity, line: m.line, column: m.column, message: m.message })));
+}
+
+const eslintOnly = (r: Report) =>
+  new Map(reportAsOracle({ ...r, files: r.files.map((f) => ({ ...f, messages: f.messages.filter((m) => m.linter === "eslint") })) }));
+
+describe(".farm.json and .jshintrc through the pipeline", () => {
+  it("analyzes the first three commits", async () => {
+    const shas = repo.shas.slice(0, 3);
+    client.newSha({ repo: repo.dir, sha: shas[2], history: 2 });
+    await client.completed(shas, 120_000);
+    for (const sha of shas) reports.set(sha, await client.report(repo.dir, sha));
+  }, 180_000);
+
+  it("ignores and rule overrides are honoured, as ESLint itself applies them", async () => {
+    const r1 = reports.get(repo.shas[0])!;
+    expect(r1.files.map((f) => f.path).sort()).toEqual(["legacy/old.js", "src/a.js"]);
+    const e1 = eslintOnly(r1);
+    expect(e1.get("src/a.js")).toEqual(await oracle("src/a.js", A_JS, { "no-unused-vars": "warn" }));
+    expect(e1.get("src/a.js")!.map((m) => [m.ruleId, m.severity])).toEqual([["no-unused-vars", 1]]);
+    expect(e1.get("legacy/old.js")).toEqual(await oracle("legacy/old.js", OLD_JS, { "no-unused-vars": "warn" }));
+    // JSHint runs where a .jshintrc applies, and only there.
+    const linters = (p: string) => new Set(r1.files.find((f) => f.path === p)!.messages.map((m) => m.linter));
+    expect(linters("legacy/old.js")).toEqual(new Set(["eslint", "jshint"]));
+    expect(r1.files.find((f) => f.path === "legacy/old.js")!.messages.find((m) => m.linter === "jshint")!.message).toMatch(/'x' is not defined/);
+    expect(linters("src/a.js")).toEqual(new Set(["eslint"]));
+    expect(Object.keys(r1.linters).sort()).toEqual(expect.arrayContaining(["eslint", "jshint"]));
+  });
+
+  it("a rule turned on in .farm.json makes the issues of unchanged files new", async () => {
+    const r2 = reports.get(repo.shas[1])!;
+    expect(r2.files.find((f) => f.path === "src/a.js")!.blob).toBe(reports.get(repo.shas[0])!.files.find((f) => f.path === "src/a.js")!.blob);
+    expect(eslintOnly(r2).get("src/a.js")).toEqual(await oracle("src/a.js", A_JS, { "no-unused-vars": "warn", eqeqeq: "error" }));
+    expect(r2.delta!.new).toEqual([expect.objectContaining({ path: "src/a.js", ruleId: "eqeqeq", line: 3 })]);
+    expect(r2.delta!.fixed).toEqual([]);
+  });
+
+  it("invalid rule options are a fatal result per file, and the report agrees with its summary", () => {
+    const r3 = reports.get(repo.shas[2])!;
+    // gen/ is no longer ignored.
+    expect(r3.files.map((f) => f.path).sort()).toEqual(["gen/out.js", "legacy/old.js", "src/a.js"]);
+    for (const f of r3.files) {
+      const eslint = f.messages.filter((m) => m.linter !== "jshint");
+      expect(eslint, f.path).toEqual([expect.objectContaining({ ruleId: null, severity: 2, fatal: true })]);
+      expect(eslint[0].message, f.path).toMatch(/no-unused-vars/);
+    }
+    const all = r3.files.flatMap((f) => f.messages);
+    expect(r3.summary).toEqual({ files: 3, errors: all.filter((m) => m.severity === 2).length, warnings: all.filter((m) => m.severity === 1).length });
+  });
+
+  it("a later commit with the same invalid options completes too", async () => {
+    const sha = repo.shas[3];
+    const after = client.events.length;
+    client.newSha({ repo: repo.dir, sha });
+    const done = await client.completed([sha], 60_000, { after, requested: true });
+    const r4 = await client.report(repo.dir, sha);
+    expect(r4.files.map((f) => f.path).sort()).toEqual(["gen/out.js", "legacy/old.js", "src/a.js", "src/b.js"]);
+    expect(r4.files.every((f) => f.messages.some((m) => m.fatal))).toBe(true);
+    expect(done.get(sha)!.stats!.queued).toBe(1);
+  }, 90_000);
+});
