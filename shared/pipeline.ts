@@ -72,6 +72,12 @@ export interface CommitFiles extends CommitRef {
   files: string;
   linters: Record<string, string>;
   stats: SplitStats;
+  /**
+   * Set when the splitter gave the commit up (e.g. invalid `.farm.json`): no
+   * files, just the reason, recorded so that children waiting for this
+   * commit's report as their baseline stop waiting.
+   */
+  failed?: string;
 }
 
 /** A running service: stops cleanly. */

@@ -208,6 +208,17 @@ export class ReportStore {
     return e && e.operation === "PUT" ? decode<StoredReport>(e.value) : null;
   }
 
+  /** Records that a commit could not be analyzed (its head, if any, stays: a report beats a failure). */
+  async markFailed(repoKey: string, sha: string, reason: string): Promise<void> {
+    await this.kv.put(`${ReportStore.key(repoKey, sha)}.failed`, encode({ reason, at: new Date().toISOString() }));
+  }
+
+  /** Why a commit could not be analyzed, when its last analysis was given up. */
+  async failure(repoKey: string, sha: string): Promise<string | null> {
+    const e = await this.kv.get(`${ReportStore.key(repoKey, sha)}.failed`);
+    return e && e.operation === "PUT" ? decode<{ reason: string }>(e.value).reason : null;
+  }
+
   async put(head: Omit<StoredReport, "object">, body: ReportBody): Promise<StoredReport> {
     // A re-run stores the same body under the same name; a reader of the previous head is never disturbed.
     const object = await this.objects.putDocument(objectNames.report(head.repoKey, head.sha), body);

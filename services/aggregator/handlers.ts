@@ -2,7 +2,7 @@
  * The aggregator's handlers: count results in, assemble a commit's report once
  * every file has a result, diff it against the parent, store it, announce it.
  */
-import { PermanentError } from "../../shared/errors.js";
+import { isPermanent, PermanentError } from "../../shared/errors.js";
 import type { TaskResult } from "../../shared/envelope.js";
 import type { TaskContext } from "../../shared/worker.js";
 import type { BatchDone, CommitFiles, LintBatch, ServiceContext } from "../../shared/pipeline.js";
@@ -38,7 +38,8 @@ const PARENT_POLL_MS = 500;
 
 export class Aggregator {
   private readonly resultLru = new Lru<string, FileResult>(50_000);
-  private readonly stored = new Map<string, (r: StoredReport) => void>();
+  /** Waiters for a commit's report, by sha: several children (or re-runs of one) may wait for one parent. */
+  private readonly stored = new Map<string, Set<() => void>>();
 
   constructor(private readonly d: AggregatorDeps) {}
 
@@ -52,6 +53,25 @@ export class Aggregator {
 
   /** `results.commit_files`: held (with heartbeats) until the commit's report is stored. */
   onCommitFiles = async (c: CommitFiles, ctx: TaskContext): Promise<void> => {
+    if (c.failed !== undefined) return this.gaveUp(c, c.failed);
+    try {
+      await this.assembleCommit(c, ctx);
+    } catch (err) {
+      if (!isPermanent(err) && ctx.attempt < ctx.maxDeliver) throw err;
+      const reason = (err as Error).message;
+      this.d.farm.events.publish(subjects.failed, { repo: c.repo, sha: c.sha, reason });
+      await this.gaveUp(c, reason);
+      throw err;
+    }
+  };
+
+  /** No report will come for this commit: record why, and wake children waiting for it as their baseline. */
+  private async gaveUp(c: CommitFiles, reason: string): Promise<void> {
+    await this.d.reports.markFailed(c.repoKey, c.sha, reason);
+    for (const wake of this.stored.get(c.sha) ?? []) wake();
+  }
+
+  private async assembleCommit(c: CommitFiles, ctx: TaskContext): Promise<void> {
     const { farm } = this.d;
     const existing = await this.d.reports.head(c.repoKey, c.sha);
     if (existing && ctx.attempt > 1) return this.announce(c, existing);
@@ -64,7 +84,8 @@ export class Aggregator {
     const current = loaded.filter(isLinted);
     const parentBody = parentReport ? await this.d.reports.body(parentReport) : null;
     const parent = parentBody ? (await this.load(parentBody.files, parentBody.failures)).filter(isLinted) : [];
-    const delta = c.parent ? computeDelta(current, parent) : null;
+    // No baseline (the parent could not be analyzed): no delta, rather than every issue "new".
+    const delta = c.parent && parentReport ? computeDelta(current, parent) : null;
     const kept = files.filter((_, i) => loaded[i] !== SKIPPED);
     // Files without a result (their batch was given up): the reason goes with the report.
     const failures: Record<string, string> = {};
@@ -85,7 +106,7 @@ export class Aggregator {
       },
       { files: kept, delta, ...(Object.keys(failures).length > 0 ? { failures } : {}) },
     );
-    this.stored.get(report.sha)?.(report);
+    for (const wake of this.stored.get(report.sha) ?? []) wake();
     this.announce(c, report);
   };
 
@@ -99,7 +120,11 @@ export class Aggregator {
       throw new PermanentError('report.get needs {"repo": "<url or path>", "sha": "<40 or 64 hex>"}', "E_BAD_REQUEST");
     const sha = q.sha.toLowerCase();
     const head = await this.d.reports.head(repoKey(q.repo), sha);
-    if (!head) throw new PermanentError(`no report for ${q.repo} at ${sha}: publish repo.new_sha for it first`, "E_NOT_FOUND");
+    if (!head) {
+      const failure = await this.d.reports.failure(repoKey(q.repo), sha);
+      if (failure) throw new PermanentError(`the analysis of ${q.repo} at ${sha} failed: ${failure}`, "E_ANALYSIS_FAILED");
+      throw new PermanentError(`no report for ${q.repo} at ${sha}: publish repo.new_sha for it first`, "E_NOT_FOUND");
+    }
     const report = await this.d.reports.assemble(head);
     const answer = q.format === "sarif" ? toSarif([report]) : report;
     // JSON is the larger of the two encodings a client may ask for: size the answer by it.
@@ -137,18 +162,24 @@ export class Aggregator {
     };
   }
 
-  /** The parent's report, waiting for it when this analysis is producing it. */
+  /** The parent's report, waiting for it when this analysis is producing it (null if it was given up). */
   private async parentReport(c: CommitFiles, ctx: TaskContext): Promise<StoredReport | null> {
     if (!c.parent) return null;
     for (;;) {
       const head = await this.d.reports.head(c.repoKey, c.parent);
       if (head || !c.parentExpected) return head;
+      if (await this.d.reports.failure(c.repoKey, c.parent)) return null;
       if (ctx.signal.aborted) throw ctx.signal.reason;
+      const waiters = this.stored.get(c.parent) ?? new Set<() => void>();
+      this.stored.set(c.parent, waiters);
+      let wake!: () => void;
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, PARENT_POLL_MS);
-        this.stored.set(c.parent!, () => (clearTimeout(t), resolve()));
+        wake = () => (clearTimeout(t), resolve());
+        waiters.add(wake);
       });
-      this.stored.delete(c.parent);
+      waiters.delete(wake);
+      if (waiters.size === 0 && this.stored.get(c.parent) === waiters) this.stored.delete(c.parent);
     }
   }
 

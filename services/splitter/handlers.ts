@@ -38,7 +38,13 @@ export class Splitter {
       return await this.split(m);
     } catch (err) {
       if (isPermanent(err) || ctx.attempt >= ctx.maxDeliver) {
-        this.d.farm.events.publish(subjects.failed, { repo: m.repo, sha: m.sha, reason: (err as Error).message });
+        const reason = (err as Error).message;
+        this.d.farm.events.publish(subjects.failed, { repo: m.repo, sha: m.sha, reason });
+        // Children of this commit wait for its report as their baseline: tell the aggregator there will be none.
+        const gaveUp: CommitFiles = { ...withoutManifest(m), files: "", linters: {}, stats: { files: 0, cacheHits: 0, queued: 0 }, failed: reason };
+        await this.d.farm.jobs
+          .enqueue(subjects.commitFiles, [gaveUp], { id: () => `files.${m.requestId}.${m.sha}` })
+          .catch((e: Error) => ctx.log.warn({ sha: m.sha, err: e.message }, "could not record the failed commit"));
       }
       throw err;
     }

@@ -5,6 +5,7 @@
  */
 import { rmSync } from "node:fs";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DeltaEntry, Report } from "../../shared/report.js";
 import type { NatsServer } from "../harness/nats-server.js";
@@ -231,8 +232,10 @@ describe("pipeline end to end", () => {
     expect(unknown.error).toMatch(/no report/);
     const bad = await client.request<{ error?: string }>("report.get", { repo: repo.dir });
     expect(bad.error).toMatch(/report\.get needs/);
-    // Upper-case sha: the same report.
+    // Upper-case sha, the file:// spelling of the same repo, a trailing slash: the same report.
     expect(await client.report(repo.dir, shas[2].toUpperCase())).toEqual(reports.get(shas[2]));
+    expect(await client.report(pathToFileURL(repo.dir).href, shas[2])).toEqual(reports.get(shas[2]));
+    expect(await client.report(`${repo.dir}/`, shas[2])).toEqual(reports.get(shas[2]));
   });
 
   it("lint.file answers raw JSON with the file's messages", async () => {

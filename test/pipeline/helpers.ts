@@ -209,11 +209,17 @@ export class RawClient {
   }
 
   /** The completed events of `shas` (the requested ones), once every sha has one. */
-  async completed(shas: string[], timeout = 120_000, opts: { requested?: boolean; after?: number } = {}): Promise<Map<string, AnalysisEvent>> {
+  async completed(
+    shas: string[],
+    timeout = 120_000,
+    opts: { requested?: boolean; after?: number; expectFailed?: string[] } = {},
+  ): Promise<Map<string, AnalysisEvent>> {
     return waitFor(
       `repo.analysis.completed for ${shas.length} commits`,
       () => {
-        const failed = this.events.slice(opts.after ?? 0).filter((e) => e.subject === "repo.analysis.failed");
+        const failed = this.events
+          .slice(opts.after ?? 0)
+          .filter((e) => e.subject === "repo.analysis.failed" && !opts.expectFailed?.includes(e.data.sha ?? ""));
         if (failed.length > 0) throw new Error(`analysis failed: ${JSON.stringify(failed.map((f) => f.data))}`);
         const done = new Map<string, AnalysisEvent>();
         for (const e of this.events.slice(opts.after ?? 0)) {

@@ -28,6 +28,7 @@ const reports = new Map<string, Report>();
 beforeAll(async () => {
   work = tempDir("farm-repo-config-");
   repo = new TestRepo(path.join(work, "repo"));
+  repo.commit("c0: broken settings", { ".farm.json": "{not json", "src/a.js": A_JS });
   repo.commit("c1: settings", {
     ".farm.json": JSON.stringify({ ignores: ["gen/"], rules: { "no-unused-vars": "warn" } }),
     "src/a.js": A_JS,
@@ -69,11 +70,20 @@ const eslintOnly = (r: Report) =>
   new Map(reportAsOracle({ ...r, files: r.files.map((f) => ({ ...f, messages: f.messages.filter((m) => m.linter === "eslint") })) }));
 
 describe(".farm.json and .jshintrc through the pipeline", () => {
-  it("analyzes the first three commits", async () => {
+  let c0: string;
+
+  it("analyzes three commits; the baseline commit with an unreadable .farm.json fails without stalling its child", async () => {
+    c0 = repo.shas.shift()!;
     const shas = repo.shas.slice(0, 3);
     client.newSha({ repo: repo.dir, sha: shas[2], history: 2 });
-    await client.completed(shas, 120_000);
+    await client.completed(shas, 120_000, { expectFailed: [c0] });
     for (const sha of shas) reports.set(sha, await client.report(repo.dir, sha));
+    expect(client.of("failed")).toEqual([{ repo: repo.dir, sha: c0, reason: expect.stringMatching(/\.farm\.json: invalid JSON/) }]);
+    const r0 = await client.request<{ error?: string }>("report.get", { repo: repo.dir, sha: c0 });
+    expect(r0.error).toMatch(/analysis .* failed: \.farm\.json: invalid JSON/);
+    // No baseline: no delta, rather than every issue of the first good commit "new".
+    expect(reports.get(shas[0])!.parent).toBe(c0);
+    expect(reports.get(shas[0])!.delta).toBeNull();
   }, 180_000);
 
   it("ignores and rule overrides are honoured, as ESLint itself applies them", async () => {
