@@ -69,7 +69,7 @@ export interface Report {
   linters: Record<string, string>;
   summary: Summary;
   files: ReportFile[];
-  /** Null when the commit has no parent. */
+  /** Null when the commit has no parent, or its parent could not be analyzed (no baseline). */
   delta: Delta | null;
 }
 

@@ -8,6 +8,7 @@
 import { existsSync, rmSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import { pack } from "msgpackr";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { NatsServer } from "../harness/nats-server.js";
 import { RawClient, startCluster, startServer, tempDir, testConfig, TestRepo, waitFor, type AnalysisEvent, type Cluster } from "./helpers.js";
@@ -22,7 +23,8 @@ const clusters: Cluster[] = [];
 
 beforeAll(async () => {
   work = tempDir("farm-bad-input-");
-  repo = new TestRepo(path.join(work, "repo"));
+  // Where the clone url template of {owner, repo, sha} requests points (see the last test).
+  repo = new TestRepo(path.join(work, "acme", "widget"));
   repo.commit("c1", { "a.js": "module.exports = 1;\n" });
   sha = repo.commit("c2", { "b.js": "var unused = 2;\n" });
   pwned = path.join(work, "pwned");
@@ -75,7 +77,11 @@ describe("bad repo.new_sha input", () => {
   }, 90_000);
 
   it("every other bad input gets a failed event with a reason; a valid request then completes", async () => {
-    const cluster = await startCluster(server.url, ["ingest", "splitter", "linter-runner", "aggregator"], testConfig(path.join(work, "data")));
+    const cluster = await startCluster(
+      server.url,
+      ["ingest", "splitter", "linter-runner", "aggregator"],
+      testConfig(path.join(work, "data"), { cloneUrlTemplate: path.join(work, "{owner}", "{repo}") }),
+    );
     clusters.push(cluster);
     const r = repo.dir;
     const cases: Case[] = [
@@ -134,4 +140,19 @@ describe("bad repo.new_sha input", () => {
     expect(done.get(sha)!.delta).toEqual({ new: 1, fixed: 0 });
     expect(client.of("failed")).toHaveLength(failedSoFar);
   }, 240_000);
+
+  it("the other accepted forms: a msgpack payload, and {owner, repo, sha} through the clone url template", async () => {
+    const [c1, c2] = repo.shas;
+    const before = client.events.length;
+    // What a non-JavaScript client's msgpack library sends: a plain map.
+    client.publish("repo.new_sha", pack({ repo: repo.dir, sha: c1 }));
+    await client.completed([c1], 60_000, { after: before, requested: true });
+    const templated = client.events.length;
+    client.newSha({ owner: "acme", repo: "widget", sha: c2, ref: "refs/heads/main" });
+    const done = await client.completed([c2], 60_000, { after: templated, requested: true });
+    // The url built from the template is the repo's identity: the same mirror, the same reports.
+    expect(done.get(c2)!.repo).toBe(repo.dir);
+    expect((await client.report(repo.dir, c2)).sha).toBe(c2);
+    expect(client.of("failed")).toHaveLength(failedSoFar);
+  }, 120_000);
 });
