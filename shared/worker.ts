@@ -23,7 +23,7 @@ import type { Logger } from "pino";
 import { decode, encode, formatHeaders, formatOf, type Format } from "./codec.js";
 import { isPermanent, ShutdownError, toWireError, type WireError } from "./errors.js";
 import { H, type ErrorReply, type TaskResult } from "./envelope.js";
-import { Semaphore, sleep } from "./concurrency.js";
+import { sleep } from "./concurrency.js";
 import type { DeadLetters, DeadLetterKind, RawMessage } from "./dlq.js";
 import {
   ADVISORY_STREAM,
@@ -99,6 +99,37 @@ interface Running {
   msg?: JsMsg;
   handedBack: boolean;
   done: Promise<void>;
+  /** performance.now() of the start or the last heartbeat of a queued task. */
+  beat: number;
+}
+
+/** Bounds the tasks in flight; unlike a plain semaphore, a free slot is taken without a turn of the event loop. */
+class Slots {
+  private readonly waiters: (() => void)[] = [];
+  constructor(private free: number) {}
+
+  /** Takes a slot now, or returns the promise of one. */
+  take(): Promise<void> | undefined {
+    if (this.free > 0) {
+      this.free--;
+      return undefined;
+    }
+    return new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+
+  release(): void {
+    const next = this.waiters.shift();
+    if (next) next();
+    else this.free++;
+  }
+}
+
+/** A reply to publish and/or a task to ack, batched per event-loop turn. */
+interface Outgoing {
+  to?: string;
+  data?: Uint8Array;
+  headers?: MsgHdrs;
+  ack?: JsMsg;
 }
 
 /** Ms a pull waits for work before it is renewed. */
@@ -111,7 +142,7 @@ export class Worker<T = unknown, R = unknown> {
   private readonly stream?: string;
   private readonly opts: Required<WorkerOptions>;
   private readonly log: Logger;
-  private readonly slots: Semaphore;
+  private readonly slots: Slots;
   /** Aborts handlers when close() stops waiting for them. */
   private readonly abort = new AbortController();
   /** Aborts the worker's own waits (pulls, retry pauses) when close() starts. */
@@ -125,6 +156,14 @@ export class Worker<T = unknown, R = unknown> {
   private advisories?: ConsumerMessages;
   /** Wakes the pull loop when a slot frees up. */
   private wake?: () => void;
+  /** One timer beats for every running queued task (a timer per task costs at 100k tasks). */
+  private heartbeats?: NodeJS.Timeout;
+  /**
+   * Finished tasks' replies and acks, sent together once per event-loop turn:
+   * one socket write for the lot, not one per task.
+   */
+  private outbox: Outgoing[] = [];
+  private outboxFlush?: NodeJS.Immediate;
   private stopping = false;
   private closed?: Promise<void>;
   private counts = { processed: 0, failed: 0, deadLettered: 0 };
@@ -153,7 +192,7 @@ export class Worker<T = unknown, R = unknown> {
       decode: options.decode ?? decode,
     };
     this.log = deps.log.child({ worker: subject });
-    this.slots = new Semaphore(this.opts.concurrency);
+    this.slots = new Slots(this.opts.concurrency);
   }
 
   stats(): WorkerStats {
@@ -169,6 +208,7 @@ export class Worker<T = unknown, R = unknown> {
       const adv = await this.deps.js.consumers.get(ADVISORY_STREAM, `adv_${this.durable}`);
       this.advisories = await adv.consume({ max_messages: 4 });
       this.loops.push(this.advisoryLoop(this.advisories, this.stream));
+      this.startHeartbeats();
     }
     if (this.opts.serveRequests) {
       this.sub = this.deps.nc.subscribe(this.subject, { queue: `farm.${this.subject}` });
@@ -231,24 +271,79 @@ export class Worker<T = unknown, R = unknown> {
   private async dispatch(m: JsMsg) {
     if (this.stopping) return m.nak(); // hand it straight back to the other workers
     this.buffered.add(m);
-    await this.slots.acquire();
+    const wait = this.slots.take();
+    if (wait) await wait;
     // close() hands buffered tasks back; one it took is no longer ours to run.
     if (!this.buffered.delete(m)) return this.slots.release();
     this.track(m, (entry) => this.runQueued(m, entry));
   }
 
+  /**
+   * Every running queued task whose last beat is at least half a period old gets
+   * `working()`: the gap between beats stays within `heartbeat`, as a timer per
+   * task would keep it, and a short task is never beaten.
+   */
+  private startHeartbeats() {
+    const every = Math.max(1, Math.floor(this.opts.heartbeat / 2));
+    this.heartbeats = setInterval(() => {
+      const old = performance.now() - every;
+      for (const r of this.running) {
+        // A task handed back at shutdown belongs to the next worker: stop vouching for it.
+        if (r.msg && !r.handedBack && r.beat <= old) {
+          r.beat = performance.now();
+          r.msg.working();
+        }
+      }
+    }, every);
+    this.heartbeats.unref();
+  }
+
+  /** Queues a reply (a request's answer, a distributed task's result) and/or a task's ack for this turn's batch. */
+  private sendLater(out: Outgoing) {
+    this.outbox.push(out);
+    this.outboxFlush ??= setImmediate(() => this.flushOutbox());
+  }
+
+  private flushOutbox() {
+    if (this.outboxFlush) clearImmediate(this.outboxFlush);
+    this.outboxFlush = undefined;
+    const out = this.outbox;
+    this.outbox = [];
+    for (const { to, data, headers, ack } of out) {
+      try {
+        if (to && data) this.deps.nc.publish(to, data, { headers });
+        ack?.ack();
+      } catch (err) {
+        // A closed connection. An unacked task is redelivered; a request's caller times out.
+        this.log.warn({ err: (err as Error).message }, "reply or ack not sent");
+      }
+    }
+  }
+
   private async runQueued(m: JsMsg, entry: Running) {
-    const attempt = m.info.deliveryCount;
-    const id = m.headers?.get(H.taskId) || `${m.info.stream}.${m.seq}`;
-    // A task handed back at shutdown belongs to the next worker: stop vouching for it.
-    const working = () => entry.handedBack || m.working();
-    const beat = setInterval(working, this.opts.heartbeat);
-    try {
-      const task = this.decodeTask(m.data, m.headers);
-      const value = await this.handler(task, this.context(id, "distribute", attempt, m.headers, working));
+    const info = m.info;
+    const attempt = info.deliveryCount;
+    const headers = m.headers;
+    const delivery = `${info.stream}.${info.streamSequence}`;
+    const id = headers?.get(H.taskId) || delivery;
+    const working = () => {
       if (entry.handedBack) return;
-      await this.deliverResult(m.headers, `${m.info.stream}.${m.seq}`, { id, subject: this.subject, ok: true, value });
-      m.ack();
+      entry.beat = performance.now();
+      m.working();
+    };
+    try {
+      const task = this.decodeTask(m.data, headers);
+      const value = await this.handler(task, this.context(id, "distribute", attempt, headers, working));
+      if (entry.handedBack) return;
+      const result: TaskResult<R> = { id, subject: this.subject, ok: true, value };
+      if (headers?.get(H.resultsTo)) {
+        await this.deliverResult(headers, delivery, result);
+        this.sendLater({ ack: m });
+      } else {
+        // The common cases, an inbox or nobody, wait for nothing: reply and ack go out with the turn's batch.
+        const to = headers?.get(H.replyTo);
+        this.sendLater(to ? { to, data: encode(result), headers: formatHeaders(), ack: m } : { ack: m });
+      }
       this.counts.processed++;
     } catch (err) {
       if (entry.handedBack) return;
@@ -261,8 +356,6 @@ export class Worker<T = unknown, R = unknown> {
         return;
       }
       await this.deadLetter(m, id, attempt, err, permanent ? "permanent" : "exhausted");
-    } finally {
-      clearInterval(beat);
     }
   }
 
@@ -342,7 +435,8 @@ export class Worker<T = unknown, R = unknown> {
 
   private async requestLoop(sub: Subscription) {
     for await (const m of sub) {
-      await this.slots.acquire();
+      const wait = this.slots.take();
+      if (wait) await wait;
       this.track(undefined, () => this.runRequest(m));
     }
   }
@@ -363,7 +457,7 @@ export class Worker<T = unknown, R = unknown> {
       h.set(H.status, "error");
       this.log.info({ id, err: w.message, code: w.code }, "request failed");
     }
-    if (m.reply) m.respond(encode(body, format), { headers: h });
+    if (m.reply) this.sendLater({ to: m.reply, data: encode(body, format), headers: h });
   }
 
   // ---- shared -----------------------------------------------------------------------
@@ -373,6 +467,8 @@ export class Worker<T = unknown, R = unknown> {
   }
 
   private context(id: string, via: TaskContext["via"], attempt: number, headers: MsgHdrs | undefined, working: () => void): TaskContext {
+    const parent = this.log;
+    let log: Logger | undefined;
     return {
       id,
       subject: this.subject,
@@ -380,22 +476,27 @@ export class Worker<T = unknown, R = unknown> {
       attempt,
       maxDeliver: via === "send" ? 1 : this.opts.maxDeliver,
       headers,
-      log: this.log.child({ task: id }),
+      // A child logger per task is made only for the handlers that log.
+      get log() {
+        return (log ??= parent.child({ task: id }));
+      },
       signal: this.abort.signal,
       working,
     };
   }
 
   private track(msg: JsMsg | undefined, run: (entry: Running) => Promise<void>) {
-    const entry: Running = { msg, handedBack: false, done: Promise.resolve() };
+    const entry: Running = { msg, handedBack: false, done: Promise.resolve(), beat: performance.now() };
     this.running.add(entry);
-    entry.done = run(entry)
-      .catch((err) => this.log.error({ err: (err as Error).message }, "task runner failed"))
-      .finally(() => {
-        this.running.delete(entry);
-        this.slots.release();
-        this.wake?.();
-      });
+    const finish = () => {
+      this.running.delete(entry);
+      this.slots.release();
+      this.wake?.();
+    };
+    entry.done = run(entry).then(finish, (err) => {
+      this.log.error({ err: (err as Error).message }, "task runner failed");
+      finish();
+    });
   }
 
   /**
@@ -432,6 +533,9 @@ export class Worker<T = unknown, R = unknown> {
       this.abort.abort(new ShutdownError());
       this.log.warn({ handedBack: this.running.size }, "shutdown grace over; in-flight tasks handed back");
     }
+    clearInterval(this.heartbeats);
+    // Finished tasks' replies and acks go out before the connection drains.
+    this.flushOutbox();
     const loopsOver = new AbortController();
     await Promise.race([Promise.allSettled(this.loops), sleep(1000, loopsOver.signal)]);
     loopsOver.abort();
