@@ -57,7 +57,8 @@ export class Aggregator {
     try {
       await this.assembleCommit(c, ctx);
     } catch (err) {
-      if (!isPermanent(err) && ctx.attempt < ctx.maxDeliver) throw err;
+      // Handed back at shutdown, or another attempt will come: not given up.
+      if (ctx.signal.aborted || (!isPermanent(err) && ctx.attempt < ctx.maxDeliver)) throw err;
       const reason = (err as Error).message;
       this.d.farm.events.publish(subjects.failed, { repo: c.repo, sha: c.sha, reason });
       await this.gaveUp(c, reason);
@@ -108,7 +109,7 @@ export class Aggregator {
     );
     for (const wake of this.stored.get(report.sha) ?? []) wake();
     this.announce(c, report);
-  };
+  }
 
   /**
    * `report.get`: `{repo, sha, format?}` → the report (or SARIF), or `{error}`.
