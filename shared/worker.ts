@@ -441,16 +441,35 @@ export class Worker<T = unknown, R = unknown> {
     }
   }
 
-  private async runRequest(m: Msg) {
+  /** Answers a request; a handler that returns a plain value is answered without a turn of the event loop. */
+  private runRequest(m: Msg): Promise<void> | undefined {
     const format: Format = formatOf(m.data, m.headers);
     const id = nuid.next();
-    const h = formatHeaders(format);
-    let body: unknown;
+    let value: R | Promise<R>;
     try {
       const task = this.decodeTask(m.data, m.headers);
-      body = (await this.handler(task, this.context(id, "send", 1, m.headers, () => {}))) ?? null;
-      this.counts.processed++;
+      value = this.handler(task, this.context(id, "send", 1, m.headers, () => {}));
     } catch (err) {
+      this.answerRequest(m, format, id, undefined, err);
+      return undefined;
+    }
+    if (isPromiseLike(value)) {
+      return Promise.resolve(value).then(
+        (v) => this.answerRequest(m, format, id, v),
+        (err) => this.answerRequest(m, format, id, undefined, err),
+      );
+    }
+    this.answerRequest(m, format, id, value);
+    return undefined;
+  }
+
+  private answerRequest(m: Msg, format: Format, id: string, value: unknown, err?: unknown) {
+    const h = formatHeaders(format);
+    let body: unknown;
+    if (err === undefined) {
+      body = value ?? null;
+      this.counts.processed++;
+    } else {
       this.counts.failed++;
       const w = toWireError(err);
       body = { error: w.message, code: w.code, name: w.name, permanent: w.permanent } satisfies ErrorReply;
@@ -485,18 +504,27 @@ export class Worker<T = unknown, R = unknown> {
     };
   }
 
-  private track(msg: JsMsg | undefined, run: (entry: Running) => Promise<void>) {
-    const entry: Running = { msg, handedBack: false, done: Promise.resolve(), beat: performance.now() };
+  /** Runs a task in a slot; `run` returns nothing when it finished synchronously. */
+  private track(msg: JsMsg | undefined, run: (entry: Running) => Promise<void> | undefined) {
+    const entry: Running = { msg, handedBack: false, done: DONE, beat: performance.now() };
     this.running.add(entry);
     const finish = () => {
       this.running.delete(entry);
       this.slots.release();
       this.wake?.();
     };
-    entry.done = run(entry).then(finish, (err) => {
+    const failed = (err: unknown) => {
       this.log.error({ err: (err as Error).message }, "task runner failed");
       finish();
-    });
+    };
+    let pending: Promise<void> | undefined;
+    try {
+      pending = run(entry);
+    } catch (err) {
+      return failed(err);
+    }
+    if (pending) entry.done = pending.then(finish, failed);
+    else finish();
   }
 
   /**
@@ -540,6 +568,12 @@ export class Worker<T = unknown, R = unknown> {
     await Promise.race([Promise.allSettled(this.loops), sleep(1000, loopsOver.signal)]);
     loopsOver.abort();
   }
+}
+
+const DONE = Promise.resolve();
+
+function isPromiseLike<V>(v: V | PromiseLike<V>): v is PromiseLike<V> {
+  return typeof (v as PromiseLike<V> | undefined)?.then === "function";
 }
 
 function attempt<V>(fn: () => V): V | undefined {
