@@ -9,6 +9,7 @@ import type { BatchDone, LintBatch, ServiceContext } from "../../shared/pipeline
 import { resultKey, withLineHashes, stripCached, type FileResult, type LintMessage } from "../../shared/report.js";
 import { Lru, objectNames, type Objects, type ResultCache } from "../../shared/stores.js";
 import { mapLimit } from "../../shared/concurrency.js";
+import { encode } from "../../shared/codec.js";
 import { isPermanent, PermanentError } from "../../shared/errors.js";
 
 export interface RunnerDeps extends ServiceContext {
@@ -67,8 +68,17 @@ export class LinterRunner {
   onLintFile = async (q: { path?: unknown; content?: unknown }): Promise<{ messages: LintMessage[] }> => {
     if (typeof q?.path !== "string" || typeof q?.content !== "string")
       throw new PermanentError('lint.file needs {"path": "<file name>", "content": "<source>"}', "E_BAD_REQUEST");
+    const size = Buffer.byteLength(q.content);
+    if (size > this.d.config.maxFileSize)
+      throw new PermanentError(`lint.file content is ${size} bytes; files over ${this.d.config.maxFileSize} bytes are not linted`, "E_TOO_LARGE");
     const [r] = await this.d.pool.lint([{ path: q.path, content: q.content, config: defaultFileConfig(q.path) }]);
-    return { messages: stripCached(withLineHashes(r.messages as LintMessage[], q.content)) };
+    const answer = { messages: stripCached(withLineHashes(r.messages as LintMessage[], q.content)) };
+    // The answer is one message: say so rather than leave the client waiting for a reply that cannot be sent.
+    const bytes = encode(answer, "json").length;
+    const limit = (this.d.farm.nc.info?.max_payload ?? 1024 * 1024) - 16 * 1024;
+    if (bytes > limit)
+      throw new PermanentError(`lint.file found ${answer.messages.length} messages (${bytes} bytes), more than one reply can carry (${limit}); analyze the repository instead`, "E_TOO_LARGE");
+    return answer;
   };
 
   private async content(blob: string): Promise<Uint8Array> {

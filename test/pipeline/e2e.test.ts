@@ -251,6 +251,11 @@ describe("pipeline end to end", () => {
     expect(ts.messages.map((m) => m.ruleId)).toEqual(expect.arrayContaining(["@typescript-eslint/no-explicit-any", "prefer-const"]));
     const bad = await client.request<{ error?: string }>("lint.file", { path: "x.js" });
     expect(bad.error).toMatch(/lint\.file needs/);
+    // Answers that cannot fit in one reply are an {error}, not a silent timeout.
+    const tooBig = await client.request<{ error?: string }>("lint.file", { path: "x.js", content: "x;\n".repeat(200 * 1024) });
+    expect(tooBig.error).toMatch(/files over 524288 bytes are not linted/);
+    const tooMany = await client.request<{ error?: string }>("lint.file", { path: "x.js", content: "debugger;\n".repeat(12_000) });
+    expect(tooMany.error).toMatch(/12000 messages .* more than one reply can carry/);
   });
 
   it("report.get with format sarif is SARIF 2.1.0 with baseline states from the delta", async () => {
