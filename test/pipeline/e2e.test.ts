@@ -84,6 +84,10 @@ function buildRepo(dir: string): TestRepo {
     "esm/package.json": JSON.stringify({ type: "module" }),
     "esm/mod.js": 'import fs from "node:fs";\nexport const read = (p) => fs.readFileSync(p);\nconst unusedEsm = 1;\n',
     "node_modules/dep/index.js": "debugger;\nundefinedVar;\n",
+    "vendor/lib.js": "debugger;\n",
+    "dist/app.min.js": "debugger;\n",
+    "lib/packed.js": `debugger;${"var a=1;".repeat(1000)}\n`,
+    "big/huge.js": `debugger;\n${"x;\n".repeat(200 * 1024)}`,
     "assets/logo.png": BINARY,
     "lib/data.js": Buffer.concat([Buffer.from("var x = 1;\n"), BINARY]),
     "README.md": "# fixture\n",
@@ -173,8 +177,9 @@ describe("pipeline end to end", () => {
     expect(c1.get("src/broken.js")?.[0]).toMatchObject({ ruleId: null, severity: 2, line: 2 });
     expect(c1.get("src/broken.js")?.[0].message).toMatch(/Parsing error/);
     expect(c1.get("esm/mod.js")?.map((m) => m.ruleId)).toEqual(["no-unused-vars"]);
-    expect(c1.has("node_modules/dep/index.js")).toBe(false);
-    expect(c1.has("lib/data.js")).toBe(false);
+    // Vendored, minified (by name and by content), oversized and binary files are left out.
+    for (const p of ["node_modules/dep/index.js", "vendor/lib.js", "dist/app.min.js", "lib/packed.js", "big/huge.js", "lib/data.js"])
+      expect(c1.has(p), p).toBe(false);
     expect(reportAsOracle(reports.get(shas[1])!).get("src/types.ts")?.map((m) => m.ruleId)).toEqual(
       expect.arrayContaining(["@typescript-eslint/no-explicit-any", "prefer-const"]),
     );

@@ -299,13 +299,22 @@ function walk(dir: string, rel = ""): string[] {
   return out;
 }
 
-/** Which files the documented rules say get linted: by extension, not vendored, not minified, not binary. */
-export function expectedLintedFiles(checkout: string): string[] {
+const VENDORED = /(^|\/)(node_modules|bower_components|vendor|vendors|third_party|jspm_packages)\//;
+
+/**
+ * Which files issue 3's rules say get linted: by extension; not vendored, not
+ * minified (by name, or by content: long average lines), not over the size
+ * cap (512 KiB by default), not binary (a NUL in the first 8 KiB).
+ */
+export function expectedLintedFiles(checkout: string, maxFileSize = 512 * 1024): string[] {
   return walk(checkout)
-    .filter((p) => EXT.test(p))
-    .filter((p) => !/(^|\/)node_modules\//.test(p))
-    .filter((p) => !/[.-]min\.[cm]?js$/.test(p))
-    .filter((p) => !readFileSync(path.join(checkout, p)).subarray(0, 8192).includes(0))
+    .filter((p) => EXT.test(p) && !VENDORED.test(p) && !/[.-]min\.[cm]?js$/.test(p))
+    .filter((p) => {
+      const data = readFileSync(path.join(checkout, p));
+      if (data.length > maxFileSize || data.subarray(0, 8192).includes(0)) return false;
+      const text = data.toString("utf8");
+      return !(text.length >= 4096 && text.length / text.split("\n").length > 500);
+    })
     .sort();
 }
 
