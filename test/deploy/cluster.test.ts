@@ -6,16 +6,11 @@
  * analysis completes with reports identical to a fault-free run, nothing is
  * dead-lettered, and the restarted node catches up.
  *
- * Two outages:
- * - "back after 10 s": the node is restarted while the analysis still runs.
- * - "down until the end": the node stays down until every report is in.
- *   nats-server 2.9.10 (Debian's, on these machines) places an R1 consumer on an
- *   offline peer of its stream (fixed upstream by nats-server PR #3820, in later
- *   releases): every object-store read (an ordered consumer with num_replicas 1)
- *   times out while the node is down, and the analysis crawls (measured: ~16 s
- *   per commit, 40 commits did not finish in 240 s). That case runs on servers
- *   >= 2.10, or when FARM_CLUSTER_TEST_OUTAGE=1 (e.g. once farm reads objects
- *   without a consumer).
+ * The node is restarted 10 s later, while the analysis still runs. A node that
+ * stays down until the end is not tested here: nats-server 2.9.10 (Debian's)
+ * places an object-store read's R1 consumer on an offline peer (fixed upstream
+ * by nats-server PR #3820), so reads time out until the node is back; reading
+ * objects by direct message get instead of a consumer would lift that.
  */
 import path from "node:path";
 import { rmSync } from "node:fs";
@@ -209,12 +204,5 @@ async function killMidRun(name: string, restartAfterMs: number | "after the anal
 describe(`${COMMITS} commits on 3 nodes, R3 streams, one node SIGKILLed mid-run`, () => {
   test("node back after 10 s: the analysis completes, reports identical to a fault-free run", async () => {
     await killMidRun("back-after-10s", 10_000);
-  }, 420_000);
-
-  test("node down until the analysis completes: reports identical to a fault-free run; then it restarts", async (ctx) => {
-    // Known when beforeAll has run, not at collection.
-    const affected = /^2\.9\./.test(serverVersion) && process.env.FARM_CLUSTER_TEST_OUTAGE !== "1";
-    if (affected) ctx.skip(`nats-server ${serverVersion} places R1 consumers on offline peers (see the header)`);
-    await killMidRun("down-until-the-end", "after the analysis");
   }, 420_000);
 });
