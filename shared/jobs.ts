@@ -37,6 +37,11 @@ export interface DistributeOptions<T> {
 /** Ms the stream has to acknowledge a publish, as for `js.publish`. */
 const PUB_ACK_TIMEOUT = 5000;
 
+/** True when a payload's first byte would make codec.formatOf take it for JSON: `{` or `[`. */
+function sniffsAsJson(data: Uint8Array): boolean {
+  return data[0] === 0x7b || data[0] === 0x5b;
+}
+
 /** The stream's answer to one publish, checked as `js.publish` checks it. */
 function pubAck(m: Msg, wire: string): PubAck {
   if (m.data.length === 0 && m.headers?.code === 503) {
@@ -98,9 +103,11 @@ export class Jobs {
     const timeout = opts.timeout ?? 10_000;
     const deadline = Date.now() + (opts.noRespondersWait ?? timeout);
     const data = encode(task);
+    // msgpack that cannot pass for JSON needs no content-type (see codec.formatOf): one header block less each way.
+    const headers = sniffsAsJson(data) ? formatHeaders() : undefined;
     for (let attempt = 0; ; attempt++) {
       try {
-        const msg = await this.nc.request(subject, data, { timeout, headers: formatHeaders() });
+        const msg = await this.nc.request(subject, data, { timeout, headers });
         const body = decode<R | ErrorReply>(msg.data, msg.headers);
         if (msg.headers?.get(H.status) === "error") {
           const e = body as ErrorReply;

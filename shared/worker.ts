@@ -464,18 +464,21 @@ export class Worker<T = unknown, R = unknown> {
   }
 
   private answerRequest(m: Msg, format: Format, id: string, value: unknown, err?: unknown) {
-    const h = formatHeaders(format);
-    let body: unknown;
     if (err === undefined) {
-      body = value ?? null;
       this.counts.processed++;
-    } else {
-      this.counts.failed++;
-      const w = toWireError(err);
-      body = { error: w.message, code: w.code, name: w.name, permanent: w.permanent } satisfies ErrorReply;
-      h.set(H.status, "error");
-      this.log.info({ id, err: w.message, code: w.code }, "request failed");
+      if (!m.reply) return;
+      const data = encode(value ?? null, format);
+      // JSON answers say so (edge clients); msgpack that cannot pass for JSON needs no header (codec.formatOf).
+      const headers = format === "json" || sniffsAsJson(data) ? formatHeaders(format) : undefined;
+      this.sendLater({ to: m.reply, data, headers });
+      return;
     }
+    this.counts.failed++;
+    const w = toWireError(err);
+    const body = { error: w.message, code: w.code, name: w.name, permanent: w.permanent } satisfies ErrorReply;
+    this.log.info({ id, err: w.message, code: w.code }, "request failed");
+    const h = formatHeaders(format);
+    h.set(H.status, "error");
     if (m.reply) this.sendLater({ to: m.reply, data: encode(body, format), headers: h });
   }
 
@@ -571,6 +574,11 @@ export class Worker<T = unknown, R = unknown> {
 }
 
 const DONE = Promise.resolve();
+
+/** True when a payload's first byte would make codec.formatOf take it for JSON: `{` or `[`. */
+function sniffsAsJson(data: Uint8Array): boolean {
+  return data[0] === 0x7b || data[0] === 0x5b;
+}
 
 function isPromiseLike<V>(v: V | PromiseLike<V>): v is PromiseLike<V> {
   return typeof (v as PromiseLike<V> | undefined)?.then === "function";

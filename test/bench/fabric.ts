@@ -71,6 +71,15 @@ const BULL_QUEUE = "bench_noop";
 
 const now = () => performance.now();
 
+/** What each row compares; printed under the table and kept in the JSON. */
+const NOTES = [
+  "fire-and-forget: farm jobs.enqueue vs raw js.publish(msgID) per task + 2 consume() on one durable + ack each; BullMQ Queue.addBulk (chunks of 1000) + 2 Workers (removeOnComplete); first publish to last task handled.",
+  "  farm publishes pipelined (plain publishes, the stream's acks collected on one inbox, 256 unacked); js.publish makes a request per task. 'hand-pipelined' is raw doing farm's trick by hand.",
+  "awaited: farm jobs.distribute (results to the caller's inbox) vs raw the same plus a core publish of each result to an inbox named in a header; first publish to last result received.",
+  "send: farm jobs.send to 2 farm workers vs nc.request to 2 raw queue-group subscribers (JSON); sequential requests alternate farm/raw; in-flight: best of farm, raw, raw, farm.",
+  "workers: farm.worker concurrency N each; raw consume({ max_messages: N }) each; BullMQ Worker concurrency N each. One process, one nats-server, one redis-server.",
+];
+
 // ---- the stage -------------------------------------------------------------------------
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -371,24 +380,29 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
-/** Sequential round trips, farm and raw interleaved in blocks so load drift hits both alike. */
+/** Sequential round trips, farm and raw alternating (who goes first flips) so load drift hits both alike. */
 async function sendLatency(farm: Farm, raw: NatsConnection, n: number) {
   const f: number[] = [];
   const r: number[] = [];
-  const block = 50;
   const rawPayload = rawTask(1);
-  for (let done = 0; done < n; done += block) {
-    const k = Math.min(block, n - done);
-    for (let i = 0; i < k; i++) {
-      const t = now();
-      await farm.jobs.send(SUBJECT, { i });
-      f.push(now() - t);
-    }
-    for (let i = 0; i < k; i++) {
-      const t = now();
-      const m = await raw.request(RAW_REQ, rawPayload, { timeout: 10_000 });
-      m.json();
-      r.push(now() - t);
+  const farmOnce = async (i: number) => {
+    const t = now();
+    await farm.jobs.send(SUBJECT, { i });
+    f.push(now() - t);
+  };
+  const rawOnce = async () => {
+    const t = now();
+    const m = await raw.request(RAW_REQ, rawPayload, { timeout: 10_000 });
+    m.json();
+    r.push(now() - t);
+  };
+  for (let i = 0; i < n; i++) {
+    if (i % 2 === 0) {
+      await farmOnce(i);
+      await rawOnce();
+    } else {
+      await rawOnce();
+      await farmOnce(i);
     }
   }
   f.sort((a, b) => a - b);
@@ -633,17 +647,13 @@ async function main() {
   console.log("");
   printTable(rows);
   console.log("");
-  console.log(
-    "fire-and-forget: farm jobs.enqueue vs raw js.publish(msgID) + 2 consume() on one durable + ack; BullMQ addBulk + 2 Workers (removeOnComplete).\n" +
-      "awaited: farm jobs.distribute (results to the caller's inbox) vs raw the same plus a core publish of each result to an inbox header.\n" +
-      "send: farm jobs.send to 2 farm workers vs nc.request to 2 raw queue-group subscribers; sequential runs interleaved in blocks of 50.",
-  );
+  for (const line of NOTES) console.log(line);
   if (P.rounds > 1) console.log(`runs (tasks/s): ${JSON.stringify(runs)}`);
   const seconds = (now() - started) / 1000;
   console.log(`took ${seconds.toFixed(1)} s${smoke ? " (smoke)" : ""}; shared machine: absolute numbers are noise, ratios are the result`);
 
   if (jsonOut) {
-    const doc = { benchmark: "fabric", date: new Date().toISOString(), smoke, machine: info, params: P, rows, runs, seconds };
+    const doc = { benchmark: "fabric", date: new Date().toISOString(), smoke, machine: info, params: P, rows, runs, notes: NOTES, seconds };
     writeFileSync(jsonOut, JSON.stringify(doc, null, 2) + "\n");
     console.log(`wrote ${jsonOut}`);
   }
