@@ -21,7 +21,7 @@ import {
 } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import { decode, encode, formatHeaders, formatOf, type Format } from "./codec.js";
-import { isPermanent, ShutdownError, toWireError, type WireError } from "./errors.js";
+import { isPermanent, PermanentError, ShutdownError, toWireError, type WireError } from "./errors.js";
 import { H, type ErrorReply, type TaskResult } from "./envelope.js";
 import { sleep } from "./concurrency.js";
 import type { DeadLetters, DeadLetterKind, RawMessage } from "./dlq.js";
@@ -463,11 +463,17 @@ export class Worker<T = unknown, R = unknown> {
     return undefined;
   }
 
-  private answerRequest(m: Msg, format: Format, id: string, value: unknown, err?: unknown) {
+  private answerRequest(m: Msg, format: Format, id: string, value: unknown, err?: unknown): void {
     if (err === undefined) {
-      this.counts.processed++;
-      if (!m.reply) return;
+      if (!m.reply) return void this.counts.processed++;
       const data = encode(value ?? null, format);
+      // Too big for one message: the client gets an error now, not a timeout later.
+      const max = (this.deps.nc.info?.max_payload ?? 1024 * 1024) - 4096;
+      if (data.length > max) {
+        const tooBig = new PermanentError(`the answer is ${data.length} bytes, over the ${max}-byte message limit`, "E_TOO_LARGE");
+        return this.answerRequest(m, format, id, undefined, tooBig);
+      }
+      this.counts.processed++;
       // JSON answers say so (edge clients); msgpack that cannot pass for JSON needs no header (codec.formatOf).
       const headers = format === "json" || sniffsAsJson(data) ? formatHeaders(format) : undefined;
       this.sendLater({ to: m.reply, data, headers });

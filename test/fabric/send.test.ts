@@ -97,3 +97,10 @@ describe("send", () => {
     expect(await Promise.all(ns.map((n) => client.jobs.send("jobs.double", n)))).toEqual(ns.map((n) => n * 2));
   });
 });
+
+test("an answer too big for one message comes back as an error, not a timeout", async () => {
+  await workers.worker("jobs.huge_answer", () => "x".repeat(2 * 1024 * 1024));
+  const err = await caught(client.jobs.send("jobs.huge_answer", {}, { timeout: 20_000 }));
+  expect(err).toBeInstanceOf(RemoteError);
+  expect(err).toMatchObject({ code: "E_TOO_LARGE", permanent: true });
+});
