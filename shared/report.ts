@@ -3,16 +3,11 @@
  * the parent (by fingerprints that survive lines moving), and SARIF 2.1.0.
  */
 import { createHash } from "node:crypto";
+import type { LintMessage as EngineMessage } from "./lint/types.js";
 
-export interface LintMessage {
-  linter: string;
-  ruleId: string | null;
-  severity: 1 | 2;
-  line: number;
-  column: number;
-  endLine?: number;
-  endColumn?: number;
-  message: string;
+/** A report message: the engine's, or farm's own ("farm" when a file could not be linted). */
+export interface LintMessage extends Omit<EngineMessage, "linter" | "fatal"> {
+  linter: EngineMessage["linter"] | "farm";
   fatal?: boolean;
   /** Identity across commits (see fingerprints); set in assembled reports. */
   fingerprint?: string;

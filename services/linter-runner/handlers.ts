@@ -50,7 +50,7 @@ export class LinterRunner {
         let messages: LintMessage[][];
         try {
           const linted = await this.d.pool.lint(group.map(({ index, text }) => ({ path: batch.files[index].path, content: text, config })));
-          messages = linted.map((r) => r.messages as LintMessage[]);
+          messages = linted.map((r) => r.messages);
         } catch (err) {
           // Same settings, same error, whatever the content: the files' result, like a parse error.
           if (!isPermanent(err)) throw err;
@@ -72,7 +72,7 @@ export class LinterRunner {
     if (size > this.d.config.maxFileSize)
       throw new PermanentError(`lint.file content is ${size} bytes; files over ${this.d.config.maxFileSize} bytes are not linted`, "E_TOO_LARGE");
     const [r] = await this.d.pool.lint([{ path: q.path, content: q.content, config: defaultFileConfig(q.path) }]);
-    const answer = { messages: stripCached(withLineHashes(r.messages as LintMessage[], q.content)) };
+    const answer = { messages: stripCached(withLineHashes(r.messages, q.content)) };
     // The answer is one message: say so rather than leave the client waiting for a reply that cannot be sent.
     const bytes = encode(answer, "json").length;
     const limit = (this.d.farm.nc.info?.max_payload ?? 1024 * 1024) - 16 * 1024;
