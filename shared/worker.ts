@@ -341,8 +341,9 @@ export class Worker<T = unknown, R = unknown> {
         this.sendLater({ ack: m });
       } else {
         // The common cases, an inbox or nobody, wait for nothing: reply and ack go out with the turn's batch.
+        // The result envelope is a msgpack map, never taken for JSON: no content-type needed (codec.formatOf).
         const to = headers?.get(H.replyTo);
-        this.sendLater(to ? { to, data: encode(result), headers: formatHeaders(), ack: m } : { ack: m });
+        this.sendLater(to ? { to, data: encode(result), ack: m } : { ack: m });
       }
       this.counts.processed++;
     } catch (err) {
