@@ -6,10 +6,12 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
-const FARM = [path.join(ROOT, "node_modules/tsx/dist/cli.mjs"), path.join(ROOT, "cli/farm.ts")];
+// One process (no tsx wrapper relaying signals): SIGTERM reaches farm itself.
+const FARM = ["--import", pathToFileURL(path.join(ROOT, "node_modules/tsx/dist/loader.mjs")).href, path.join(ROOT, "cli/farm.ts")];
 const tmp = mkdtempSync(path.join(os.tmpdir(), "farm-cli-"));
 const children: ChildProcess[] = [];
 

@@ -71,6 +71,7 @@ describe("many commits of one repo at once", () => {
     const sha = repo.commit("c7", { "src/f7.js": "debugger;\n" });
     const after = client.events.length;
     client.newSha({ repo: repo.dir, sha });
+    await client.nc.flush(); // the stream has it before we look
     // Nothing happens without an ingest: the request waits in the REPOS stream.
     const info = await cluster.farm.jsm.streams.info("REPOS");
     expect(info.state.messages).toBe(1);
