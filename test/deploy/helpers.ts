@@ -112,21 +112,8 @@ export async function startService(
   };
 }
 
-/** Polls `check` until it returns a truthy value. */
-export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeout = 30_000, every = 100): Promise<NonNullable<Awaited<T>>> {
-  const deadline = Date.now() + timeout;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v) return v as NonNullable<Awaited<T>>;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
-    await new Promise((r) => setTimeout(r, every));
-  }
-}
+import { waitFor } from "../harness/wait.js";
+export { waitFor };
 
 // ---- git ---------------------------------------------------------------------------
 

@@ -39,21 +39,8 @@ export function useFarms<N extends string>(...names: N[]): { server: NatsServer 
   return env;
 }
 
-/** Polls `check` until it returns a truthy value; fails with `what` after `timeout` ms. */
-export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeout = 20_000, every = 50): Promise<NonNullable<Awaited<T>>> {
-  const deadline = Date.now() + timeout;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v) return v as NonNullable<Awaited<T>>;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
-    await new Promise((r) => setTimeout(r, every));
-  }
-}
+import { waitFor } from "../harness/wait.js";
+export { waitFor };
 
 export interface ChildWorker {
   proc: ChildProcess;
