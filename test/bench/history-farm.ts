@@ -1,0 +1,254 @@
+/**
+ * The farm side of the history benchmark: `farm analyze` on the embedded
+ * default (one process: nats-server child + all services in-process), and the
+ * same analysis with each service in its own process (for per-service peak
+ * RSS: the linter-runner, and the aggregator over a long history).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import path from "node:path";
+import { freePort } from "../../shared/embedded.js";
+import { childPids, commOf, log, natsServerBin, PROJECT_ROOT, ProcWatcher, run, sleep, type ProcSample } from "./history-util.js";
+
+/** How to start the farm CLI: node + these arguments. */
+export interface FarmCommand {
+  /** A build directory to remove after the run. */
+  dir?: string;
+  /** Arguments before the CLI's own, e.g. ["--import", "tsx", "cli/farm.ts"] or ["<build>/cli/farm.js"]. */
+  args: string[];
+  label: string;
+}
+
+export function farmFromSource(): FarmCommand {
+  return { args: ["--import", "tsx", path.join(PROJECT_ROOT, "cli/farm.ts")], label: "source via tsx" };
+}
+
+/**
+ * Compiles the current source into `<project>/.farm/bench-build-<pid>` (dist/ is
+ * left alone; inside the project so node_modules resolve) and uses that. The
+ * caller removes `dir` when done.
+ */
+export async function farmBuilt(): Promise<FarmCommand & { dir: string }> {
+  const out = path.join(PROJECT_ROOT, `.farm/bench-build-${process.pid}`);
+  rmSync(out, { recursive: true, force: true });
+  const tsc = path.join(PROJECT_ROOT, "node_modules/typescript/bin/tsc");
+  // Emit even if someone's work in progress has a type error: the benchmark measures what runs.
+  await run(process.execPath, [tsc, "-p", path.join(PROJECT_ROOT, "tsconfig.build.json"), "--outDir", out, "--declaration", "false", "--sourceMap", "false"], {
+    okCodes: [0, 1, 2],
+    cwd: PROJECT_ROOT,
+  });
+  return { args: [path.join(out, "cli/farm.js")], label: "compiled with tsc", dir: out };
+}
+
+/** A clean environment for farm: no cluster from the caller's shell. */
+function farmEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const k of ["NATS_URL", "NATS_CREDS", "NATS_USER", "NATS_PASSWORD", "FARM_CONCURRENCY", "FARM_REPLICAS"]) delete env[k];
+  return { ...env, ...extra };
+}
+
+export interface ReportCounts {
+  files: number;
+  errors: number;
+  warnings: number;
+  perFile: Map<string, number>;
+}
+
+export interface FarmRun {
+  wallMs: number;
+  /** CPU (user+sys, all threads) of the farm process, and of its nats-server child. */
+  cpuMs?: number;
+  natsCpuMs?: number;
+  peakRssKb?: number;
+  natsPeakRssKb?: number;
+  /** ms from spawn: ingest queued the commits / the last commit completed. */
+  ingestDoneMs?: number;
+  allCompletedMs?: number;
+  /** Per commit sha, from the JSON reports. */
+  reports: Map<string, ReportCounts>;
+  /** Files linted / cache hits summed over the progress lines' last line. */
+  progress?: string;
+  outputBytes: number;
+}
+
+interface JsonReport {
+  sha: string;
+  summary: { files: number; errors: number; warnings: number };
+  files: { path: string; messages: unknown[] }[];
+}
+
+function readReports(file: string): { reports: Map<string, ReportCounts>; bytes: number } {
+  const text = readFileSync(file, "utf8");
+  const parsed = JSON.parse(text) as JsonReport | JsonReport[];
+  const reports = new Map<string, ReportCounts>();
+  for (const r of Array.isArray(parsed) ? parsed : [parsed]) {
+    reports.set(r.sha, {
+      files: r.summary.files,
+      errors: r.summary.errors,
+      warnings: r.summary.warnings,
+      perFile: new Map(r.files.map((f) => [f.path, f.messages.length])),
+    });
+  }
+  return { reports, bytes: Buffer.byteLength(text) };
+}
+
+export interface EmbeddedOptions {
+  farm: FarmCommand;
+  repo: string;
+  sha: string;
+  commits: number;
+  dataDir: string;
+  outFile: string;
+  /** Directory for `--cpu-prof` profiles of the farm process (every thread). */
+  cpuProfDir?: string;
+}
+
+/** `farm analyze <repo> --sha <sha> --commits N --format json --out F`, polled for CPU and peak RSS. */
+export async function runFarmEmbedded(o: EmbeddedOptions): Promise<FarmRun> {
+  rmSync(o.outFile, { force: true });
+  const nodeArgs = o.cpuProfDir ? ["--cpu-prof", "--cpu-prof-dir", o.cpuProfDir] : [];
+  const args = [...nodeArgs, ...o.farm.args, "analyze", o.repo, "--sha", o.sha, "--commits", String(o.commits), "--format", "json", "--out", o.outFile];
+  const env = farmEnv({ FARM_DATA_DIR: o.dataDir, FARM_LOG_LEVEL: "info" });
+  let pid = 0;
+  let natsPid = 0;
+  const watcher = new ProcWatcher(() => {
+    const m = new Map<string, number>();
+    if (!pid) return m;
+    m.set("farm", pid);
+    if (!natsPid) natsPid = childPids(pid).find((c) => commOf(c) === "nats-server") ?? 0;
+    if (natsPid) m.set("nats", natsPid);
+    return m;
+  });
+  const t0 = performance.now();
+  let ingestDoneMs: number | undefined;
+  let allCompletedMs: number | undefined;
+  let progress: string | undefined;
+  const r = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, args, { env, stdio: ["ignore", "ignore", "pipe"] });
+    pid = child.pid ?? 0;
+    let stderr = "";
+    let partial = "";
+    child.stderr!.on("data", (d: Buffer) => {
+      const now = performance.now() - t0;
+      stderr += d.toString();
+      partial += d.toString();
+      const lines = partial.split("\n");
+      partial = lines.pop()!;
+      for (const line of lines) {
+        if (line.includes('"commits queued"')) ingestDoneMs ??= now;
+        const m = /^(\d+)\/(\d+) commits/.exec(line);
+        if (m) {
+          progress = line;
+          if (m[1] === m[2]) allCompletedMs = now;
+        }
+      }
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stderr }));
+  });
+  const wallMs = performance.now() - t0;
+  const samples = watcher.stop();
+  if (r.code !== 0) throw new Error(`farm analyze exited with ${r.code}:\n${r.stderr.slice(-4000)}`);
+  const { reports, bytes } = readReports(o.outFile);
+  return {
+    wallMs,
+    cpuMs: samples.get("farm")?.cpuMs,
+    peakRssKb: samples.get("farm")?.hwmKb,
+    natsCpuMs: samples.get("nats")?.cpuMs,
+    natsPeakRssKb: samples.get("nats")?.hwmKb,
+    ingestDoneMs,
+    allCompletedMs,
+    reports,
+    progress,
+    outputBytes: bytes,
+  };
+}
+
+// ---------------------------------------------------------------- one process per service
+
+export const SERVICES = ["ingest", "splitter", "linter-runner", "aggregator"] as const;
+
+export interface SplitRun {
+  commits: number;
+  wallMs: number;
+  /** Peak RSS / CPU per process: the four services, nats-server, the client. */
+  procs: Record<string, ProcSample>;
+  reports: Map<string, ReportCounts>;
+}
+
+function waitForLine(child: ChildProcess, stream: "stdout" | "stderr", needle: string, timeoutMs: number, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = "";
+    const timer = setTimeout(() => reject(new Error(`${what} not ready after ${timeoutMs} ms:\n${seen.slice(-2000)}`)), timeoutMs);
+    const onData = (d: Buffer) => {
+      seen += d.toString();
+      if (seen.includes(needle)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child[stream]!.on("data", onData);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited with ${code}:\n${seen.slice(-2000)}`));
+    });
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  child.kill("SIGTERM");
+  const killed = await Promise.race([exited.then(() => true), sleep(20_000).then(() => false)]);
+  if (!killed) {
+    child.kill("SIGKILL");
+    await exited;
+  }
+}
+
+/**
+ * nats-server, the four services as `farm service <name>` processes, and a
+ * `farm analyze --nats` client; every process's peak RSS and CPU.
+ */
+export async function runFarmSplit(o: { farm: FarmCommand; repo: string; sha: string; commits: number; dir: string }): Promise<SplitRun> {
+  rmSync(o.dir, { recursive: true, force: true });
+  mkdirSync(o.dir, { recursive: true });
+  const port = await freePort();
+  const url = `nats://127.0.0.1:${port}`;
+  const children: ChildProcess[] = [];
+  const pids = new Map<string, number>();
+  const watcher = new ProcWatcher(() => pids, 200);
+  try {
+    const nats = spawn(natsServerBin(), ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", path.join(o.dir, "nats")], { stdio: ["ignore", "ignore", "pipe"] });
+    children.push(nats);
+    await waitForLine(nats, "stderr", "Server is ready", 15_000, "nats-server");
+    pids.set("nats-server", nats.pid!);
+    const env = farmEnv({ NATS_URL: url, FARM_DATA_DIR: path.join(o.dir, "data"), FARM_ALLOW_LOCAL_REPOS: "1", FARM_LOG_LEVEL: "info" });
+    await Promise.all(
+      SERVICES.map(async (name) => {
+        const child = spawn(process.execPath, [...o.farm.args, "service", name], { env, stdio: ["ignore", "ignore", "pipe"] });
+        children.push(child);
+        pids.set(name, child.pid!);
+        await waitForLine(child, "stderr", "service ready", 120_000, `farm service ${name}`);
+        child.stderr!.removeAllListeners("data");
+        child.stderr!.resume();
+      }),
+    );
+    const outFile = path.join(o.dir, "reports.json");
+    const t0 = performance.now();
+    const client = await run(
+      process.execPath,
+      [...o.farm.args, "analyze", o.repo, "--sha", o.sha, "--commits", String(o.commits), "--format", "json", "--out", outFile, "--nats", url],
+      { env: farmEnv({ FARM_LOG_LEVEL: "warn" }), stdio: ["ignore", "pipe", "pipe"], onSpawn: (pid) => pids.set("client", pid) },
+    );
+    const wallMs = performance.now() - t0;
+    watcher.tick();
+    return { commits: o.commits, wallMs, procs: Object.fromEntries(watcher.stop()), reports: readReports(outFile).reports };
+  } finally {
+    watcher.stop();
+    // Services first (they drain), the server last; only our own children.
+    for (const c of children.slice(1).reverse()) await stop(c);
+    if (children[0]) await stop(children[0]);
+    log(`split run of ${o.commits} commits: processes stopped`);
+  }
+}
