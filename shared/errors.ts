@@ -59,6 +59,13 @@ export class ShutdownError extends FarmError {
   }
 }
 
+/** An object whose stored chunks do not add up to its meta record (retryable: a lagging replica). */
+export class ObjectReadError extends FarmError {
+  constructor(name: string, why: string) {
+    super(`object "${name}": ${why}`, "E_OBJECT_READ");
+  }
+}
+
 /** The shape of an error on the wire. */
 export interface WireError {
   name: string;

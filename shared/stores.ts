@@ -4,13 +4,14 @@
  * Everything is content-addressed or keyed by commit, so writes are idempotent.
  */
 import { createHash } from "node:crypto";
-import { JetStreamApiError, JetStreamApiCodes } from "@nats-io/jetstream";
+import { JetStreamApiError, JetStreamApiCodes, jetstreamManager, type JetStreamManager, type MsgRequest } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
 import { Objm, type ObjectStore } from "@nats-io/obj";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { decode, encode } from "./codec.js";
 import { publicMessages, resultKey, summarize, unlintableResult, type FileResult, type Report, type Summary, type Delta, type FileRef } from "./report.js";
-import { BLOB_STORE, buckets } from "./topology.js";
+import { BLOB_STORE, buckets, objectStream } from "./topology.js";
+import { ObjectReadError } from "./errors.js";
 
 // KV values and messages are capped at 1 MB; leave room for headers.
 const INLINE_LIMIT = 512 * 1024;
@@ -40,10 +41,14 @@ export class Lru<K, V> {
 /** The object store: blob contents and msgpack documents that may be large. */
 export class Objects {
   private known = new Lru<string, true>(200_000);
-  constructor(readonly store: ObjectStore) {}
+  constructor(
+    readonly store: ObjectStore,
+    private readonly jsm: JetStreamManager,
+  ) {}
 
   static async open(nc: NatsConnection): Promise<Objects> {
-    return new Objects(await new Objm(nc).open(BLOB_STORE));
+    const store = await new Objm(nc).open(BLOB_STORE);
+    return new Objects(store, await jetstreamManager(nc, { checkAPI: false }));
   }
 
   async has(name: string): Promise<boolean> {
@@ -88,8 +93,34 @@ export class Objects {
     return true;
   }
 
+  /**
+   * Reads an object by stream message gets (its meta record, then each chunk)
+   * instead of the client's per-object ordered consumer: a consumer is R1 and
+   * on nats-server 2.9 may be placed on a peer that is down, stalling the read
+   * until that peer returns; message gets are answered by the stream leader.
+   * It also saves a consumer create/delete per blob.
+   */
   async getBytes(name: string): Promise<Uint8Array | null> {
-    return this.store.getBlob(name);
+    const info = await this.store.info(name);
+    if (!info || info.deleted) return null;
+    if (info.size === 0) return new Uint8Array(0);
+    const stream = objectStream(BLOB_STORE);
+    const subject = `$O.${BLOB_STORE}.C.${info.nuid}`;
+    const parts: Uint8Array[] = [];
+    let seq = 1;
+    for (let i = 0; i < info.chunks; i++) {
+      // next_by_subj: the first chunk of this object at or after seq.
+      const m = await this.jsm.streams.getMessage(stream, { seq, next_by_subj: subject } as unknown as MsgRequest);
+      if (!m) throw new ObjectReadError(name, `chunk ${i + 1} of ${info.chunks} is missing`);
+      parts.push(m.data);
+      seq = m.seq + 1;
+    }
+    const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    const digest = `SHA-256=${createHash("sha256").update(data).digest("base64url")}`;
+    if (data.length !== info.size || digest.replace(/=+$/, "") !== info.digest.replace(/=+$/, "")) {
+      throw new ObjectReadError(name, `size or digest does not match its meta record`);
+    }
+    return data;
   }
 
   /**

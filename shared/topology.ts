@@ -78,6 +78,8 @@ export const buckets = {
   state: "farm-state",
 } as const;
 export const BLOB_STORE = "farm-blobs";
+/** The stream behind an object store bucket. */
+export const objectStream = (bucket: string) => `OBJ_${bucket}`;
 
 /** NATS subject match: `*` one token, `>` the rest. */
 export function subjectMatches(pattern: string, subject: string): boolean {

@@ -130,8 +130,8 @@ describe("what a user may not do", () => {
 });
 
 describe("every service under its own user", () => {
-  test("every reader of the object store reads a large object (flow control replies allowed)", async () => {
-    // Objects past ~1 MB are delivered with flow control: a reader that may not answer it stalls forever.
+  test("every reader of the object store reads a large object of many chunks by message gets alone", async () => {
+    // No consumer and no flow control: a reader granted only STREAM.MSG.GET on the store reads it whole.
     const admin = await as("farm-admin");
     const big = new Uint8Array(4 * 1024 * 1024).map((_, i) => (i * 7) % 251);
     await (await Objects.open(admin)).putBytes("test/big", big);

@@ -1,0 +1,53 @@
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { Farm } from "../../shared/index.js";
+import { Objects } from "../../shared/stores.js";
+import { NatsServer } from "../harness/nats-server.js";
+
+let server: NatsServer;
+let farm: Farm;
+let objects: Objects;
+
+beforeAll(async () => {
+  server = await NatsServer.start();
+  farm = await Farm.connect({ servers: server.url });
+  objects = await Objects.open(farm.nc);
+});
+afterAll(async () => {
+  await farm?.close();
+  await server?.dispose();
+});
+
+const bytes = (n: number, seed: number) => new Uint8Array(n).map((_, i) => (i * seed + 3) % 251);
+
+test("an object of many chunks reads back byte for byte, its chunks interleaved with another object's", async () => {
+  // Written concurrently, the two objects' chunks alternate in the stream: each read must pick only its own.
+  const a = bytes(700 * 1024, 7);
+  const b = bytes(900 * 1024, 13);
+  await Promise.all([objects.putBytes("t/a", a), objects.putBytes("t/b", b)]);
+  const [ga, gb] = await Promise.all([objects.getBytes("t/a"), objects.getBytes("t/b")]);
+  expect(Buffer.compare(Buffer.from(ga!), Buffer.from(a))).toBe(0);
+  expect(Buffer.compare(Buffer.from(gb!), Buffer.from(b))).toBe(0);
+});
+
+test("an empty object reads as zero bytes, a missing one as null", async () => {
+  await objects.putBytes("t/empty", new Uint8Array(0));
+  expect((await objects.getBytes("t/empty"))?.length).toBe(0);
+  expect(await objects.getBytes("t/never-written")).toBeNull();
+});
+
+test("a replaced object reads as its latest content, a deleted one as null", async () => {
+  await objects.putBytes("t/r", bytes(200 * 1024, 5));
+  const latest = bytes(300 * 1024, 11);
+  await objects.putBytes("t/r", latest);
+  expect(Buffer.compare(Buffer.from((await objects.getBytes("t/r"))!), Buffer.from(latest))).toBe(0);
+  await objects.store.delete("t/r");
+  expect(await objects.getBytes("t/r")).toBeNull();
+});
+
+test("a document stored by content round-trips through msgpack under a name derived from its bytes", async () => {
+  const doc = { files: ["a.js", "b.js"], n: 2 };
+  const name = await objects.putDocument("doc", doc);
+  expect(name).toMatch(/^doc\/[0-9a-f]{32}$/);
+  expect(await objects.putDocument("doc", { ...doc })).toBe(name);
+  expect(await objects.getValue(name)).toEqual(doc);
+});
