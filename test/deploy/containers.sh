@@ -18,7 +18,7 @@
 # The pod, the containers and every image it built are removed on exit, failure included.
 #
 # Needs root (podman with runc and cgroupfs, see ../shared/NOTES.md); installs podman,
-# runc and debootstrap with apt-get when missing. Network: the npm registry and Debian's
+# runc and debootstrap with apt-get when missing (.ci/run runs it). Network: the npm registry and Debian's
 # mirror during the build only (--network host); the test traffic stays in the pod.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -44,7 +44,7 @@ command -v git >/dev/null || need+=(git)
 if [ ${#need[@]} -gt 0 ]; then
   step "installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
+  apt-get update -qq || echo "apt-get update reported errors; installing anyway" >&2
   apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
