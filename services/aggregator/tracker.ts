@@ -1,7 +1,12 @@
 /**
  * Waits for the results a commit needs. Result messages make it prompt; a
- * periodic re-check of the cache makes it correct when another aggregator
- * instance got the message, or when the result landed before we asked.
+ * re-check of the cache makes it correct when another aggregator instance got
+ * the message, or when the result landed before we asked.
+ *
+ * A history waits for the same keys from many commits at once, so checks are
+ * per key, not per commit: one timer, each missing key asked at most once per
+ * round, and less often the longer it stays missing (its batch is simply still
+ * being linted).
  */
 import type { ResultCache } from "../../shared/stores.js";
 import { mapLimit } from "../../shared/concurrency.js";
@@ -13,40 +18,61 @@ interface Waiter {
 }
 
 export interface TrackerOptions {
-  /** Ms between cache re-checks of keys still missing. Default 2000. */
+  /** Ms before the first cache re-check of a key still missing; the gap doubles up to `maxRecheckMs`. Default 2000. */
   recheckMs?: number;
+  /** Longest gap between re-checks of one key. Default 8000. */
+  maxRecheckMs?: number;
+}
+
+interface Due {
+  at: number;
+  gap: number;
 }
 
 export class ResultTracker {
   private waiting = new Map<string, Set<Waiter>>();
   private failures = new Map<string, string>();
+  /** When each awaited key is next asked of the cache. */
+  private due = new Map<string, Due>();
+  /** Keys whose question is on the wire: its answer settles every waiter indexed by then. */
+  private asking = new Set<string>();
+  private timer?: NodeJS.Timeout;
+  private checking = false;
   private readonly recheckMs: number;
+  private readonly maxRecheckMs: number;
 
   constructor(
     private readonly cache: ResultCache,
     opts: TrackerOptions = {},
   ) {
     this.recheckMs = opts.recheckMs ?? 2000;
+    this.maxRecheckMs = Math.max(this.recheckMs, opts.maxRecheckMs ?? 8000);
   }
 
-  /** Resolves when every key has a result (or a recorded failure). */
+  /** Resolves when every key has a result (or a recorded failure); rejects when `signal` aborts. */
   async waitAll(keys: string[], onProgress: (done: number) => void, signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
     const missing = new Set(keys);
     let resolve!: () => void;
     const all = new Promise<void>((r) => (resolve = r));
     const w: Waiter = { missing, onProgress, resolve };
+    // A key being asked right now, or due to be asked again, needs no question of its own.
+    const fresh = [...missing].filter((k) => !this.asking.has(k) && !this.due.has(k));
     for (const k of missing) this.index(k).add(w);
+    let onAbort: (() => void) | undefined;
     try {
       // Keys given up before we asked (an earlier commit shared them) count as settled.
       for (const k of keys) if (this.failures.has(k)) this.settleFor(w, k);
-      await this.recheck(w);
-      while (w.missing.size > 0) {
-        if (signal?.aborted) throw signal.reason;
-        const tick = new Promise((r) => setTimeout(r, this.recheckMs).unref());
-        await Promise.race([all, tick]);
-        if (w.missing.size > 0) await this.recheck(w);
-      }
+      await this.check(fresh);
+      if (w.missing.size === 0) return;
+      this.schedule();
+      await new Promise<void>((res, rej) => {
+        onAbort = () => rej(signal!.reason);
+        signal?.addEventListener("abort", onAbort, { once: true });
+        all.then(res);
+      });
     } finally {
+      if (onAbort) signal?.removeEventListener("abort", onAbort);
       for (const k of keys) this.unindex(k, w);
     }
   }
@@ -72,13 +98,53 @@ export class ResultTracker {
     return this.failures.get(key);
   }
 
-  private async recheck(w: Waiter) {
-    const keys = [...w.missing];
-    const found = await mapLimit(keys, 64, (k) => this.cache.has(k));
-    keys.forEach((k, i) => found[i] && this.settleFor(w, k));
+  /** Keys some commit is waiting for (for tests and status). */
+  get awaited(): number {
+    return this.waiting.size;
+  }
+
+  /** Asks the cache for `keys`; the ones still missing are asked again later, each less often. */
+  private async check(keys: string[]): Promise<void> {
+    for (const k of keys) this.asking.add(k);
+    let found: boolean[];
+    try {
+      found = await mapLimit(keys, 64, async (k) => (this.waiting.has(k) ? this.cache.has(k) : true));
+    } finally {
+      for (const k of keys) this.asking.delete(k);
+    }
+    const now = Date.now();
+    keys.forEach((k, i) => {
+      if (found[i]) return this.settle(k);
+      if (!this.waiting.has(k)) return;
+      const gap = Math.min(this.maxRecheckMs, this.due.has(k) ? this.due.get(k)!.gap * 2 : this.recheckMs);
+      this.due.set(k, { at: now + gap, gap });
+    });
+  }
+
+  private schedule() {
+    if (this.timer || this.waiting.size === 0) return;
+    this.timer = setTimeout(() => void this.tick(), this.recheckMs / 2);
+    this.timer.unref();
+  }
+
+  private async tick() {
+    this.timer = undefined;
+    if (this.checking) return this.schedule();
+    this.checking = true;
+    try {
+      const now = Date.now();
+      const keys = [...this.due].filter(([k, d]) => d.at <= now && this.waiting.has(k)).map(([k]) => k);
+      await this.check(keys);
+    } catch {
+      // The cache is unreachable for now (a failover): the next round asks again.
+    } finally {
+      this.checking = false;
+      this.schedule();
+    }
   }
 
   private settle(key: string) {
+    this.due.delete(key);
     for (const w of [...(this.waiting.get(key) ?? [])]) this.settleFor(w, key);
   }
 
@@ -97,6 +163,9 @@ export class ResultTracker {
   private unindex(key: string, w: Waiter) {
     const s = this.waiting.get(key);
     s?.delete(w);
-    if (s && s.size === 0) this.waiting.delete(key);
+    if (s && s.size === 0) {
+      this.waiting.delete(key);
+      this.due.delete(key);
+    }
   }
 }
