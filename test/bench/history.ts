@@ -60,7 +60,7 @@ if (opts.help) {
   --memory-commits N     long synthetic history for the aggregator memory test (default 1000; smoke 10)
   --farm src|build|FILE  farm from source (tsx), compiled from the current source into .farm/bench-build-<pid>
                          (default), or a given cli/farm.js
-  --skip a,b,c,d,memory  leave runs out (development only: the table then has gaps)
+  --skip a,b,c,d,memory,split-real  leave runs out (development only: the table then has gaps)
   --profile              one more cold farm run under --cpu-prof; prints where the time goes
   --keep-work            keep the temp dir (checkouts, configs, farm data, profiles)
 Env: FARM_BENCH_DIR (default .farm/bench) caches the release repo and its tarballs.
@@ -222,6 +222,13 @@ async function main() {
     }
   }
 
+  // The real history once more, one process per service: the linter-runner's own peak RSS.
+  let splitReal: SplitRun | undefined;
+  if (!skip.has("memory") && !skip.has("split-real") && !smoke) {
+    log(`memory: one process per service, ${commits} commits of the benchmark repo`);
+    splitReal = await runFarmSplit({ farm, repo, sha: head, commits, dir: path.join(workDir, "split-real") });
+  }
+
   // ------------------------------------------------------------ profile (optional, one more cold run)
   let profile: ProfileSummary | undefined;
   if (opts.profile) {
@@ -316,6 +323,10 @@ async function main() {
   p();
   p("Memory (peak RSS = VmHWM)");
   if (cold) p(`  (c) embedded, cold: farm process ${fmtMiB(cold.peakRssKb)} (services, lint threads and CLI in one process), its nats-server ${fmtMiB(cold.natsPeakRssKb)}; warm: ${fmtMiB(warm?.peakRssKb)}`);
+  if (splitReal) {
+    p(`  one process per service, the ${commits} benchmark commits (cold, ${fmtS(splitReal.wallMs)}):`);
+    p(table(["process", "peak RSS", "CPU"], [...SERVICES, "nats-server", "client"].map((n) => procRow(n, splitReal!.procs[n])), [false, true, true]));
+  }
   if (split.length) {
     p(`  one process per service, synthetic repo of ${memRepoCommits} commits × 60 files (each commit edits 2 files):`);
     const names = [...SERVICES, "nats-server", "client"];
@@ -361,6 +372,7 @@ async function main() {
         embeddedPeakRssKb: cold?.peakRssKb,
         embeddedNatsPeakRssKb: cold?.natsPeakRssKb,
         split: split.map((s) => ({ commits: s.commits, wallMs: s.wallMs, procs: s.procs })),
+        splitReal: splitReal && { commits, wallMs: splitReal.wallMs, procs: splitReal.procs },
         aggregatorGrowth: aggGrowth,
       },
       profile: profile && { threads: profile.threads },
