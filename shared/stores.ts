@@ -12,6 +12,7 @@ import { decode, encode } from "./codec.js";
 import { publicMessages, resultKey, summarize, unlintableResult, type FileResult, type Report, type Summary, type Delta, type FileRef } from "./report.js";
 import { BLOB_STORE, buckets, objectStream } from "./topology.js";
 import { ObjectReadError } from "./errors.js";
+import { mapLimit } from "./concurrency.js";
 
 // KV values and messages are capped at 1 MB; leave room for headers.
 const INLINE_LIMIT = 512 * 1024;
@@ -74,8 +75,9 @@ export class Objects {
    * writers), so an object is never replaced under a reader. True when this
    * call wrote it.
    */
-  async putOnce(name: string, data: Uint8Array): Promise<boolean> {
-    if (await this.has(name)) return false;
+  async putOnce(name: string, data: Uint8Array, opts: { absent?: boolean } = {}): Promise<boolean> {
+    // `absent`: the caller has just seen has() say no; the write itself still refuses a second copy.
+    if (!opts.absent && (await this.has(name))) return false;
     try {
       await this.store.putBlob({ name }, data, { previousRevision: 0 });
     } catch (err) {
@@ -155,9 +157,14 @@ export const objectNames = {
   result: (key: string) => `result/${key}`,
 };
 
-/** The result cache: (blob, config id) → result, forever. Large results spill to the object store. */
+/**
+ * The result cache: (blob, config id) → result, forever. Large results spill to
+ * the object store. A key's result never changes, so recent ones are kept in
+ * memory: a history reads the same unchanged files' results for every commit.
+ */
 export class ResultCache {
   private hits = new Lru<string, true>(500_000);
+  private values = new Lru<string, FileResult>(20_000);
   constructor(
     private readonly kv: KV,
     private readonly objects: Objects,
@@ -176,11 +183,19 @@ export class ResultCache {
   }
 
   async get(key: string): Promise<FileResult | null> {
+    const hit = this.values.get(key);
+    if (hit) return hit;
     const e = await this.kv.get(key);
     if (!e || e.operation !== "PUT") return null;
     const v = decode<FileResult | { ref: string }>(e.value);
-    if ("ref" in v) return this.objects.getValue<FileResult>(v.ref);
-    return v;
+    const r = "ref" in v ? await this.objects.getValue<FileResult>(v.ref) : v;
+    if (r) this.remember(key, r);
+    return r;
+  }
+
+  private remember(key: string, r: FileResult) {
+    this.hits.set(key, true);
+    this.values.set(key, r);
   }
 
   async put(key: string, result: FileResult): Promise<void> {
@@ -191,7 +206,7 @@ export class ResultCache {
     } else {
       await this.kv.put(key, data);
     }
-    this.hits.set(key, true);
+    this.remember(key, result);
   }
 }
 
@@ -267,13 +282,12 @@ export class ReportStore {
   /** The full public report, assembled from the content-addressed results. */
   async assemble(stored: StoredReport): Promise<Report> {
     const { files, delta, failures = {} } = await this.body(stored);
-    const out: Report["files"] = [];
-    for (const f of files) {
+    const out: Report["files"] = await mapLimit(files, 32, async (f) => {
       const key = resultKey(f.blob, f.configId);
       // A result that arrived since (a replayed batch) wins over the recorded failure.
       const r = (await this.results.get(key)) ?? (failures[key] ? unlintableResult(failures[key]) : null);
-      out.push({ path: f.path, blob: f.blob, messages: publicMessages({ path: f.path, blob: f.blob, messages: r?.messages ?? [] }) });
-    }
+      return { path: f.path, blob: f.blob, messages: publicMessages({ path: f.path, blob: f.blob, messages: r?.messages ?? [] }) };
+    });
     return {
       repo: stored.repo,
       sha: stored.sha,

@@ -11,6 +11,7 @@ import type { Report } from "../../shared/report.js";
 import { subjects } from "../../shared/topology.js";
 import type { Farm } from "../../shared/farm.js";
 import { fetchReport } from "../../shared/report-client.js";
+import { mapLimit } from "../../shared/concurrency.js";
 import { openCluster } from "../cluster.js";
 import { commandContext, EXIT, parseCount, UsageError, type ConnectionFlags } from "../context.js";
 import { Progress } from "../progress.js";
@@ -99,7 +100,6 @@ async function follow(farm: Farm, repo: string, sha: string, history: number, ti
     sub.unsubscribe();
     progress.stop();
   }
-  const reports: Report[] = [];
-  for (const s of expected!) reports.push(await fetchReport<Report>(farm, { repo, sha: s }));
-  return reports;
+  // A few at a time: each is one request, assembled from the result cache by the aggregator.
+  return mapLimit(expected!, 4, (s) => fetchReport<Report>(farm, { repo, sha: s }));
 }

@@ -14,10 +14,9 @@ import {
   unlintableResult,
   type FileMessages,
   type FileRef,
-  type FileResult,
 } from "../../shared/report.js";
 import { encode } from "../../shared/codec.js";
-import { Lru, objectNames, ReportStore, type Objects, type ResultCache, type StoredReport } from "../../shared/stores.js";
+import { objectNames, ReportStore, type Objects, type ResultCache, type StoredReport } from "../../shared/stores.js";
 import { BLOB_STORE, subjects } from "../../shared/topology.js";
 import { repoKey } from "../../shared/git.js";
 import { mapLimit } from "../../shared/concurrency.js";
@@ -37,7 +36,6 @@ export interface AggregatorDeps extends ServiceContext {
 const PARENT_POLL_MS = 500;
 
 export class Aggregator {
-  private readonly resultLru = new Lru<string, FileResult>(50_000);
   /** Waiters for a commit's report, by sha: several children (or re-runs of one) may wait for one parent. */
   private readonly stored = new Map<string, Set<() => void>>();
 
@@ -189,7 +187,7 @@ export class Aggregator {
     return mapLimit(files, 64, async (f) => {
       const key = resultKey(f.blob, f.configId);
       // A real result wins over a recorded failure: the batch may have been replayed since.
-      const found = await this.result(key);
+      const found = await this.d.results.get(key);
       const failure = found ? undefined : (this.d.tracker.failure(key) ?? failures[key]);
       if (!found && !failure) throw new Error(`result ${key} vanished from the cache`);
       const r = found ?? unlintableResult(failure!);
@@ -198,13 +196,6 @@ export class Aggregator {
     });
   }
 
-  private async result(key: string): Promise<FileResult | null> {
-    const hit = this.resultLru.get(key);
-    if (hit) return hit;
-    const r = await this.d.results.get(key);
-    if (r) this.resultLru.set(key, r);
-    return r;
-  }
 }
 
 const SKIPPED = Symbol("skipped");

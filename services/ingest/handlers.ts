@@ -3,6 +3,7 @@
  * one manifest per commit out to the splitter.
  */
 import { decode } from "../../shared/codec.js";
+import { mapLimit } from "../../shared/concurrency.js";
 import { DecodeError, PermanentError, isPermanent } from "../../shared/errors.js";
 import {
   firstParentHistory,
@@ -22,6 +23,10 @@ import type { TaskContext } from "../../shared/worker.js";
 
 /** A `repo.new_sha` payload is a few hundred bytes; anything this big is not one. */
 export const MAX_REQUEST_BYTES = 16 * 1024;
+/** Commits listed, uploaded and queued together. */
+const COMMITS_PER_ROUND = 8;
+/** Blob writes in flight at once. */
+const UPLOAD_WINDOW = 16;
 
 export interface IngestDeps extends ServiceContext {
   mirrors: Mirrors;
@@ -78,27 +83,28 @@ export class Ingest {
     const mirror = await mirrors.ensure(req.repo, req.sha);
     const commits: Commit[] = await firstParentHistory(mirror, req.sha, req.history);
     const plan = await this.plan(req.repo, key, mirror, commits, requestId);
-    const manifests: CommitManifest[] = [];
-    const trees = new Map<string, ManifestEntry[]>();
-    for (const c of plan) {
-      const tree: ManifestEntry[] = await listTree(mirror, c.sha);
-      trees.set(c.sha, tree);
-    }
-    const uploaded = await this.uploadBlobs(mirror, [...trees.values()].flat());
-    // Oldest first: parents reach the aggregator before their children.
-    for (const c of [...plan].reverse()) {
-      const manifest = await objects.putDocument(objectNames.manifest(key, c.sha), trees.get(c.sha));
-      manifests.push({ ...c, manifest });
-    }
     this.d.farm.events.publish(subjects.started, {
       repo: req.repo,
       sha: req.sha,
       commits: plan.filter((c) => c.requested).map((c) => c.sha),
     });
-    await this.d.farm.jobs.enqueue(subjects.commitManifest, manifests, {
-      // Stable per request: a redelivered repo.new_sha does not queue its commits twice.
-      id: (m: CommitManifest) => `manifest.${requestId}.${m.sha}`,
-    });
+    // Oldest first (parents reach the aggregator before their children), a few commits at a
+    // time: the first ones are being linted while the rest of a long history uploads.
+    const oldestFirst = [...plan].reverse();
+    let uploaded = 0;
+    for (let i = 0; i < oldestFirst.length; i += COMMITS_PER_ROUND) {
+      const round = oldestFirst.slice(i, i + COMMITS_PER_ROUND);
+      const trees = await mapLimit(round, 4, (c) => listTree(mirror, c.sha));
+      uploaded += await this.uploadBlobs(mirror, trees.flat());
+      const manifests: CommitManifest[] = await mapLimit(round, 8, async (c, j) => ({
+        ...c,
+        manifest: await objects.putDocument(objectNames.manifest(key, c.sha), trees[j]),
+      }));
+      await this.d.farm.jobs.enqueue(subjects.commitManifest, manifests, {
+        // Stable per request: a redelivered repo.new_sha does not queue its commits twice.
+        id: (m: CommitManifest) => `manifest.${requestId}.${m.sha}`,
+      });
+    }
     log.info({ repo: req.repo, sha: req.sha, commits: plan.length, uploaded }, "commits queued");
   }
 
@@ -130,10 +136,24 @@ export class Ingest {
     const { objects, config } = this.d;
     const wanted = new Set<string>();
     for (const e of entries) if (isLintable(e, config.maxFileSize) || isConfigFile(e.path)) wanted.add(e.blob);
-    const missing: string[] = [];
-    for (const blob of wanted) if (!(await objects.has(objectNames.blob(blob)))) missing.push(blob);
+    const candidates = [...wanted];
+    const present = await mapLimit(candidates, 32, (blob) => objects.has(objectNames.blob(blob)));
+    const missing = candidates.filter((_, i) => !present[i]);
     if (missing.length === 0) return 0;
-    for await (const [blob, data] of readBlobs(mirror, missing)) await objects.putOnce(objectNames.blob(blob), data);
+    // Writes overlap (a window of them in flight) while git streams the contents.
+    const window = new Set<Promise<void>>();
+    let failure: unknown;
+    for await (const [blob, data] of readBlobs(mirror, missing)) {
+      if (failure) break;
+      const put: Promise<void> = objects
+        .putOnce(objectNames.blob(blob), data, { absent: true })
+        .then(() => {}, (err) => void (failure ??= err))
+        .finally(() => window.delete(put));
+      window.add(put);
+      if (window.size >= UPLOAD_WINDOW) await Promise.race(window);
+    }
+    await Promise.all(window);
+    if (failure) throw failure;
     return missing.length;
   }
 }
