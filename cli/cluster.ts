@@ -5,6 +5,7 @@
 import path from "node:path";
 import type { FarmConfig } from "../shared/config.js";
 import { NatsServer } from "../shared/embedded.js";
+import { connectOptionsFrom } from "../shared/connection.js";
 import { Farm } from "../shared/farm.js";
 import type { Logger } from "../shared/logger.js";
 import type { Service } from "../shared/pipeline.js";
@@ -39,15 +40,7 @@ export async function openCluster(config: FarmConfig, log: Logger, opts: OpenOpt
     await server?.stop();
   };
   try {
-    farm = await Farm.connect({
-      servers: url,
-      name: opts.name ?? "farm-cli",
-      creds: config.creds,
-      user: config.user,
-      password: config.password,
-      replicas: config.replicas,
-      log,
-    });
+    farm = await Farm.connect({ ...connectOptionsFrom(config, url, opts.name ?? "farm-cli"), replicas: config.replicas, log });
     // The embedded default is the whole cluster: it must run the services itself.
     const embeddedConfig = server ? { ...config, allowLocalRepos: true } : config;
     if (server || opts.services) services = await startServices(SERVICE_NAMES, { farm, config: embeddedConfig, log });

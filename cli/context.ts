@@ -1,5 +1,5 @@
 /** What every command needs: config from env + flags, a logger, exit codes, a cluster. */
-import { ClusterUnreachableError } from "../shared/connection.js";
+import { ClusterUnreachableError, connectOptionsFrom } from "../shared/connection.js";
 import { loadConfig, type FarmConfig } from "../shared/config.js";
 import { NatsServerMissingError } from "../shared/embedded.js";
 import { FarmError, PermanentError, RemoteError } from "../shared/errors.js";
@@ -28,6 +28,7 @@ export interface ConnectionFlags {
   creds?: string;
   user?: string;
   password?: string;
+  inboxPrefix?: string;
   logLevel?: string;
 }
 
@@ -39,7 +40,13 @@ export interface CommandContext {
 export function commandContext(flags: ConnectionFlags): CommandContext {
   let config: FarmConfig;
   try {
-    config = loadConfig(process.env, { natsUrl: flags.nats || undefined, creds: flags.creds || undefined, user: flags.user || undefined, password: flags.password || undefined });
+    config = loadConfig(process.env, {
+      natsUrl: flags.nats || undefined,
+      creds: flags.creds || undefined,
+      user: flags.user || undefined,
+      password: flags.password || undefined,
+      inboxPrefix: flags.inboxPrefix || undefined,
+    });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
@@ -51,15 +58,7 @@ export function commandContext(flags: ConnectionFlags): CommandContext {
 /** Client commands talk to a running cluster; they never start one. */
 export async function connectClient(ctx: CommandContext, name: string): Promise<Farm> {
   if (!ctx.config.natsUrl) throw new UsageError("no cluster given: pass --nats URL or set NATS_URL (`farm up` prints the url to use)");
-  return Farm.connect({
-    servers: ctx.config.natsUrl,
-    name,
-    creds: ctx.config.creds,
-    user: ctx.config.user,
-    password: ctx.config.password,
-    log: ctx.log,
-    ensureTopology: false,
-  });
+  return Farm.connect({ ...connectOptionsFrom(ctx.config, ctx.config.natsUrl, name), log: ctx.log, ensureTopology: false });
 }
 
 export function parseCount(name: string, value: string, min = 0): number {

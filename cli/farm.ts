@@ -14,6 +14,7 @@ function connectionOptions(cmd: Command): Command {
     .addOption(new Option("--creds <file>", "NATS credentials file").env("NATS_CREDS"))
     .addOption(new Option("--user <user>", "NATS user").env("NATS_USER"))
     .addOption(new Option("--password <password>", "NATS password").env("NATS_PASSWORD"))
+    .addOption(new Option("--inbox-prefix <prefix>", "prefix of reply subjects, when the server allows this user only its own (default _INBOX)").env("NATS_INBOX_PREFIX"))
     .addOption(new Option("--log-level <level>", "log level: fatal, error, warn, info, debug").env("FARM_LOG_LEVEL"));
 }
 

@@ -10,6 +10,8 @@ export interface FarmConfig {
   /** NATS_USER / NATS_PASSWORD. */
   user?: string;
   password?: string;
+  /** NATS_INBOX_PREFIX: prefix of reply subjects. Default `_INBOX`; deploy/ gives each user its own. */
+  inboxPrefix?: string;
   /** FARM_DATA_DIR: mirrors and the embedded server's store. Default `.farm` in the cwd. */
   dataDir: string;
   /** FARM_LOG_LEVEL (default info) and FARM_LOG_PRETTY (default off: JSON lines). */
@@ -44,6 +46,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     creds: env.NATS_CREDS || undefined,
     user: env.NATS_USER || undefined,
     password: env.NATS_PASSWORD || undefined,
+    inboxPrefix: env.NATS_INBOX_PREFIX || undefined,
     dataDir: path.resolve(env.FARM_DATA_DIR || ".farm"),
     logLevel: env.FARM_LOG_LEVEL || "info",
     logPretty: flag(env.FARM_LOG_PRETTY),

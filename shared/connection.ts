@@ -12,6 +12,11 @@ export interface ConnectOptions {
   password?: string;
   /** Give up the first connect after this many ms. Default 5000. */
   timeout?: number;
+  /**
+   * Prefix of this connection's reply subjects. Default `_INBOX`. A per-user
+   * prefix (e.g. `_INBOX_ingest`) lets the server allow each user its own replies only.
+   */
+  inboxPrefix?: string;
 }
 
 export class ClusterUnreachableError extends Error {
@@ -31,6 +36,7 @@ export async function connectNats(opts: ConnectOptions): Promise<NatsConnection>
       pass: opts.password,
       authenticator,
       timeout: opts.timeout ?? 5000,
+      inboxPrefix: opts.inboxPrefix,
       // Once connected, keep trying forever: a service outlives a cluster restart.
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,
@@ -41,5 +47,5 @@ export async function connectNats(opts: ConnectOptions): Promise<NatsConnection>
 }
 
 export function connectOptionsFrom(cfg: FarmConfig, natsUrl: string, name?: string): ConnectOptions {
-  return { servers: natsUrl, name, creds: cfg.creds, user: cfg.user, password: cfg.password };
+  return { servers: natsUrl, name, creds: cfg.creds, user: cfg.user, password: cfg.password, inboxPrefix: cfg.inboxPrefix };
 }

@@ -8,14 +8,14 @@
  *   await farm.worker("jobs.resize", async (img) => resize(img), { concurrency: 4 });
  */
 import type { NatsConnection } from "@nats-io/transport-node";
-import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import { jetstream, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import { connectNats, type ConnectOptions } from "./connection.js";
 import { DeadLetters } from "./dlq.js";
 import { Events } from "./events.js";
 import { Jobs } from "./jobs.js";
 import { createLogger } from "./logger.js";
-import { ensureTopology } from "./topology.js";
+import { openTopology } from "./topology.js";
 import { Worker, type Handler, type WorkerOptions } from "./worker.js";
 
 export interface FarmOptions extends ConnectOptions {
@@ -24,6 +24,8 @@ export interface FarmOptions extends ConnectOptions {
   ensureTopology?: boolean;
   /** Replicas for what ensureTopology creates. Default 1. */
   replicas?: number;
+  /** How long connect waits for a cluster that is still forming. Default 60000 ms. */
+  readyTimeout?: number;
 }
 
 export class Farm {
@@ -38,8 +40,9 @@ export class Farm {
     readonly js: JetStreamClient,
     readonly jsm: JetStreamManager,
     readonly log: Logger,
+    inboxPrefix?: string,
   ) {
-    this.jobs = new Jobs(nc, js);
+    this.jobs = new Jobs(nc, js, inboxPrefix);
     this.events = new Events(nc, log);
     this.dlq = new DeadLetters(js, jsm);
   }
@@ -47,9 +50,8 @@ export class Farm {
   static async connect(opts: FarmOptions): Promise<Farm> {
     const log = opts.log ?? createLogger({ name: opts.name });
     const nc = await connectNats(opts);
-    const jsm = await jetstreamManager(nc);
-    if (opts.ensureTopology ?? true) await ensureTopology(nc, jsm, { replicas: opts.replicas, log });
-    return new Farm(nc, jetstream(nc), jsm, log);
+    const jsm = await openTopology(nc, { create: opts.ensureTopology ?? true, replicas: opts.replicas, log, readyTimeout: opts.readyTimeout });
+    return new Farm(nc, jetstream(nc), jsm, log, opts.inboxPrefix);
   }
 
   /** Starts a worker for `subject`; closed with the farm. */

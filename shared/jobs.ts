@@ -96,6 +96,8 @@ export class Jobs {
     private readonly nc: NatsConnection,
     // Publishes go through publishAll on the connection; kept for the constructor's callers.
     private readonly js: JetStreamClient,
+    /** The connection's reply-subject prefix (ConnectOptions.inboxPrefix). */
+    private readonly inboxPrefix?: string,
   ) {}
 
   /** One job now: the first worker of the queue group answers. */
@@ -178,7 +180,7 @@ export class Jobs {
       results[i] = r;
       if (--remaining === 0) allIn();
     };
-    const inbox = createInbox();
+    const inbox = createInbox(this.inboxPrefix);
     const sub = this.nc.subscribe(inbox, {
       callback: (_err, m) => {
         try {
@@ -231,7 +233,7 @@ export class Jobs {
   ): Promise<number[]> {
     if (tasks.length === 0) return Promise.resolve([]);
     const nc = this.nc;
-    const prefix = `${createInbox()}.`;
+    const prefix = `${createInbox(this.inboxPrefix)}.`;
     const duplicates: number[] = [];
     /** Published, not yet acknowledged: index → when it was sent (insertion order: oldest first). */
     const waiting = new Map<number, number>();

@@ -6,6 +6,7 @@ import {
   AckPolicy,
   DiscardPolicy,
   JetStreamApiError,
+  jetstreamManager,
   RetentionPolicy,
   StorageType,
   type JetStreamManager,
@@ -13,7 +14,7 @@ import {
 } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { Objm } from "@nats-io/obj";
-import type { NatsConnection } from "@nats-io/transport-node";
+import { errors as natsErrors, type NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 
 /** Public and internal subjects. Edge subjects are the public contract. */
@@ -112,6 +113,11 @@ export interface TopologyOptions {
   /** Stream and bucket replicas; 3 on a 3-node cluster. Default 1. */
   replicas?: number;
   log?: Logger;
+  /**
+   * How long to keep retrying while the cluster cannot yet answer (API timeouts,
+   * no leader, not enough peers for the replicas). Default 60000 ms.
+   */
+  readyTimeout?: number;
 }
 
 type StreamSpec = Partial<StreamConfig> & { name: string };
@@ -160,13 +166,47 @@ async function ensureStream(jsm: JetStreamManager, cfg: StreamSpec, log?: Logger
   }
 }
 
-/** Creates every stream, bucket and store farm uses. Safe to call from every service at start. */
-export async function ensureTopology(nc: NatsConnection, jsm: JetStreamManager, opts: TopologyOptions = {}) {
+/**
+ * The JetStream manager, once the cluster answers (a node of a forming cluster
+ * times out until it has a quorum), with every stream, bucket and store farm
+ * uses created when `create` is set. Safe to call from every service at start.
+ */
+export async function openTopology(nc: NatsConnection, opts: TopologyOptions & { create?: boolean } = {}): Promise<JetStreamManager> {
+  const deadline = Date.now() + (opts.readyTimeout ?? 60_000);
+  const step = <T>(what: string, fn: () => Promise<T>) => untilReady(what, fn, deadline, opts.log);
+  const jsm = await step("JetStream account", () => jetstreamManager(nc));
+  if (!opts.create) return jsm;
   const replicas = opts.replicas ?? 1;
-  for (const cfg of streamConfigs(replicas)) await ensureStream(jsm, cfg, opts.log);
+  for (const cfg of streamConfigs(replicas)) await step(`stream ${cfg.name}`, () => ensureStream(jsm, cfg, opts.log));
   const kvm = new Kvm(nc);
-  for (const name of Object.values(buckets)) await kvm.create(name, { replicas, history: 1 });
-  await new Objm(nc).create(BLOB_STORE, { replicas });
+  for (const name of Object.values(buckets)) await step(`bucket ${name}`, () => kvm.create(name, { replicas, history: 1 }));
+  await step(`object store ${BLOB_STORE}`, () => new Objm(nc).create(BLOB_STORE, { replicas }));
+  return jsm;
+}
+
+/** JSClusterNoPeersErr: fewer peers than replicas, e.g. while a node of a fresh cluster is still joining. */
+const NO_SUITABLE_PEERS = 10005;
+
+/**
+ * A cluster that is starting or electing a leader answers late, with 503, or
+ * without enough peers. (No responders is not that: JetStream is not enabled.)
+ */
+function notReadyYet(err: unknown): boolean {
+  if (err instanceof natsErrors.TimeoutError || (err as Error)?.cause instanceof natsErrors.TimeoutError) return true;
+  return err instanceof JetStreamApiError && (err.status >= 500 || err.code === NO_SUITABLE_PEERS);
+}
+
+// Idempotent steps: a create that timed out may have happened; the retry finds it in place.
+async function untilReady<T>(what: string, fn: () => Promise<T>, deadline: number, log?: Logger): Promise<T> {
+  for (let wait = 250; ; wait = Math.min(wait * 2, 4000)) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!notReadyYet(err) || Date.now() + wait > deadline) throw err;
+      log?.warn({ step: what, err: (err as Error).message, retryInMs: wait }, "JetStream not ready yet; retrying");
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
 }
 
 export const consumerDefaults = {

@@ -1,4 +1,5 @@
 /** Long-running commands: `farm up` (the whole cluster) and `farm service <name>` (one service). */
+import { connectOptionsFrom } from "../../shared/connection.js";
 import { Farm } from "../../shared/farm.js";
 import { isServiceName, SERVICE_NAMES, startServices, stopServices } from "../../services/index.js";
 import { openCluster } from "../cluster.js";
@@ -21,11 +22,7 @@ export async function serviceCommand(name: string, flags: ConnectionFlags) {
   const ctx = commandContext({ ...flags, logLevel: flags.logLevel ?? "info" });
   if (!ctx.config.natsUrl) throw new UsageError("a service needs a cluster: pass --nats URL or set NATS_URL");
   const farm = await Farm.connect({
-    servers: ctx.config.natsUrl,
-    name: `farm-${name}`,
-    creds: ctx.config.creds,
-    user: ctx.config.user,
-    password: ctx.config.password,
+    ...connectOptionsFrom(ctx.config, ctx.config.natsUrl, `farm-${name}`),
     replicas: ctx.config.replicas,
     log: ctx.log.child({ service: name }),
   });

@@ -200,6 +200,38 @@ async function killMidRun(name: string, restartAfterMs: number | "after the anal
   }
 }
 
+test("a service started before the cluster has formed waits for it, then creates its R3 streams", async () => {
+  const dir = path.join(tmp, "forming");
+  const clusterPorts = [await freePort(), await freePort(), await freePort()];
+  const routes = clusterPorts.map((p) => `nats://127.0.0.1:${p}`).join(",");
+  const nodes = clusterPorts.map(
+    (cport, i) =>
+      new NatsServer({
+        storeDir: path.join(dir, `n${i + 1}`),
+        args: ["--server_name", `n${i + 1}`, "--cluster_name", "farm-forming", "--cluster", `nats://127.0.0.1:${cport}`, "--routes", routes],
+      }),
+  );
+  for (const n of nodes) servers.add(n);
+  // One node of three: no JetStream quorum, stream creation cannot succeed yet.
+  await nodes[0].start();
+  let connected = false;
+  const farm = Farm.connect({ servers: nodes[0].url, replicas: 3, log: quietLog("early"), readyTimeout: 120_000 }).then((f) => {
+    connected = true;
+    return f;
+  });
+  await new Promise((r) => setTimeout(r, 3000));
+  expect(connected).toBe(false);
+  await Promise.all(nodes.slice(1).map((n) => n.start()));
+  const f = await farm;
+  const lint = await f.jsm.streams.info("LINT");
+  expect(lint.config.num_replicas).toBe(3);
+  await f.close();
+  for (const n of nodes) {
+    await n.dispose();
+    servers.delete(n);
+  }
+}, 180_000);
+
 describe(`${COMMITS} commits on 3 nodes, R3 streams, one node SIGKILLed mid-run`, () => {
   test("node back after 10 s: the analysis completes, reports identical to a fault-free run", async () => {
     await killMidRun("back-after-10s", 10_000);
