@@ -9,7 +9,8 @@
 //                                            process's fault (it reconnects by itself), so only
 //                                            "reachable but my service does not answer" fails
 //
-// Connects with the service's own NATS_URL / NATS_CREDS / NATS_USER / NATS_PASSWORD.
+// Connects with the service's own NATS_URL / NATS_CREDS / NATS_USER / NATS_PASSWORD /
+// NATS_INBOX_PREFIX.
 import { readFileSync, readdirSync } from "node:fs";
 import os from "node:os";
 import { connect, credsAuthenticator } from "@nats-io/transport-node";
@@ -55,6 +56,8 @@ try {
     pass: process.env.NATS_PASSWORD || undefined,
     authenticator: process.env.NATS_CREDS ? credsAuthenticator(readFileSync(process.env.NATS_CREDS)) : undefined,
     name: `healthcheck-${me.name}`,
+    // deploy/nats/auth.conf lets each user subscribe to its own inbox prefix only.
+    inboxPrefix: process.env.NATS_INBOX_PREFIX || undefined,
     timeout: WAIT_MS,
     maxReconnectAttempts: 0,
   });

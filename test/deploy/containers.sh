@@ -228,7 +228,7 @@ run_service() {
   fi
   # --read-only (tmpfs /tmp): what deploy/k8s runs with (readOnlyRootFilesystem).
   "${PODMAN[@]}" run -d --pod "$POD" --name "$ID-$name" --label "farm-ct=$ID" "${ULIMITS[@]}" "${NOHC_TIMER[@]}" --read-only \
-    -e "NATS_URL=$NATS_URL" -e "NATS_USER=$name" -e "NATS_PASSWORD=${PASS[$key]}" \
+    -e "NATS_URL=$NATS_URL" -e "NATS_USER=$name" -e "NATS_PASSWORD=${PASS[$key]}" -e "NATS_INBOX_PREFIX=_INBOX_$name" \
     -e FARM_CONCURRENCY=1 "${extra[@]}" "$IMG_FARM" service "$name" >/dev/null 2> >(nosystemd)
 }
 for s in "${SERVICES[@]}"; do run_service "$s"; done
@@ -247,7 +247,8 @@ done
 
 client() {
   "${PODMAN[@]}" run --rm --pod "$POD" --label "farm-ct=$ID" "${ULIMITS[@]}" "${NOHC_TIMER[@]}" \
-    -e "NATS_URL=$NATS_URL" -e NATS_USER=farm-client -e "NATS_PASSWORD=${PASS[CLIENT]}" "$IMG_FARM" "$@" 2> >(nosystemd)
+    -e "NATS_URL=$NATS_URL" -e NATS_USER=farm-client -e "NATS_PASSWORD=${PASS[CLIENT]}" -e NATS_INBOX_PREFIX=_INBOX_farm-client \
+    "$IMG_FARM" "$@" 2> >(nosystemd)
 }
 
 step "farm publish (user farm-client): ${HEAD_SHA:0:10} and its 2 ancestors"

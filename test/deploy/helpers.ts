@@ -30,6 +30,11 @@ export const USERS = {
 } as const;
 export type UserName = keyof typeof USERS;
 
+/** The inbox prefix auth.conf lets each user subscribe to (NATS_INBOX_PREFIX); the operator keeps the default. */
+export function inboxOf(user: UserName): string | undefined {
+  return user === "farm-admin" ? undefined : `_INBOX_${user}`;
+}
+
 export function quietLog(name = "test") {
   return createLogger({ level: process.env.FARM_TEST_LOG_LEVEL ?? "silent", name });
 }
@@ -83,7 +88,7 @@ export interface RunningService {
 export async function startService(
   name: ServiceName,
   servers: string,
-  auth: { user?: string; password?: string },
+  auth: { user?: string; password?: string; inboxPrefix?: string },
   config: Partial<FarmConfig>,
 ): Promise<RunningService> {
   const log = quietLog(name);
@@ -93,6 +98,7 @@ export async function startService(
     name: `farm-${name}`,
     user: auth.user,
     password: auth.password,
+    inboxPrefix: auth.inboxPrefix,
     replicas: cfg.replicas,
     log,
   });

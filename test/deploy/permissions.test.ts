@@ -28,6 +28,7 @@ import {
   type RunningService,
   type UserName,
   repoRoot,
+  inboxOf,
 } from "./helpers.js";
 
 const PERMISSION = /permissions? violation/i;
@@ -39,7 +40,7 @@ const conns: NatsConnection[] = [];
 const running: RunningService[] = [];
 
 async function as(user: UserName, password = passwords[user]): Promise<NatsConnection> {
-  const nc = await connect({ servers: server.url, user, pass: password, name: `test-${user}` });
+  const nc = await connect({ servers: server.url, user, pass: password, name: `test-${user}`, inboxPrefix: inboxOf(user) });
   conns.push(nc);
   return nc;
 }
@@ -129,6 +130,34 @@ describe("what a user may not do", () => {
   });
 });
 
+describe("inboxes", () => {
+  test("no user can listen on another user's inbox or the shared _INBOX, nor publish into an inbox unasked", async () => {
+    const runner = await as("linter-runner");
+    const errors = collectErrors(runner);
+    runner.subscribe("_INBOX_farm-client.>");
+    runner.subscribe("_INBOX.>");
+    await runner.flush();
+    await waitFor("two subscription violations", () => errors.filter((e) => PERMISSION.test(e) && /subscription/i.test(e)).length >= 2, 5000);
+
+    // A forged reply: linter-runner publishing into the client's inbox when no request reached it.
+    const client = await as("farm-client");
+    const seen: string[] = [];
+    client.subscribe("_INBOX_farm-client.forged", { callback: (_e, m) => void seen.push(m.string()) });
+    await client.flush();
+    runner.publish("_INBOX_farm-client.forged", "not an answer");
+    await runner.flush();
+    await waitFor("the publish violation", () => errors.some((e) => PERMISSION.test(e) && e.includes("_INBOX_farm-client.forged")), 5000);
+    await client.flush();
+    expect(seen).toEqual([]);
+  });
+
+  test("a service user connecting with the shared inbox prefix is refused its replies: it must set NATS_INBOX_PREFIX", async () => {
+    const nc = await connect({ servers: server.url, user: "aggregator", pass: passwords.aggregator, name: "test-default-inbox" });
+    conns.push(nc);
+    await expect(jetstreamManager(nc, { timeout: 3000 })).rejects.toThrow(PERMISSION);
+  });
+});
+
 describe("every service under its own user", () => {
   test("every reader of the object store reads a large object of many chunks by message gets alone", async () => {
     // No consumer and no flow control: a reader granted only STREAM.MSG.GET on the store reads it whole.
@@ -147,13 +176,14 @@ describe("every service under its own user", () => {
   test("the four services start and run a full analysis; a client user asks and reads", async () => {
     const dataDir = path.join(tmp, "data");
     for (const name of SERVICE_NAMES) {
-      running.push(await startService(name, server.url, { user: name, password: passwords[name] }, { dataDir }));
+      running.push(await startService(name, server.url, { user: name, password: passwords[name], inboxPrefix: inboxOf(name) }, { dataDir }));
     }
     // What the farm CLI's client commands do (`farm publish`, `farm report`, `farm events`).
     const client = await Farm.connect({
       servers: server.url,
       user: "farm-client",
       password: passwords["farm-client"],
+      inboxPrefix: inboxOf("farm-client"),
       ensureTopology: false,
       log: quietLog(),
     });
@@ -240,6 +270,7 @@ describe("the container healthcheck (deploy/healthcheck.mjs)", () => {
       NATS_URL: server.url,
       NATS_USER: "splitter",
       NATS_PASSWORD: passwords.splitter,
+      NATS_INBOX_PREFIX: inboxOf("splitter")!,
       FARM_DATA_DIR: path.join(tmp, "data-hc"),
       FARM_LOG_LEVEL: "warn",
     };
