@@ -19,6 +19,7 @@ import {
   type JetStreamManager,
   type JsMsg,
 } from "@nats-io/jetstream";
+import { setMaxListeners } from "node:events";
 import type { Logger } from "pino";
 import { decode, encode, formatHeaders, formatOf, type Format } from "./codec.js";
 import { isPermanent, PermanentError, ShutdownError, toWireError, type WireError } from "./errors.js";
@@ -174,6 +175,8 @@ export class Worker<T = unknown, R = unknown> {
     private readonly handler: Handler<T, R>,
     options: WorkerOptions = {},
   ) {
+    // Every running task may listen on the one abort signal (ctx.signal): not a leak.
+    setMaxListeners(0, this.abort.signal);
     this.subject = subject;
     this.durable = durableName(subject);
     this.wire = queueSubject(subject);
