@@ -14,7 +14,7 @@
  *
  * Default workload: a bare git repo of mongoose's npm releases 7.0.0 → 9.12.1,
  * one commit per release, built once under FARM_BENCH_DIR (default
- * .farm/bench) from the npm registry and reused. See test/bench/README.md.
+ * .farm/bench) from the npm registry and reused. Results and how to read them: README.md, "Benchmarks".
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
