@@ -67,3 +67,25 @@ export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, i:
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
   return out;
 }
+
+/**
+ * `fn` over items with at most `limit` in flight, yielded in item order as soon
+ * as each is ready: a consumer that writes results out holds only the window.
+ */
+export async function* mapOrdered<T, R>(items: T[], limit: number, fn: (item: T, i: number) => Promise<R>): AsyncGenerator<R> {
+  const window: Promise<R>[] = [];
+  let next = 0;
+  const fill = () => {
+    while (next < items.length && window.length < limit) {
+      const p = fn(items[next], next++);
+      p.catch(() => {}); // awaited in order below; not an unhandled rejection meanwhile
+      window.push(p);
+    }
+  };
+  fill();
+  while (window.length > 0) {
+    const r = await window.shift()!;
+    fill();
+    yield r;
+  }
+}

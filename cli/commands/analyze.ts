@@ -2,8 +2,9 @@
  * `farm analyze`: publish repo.new_sha, follow the analysis events, print the
  * reports. Starts the embedded default when no cluster is given.
  */
-import { existsSync, statSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { createWriteStream, existsSync, statSync } from "node:fs";
+import { rename, rm } from "node:fs/promises";
+import type { Writable } from "node:stream";
 import path from "node:path";
 import { encode } from "../../shared/codec.js";
 import { repoKey, resolveHead } from "../../shared/git.js";
@@ -11,11 +12,11 @@ import type { Report } from "../../shared/report.js";
 import { subjects } from "../../shared/topology.js";
 import type { Farm } from "../../shared/farm.js";
 import { fetchReport } from "../../shared/report-client.js";
-import { mapLimit } from "../../shared/concurrency.js";
+import { mapOrdered } from "../../shared/concurrency.js";
 import { openCluster } from "../cluster.js";
 import { commandContext, EXIT, parseCount, UsageError, type ConnectionFlags } from "../context.js";
 import { Progress } from "../progress.js";
-import { renderReports, type OutputFormat } from "../render.js";
+import { writeReports, type OutputFormat } from "../render.js";
 
 interface AnalyzeFlags extends ConnectionFlags {
   sha?: string;
@@ -49,22 +50,40 @@ export async function analyzeCommand(repoArg: string, flags: AnalyzeFlags) {
   if (!/^([0-9a-f]{40}|[0-9a-f]{64})$/.test(sha)) throw new UsageError(`--sha must be a full 40 or 64 hex commit id, got "${flags.sha}"`);
 
   const cluster = await openCluster(ctx.config, ctx.log);
-  let reports: Report[];
+  let failing = false;
   try {
-    reports = await follow(cluster.farm, repo, sha, commits - 1, timeoutMs);
+    const shas = await follow(cluster.farm, repo, sha, commits - 1, timeoutMs);
+    // A few requests at a time, each written out as soon as its turn comes: a long history is never held whole.
+    const reports = mapOrdered(shas, 4, async (s) => {
+      const r = await fetchReport<Report>(cluster.farm, { repo, sha: s });
+      failing ||= r.summary.errors > 0 || (flags.failOn === "warning" && r.summary.warnings > 0);
+      return r;
+    });
+    await output(flags.out, (out) => writeReports(reports, shas.length, flags.format, out));
   } finally {
     await cluster.close();
   }
-  const output = renderReports(reports, flags.format);
-  if (flags.out) await writeFile(flags.out, output);
-  else process.stdout.write(output);
-  if (flags.failOn && reports.some((r) => r.summary.errors > 0 || (flags.failOn === "warning" && r.summary.warnings > 0))) {
-    process.exitCode = EXIT.issuesFound;
+  if (flags.failOn && failing) process.exitCode = EXIT.issuesFound;
+}
+
+/** To stdout, or to a file that appears only once it is complete. */
+async function output(file: string | undefined, write: (out: Writable) => Promise<void>) {
+  if (!file) return write(process.stdout);
+  const partial = `${file}.partial-${process.pid}`;
+  const out = createWriteStream(partial);
+  try {
+    await write(out);
+    await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    await rename(partial, file);
+  } catch (err) {
+    out.destroy();
+    await rm(partial, { force: true });
+    throw err;
   }
 }
 
-/** Publishes the request and resolves with the requested commits' reports, newest first. */
-async function follow(farm: Farm, repo: string, sha: string, history: number, timeoutMs: number): Promise<Report[]> {
+/** Publishes the request and resolves with the requested commits, newest first, once all are analyzed. */
+async function follow(farm: Farm, repo: string, sha: string, history: number, timeoutMs: number): Promise<string[]> {
   const key = repoKey(repo);
   const progress = new Progress(process.stderr);
   let expected: string[] | undefined;
@@ -100,6 +119,5 @@ async function follow(farm: Farm, repo: string, sha: string, history: number, ti
     sub.unsubscribe();
     progress.stop();
   }
-  // A few at a time: each is one request, assembled from the result cache by the aggregator.
-  return mapLimit(expected!, 4, (s) => fetchReport<Report>(farm, { repo, sha: s }));
+  return expected!;
 }
