@@ -265,6 +265,20 @@ export class ReportStore {
     return e && e.operation === "PUT" ? decode<{ reason: string }>(e.value).reason : null;
   }
 
+  /** Records that these result keys' lint work was given up, where every aggregator can find it. */
+  async markGivenUp(keys: string[], reason: string): Promise<void> {
+    const value = encode({ reason, at: Date.now() });
+    await mapLimit(keys, 32, (k) => this.kv.put(`given-up.${k}`, value));
+  }
+
+  /** Why a key's lint work was given up, if that was less than `maxAgeMs` ago (later, it may have been queued again). */
+  async givenUp(key: string, maxAgeMs: number): Promise<string | null> {
+    const e = await this.kv.get(`given-up.${key}`);
+    if (!e || e.operation !== "PUT") return null;
+    const { reason, at } = decode<{ reason: string; at: number }>(e.value);
+    return Date.now() - at < maxAgeMs ? reason : null;
+  }
+
   async put(head: Omit<StoredReport, "object">, body: ReportBody): Promise<StoredReport> {
     // A re-run stores the same body under the same name; a reader of the previous head is never disturbed.
     const object = await this.objects.putDocument(objectNames.report(head.repoKey, head.sha), body);

@@ -46,7 +46,7 @@ export class Aggregator {
     if (r.ok) return this.d.tracker.done(r.value.keys);
     const keys = (r.task?.files ?? []).map((f) => resultKey(f.blob, f.configId));
     this.d.log.warn({ keys: keys.length, error: r.error.message }, "lint batch given up");
-    this.d.tracker.failed(keys, r.error.message);
+    await this.d.tracker.failed(keys, r.error.message);
   };
 
   /** `results.commit_files`: held (with heartbeats) until the commit's report is stored. */

@@ -8,7 +8,7 @@
  * round, and less often the longer it stays missing (its batch is simply still
  * being linted).
  */
-import type { ResultCache } from "../../shared/stores.js";
+import type { ReportStore, ResultCache } from "../../shared/stores.js";
 import { mapLimit } from "../../shared/concurrency.js";
 
 interface Waiter {
@@ -22,6 +22,13 @@ export interface TrackerOptions {
   recheckMs?: number;
   /** Longest gap between re-checks of one key. Default 8000. */
   maxRecheckMs?: number;
+  /**
+   * Where given-up keys are recorded for every aggregator instance (a batch's
+   * failure reaches only one of them). Keys missing for a while are looked up there.
+   */
+  givenUp?: Pick<ReportStore, "markGivenUp" | "givenUp">;
+  /** A recorded failure older than this is ignored: the splitter queues the key again after 10 min. Default 600000. */
+  givenUpForMs?: number;
 }
 
 interface Due {
@@ -40,6 +47,8 @@ export class ResultTracker {
   private checking = false;
   private readonly recheckMs: number;
   private readonly maxRecheckMs: number;
+  private readonly givenUp?: TrackerOptions["givenUp"];
+  private readonly givenUpForMs: number;
 
   constructor(
     private readonly cache: ResultCache,
@@ -47,6 +56,8 @@ export class ResultTracker {
   ) {
     this.recheckMs = opts.recheckMs ?? 2000;
     this.maxRecheckMs = Math.max(this.recheckMs, opts.maxRecheckMs ?? 8000);
+    this.givenUp = opts.givenUp;
+    this.givenUpForMs = opts.givenUpForMs ?? 600_000;
   }
 
   /** Resolves when every key has a result (or a recorded failure); rejects when `signal` aborts. */
@@ -85,8 +96,9 @@ export class ResultTracker {
     }
   }
 
-  /** A batch was given up: these keys will never have results. */
-  failed(keys: string[], reason: string): void {
+  /** A batch was given up: these keys will never have results. Recorded for the other instances first. */
+  async failed(keys: string[], reason: string): Promise<void> {
+    await this.givenUp?.markGivenUp(keys, reason);
     for (const k of keys) {
       this.failures.set(k, reason);
       this.settle(k);
@@ -108,7 +120,7 @@ export class ResultTracker {
     for (const k of keys) this.asking.add(k);
     let found: boolean[];
     try {
-      found = await mapLimit(keys, 64, async (k) => (this.waiting.has(k) ? this.cache.has(k) : true));
+      found = await mapLimit(keys, 64, async (k) => !this.waiting.has(k) || (await this.cache.has(k)) || (await this.recordedFailure(k)));
     } finally {
       for (const k of keys) this.asking.delete(k);
     }
@@ -119,6 +131,18 @@ export class ResultTracker {
       const gap = Math.min(this.maxRecheckMs, this.due.has(k) ? this.due.get(k)!.gap * 2 : this.recheckMs);
       this.due.set(k, { at: now + gap, gap });
     });
+  }
+
+  /**
+   * A key missing long enough to be asked at the longest gap may have been given
+   * up on another instance. (Giving up takes several attempts: a fresh key is not asked.)
+   */
+  private async recordedFailure(key: string): Promise<boolean> {
+    if (!this.givenUp || this.due.get(key)?.gap !== this.maxRecheckMs) return false;
+    const reason = await this.givenUp.givenUp(key, this.givenUpForMs);
+    if (reason === null) return false;
+    this.failures.set(key, reason);
+    return true;
   }
 
   private schedule() {

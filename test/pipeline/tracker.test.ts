@@ -2,13 +2,14 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { Kvm } from "@nats-io/kv";
 import { Farm } from "../../shared/index.js";
 import { buckets } from "../../shared/topology.js";
-import { Objects, ResultCache } from "../../shared/stores.js";
+import { Objects, ReportStore, ResultCache } from "../../shared/stores.js";
 import { ResultTracker } from "../../services/aggregator/tracker.js";
 import { NatsServer } from "../harness/nats-server.js";
 
 let server: NatsServer;
 let farm: Farm;
 let cache: CountingCache;
+let reports: ReportStore;
 
 /** The real result cache over NATS, counting how often each key is asked for. */
 class CountingCache extends ResultCache {
@@ -24,6 +25,7 @@ beforeAll(async () => {
   farm = await Farm.connect({ servers: server.url });
   const objects = await Objects.open(farm.nc);
   cache = new CountingCache(await new Kvm(farm.nc).open(buckets.results), objects);
+  reports = await ReportStore.open(farm.nc, objects, cache);
 });
 afterAll(async () => {
   await farm?.close();
@@ -68,7 +70,7 @@ test("many commits waiting for one missing key ask the cache for it once per rou
 test("a failed key settles every waiter and is remembered for later ones; abort rejects a waiter", async () => {
   const tracker = new ResultTracker(cache, { recheckMs: 60_000 });
   const first = tracker.waitAll(["t4.a"], noProgress);
-  tracker.failed(["t4.a"], "linter crashed");
+  await tracker.failed(["t4.a"], "linter crashed");
   await first;
   await tracker.waitAll(["t4.a"], noProgress);
   expect(tracker.failure("t4.a")).toBe("linter crashed");
@@ -94,4 +96,32 @@ test("commits arriving while an earlier one's answer settles its keys are never 
   }
   const outcome = await Promise.race([Promise.all(waits).then(() => "all settled"), new Promise((r) => setTimeout(() => r("hung"), 10_000))]);
   expect({ outcome, awaited: tracker.awaited }).toEqual({ outcome: "all settled", awaited: 0 });
+});
+
+test("a batch given up on one aggregator settles a commit waiting on another, once the key has been missing a while", async () => {
+  const opts = { recheckMs: 100, maxRecheckMs: 400, givenUp: reports };
+  const here = new ResultTracker(cache, opts);
+  const there = new ResultTracker(cache, opts);
+  let settled = false;
+  const wait = here.waitAll(["t6.a", "t6.b"], noProgress).then(() => (settled = true));
+  await there.failed(["t6.a"], "linter-runner killed on every attempt");
+  await cache.put("t6.b", result);
+  // The failure reached `there` only; `here` finds it in the shared record on a re-check.
+  await wait;
+  expect(settled).toBe(true);
+  expect(here.failure("t6.a")).toBe("linter-runner killed on every attempt");
+  expect(here.failure("t6.b")).toBeUndefined();
+});
+
+test("a given-up record older than givenUpForMs is not a failure: the key was queued again", async () => {
+  const tracker = new ResultTracker(cache, { recheckMs: 100, maxRecheckMs: 200, givenUp: reports, givenUpForMs: 1 });
+  await reports.markGivenUp(["t7.a"], "long ago");
+  await new Promise((r) => setTimeout(r, 20));
+  const wait = tracker.waitAll(["t7.a"], noProgress);
+  await new Promise((r) => setTimeout(r, 1000));
+  expect(tracker.failure("t7.a")).toBeUndefined();
+  expect(tracker.awaited).toBe(1);
+  await cache.put("t7.a", result);
+  await wait;
+  expect(tracker.failure("t7.a")).toBeUndefined();
 });
