@@ -28,7 +28,8 @@ export interface OpenOptions {
 export async function openCluster(config: FarmConfig, log: Logger, opts: OpenOptions = {}): Promise<Cluster> {
   let server: NatsServer | undefined;
   if (!config.natsUrl) {
-    server = await NatsServer.start({ storeDir: path.join(config.dataDir, "nats") });
+    // The pid file lets the next run stop a server left behind by a killed one.
+    server = await NatsServer.start({ storeDir: path.join(config.dataDir, "nats"), pidFile: path.join(config.dataDir, "nats.pid") });
     log.debug({ url: server.url, store: server.storeDir }, "embedded nats-server started");
   }
   const url = config.natsUrl ?? server!.url;

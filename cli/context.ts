@@ -1,7 +1,7 @@
 /** What every command needs: config from env + flags, a logger, exit codes, a cluster. */
 import { ClusterUnreachableError, connectOptionsFrom } from "../shared/connection.js";
 import { loadConfig, type FarmConfig } from "../shared/config.js";
-import { NatsServerMissingError } from "../shared/embedded.js";
+import { NatsServerMissingError, StoreInUseError } from "../shared/embedded.js";
 import { FarmError, PermanentError, RemoteError } from "../shared/errors.js";
 import { Farm } from "../shared/farm.js";
 import { createLogger, type Logger } from "../shared/logger.js";
@@ -19,7 +19,7 @@ export class UsageError extends FarmError {
 export function exitCodeOf(err: unknown): number {
   if (err instanceof UsageError || err instanceof InvalidInputError || err instanceof PermanentError) return EXIT.usage;
   if (err instanceof RemoteError && err.permanent) return EXIT.usage;
-  if (err instanceof ClusterUnreachableError || err instanceof NatsServerMissingError) return EXIT.unreachable;
+  if (err instanceof ClusterUnreachableError || err instanceof NatsServerMissingError || err instanceof StoreInUseError) return EXIT.unreachable;
   return EXIT.internal;
 }
 

@@ -3,7 +3,7 @@
  * port, its store in the data dir. Also what the tests run against.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -42,6 +42,19 @@ export interface NatsServerOptions {
   bin?: string;
   /** Ms to wait for "Server is ready". Default 15000. */
   startTimeout?: number;
+  /**
+   * File recording the server's pid and its parent's while it runs. At start, a
+   * server whose parent is gone (killed before it could stop the server) is
+   * stopped; one whose parent still runs makes start fail: its store is in use.
+   * Default: none.
+   */
+  pidFile?: string;
+}
+
+export class StoreInUseError extends FarmError {
+  constructor(storeDir: string, pid: number) {
+    super(`${storeDir} is in use by another farm process (pid ${pid}): stop it, or give this one another FARM_DATA_DIR`, "E_STORE_IN_USE");
+  }
 }
 
 /** Resolves the binary on PATH (plus the sbin dirs Debian installs it to). */
@@ -92,6 +105,7 @@ export class NatsServer {
   async start(): Promise<void> {
     const bin = findBinary(this.opts.bin ?? (process.env.FARM_NATS_SERVER || "nats-server"));
     mkdirSync(this.storeDir, { recursive: true });
+    if (this.opts.pidFile) await reapOrphan(this.opts.pidFile, this.storeDir);
     if (!this.port) this.port = this.opts.port ?? (await freePort());
     const args = ["-js", "-a", "127.0.0.1", "-p", String(this.port), "-sd", this.storeDir, ...(this.opts.args ?? [])];
     const proc = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"] });
@@ -116,6 +130,7 @@ export class NatsServer {
     proc.removeAllListeners("exit");
     proc.stderr!.removeAllListeners("data");
     proc.stderr!.resume();
+    if (this.opts.pidFile) writeFileSync(this.opts.pidFile, `${proc.pid} ${process.pid}\n`);
   }
 
   /** Stops the server (SIGKILL for a crash, SIGTERM for a clean stop) and waits for it to exit. */
@@ -127,6 +142,7 @@ export class NatsServer {
       proc.kill(signal);
     });
     this.proc = undefined;
+    if (this.opts.pidFile) rmSync(this.opts.pidFile, { force: true });
   }
 
   async restart(): Promise<void> {
@@ -138,4 +154,40 @@ export class NatsServer {
     await this.stop();
     if (this.ownsStore) rmSync(this.storeDir, { recursive: true, force: true });
   }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** The pid runs nats-server on this store (Linux /proc; elsewhere nothing is assumed). */
+function servesStore(pid: number, storeDir: string): boolean {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    return argv.some((a) => a.endsWith("nats-server")) && argv.includes(storeDir);
+  } catch {
+    return false;
+  }
+}
+
+async function reapOrphan(pidFile: string, storeDir: string): Promise<void> {
+  let server: number, parent: number;
+  try {
+    [server, parent] = readFileSync(pidFile, "utf8").trim().split(" ").map(Number);
+  } catch {
+    return;
+  }
+  if (!servesStore(server, storeDir)) return void rmSync(pidFile, { force: true });
+  if (parent !== process.pid && alive(parent)) throw new StoreInUseError(storeDir, parent);
+  process.kill(server, "SIGTERM");
+  for (let waited = 0; alive(server) && servesStore(server, storeDir); waited += 100) {
+    if (waited >= 10_000) process.kill(server, "SIGKILL");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  rmSync(pidFile, { force: true });
 }

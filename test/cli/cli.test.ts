@@ -176,23 +176,34 @@ describe.concurrent("usage and environment errors", () => {
   });
 });
 
+/** `farm up` on the embedded default, once it prints the url clients use. */
+async function startUp(dataDir: string): Promise<{ up: ChildProcess; url: string }> {
+  const up = spawn(process.execPath, [...FARM, "up"], { cwd: tmp, env: { ...process.env, ...gitEnv, NATS_URL: "", FARM_DATA_DIR: dataDir } });
+  children.push(up);
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    up.stdout!.on("data", (d) => {
+      out += d;
+      const m = out.match(/"nats":"(nats:\/\/[^"]+)"/);
+      if (m) resolve(m[1]);
+    });
+    up.on("exit", (code) => reject(new Error(`farm up exited with ${code}`)));
+  });
+  return { up, url };
+}
+
+/** Pids of nats-server processes on this data dir's store. */
+function serversOf(dataDir: string): string[] {
+  return spawnSync("pgrep", ["-f", `nats-server.*${dataDir}`], { encoding: "utf8" }).stdout.trim().split("\n").filter(Boolean);
+}
+
 describe("farm up with clients in other processes", () => {
   let up: ChildProcess;
   let url = "";
   const dataDir = path.join(tmp, "data-up");
 
   beforeAll(async () => {
-    up = spawn(process.execPath, [...FARM, "up"], { cwd: tmp, env: { ...process.env, ...gitEnv, NATS_URL: "", FARM_DATA_DIR: dataDir } });
-    children.push(up);
-    url = await new Promise<string>((resolve, reject) => {
-      let out = "";
-      up.stdout!.on("data", (d) => {
-        out += d;
-        const m = out.match(/"nats":"(nats:\/\/[^"]+)"/);
-        if (m) resolve(m[1]);
-      });
-      up.on("exit", (code) => reject(new Error(`farm up exited with ${code}`)));
-    });
+    ({ up, url } = await startUp(dataDir));
   }, 60_000);
 
   test("publish, events, report and status from other processes", async () => {
@@ -263,4 +274,32 @@ describe("farm up with clients in other processes", () => {
     expect(await exited).toBe(0);
     expect(spawnSync("pgrep", ["-f", `nats-server.*${dataDir}`]).status).toBe(1); // no orphan
   });
+});
+
+describe("the embedded default's nats-server after its farm was SIGKILLed", () => {
+  const dataDir = path.join(tmp, "data-killed");
+
+  test("a second farm on the same data dir exits 3 while the first runs; the next run stops the orphan", async () => {
+    const first = await startUp(dataDir);
+    const [orphan] = serversOf(dataDir);
+    expect(orphan).toMatch(/^\d+$/);
+
+    const second = await farm(["analyze", repo.dir, "--commits", "1"], { FARM_DATA_DIR: dataDir });
+    expect(second.code).toBe(3);
+    expect(second.stderr).toMatch(/in use by another farm process \(pid \d+\)/);
+
+    const killed = new Promise((resolve) => first.up.on("exit", resolve));
+    first.up.kill("SIGKILL");
+    await killed;
+    expect(serversOf(dataDir)).toEqual([orphan]); // left behind: SIGKILL gives farm no chance to stop it
+
+    const next = await startUp(dataDir);
+    const now = serversOf(dataDir);
+    expect(now).toHaveLength(1);
+    expect(now[0]).not.toBe(orphan);
+    const exited = new Promise<number | null>((resolve) => next.up.on("exit", (code) => resolve(code)));
+    next.up.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    expect(serversOf(dataDir)).toEqual([]);
+  }, 120_000);
 });
