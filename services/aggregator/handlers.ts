@@ -16,7 +16,7 @@ import {
   type FileRef,
 } from "../../shared/report.js";
 import { encode } from "../../shared/codec.js";
-import { objectNames, ReportStore, type Objects, type ResultCache, type StoredReport } from "../../shared/stores.js";
+import { Lru, objectNames, ReportStore, type Objects, type ResultCache, type StoredReport } from "../../shared/stores.js";
 import { BLOB_STORE, subjects } from "../../shared/topology.js";
 import { repoKey } from "../../shared/git.js";
 import { mapLimit } from "../../shared/concurrency.js";
@@ -38,6 +38,8 @@ const PARENT_POLL_MS = 500;
 export class Aggregator {
   /** Waiters for a commit's report, by sha: several children (or re-runs of one) may wait for one parent. */
   private readonly stored = new Map<string, Set<() => void>>();
+  /** Big report.get answers being read part by part. */
+  private readonly replies = new Lru<string, Uint8Array>(4);
 
   constructor(private readonly d: AggregatorDeps) {}
 
@@ -112,12 +114,16 @@ export class Aggregator {
   /**
    * `report.get`: `{repo, sha, format?}` → the report (or SARIF), or `{error}`.
    * An answer too big for one message is put whole (JSON) in the object store
-   * and answered as `{repo, sha, object: {bucket, name}}` (README, "report.get").
+   * and answered as `{repo, sha, object: {bucket, name}, size, parts}`; the same
+   * request with `object` and `part` answers that part (README, "report.get"),
+   * so a client allowed only report.get can read it too.
    */
-  onReportGet = async (q: { repo?: unknown; sha?: unknown; format?: unknown }) => {
+  onReportGet = async (q: { repo?: unknown; sha?: unknown; format?: unknown; object?: unknown; part?: unknown }) => {
     if (typeof q?.repo !== "string" || typeof q?.sha !== "string")
       throw new PermanentError('report.get needs {"repo": "<url or path>", "sha": "<40 or 64 hex>"}', "E_BAD_REQUEST");
     const sha = q.sha.toLowerCase();
+    const format = q.format === "sarif" ? "sarif" : "json";
+    if (q.part !== undefined) return this.replyPart(q.repo, sha, format, q.object, q.part);
     const head = await this.d.reports.head(repoKey(q.repo), sha);
     if (!head) {
       const failure = await this.d.reports.failure(repoKey(q.repo), sha);
@@ -125,13 +131,41 @@ export class Aggregator {
       throw new PermanentError(`no report for ${q.repo} at ${sha}: publish repo.new_sha for it first`, "E_NOT_FOUND");
     }
     const report = await this.d.reports.assemble(head);
-    const answer = q.format === "sarif" ? toSarif([report]) : report;
+    const answer = format === "sarif" ? toSarif([report]) : report;
     // JSON is the larger of the two encodings a client may ask for: size the answer by it.
     const json = encode(answer, "json");
     if (json.length <= this.maxReplyBytes()) return answer;
-    const name = await this.d.objects.putContent(objectNames.reply(head.repoKey, `${sha}.${q.format === "sarif" ? "sarif" : "json"}`), json);
-    return { repo: q.repo, sha, object: { bucket: BLOB_STORE, name } };
+    const name = await this.d.objects.putContent(objectNames.reply(head.repoKey, `${sha}.${format}`), json);
+    return { repo: q.repo, sha, object: { bucket: BLOB_STORE, name }, size: json.length, parts: Math.ceil(json.length / this.partBytes()) };
   };
+
+  /** Part `part` of a big answer, base64 (JSON clients): only of the reply objects of this repo and sha. */
+  private async replyPart(repo: string, sha: string, format: string, object: unknown, part: unknown) {
+    const prefix = `${objectNames.reply(repoKey(repo), `${sha}.${format}`)}/`;
+    if (typeof object !== "string" || !object.startsWith(prefix) || !/^[0-9a-f]{32}$/.test(object.slice(prefix.length)))
+      throw new PermanentError(`report.get part: "object" must be the name report.get answered for this repo, sha and format`, "E_BAD_REQUEST");
+    if (!Number.isInteger(part) || (part as number) < 0) throw new PermanentError(`report.get part: "part" must be an integer ≥ 0`, "E_BAD_REQUEST");
+    const data = await this.replyBytes(object);
+    const parts = Math.ceil(data.length / this.partBytes());
+    if ((part as number) >= parts) throw new PermanentError(`report.get part: ${object} has ${parts} parts (0 to ${parts - 1})`, "E_BAD_REQUEST");
+    const start = (part as number) * this.partBytes();
+    return { part, parts, data: Buffer.from(data.subarray(start, start + this.partBytes())).toString("base64") };
+  }
+
+  /** A client reads a big answer part after part: the object is read once, not once per part. */
+  private async replyBytes(name: string): Promise<Uint8Array> {
+    const cached = this.replies.get(name);
+    if (cached) return cached;
+    const data = await this.d.objects.getBytes(name);
+    if (!data) throw new PermanentError(`${name} is not in the object store: ask report.get again`, "E_NOT_FOUND");
+    this.replies.set(name, data);
+    return data;
+  }
+
+  /** Bytes of one part: base64 (4/3) of it plus the envelope fits a message. */
+  private partBytes(): number {
+    return Math.floor((this.maxReplyBytes() * 3) / 4) - 1024;
+  }
 
   /** The server's message limit, less room for headers. */
   private maxReplyBytes(): number {

@@ -5,7 +5,7 @@
  * no permission error on any service's connection).
  */
 import path from "node:path";
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
@@ -14,6 +14,7 @@ import { Kvm } from "@nats-io/kv";
 import { Farm, subjects, buckets } from "../../shared/index.js";
 import { Objects } from "../../shared/stores.js";
 import { whoIsUp } from "../../shared/presence.js";
+import { fetchReport } from "../../shared/report-client.js";
 import type { Report } from "../../shared/report.js";
 import { SERVICE_NAMES } from "../../services/index.js";
 import type { NatsServer } from "../harness/nats-server.js";
@@ -29,6 +30,7 @@ import {
   type UserName,
   repoRoot,
   inboxOf,
+  git,
 } from "./helpers.js";
 
 const PERMISSION = /permissions? violation/i;
@@ -247,6 +249,44 @@ describe("every service under its own user", () => {
       await client.close();
     }
   }, 180_000);
+});
+
+describe("a report bigger than one message", () => {
+  test("farm-client reads it whole through report.get alone (no object-store permission)", async () => {
+    // The services of the test above still run, each under its own user.
+    expect(running.map((s) => s.name).sort()).toEqual([...SERVICE_NAMES].sort());
+    const repo = path.join(tmp, "big");
+    git(tmp, "init", "-q", "-b", "main", repo);
+    writeFileSync(path.join(repo, "big.js"), "debugger;\n".repeat(8000));
+    git(repo, "add", "-A");
+    git(repo, "commit", "-q", "-m", "many issues");
+    const sha = git(repo, "rev-parse", "HEAD");
+
+    const client = await Farm.connect({
+      servers: server.url,
+      user: "farm-client",
+      password: passwords["farm-client"],
+      inboxPrefix: inboxOf("farm-client"),
+      ensureTopology: false,
+      log: quietLog(),
+    });
+    const errors = collectErrors(client.nc);
+    try {
+      let done = false;
+      client.events.subscribe<{ sha: string }>(subjects.completed, (e) => void (e.sha === sha && (done = true)));
+      await client.nc.flush();
+      await client.js.publish(subjects.newSha, JSON.stringify({ repo, sha }));
+      await waitFor("the big commit's analysis", () => done, 90_000);
+      // More than the server's 1 MB message limit: report.get answers a reference, then its parts.
+      const ref = await client.jobs.send<{ parts?: number }>(subjects.reportGet, { repo, sha });
+      expect(ref.parts).toBeGreaterThan(1);
+      const report = await fetchReport<Report>(client, { repo, sha });
+      expect(report.summary).toEqual({ files: 1, errors: 8000, warnings: 0 });
+      expect(errors).toEqual([]);
+    } finally {
+      await client.close();
+    }
+  }, 120_000);
 });
 
 describe("the container healthcheck (deploy/healthcheck.mjs)", () => {

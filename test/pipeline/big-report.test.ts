@@ -2,7 +2,8 @@
  * A report far larger than one NATS message (1 MB): its file's result spills
  * from the KV cache to the object store, and report.get answers with a
  * reference to the whole JSON in the object store (README, "report.get"),
- * which a plain NATS client reads with the object-store API.
+ * which a plain NATS client reads with the object-store API, or part by part
+ * through report.get itself.
  */
 import { rmSync } from "node:fs";
 import path from "node:path";
@@ -40,6 +41,28 @@ interface Reference {
   repo: string;
   sha: string;
   object: { bucket: string; name: string };
+  size: number;
+  parts: number;
+}
+
+/** What a client without object-store access does: ask report.get for each part. */
+async function paged<T>(ref: Reference, format?: string): Promise<T> {
+  const chunks: Buffer[] = [];
+  for (let part = 0; part < ref.parts; part++) {
+    const p = await client.request<{ part: number; parts: number; data: string; error?: string }>("report.get", {
+      repo: ref.repo,
+      sha: ref.sha,
+      format,
+      object: ref.object.name,
+      part,
+    });
+    expect(p.error).toBeUndefined();
+    expect(p).toMatchObject({ part, parts: ref.parts });
+    chunks.push(Buffer.from(p.data, "base64"));
+  }
+  const data = Buffer.concat(chunks);
+  expect(data.length).toBe(ref.size);
+  return JSON.parse(data.toString("utf8")) as T;
 }
 
 /** What any client does with a reference: read the object with the NATS object-store API. */
@@ -65,9 +88,21 @@ describe("a report bigger than a NATS message", () => {
     // Asking again points at the same object (content-addressed, never rewritten under a reader).
     expect((await client.request<Reference>("report.get", { repo: repo.dir, sha })).object).toEqual(reply.object);
 
+    // The same bytes part by part through report.get, for a client allowed nothing else.
+    expect(reply.parts).toBeGreaterThan(1);
+    expect(await paged<Report>(reply)).toEqual(report);
+
     const sarifRef = await client.request<Reference>("report.get", { repo: repo.dir, sha, format: "sarif" });
     const sarif = await follow<{ version: string; runs: { results: unknown[] }[] }>(sarifRef);
     expect(sarif.version).toBe("2.1.0");
     expect(sarif.runs[0].results).toHaveLength(LINES);
+    expect(await paged(sarifRef, "sarif")).toEqual(sarif);
+
+    // Parts are served only of this repo's and sha's reply objects, and only those that exist.
+    const ask = (extra: Record<string, unknown>) => client.request<{ error?: string; code?: string }>("report.get", { repo: repo.dir, sha, ...extra });
+    expect((await ask({ object: sarifRef.object.name.replace(/^reply/, "report"), part: 0 })).error).toMatch(/must be the name report.get answered/);
+    expect((await ask({ object: reply.object.name, part: 0, format: "sarif" })).error).toMatch(/must be the name report.get answered/);
+    expect((await ask({ object: reply.object.name, part: reply.parts })).error).toMatch(new RegExp(`has ${reply.parts} parts`));
+    expect((await ask({ object: reply.object.name, part: -1 })).error).toMatch(/integer/);
   }, 180_000);
 });
