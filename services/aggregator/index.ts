@@ -14,7 +14,9 @@ export async function startAggregator(ctx: ServiceContext): Promise<Service> {
   const workers = [
     await farm.worker(subjects.lintResults, agg.onBatchResult, { concurrency: 64 }),
     // A commit's message stays in flight until its report is stored: a crash redelivers it.
-    await farm.worker(subjects.commitFiles, agg.onCommitFiles, { concurrency: 5000, ackWait: 60_000, maxDeliver: 10 }),
+    // Heartbeats hold it meanwhile, so the ack wait only bounds how long a delivery lost with
+    // a NATS node (a failover) waits to come again.
+    await farm.worker(subjects.commitFiles, agg.onCommitFiles, { concurrency: 5000, ackWait: 20_000, maxDeliver: 10 }),
     await farm.worker(subjects.reportGet, agg.onReportGet, { consumeQueue: false, concurrency: 16 }),
   ];
   return { name: "aggregator", close: async () => void (await Promise.all(workers.map((w) => w.close()))) };

@@ -13,8 +13,9 @@ export async function startIngest(ctx: ServiceContext): Promise<Service> {
   const ingest = new Ingest({ ...ctx, objects, reports, mirrors });
   const worker = await farm.worker(subjects.newSha, ingest.onNewSha, {
     concurrency: 4,
-    // Clones of big repos take a while; heartbeats keep the task ours meanwhile.
-    ackWait: 60_000,
+    // Clones of big repos take a while; heartbeats keep the task ours meanwhile. A delivery
+    // lost with a NATS node comes again after the ack wait: keep it short.
+    ackWait: 20_000,
     maxDeliver: 5,
     backoff: [2000, 10_000, 30_000, 60_000],
     decode: (data: Uint8Array) => data,

@@ -8,6 +8,6 @@ export async function startSplitter(ctx: ServiceContext): Promise<Service> {
   const { farm } = ctx;
   const objects = await Objects.open(farm.nc);
   const splitter = new Splitter({ ...ctx, objects, results: await ResultCache.open(farm.nc, objects) });
-  const worker = await farm.worker(subjects.commitManifest, splitter.onManifest, { concurrency: 8, ackWait: 60_000 });
+  const worker = await farm.worker(subjects.commitManifest, splitter.onManifest, { concurrency: 8, ackWait: 15_000 });
   return { name: "splitter", close: () => worker.close() };
 }
