@@ -19,8 +19,9 @@ export interface ConnectOptions {
   inboxPrefix?: string;
   /**
    * Capture where each request started, for its timeout's stack trace. Default
-   * false: it costs an Error per request (3.7 s of the main thread's CPU in a
-   * 200-commit cold analysis), and farm's own errors name the subject anyway.
+   * false (true when FARM_ASYNC_TRACES=1, as in the tests): it costs an Error per
+   * request (3.7 s of the main thread's CPU in a 200-commit cold analysis), and
+   * farm's own errors name the subject anyway.
    */
   asyncTraces?: boolean;
 }
@@ -43,7 +44,7 @@ export async function connectNats(opts: ConnectOptions): Promise<NatsConnection>
       authenticator,
       timeout: opts.timeout ?? 5000,
       inboxPrefix: opts.inboxPrefix,
-      noAsyncTraces: !opts.asyncTraces,
+      noAsyncTraces: !(opts.asyncTraces ?? process.env.FARM_ASYNC_TRACES === "1"),
       // Once connected, keep trying forever: a service outlives a cluster restart.
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,
