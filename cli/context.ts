@@ -1,8 +1,9 @@
 /** What every command needs: config from env + flags, a logger, exit codes, a cluster. */
+import { errors as natsErrors } from "@nats-io/transport-node";
 import { ClusterUnreachableError, connectOptionsFrom } from "../shared/connection.js";
 import { loadConfig, type FarmConfig } from "../shared/config.js";
 import { NatsServerMissingError, StoreInUseError } from "../shared/embedded.js";
-import { FarmError, PermanentError, RemoteError } from "../shared/errors.js";
+import { FarmError, NoRespondersError, PermanentError, RemoteError, TimeoutError } from "../shared/errors.js";
 import { Farm } from "../shared/farm.js";
 import { createLogger, type Logger } from "../shared/logger.js";
 import { InvalidInputError } from "../shared/git.js";
@@ -20,7 +21,17 @@ export function exitCodeOf(err: unknown): number {
   if (err instanceof UsageError || err instanceof InvalidInputError || err instanceof PermanentError) return EXIT.usage;
   if (err instanceof RemoteError && err.permanent) return EXIT.usage;
   if (err instanceof ClusterUnreachableError || err instanceof NatsServerMissingError || err instanceof StoreInUseError) return EXIT.unreachable;
+  // The cluster is there but nobody answered (in time): like unreachable, worth another try.
+  if (err instanceof natsErrors.TimeoutError || err instanceof TimeoutError || err instanceof NoRespondersError) return EXIT.unreachable;
   return EXIT.internal;
+}
+
+/** What the CLI prints for an error: its first line; the NATS client's bare "timeout" gets what it means and what to do. */
+export function errorLine(err: unknown): string {
+  if (err instanceof natsErrors.TimeoutError) {
+    return "the cluster did not answer in time (busy, or electing a stream leader after a node left): try again; `farm status` shows the streams";
+  }
+  return ((err as Error)?.message ?? String(err)).split("\n")[0];
 }
 
 export interface ConnectionFlags {

@@ -6,7 +6,7 @@ import { dlqListCommand, replayCommand } from "./commands/dlq.js";
 import { eventsCommand, publishCommand, reportCommand } from "./commands/client.js";
 import { serviceCommand, upCommand } from "./commands/run.js";
 import { statusCommand } from "./commands/status.js";
-import { exitCodeOf } from "./context.js";
+import { errorLine, exitCodeOf } from "./context.js";
 
 function connectionOptions(cmd: Command): Command {
   return cmd
@@ -125,7 +125,7 @@ async function main() {
       return;
     }
     // One line, no stack: the message says what was wrong and what to do.
-    process.stderr.write(`farm: ${(err as Error).message.split("\n")[0]}\n`);
+    process.stderr.write(`farm: ${errorLine(err)}\n`);
     process.exitCode = exitCodeOf(err);
   }
 }
