@@ -196,6 +196,14 @@ function notReadyYet(err: unknown): boolean {
   return err instanceof JetStreamApiError && (err.status >= 500 || err.code === NO_SUITABLE_PEERS);
 }
 
+/**
+ * Runs an idempotent JetStream step (a create, an info), again while the
+ * cluster cannot answer yet, for up to `readyTimeout` ms (default 60000).
+ */
+export function whenReady<T>(what: string, fn: () => Promise<T>, opts: { readyTimeout?: number; log?: Logger } = {}): Promise<T> {
+  return untilReady(what, fn, Date.now() + (opts.readyTimeout ?? 60_000), opts.log);
+}
+
 // Idempotent steps: a create that timed out may have happened; the retry finds it in place.
 async function untilReady<T>(what: string, fn: () => Promise<T>, deadline: number, log?: Logger): Promise<T> {
   for (let wait = 250; ; wait = Math.min(wait * 2, 4000)) {

@@ -33,6 +33,7 @@ import {
   isIngress,
   queueSubject,
   streamFor,
+  whenReady,
 } from "./topology.js";
 
 export interface WorkerOptions {
@@ -205,10 +206,13 @@ export class Worker<T = unknown, R = unknown> {
   async start(): Promise<this> {
     if (this.opts.consumeQueue) {
       if (!this.stream) throw new Error(`no work queue captures "${this.wire}": declare it in shared/topology.ts`);
-      await this.ensureConsumers(this.stream);
-      const consumer = await this.deps.js.consumers.get(this.stream, this.durable);
+      // A busy or electing cluster may time out a create: each step is idempotent, asked again.
+      const step = <X>(what: string, fn: () => Promise<X>) => whenReady(`${this.durable}: ${what}`, fn, { log: this.log });
+      const stream = this.stream;
+      await step("consumers", () => this.ensureConsumers(stream));
+      const consumer = await step("consumer", () => this.deps.js.consumers.get(stream, this.durable));
       this.loops.push(this.pullLoop(consumer));
-      const adv = await this.deps.js.consumers.get(ADVISORY_STREAM, `adv_${this.durable}`);
+      const adv = await step("advisory consumer", () => this.deps.js.consumers.get(ADVISORY_STREAM, `adv_${this.durable}`));
       this.advisories = await adv.consume({ max_messages: 4 });
       this.loops.push(this.advisoryLoop(this.advisories, this.stream));
       this.startHeartbeats();
