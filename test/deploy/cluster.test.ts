@@ -58,17 +58,23 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-async function startCluster(dir: string): Promise<NatsServer[]> {
+/** Three nodes of one cluster (not started), each its own server name, store and ports, routes to all. */
+async function clusterNodes(dir: string, name = "farm-test"): Promise<NatsServer[]> {
   const clusterPorts = [await freePort(), await freePort(), await freePort()];
   const routes = clusterPorts.map((p) => `nats://127.0.0.1:${p}`).join(",");
   const nodes = clusterPorts.map(
     (cport, i) =>
       new NatsServer({
         storeDir: path.join(dir, `n${i + 1}`),
-        args: ["--server_name", `n${i + 1}`, "--cluster_name", "farm-test", "--cluster", `nats://127.0.0.1:${cport}`, "--routes", routes],
+        args: ["--server_name", `n${i + 1}`, "--cluster_name", name, "--cluster", `nats://127.0.0.1:${cport}`, "--routes", routes],
       }),
   );
   for (const n of nodes) servers.add(n);
+  return nodes;
+}
+
+async function startCluster(dir: string): Promise<NatsServer[]> {
+  const nodes = await clusterNodes(dir);
   await Promise.all(nodes.map((n) => n.start()));
   return nodes;
 }
@@ -202,17 +208,7 @@ async function killMidRun(name: string, restartAfterMs: number | "after the anal
 }
 
 test("a service started before the cluster has formed waits for it, then creates its R3 streams", async () => {
-  const dir = path.join(tmp, "forming");
-  const clusterPorts = [await freePort(), await freePort(), await freePort()];
-  const routes = clusterPorts.map((p) => `nats://127.0.0.1:${p}`).join(",");
-  const nodes = clusterPorts.map(
-    (cport, i) =>
-      new NatsServer({
-        storeDir: path.join(dir, `n${i + 1}`),
-        args: ["--server_name", `n${i + 1}`, "--cluster_name", "farm-forming", "--cluster", `nats://127.0.0.1:${cport}`, "--routes", routes],
-      }),
-  );
-  for (const n of nodes) servers.add(n);
+  const nodes = await clusterNodes(path.join(tmp, "forming"), "farm-forming");
   // One node of three: no JetStream quorum, stream creation cannot succeed yet.
   await nodes[0].start();
   let connected = false;

@@ -47,6 +47,18 @@ async function as(user: UserName, password = passwords[user]): Promise<NatsConne
   return nc;
 }
 
+/** What the farm CLI's client commands do (`farm publish`, `farm report`, `farm events`), as farm-client. */
+function clientFarm(): Promise<Farm> {
+  return Farm.connect({
+    servers: server.url,
+    user: "farm-client",
+    password: passwords["farm-client"],
+    inboxPrefix: inboxOf("farm-client"),
+    ensureTopology: false,
+    log: quietLog(),
+  });
+}
+
 beforeAll(async () => {
   tmp = tempDir("farm-deploy-perm-");
   ({ server, passwords } = await startAuthServer(path.join(tmp, "nats")));
@@ -180,15 +192,7 @@ describe("every service under its own user", () => {
     for (const name of SERVICE_NAMES) {
       running.push(await startService(name, server.url, { user: name, password: passwords[name], inboxPrefix: inboxOf(name) }, { dataDir }));
     }
-    // What the farm CLI's client commands do (`farm publish`, `farm report`, `farm events`).
-    const client = await Farm.connect({
-      servers: server.url,
-      user: "farm-client",
-      password: passwords["farm-client"],
-      inboxPrefix: inboxOf("farm-client"),
-      ensureTopology: false,
-      log: quietLog(),
-    });
+    const client = await clientFarm();
     const clientErrors = collectErrors(client.nc);
     try {
       const completed = new Set<string>();
@@ -262,14 +266,7 @@ describe("a report bigger than one message", () => {
     git(repo, "commit", "-q", "-m", "many issues");
     const sha = git(repo, "rev-parse", "HEAD");
 
-    const client = await Farm.connect({
-      servers: server.url,
-      user: "farm-client",
-      password: passwords["farm-client"],
-      inboxPrefix: inboxOf("farm-client"),
-      ensureTopology: false,
-      log: quietLog(),
-    });
+    const client = await clientFarm();
     const errors = collectErrors(client.nc);
     try {
       let done = false;
