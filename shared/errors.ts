@@ -2,6 +2,7 @@
  * Named errors of the farm library. Every error that crosses the wire is
  * reduced to {@link WireError} and rebuilt on the other side as a RemoteError.
  */
+import { errors as natsErrors } from "@nats-io/transport-node";
 
 export class FarmError extends Error {
   /** Stable machine-readable code, e.g. "E_TIMEOUT". */
@@ -87,4 +88,9 @@ export function toWireError(err: unknown): WireError {
     return { name: err.name, message: err.message, code, permanent: isPermanent(err) };
   }
   return { name: "Error", message: String(err), code: "E_TASK", permanent: false };
+}
+
+/** The NATS client's request timeout, bare or as the cause of another error. */
+export function isNatsTimeout(err: unknown): boolean {
+  return err instanceof natsErrors.TimeoutError || (err as Error)?.cause instanceof natsErrors.TimeoutError;
 }

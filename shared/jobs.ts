@@ -13,7 +13,7 @@ import {
 } from "@nats-io/transport-node";
 import { JetStreamApiError, JetStreamError, PubHeaders, type ApiError, type JetStreamClient, type PubAck } from "@nats-io/jetstream";
 import { decode, encode, formatHeaders } from "./codec.js";
-import { NoRespondersError, RemoteError, TimeoutError, FarmError, type WireError } from "./errors.js";
+import { isNatsTimeout, NoRespondersError, RemoteError, TimeoutError, FarmError, type WireError } from "./errors.js";
 import { H, type ErrorReply, type TaskResult } from "./envelope.js";
 import { queueSubject, streamFor } from "./topology.js";
 import { sleep } from "./concurrency.js";
@@ -73,10 +73,6 @@ function isNoResponders(err: unknown): boolean {
   );
 }
 
-function isTimeout(err: unknown): boolean {
-  return err instanceof natsErrors.TimeoutError || (err as Error)?.cause instanceof natsErrors.TimeoutError;
-}
-
 /** The queued subject for `subject`, refused when no work-queue stream captures it. */
 function queuedOn(subject: string): string {
   const wire = queueSubject(subject);
@@ -123,7 +119,7 @@ export class Jobs {
           await sleep(wait);
           continue;
         }
-        if (isTimeout(err)) throw new TimeoutError(subject, timeout, { cause: err });
+        if (isNatsTimeout(err)) throw new TimeoutError(subject, timeout, { cause: err });
         throw err;
       }
     }

@@ -14,8 +14,10 @@ import {
 } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { Objm } from "@nats-io/obj";
-import { errors as natsErrors, type NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
+import { sleep } from "./concurrency.js";
+import { isNatsTimeout } from "./errors.js";
 
 /** Public and internal subjects. Edge subjects are the public contract. */
 export const subjects = {
@@ -192,7 +194,7 @@ const NO_SUITABLE_PEERS = 10005;
  * without enough peers. (No responders is not that: JetStream is not enabled.)
  */
 function notReadyYet(err: unknown): boolean {
-  if (err instanceof natsErrors.TimeoutError || (err as Error)?.cause instanceof natsErrors.TimeoutError) return true;
+  if (isNatsTimeout(err)) return true;
   return err instanceof JetStreamApiError && (err.status >= 500 || err.code === NO_SUITABLE_PEERS);
 }
 
@@ -212,7 +214,7 @@ async function untilReady<T>(what: string, fn: () => Promise<T>, deadline: numbe
     } catch (err) {
       if (!notReadyYet(err) || Date.now() + wait > deadline) throw err;
       log?.warn({ step: what, err: (err as Error).message, retryInMs: wait }, "JetStream not ready yet; retrying");
-      await new Promise((r) => setTimeout(r, wait));
+      await sleep(wait);
     }
   }
 }

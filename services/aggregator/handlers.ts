@@ -144,12 +144,12 @@ export class Aggregator {
     const prefix = `${objectNames.reply(repoKey(repo), `${sha}.${format}`)}/`;
     if (typeof object !== "string" || !object.startsWith(prefix) || !/^[0-9a-f]{32}$/.test(object.slice(prefix.length)))
       throw new PermanentError(`report.get part: "object" must be the name report.get answered for this repo, sha and format`, "E_BAD_REQUEST");
-    if (!Number.isInteger(part) || (part as number) < 0) throw new PermanentError(`report.get part: "part" must be an integer ≥ 0`, "E_BAD_REQUEST");
+    if (typeof part !== "number" || !Number.isInteger(part) || part < 0) throw new PermanentError(`report.get part: "part" must be an integer ≥ 0`, "E_BAD_REQUEST");
     const data = await this.replyBytes(object);
-    const parts = Math.ceil(data.length / this.partBytes());
-    if ((part as number) >= parts) throw new PermanentError(`report.get part: ${object} has ${parts} parts (0 to ${parts - 1})`, "E_BAD_REQUEST");
-    const start = (part as number) * this.partBytes();
-    return { part, parts, data: Buffer.from(data.subarray(start, start + this.partBytes())).toString("base64") };
+    const size = this.partBytes();
+    const parts = Math.ceil(data.length / size);
+    if (part >= parts) throw new PermanentError(`report.get part: ${object} has ${parts} parts (0 to ${parts - 1})`, "E_BAD_REQUEST");
+    return { part, parts, data: Buffer.from(data.subarray(part * size, (part + 1) * size)).toString("base64") };
   }
 
   /** A client reads a big answer part after part: the object is read once, not once per part. */
