@@ -45,10 +45,15 @@ export function buildProgram(): Command {
     ["farm analyze . --commits 50", "farm analyze https://github.com/expressjs/express.git --commits 200 --format json --out express.json", "NATS_URL=nats://cluster:4222 farm analyze /srv/repo --sha 0a1b2c...  --format sarif"],
   ).action(analyzeCommand);
 
-  examples(connectionOptions(program.command("up").description("run the whole cluster locally until Ctrl-C / SIGTERM")), [
-    "farm up",
-    "farm up --nats nats://127.0.0.1:4222",
-  ]).action(upCommand);
+  examples(
+    connectionOptions(
+      program
+        .command("up")
+        .description("run the whole cluster locally until Ctrl-C / SIGTERM; other commands on this data dir find it")
+        .option("--port <port>", "client port of the embedded nats-server", "4222"),
+    ),
+    ["farm up", "farm up --port 4333", "farm up --nats nats://127.0.0.1:4222"],
+  ).action(upCommand);
 
   examples(
     connectionOptions(

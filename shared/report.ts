@@ -9,8 +9,30 @@ import type { LintMessage as EngineMessage } from "./lint/types.js";
 export interface LintMessage extends Omit<EngineMessage, "linter" | "fatal"> {
   linter: EngineMessage["linter"] | "farm";
   fatal?: boolean;
+  /** For a message without a rule: what kind it is (see ruleName); set in assembled reports. */
+  kind?: string;
   /** Identity across commits (see fingerprints); set in assembled reports. */
   fingerprint?: string;
+}
+
+/**
+ * The name a message is counted and fingerprinted under: its rule, or for the
+ * messages linters give without one, what kind of message it is. Only a fatal
+ * message whose text says so is a parse error; a lint thread's crash or time
+ * limit is "fatal", and ESLint's directive reports have names of their own.
+ */
+export function ruleName(m: Pick<LintMessage, "linter" | "ruleId" | "fatal" | "message">): string {
+  if (m.ruleId) return m.ruleId;
+  if (m.linter === "farm") return "unlintable";
+  if (m.fatal) return /^Parsing error\b/.test(m.message) ? "parse-error" : "fatal";
+  if (/^Unused eslint-disable directive/.test(m.message)) return "unused-disable-directive";
+  if (/^Unused eslint-enable directive/.test(m.message)) return "unused-enable-directive";
+  return "directive";
+}
+
+/** The "linter/rule" id of a message in tables and SARIF. */
+export function qualifiedRule(m: Pick<LintMessage, "linter" | "ruleId" | "fatal" | "message">): string {
+  return `${m.linter}/${ruleName(m)}`;
 }
 
 /** A message as cached: plus a hash of its normalized source line, for fingerprints. */
@@ -35,6 +57,9 @@ export interface DeltaEntry {
   path: string;
   linter: string;
   ruleId: string | null;
+  /** For an entry without a rule: what kind of message it is (see ruleName). */
+  kind?: string;
+  fatal?: boolean;
   severity: 1 | 2;
   line: number;
   column: number;
@@ -130,7 +155,7 @@ export function fingerprints(file: FileMessages): { message: CachedMessage; entr
   const seen = new Map<string, number>();
   const sorted = [...file.messages].sort((a, b) => a.line - b.line || a.column - b.column);
   return sorted.map((m) => {
-    const base = `${file.path}\0${m.linter}\0${m.ruleId ?? ""}\0${m.lineHash}`;
+    const base = `${file.path}\0${m.linter}\0${ruleName(m)}\0${m.lineHash}`;
     const occurrence = seen.get(base) ?? 0;
     seen.set(base, occurrence + 1);
     const fingerprint = createHash("sha256").update(`${base}\0${occurrence}`).digest("hex").slice(0, 24);
@@ -138,6 +163,7 @@ export function fingerprints(file: FileMessages): { message: CachedMessage; entr
       path: file.path,
       linter: m.linter,
       ruleId: m.ruleId,
+      ...ruleless(m),
       severity: m.severity,
       line: m.line,
       column: m.column,
@@ -151,7 +177,13 @@ export function fingerprints(file: FileMessages): { message: CachedMessage; entr
 /** A file's messages as the public report shows them: fingerprinted, without cache internals. */
 export function publicMessages(file: FileMessages): LintMessage[] {
   const fp = new Map(fingerprints(file).map((x) => [x.message, x.fingerprint]));
-  return file.messages.map(({ lineHash: _lineHash, ...m }, i) => ({ ...m, fingerprint: fp.get(file.messages[i]) }));
+  return file.messages.map(({ lineHash: _lineHash, ...m }, i) => ({ ...m, ...ruleless(m), fingerprint: fp.get(file.messages[i]) }));
+}
+
+/** What a message without a rule adds to the public report: its kind, and fatal when it is. */
+function ruleless(m: LintMessage): { kind?: string; fatal?: boolean } {
+  if (m.ruleId) return {};
+  return { kind: ruleName(m), ...(m.fatal ? { fatal: true } : {}) };
 }
 
 /**
