@@ -7,6 +7,7 @@ import { eventsCommand, publishCommand, reportCommand } from "./commands/client.
 import { serviceCommand, upCommand } from "./commands/run.js";
 import { statusCommand } from "./commands/status.js";
 import { errorLine, exitCodeOf } from "./context.js";
+import { isOutputClosed, whenStdoutClosed } from "./output.js";
 
 function connectionOptions(cmd: Command): Command {
   return cmd
@@ -35,14 +36,28 @@ export function buildProgram(): Command {
         .command("analyze")
         .description("analyze a commit and its first-parent ancestors, then print the reports")
         .argument("<repo>", "a local repository path or a clone url")
-        .option("--sha <sha>", "commit to analyze (default: HEAD of the default branch)")
+        .option("--sha <rev>", "commit to analyze: for a local repository any revision (HEAD, a branch, a tag, a short sha); for a url the full id (default: HEAD)")
         .option("--commits <n>", "how many commits: the sha and n-1 first-parent ancestors", "1")
-        .addOption(new Option("--format <format>", "output format").choices(["table", "json", "sarif"]).default("table"))
+        .addOption(
+          new Option("--format <format>", "output: table (one commit: its issues under the table), json, ndjson (one report per line), sarif (the requested commit against its parent)")
+            .choices(["table", "json", "ndjson", "sarif"])
+            .default("table"),
+        )
+        .option("--summary", "json, ndjson: per commit only the summary and the delta (new and fixed issues), no files")
+        .option("--details", "table of a history: print each commit's new issues (file, line:col, severity, message, rule) under the table")
+        .option("--sarif-dir <dir>", "also write one SARIF file per analyzed commit, <dir>/<sha>.sarif (code-scanning uploads of a history)")
         .option("--out <file>", "write the output to a file instead of stdout")
-        .addOption(new Option("--fail-on <level>", "exit 1 when the analyzed commits have issues of this level").choices(["error", "warning"]))
+        .addOption(new Option("--fail-on <level>", "exit 1, saying how many issues in which commits, when a printed commit has issues at or above this level").choices(["error", "warning"]))
         .option("--timeout <seconds>", "give up waiting after this many seconds", "3600"),
     ),
-    ["farm analyze . --commits 50", "farm analyze https://github.com/expressjs/express.git --commits 200 --format json --out express.json", "NATS_URL=nats://cluster:4222 farm analyze /srv/repo --sha 0a1b2c...  --format sarif"],
+    [
+      "farm analyze . --commits 50",
+      "farm analyze . --commits 50 --details",
+      "farm analyze . --sha v1.2.0 --fail-on error",
+      "farm analyze . --commits 1000 --format ndjson --summary > history.ndjson",
+      "farm analyze https://github.com/expressjs/express.git --commits 200 --format json --out express.json",
+      "NATS_URL=nats://cluster:4222 farm analyze /srv/repo --sha 0a1b2c...  --format sarif --sarif-dir sarif/",
+    ],
   ).action(analyzeCommand);
 
   examples(
@@ -83,12 +98,12 @@ export function buildProgram(): Command {
       program
         .command("report")
         .description("fetch a commit's report")
-        .argument("<repo>")
-        .argument("<sha>")
-        .addOption(new Option("--format <format>", "output format").choices(["table", "json", "sarif"]).default("table"))
+        .argument("<repo>", "a local repository path, or the clone url or path as the cluster's ingest saw it")
+        .argument("<sha>", "the commit: for a local repository any revision (HEAD, a branch, a tag, a short sha), else the full id")
+        .addOption(new Option("--format <format>", "output: table (with the commit's issues under it), json, sarif").choices(["table", "json", "sarif"]).default("table"))
         .option("--json", "same as --format json"),
     ),
-    ["farm report /srv/repo 4f3e1c... --format sarif > out.sarif"],
+    ["farm report . HEAD", "farm report /srv/repo 4f3e1c... --format sarif > out.sarif"],
   ).action(reportCommand);
 
   examples(
@@ -100,9 +115,14 @@ export function buildProgram(): Command {
     "farm status",
   ]).action(statusCommand);
 
-  const dlq = program.command("dlq").description("the dead-letter stream");
+  const dlq = examples(program.command("dlq").description("the dead-letter stream: work that failed for good, with its reason"), [
+    "farm dlq ls",
+    "farm dlq ls --json",
+    "farm replay --seq 4 7",
+  ]);
   examples(connectionOptions(dlq.command("ls").description("list dead-lettered work with its reason").option("--json", "print JSON")), [
     "farm dlq ls",
+    "farm dlq ls --json | jq '.[] | {seq, reason}'",
   ]).action(dlqListCommand);
 
   examples(
@@ -122,9 +142,12 @@ export function buildProgram(): Command {
 
 async function main() {
   const program = buildProgram();
+  void whenStdoutClosed();
   try {
     await program.parseAsync(process.argv);
   } catch (err) {
+    // The reader went away (`farm … | head`): nothing more to say, and nothing wrong.
+    if (isOutputClosed(err)) return;
     if (err instanceof CommanderError) {
       process.exitCode = err.exitCode === 0 ? 0 : 2;
       return;

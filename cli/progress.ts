@@ -36,10 +36,15 @@ export class Progress {
     }
   }
 
-  commitDone(stats?: Stats): void {
-    this.done++;
+  /** Work done for the analysis that is not one of its commits (the parent analyzed for the first delta). */
+  counted(stats?: Stats): void {
     this.linted += stats?.queued ?? 0;
     this.hits += stats?.cacheHits ?? 0;
+  }
+
+  commitDone(stats?: Stats): void {
+    this.done++;
+    this.counted(stats);
     if (this.bar) return this.bar.update(this.done, this.payload());
     const now = Date.now();
     if (now - this.lastLine >= 2000 || this.done === this.total) {

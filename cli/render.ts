@@ -1,49 +1,100 @@
-/** Output formats of reports: a table for people, JSON and SARIF for tools. */
-import { once } from "node:events";
+/** Output formats of reports: a table for people; JSON, NDJSON and SARIF for tools. */
 import type { Writable } from "node:stream";
-import { toSarif, type Report } from "../shared/report.js";
+import { qualifiedRule, type DeltaEntry, type Report } from "../shared/report.js";
+import { emptySarifLog, toSarif } from "../shared/sarif.js";
+import { writerTo } from "./output.js";
 
-export type OutputFormat = "table" | "json" | "sarif";
+export type OutputFormat = "table" | "json" | "ndjson" | "sarif";
 
-export function renderReports(reports: Report[], format: OutputFormat): string {
-  if (format === "json") return JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2) + "\n";
-  if (format === "sarif") return JSON.stringify(toSarif(reports), null, 2) + "\n";
-  return renderTable(reports);
+export interface RenderOptions {
+  format: OutputFormat;
+  /** json, ndjson: per commit only what the history needs (summary and delta, no files). Default false. */
+  summary?: boolean;
+  /** table of a history: each commit's new issues under the table. One commit always lists its issues. Default false. */
+  details?: boolean;
+}
+
+/** The per-commit fields of the summary form: the report without its files. */
+export type ReportSummary = Omit<Report, "files">;
+
+export function summaryOf({ files: _files, ...rest }: Report): ReportSummary {
+  return rest;
+}
+
+/** What `reports` (newest first) print as, all at once. */
+export function renderReports(reports: Report[], opts: RenderOptions): string {
+  const w = new ReportWriter(reports.length, opts);
+  return w.head() + reports.map((r) => w.add(r)).join("") + w.end();
 }
 
 /**
  * Writes `count` reports to `out` as they arrive, in order, with the same text
- * renderReports makes. JSON is written report by report and the table keeps one
- * row and the rule counts per report, so a long history is never held whole
- * (SARIF is one log object: it keeps the reports).
+ * renderReports makes. JSON and NDJSON are written report by report, the table
+ * keeps one row, the rule counts and (with details) the new issues per report,
+ * so a long history is never held whole. SARIF is the newest (requested) commit.
  */
-export async function writeReports(reports: AsyncIterable<Report>, count: number, format: OutputFormat, out: Writable): Promise<void> {
-  const write = async (text: string) => {
-    if (!out.write(text)) await once(out, "drain");
-  };
-  if (format === "json") {
-    if (count !== 1) await write("[");
-    let i = 0;
-    for await (const r of reports) {
-      const text = JSON.stringify(r, null, 2);
-      // Indented as an element of JSON.stringify(reports, null, 2).
-      await write(count === 1 ? text : `${i++ ? "," : ""}\n  ${text.replaceAll("\n", "\n  ")}`);
-    }
-    await write(count === 1 ? "\n" : count === 0 ? "]\n" : "\n]\n");
-    return;
-  }
-  if (format === "sarif") {
-    const all: Report[] = [];
-    for await (const r of reports) all.push(r);
-    return write(renderReports(all, "sarif"));
-  }
-  const rows: string[][] = [];
-  const rules = new Map<string, number>();
+export async function writeReports(reports: AsyncIterable<Report>, count: number, opts: RenderOptions, out: Writable): Promise<void> {
+  const write = writerTo(out);
+  const w = new ReportWriter(count, opts);
+  await write(w.head());
   for await (const r of reports) {
-    rows.push(tableRow(r));
-    countRules(r, rules);
+    const text = w.add(r);
+    if (text) await write(text);
   }
-  await write(tableText(rows, topOf(rules, 10)));
+  await write(w.end());
+}
+
+/** The text of a list of reports, cut where each report arrives. */
+class ReportWriter {
+  private i = 0;
+  private readonly rows: string[][] = [];
+  private readonly rules = new Map<string, number>();
+  private readonly newIssues: { report: Report; entries: DeltaEntry[] }[] = [];
+  private only?: Report;
+
+  constructor(
+    private readonly count: number,
+    private readonly opts: RenderOptions,
+  ) {}
+
+  head(): string {
+    return this.opts.format === "json" && this.count !== 1 ? "[" : "";
+  }
+
+  add(r: Report): string {
+    const i = this.i++;
+    const { format } = this.opts;
+    const shown = this.opts.summary ? summaryOf(r) : r;
+    if (format === "ndjson") return JSON.stringify(shown) + "\n";
+    if (format === "json") {
+      const text = JSON.stringify(shown, null, 2);
+      // Indented as an element of JSON.stringify(reports, null, 2).
+      return this.count === 1 ? text : `${i ? "," : ""}\n  ${text.replaceAll("\n", "\n  ")}`;
+    }
+    if (format === "sarif") {
+      if (i === 0) this.only = r;
+      return "";
+    }
+    this.rows.push(tableRow(r));
+    countRules(r, this.rules);
+    if (this.count === 1) this.only = r;
+    else if (this.opts.details && r.delta?.new.length) this.newIssues.push({ report: r, entries: r.delta.new });
+    return "";
+  }
+
+  end(): string {
+    const { format } = this.opts;
+    if (format === "ndjson") return "";
+    if (format === "json") return this.count === 1 ? "\n" : this.count === 0 ? "]\n" : "\n]\n";
+    if (format === "sarif") return JSON.stringify(this.only ? toSarif(this.only) : emptySarifLog(), null, 2) + "\n";
+    let out = tableText(this.rows, topOf(this.rules, 10));
+    if (this.only) out += "\n" + commitIssues(this.only);
+    for (const { report, entries } of this.newIssues) {
+      out += `\n${report.sha.slice(0, 10)}  ${(report.subject ?? "").slice(0, 60)}: ${entries.length} new\n`;
+      out += stylish(entries.map((e) => ({ ...e, isNew: true })));
+    }
+    return out;
+  }
 }
 
 function pad(cells: string[], widths: number[], right: boolean[]): string {
@@ -53,10 +104,6 @@ function pad(cells: string[], widths: number[], right: boolean[]): string {
 function table(head: string[], rows: string[][], right: boolean[]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   return [pad(head, widths, right), pad(widths.map((w) => "-".repeat(w)), widths, right), ...rows.map((r) => pad(r, widths, right))].join("\n");
-}
-
-export function renderTable(reports: Report[]): string {
-  return tableText(reports.map(tableRow), topRules(reports, 10));
 }
 
 function tableRow(r: Report): string[] {
@@ -82,20 +129,42 @@ function tableText(rows: string[][], rules: [string, number][]): string {
   return out;
 }
 
-export function topRules(reports: Report[], n: number): [string, number][] {
-  const counts = new Map<string, number>();
-  for (const r of reports) countRules(r, counts);
-  return topOf(counts, n);
-}
-
 function countRules(r: Report, counts: Map<string, number>) {
   for (const f of r.files)
     for (const m of f.messages) {
-      const rule = `${m.linter}/${m.ruleId ?? "parse-error"}`;
+      const rule = qualifiedRule(m);
       counts.set(rule, (counts.get(rule) ?? 0) + 1);
     }
 }
 
 function topOf(counts: Map<string, number>, n: number): [string, number][] {
   return [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, n);
+}
+
+type Issue = Pick<DeltaEntry, "path" | "linter" | "ruleId" | "kind" | "fatal" | "severity" | "line" | "column" | "message"> & { isNew: boolean };
+
+/** Every issue of one commit, where it is, the new ones marked. */
+function commitIssues(r: Report): string {
+  const fresh = new Set(r.delta?.new.map((e) => e.fingerprint));
+  const issues = r.files.flatMap((f) => f.messages.map((m) => ({ ...m, path: f.path, isNew: Boolean(m.fingerprint && fresh.has(m.fingerprint)) })));
+  return stylish(issues);
+}
+
+/** Issues grouped by file the way ESLint's stylish formatter prints them, plus a "new" mark. */
+export function stylish(issues: Issue[]): string {
+  if (issues.length === 0) return "no issues\n";
+  const byFile = new Map<string, Issue[]>();
+  for (const i of issues) byFile.set(i.path, [...(byFile.get(i.path) ?? []), i]);
+  let out = "";
+  for (const [file, list] of [...byFile].sort((a, b) => a[0].localeCompare(b[0]))) {
+    list.sort((a, b) => a.line - b.line || a.column - b.column);
+    const rows = list.map((i) => [`${i.line}:${i.column}`, i.severity === 2 ? "error" : "warning", i.message.replace(/\s+/g, " "), qualifiedRule(i), i.isNew ? "new" : ""]);
+    const widths = [0, 1, 2, 3].map((c) => Math.max(...rows.map((r) => r[c].length)));
+    out += `${file}\n${rows.map((r) => `  ${r.map((c, k) => (k < 4 ? c.padEnd(widths[k]) : c)).join("  ")}`.trimEnd()).join("\n")}\n\n`;
+  }
+  const errors = issues.filter((i) => i.severity === 2).length;
+  const warnings = issues.length - errors;
+  const fresh = issues.filter((i) => i.isNew).length;
+  const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? "" : "s"}`;
+  return out + `${plural(issues.length, "problem")} (${plural(errors, "error")}, ${plural(warnings, "warning")}), ${fresh} new\n`;
 }

@@ -5,7 +5,15 @@
 import { headers as natsHeaders, nuid, type MsgHdrs } from "@nats-io/transport-node";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { H } from "./envelope.js";
+import { PermanentError } from "./errors.js";
 import { DLQ_PREFIX, DLQ_STREAM } from "./topology.js";
+
+/** `replay` was asked for sequence numbers the dead-letter stream does not hold (or not with that subject). */
+export class UnknownDeadLetterError extends PermanentError {
+  constructor(readonly seqs: number[]) {
+    super(`no dead-letter entry ${seqs.map((s) => `#${s}`).join(", ")} (nothing was replayed; \`farm dlq ls\` lists the entries)`, "E_UNKNOWN_DEAD_LETTER");
+  }
+}
 
 export type DeadLetterKind = "permanent" | "exhausted";
 
@@ -98,8 +106,11 @@ export class DeadLetters {
   }
 
   /** Republishes matching entries on their original subjects with fresh message ids, then removes them. */
+  /** Republishes the entries; asked for by number, all of them must exist or none is replayed. */
   async replay(filter: ReplayFilter): Promise<DeadLetter[]> {
     const entries = await this.list(filter);
+    const missing = filter.seqs?.filter((seq) => !entries.some((d) => d.seq === seq)) ?? [];
+    if (missing.length > 0) throw new UnknownDeadLetterError(missing);
     for (const d of entries) {
       const h = copyHeaders(headersOf(d), (k) => !DROP.has(k) && !DLQ_HEADERS.has(k));
       await this.js.publish(d.subject, d.data, { headers: h, msgID: `replay.${d.seq}.${nuid.next()}` });

@@ -1,6 +1,6 @@
 /**
  * The report model: per-file results, per-commit reports, the delta against
- * the parent (by fingerprints that survive lines moving), and SARIF 2.1.0.
+ * the parent (by fingerprints that survive lines moving). SARIF is in sarif.ts.
  */
 import { createHash } from "node:crypto";
 import type { LintMessage as EngineMessage } from "./lint/types.js";
@@ -15,13 +15,21 @@ export interface LintMessage extends Omit<EngineMessage, "linter" | "fatal"> {
   fingerprint?: string;
 }
 
+/** What names a message or a delta entry. */
+export interface Namable {
+  linter: string;
+  ruleId: string | null;
+  fatal?: boolean;
+  message: string;
+}
+
 /**
  * The name a message is counted and fingerprinted under: its rule, or for the
  * messages linters give without one, what kind of message it is. Only a fatal
  * message whose text says so is a parse error; a lint thread's crash or time
  * limit is "fatal", and ESLint's directive reports have names of their own.
  */
-export function ruleName(m: Pick<LintMessage, "linter" | "ruleId" | "fatal" | "message">): string {
+export function ruleName(m: Namable): string {
   if (m.ruleId) return m.ruleId;
   if (m.linter === "farm") return "unlintable";
   if (m.fatal) return /^Parsing error\b/.test(m.message) ? "parse-error" : "fatal";
@@ -31,7 +39,7 @@ export function ruleName(m: Pick<LintMessage, "linter" | "ruleId" | "fatal" | "m
 }
 
 /** The "linter/rule" id of a message in tables and SARIF. */
-export function qualifiedRule(m: Pick<LintMessage, "linter" | "ruleId" | "fatal" | "message">): string {
+export function qualifiedRule(m: Namable): string {
   return `${m.linter}/${ruleName(m)}`;
 }
 
@@ -203,60 +211,5 @@ export function computeDelta(current: FileMessages[], parent: FileMessages[]): D
   return {
     new: [...now].filter(([fp]) => !before.has(fp)).map(([, e]) => e).sort(byPlace),
     fixed: [...before].filter(([fp]) => !now.has(fp)).map(([, e]) => e).sort(byPlace),
-  };
-}
-
-// ---- SARIF 2.1.0 ----------------------------------------------------------------------
-
-const SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json";
-
-/** One SARIF log, one run per report; `baselineState` comes from the delta. */
-export function toSarif(reports: Report[], toolVersion = "0.1.0"): Record<string, unknown> {
-  return { $schema: SARIF_SCHEMA, version: "2.1.0", runs: reports.map((r) => sarifRun(r, toolVersion)) };
-}
-
-function sarifRun(report: Report, toolVersion: string) {
-  const newFps = new Set(report.delta?.new.map((e) => e.fingerprint));
-  const rules = new Map<string, { id: string; shortDescription: { text: string } }>();
-  const results: Record<string, unknown>[] = [];
-  for (const file of report.files) {
-    for (const m of file.messages) {
-      const ruleId = `${m.linter}/${m.ruleId ?? "fatal"}`;
-      if (!rules.has(ruleId)) rules.set(ruleId, { id: ruleId, shortDescription: { text: m.ruleId ?? "parse error" } });
-      const fp = m.fingerprint;
-      results.push(sarifResult(ruleId, m.severity, m.message, file.path, m, fp, report.delta ? (fp && newFps.has(fp) ? "new" : "unchanged") : undefined));
-    }
-  }
-  for (const e of report.delta?.fixed ?? []) {
-    const ruleId = `${e.linter}/${e.ruleId ?? "fatal"}`;
-    results.push(sarifResult(ruleId, e.severity, e.message, e.path, e, e.fingerprint, "absent"));
-  }
-  return {
-    tool: { driver: { name: "farm", version: toolVersion, informationUri: "https://github.com/farm", rules: [...rules.values()] } },
-    versionControlProvenance: [{ repositoryUri: report.repo, revisionId: report.sha }],
-    properties: { linters: report.linters, parent: report.parent },
-    results,
-  };
-}
-
-function sarifResult(
-  ruleId: string,
-  severity: 1 | 2,
-  text: string,
-  path: string,
-  pos: { line: number; column: number; endLine?: number; endColumn?: number },
-  fingerprint: string | undefined,
-  baselineState: string | undefined,
-) {
-  const region: Record<string, number> = { startLine: Math.max(1, pos.line), startColumn: Math.max(1, pos.column) };
-  if (pos.endLine) region.endLine = pos.endLine;
-  if (pos.endColumn) region.endColumn = pos.endColumn;
-  return {
-    ruleId,
-    level: severity === 2 ? "error" : "warning",
-    message: { text },
-    locations: [{ physicalLocation: { artifactLocation: { uri: path }, region } }],
-    ...(fingerprint ? { partialFingerprints: { "farm/v1": fingerprint } } : {}),
-    ...(baselineState ? { baselineState } : {}),
   };
 }

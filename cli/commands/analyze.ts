@@ -2,28 +2,34 @@
  * `farm analyze`: publish repo.new_sha, follow the analysis events, print the
  * reports. Starts the embedded default when no cluster is given.
  */
-import { createWriteStream, existsSync, statSync } from "node:fs";
-import { rename, rm } from "node:fs/promises";
+import { createWriteStream } from "node:fs";
+import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import type { Writable } from "node:stream";
 import path from "node:path";
 import { encode } from "../../shared/codec.js";
-import { repoKey, resolveHead } from "../../shared/git.js";
+import { repoKey } from "../../shared/git.js";
 import type { Report } from "../../shared/report.js";
+import { toSarif } from "../../shared/sarif.js";
 import { subjects } from "../../shared/topology.js";
 import type { Farm } from "../../shared/farm.js";
 import { fetchReport } from "../../shared/report-client.js";
 import { mapOrdered } from "../../shared/concurrency.js";
 import { openCluster } from "../cluster.js";
 import { commandContext, EXIT, parseCount, UsageError, type ConnectionFlags } from "../context.js";
+import { FailOn, type FailLevel } from "../fail-on.js";
 import { Progress } from "../progress.js";
 import { writeReports, type OutputFormat } from "../render.js";
+import { analyzedRepo, commitOf } from "../revision.js";
 
 interface AnalyzeFlags extends ConnectionFlags {
   sha?: string;
   commits: string;
   format: OutputFormat;
+  summary?: boolean;
+  details?: boolean;
+  sarifDir?: string;
   out?: string;
-  failOn?: "error" | "warning";
+  failOn?: FailLevel;
   timeout: string;
 }
 
@@ -34,36 +40,45 @@ interface Completed {
   stats?: { files: number; cacheHits: number; queued: number };
 }
 
-/** A local directory becomes an absolute path (what ingest will see); anything else is a url. */
-function repoArgument(arg: string): string {
-  if (existsSync(arg) && statSync(arg).isDirectory()) return path.resolve(arg);
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(arg) || /^[\w.-]+@[\w.-]+:/.test(arg)) return arg;
-  throw new UsageError(`"${arg}" is neither a directory nor a clone url`);
-}
-
 export async function analyzeCommand(repoArg: string, flags: AnalyzeFlags) {
   const ctx = commandContext(flags);
   const commits = parseCount("--commits", flags.commits, 1);
   const timeoutMs = parseCount("--timeout", flags.timeout, 1) * 1000;
-  const repo = repoArgument(repoArg);
-  const sha = flags.sha ? flags.sha.toLowerCase() : await resolveHead(repo);
-  if (!/^([0-9a-f]{40}|[0-9a-f]{64})$/.test(sha)) throw new UsageError(`--sha must be a full 40 or 64 hex commit id, got "${flags.sha}"`);
+  if (flags.summary && (flags.format === "table" || flags.format === "sarif")) throw new UsageError("--summary applies to --format json and ndjson");
+  const repo = analyzedRepo(repoArg);
+  const sha = await commitOf(repo, flags.sha, "--sha");
 
   const cluster = await openCluster(ctx.config, ctx.log);
-  let failing = false;
+  const failOn = flags.failOn ? new FailOn(flags.failOn) : undefined;
   try {
     const shas = await follow(cluster.farm, repo, sha, commits - 1, timeoutMs);
+    if (flags.sarifDir) await writeSarifFiles(cluster.farm, repo, shas, flags.sarifDir);
+    // SARIF is what a code-scanning upload takes: the requested commit, against its parent.
+    const shown = flags.format === "sarif" ? shas.slice(0, 1) : shas;
     // A few requests at a time, each written out as soon as its turn comes: a long history is never held whole.
-    const reports = mapOrdered(shas, 4, async (s) => {
+    const reports = mapOrdered(shown, 4, async (s) => {
       const r = await fetchReport<Report>(cluster.farm, { repo, sha: s });
-      failing ||= r.summary.errors > 0 || (flags.failOn === "warning" && r.summary.warnings > 0);
+      failOn?.count(r);
       return r;
     });
-    await output(flags.out, (out) => writeReports(reports, shas.length, flags.format, out));
+    await output(flags.out, (out) => writeReports(reports, shown.length, { format: flags.format, summary: flags.summary, details: flags.details }, out));
   } finally {
     await cluster.close();
   }
-  if (flags.failOn && failing) process.exitCode = EXIT.issuesFound;
+  if (failOn?.failed) {
+    process.stderr.write(`farm: ${failOn.line()}\n`);
+    process.exitCode = EXIT.issuesFound;
+  }
+}
+
+/** One SARIF file per commit, `<dir>/<sha>.sarif`: a history's code-scanning uploads. */
+async function writeSarifFiles(farm: Farm, repo: string, shas: string[], dir: string) {
+  await mkdir(dir, { recursive: true });
+  for await (const r of mapOrdered(shas, 4, (s) => fetchReport<Report>(farm, { repo, sha: s }))) {
+    const file = path.join(dir, `${r.sha}.sarif`);
+    await writeFile(`${file}.partial-${process.pid}`, JSON.stringify(toSarif(r), null, 2) + "\n");
+    await rename(`${file}.partial-${process.pid}`, file);
+  }
 }
 
 /** To stdout, or to a file that appears only once it is complete. */
@@ -87,6 +102,7 @@ async function follow(farm: Farm, repo: string, sha: string, history: number, ti
   const key = repoKey(repo);
   const progress = new Progress(process.stderr);
   let expected: string[] | undefined;
+  let baseline: string | null = null;
   const done = new Map<string, Completed>();
   let settle!: (err?: Error) => void;
   const finished = new Promise<void>((resolve, reject) => (settle = (err) => (err ? reject(err) : resolve())));
@@ -97,12 +113,16 @@ async function follow(farm: Farm, repo: string, sha: string, history: number, ti
     if (typeof e?.repo !== "string" || repoKey(e.repo) !== key) return;
     if (subject === subjects.started && Array.isArray(e.commits) && e.sha === sha) {
       expected = e.commits;
+      baseline = typeof e.baseline === "string" ? e.baseline : null;
       progress.start(expected!.length);
     } else if (subject === subjects.completed && e.requested) {
       if (!done.has(e.sha)) {
         done.set(e.sha, e as Completed);
         progress.commitDone(e.stats);
       }
+    } else if (subject === subjects.completed && e.sha === baseline) {
+      baseline = null;
+      progress.counted(e.stats);
     } else if (subject === subjects.failed && (e.sha === sha || e.sha === null || expected?.includes(e.sha))) {
       settle(new UsageError(`analysis failed: ${e.reason}`));
       return;

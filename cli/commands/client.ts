@@ -4,7 +4,9 @@ import type { Report } from "../../shared/report.js";
 import { fetchReport } from "../../shared/report-client.js";
 import { subjects } from "../../shared/topology.js";
 import { commandContext, connectClient, parseCount, UsageError, type ConnectionFlags } from "../context.js";
-import { renderReports } from "../render.js";
+import { whenStdoutClosed } from "../output.js";
+import { renderReports, type OutputFormat } from "../render.js";
+import { commitOf, reportedRepo } from "../revision.js";
 import { untilSignal } from "../signals.js";
 
 interface PublishFlags extends ConnectionFlags {
@@ -29,16 +31,18 @@ export async function publishCommand(repo: string, sha: string, flags: PublishFl
 }
 
 interface ReportFlags extends ConnectionFlags {
-  format: "table" | "json" | "sarif";
+  format: Exclude<OutputFormat, "ndjson">;
   json?: boolean;
 }
 
-export async function reportCommand(repo: string, sha: string, flags: ReportFlags) {
+export async function reportCommand(repoArg: string, rev: string, flags: ReportFlags) {
   const ctx = commandContext(flags);
+  const repo = reportedRepo(repoArg);
+  const sha = await commitOf(repo, rev, "<sha>");
   const farm = await connectClient(ctx, "farm-report");
   try {
     const report = await fetchReport<Report>(farm, { repo, sha });
-    process.stdout.write(renderReports([report], flags.json ? "json" : flags.format));
+    process.stdout.write(renderReports([report], { format: flags.json ? "json" : flags.format }));
   } finally {
     await farm.close();
   }
@@ -52,6 +56,6 @@ export async function eventsCommand(pattern: string, flags: ConnectionFlags) {
   });
   await farm.nc.flush();
   process.stderr.write(`listening on ${pattern}\n`);
-  await untilSignal();
+  await Promise.race([untilSignal(), whenStdoutClosed()]);
   await farm.close();
 }

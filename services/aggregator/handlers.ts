@@ -10,11 +10,11 @@ import {
   computeDelta,
   resultKey,
   summarize,
-  toSarif,
   unlintableResult,
   type FileMessages,
   type FileRef,
 } from "../../shared/report.js";
+import { toSarif } from "../../shared/sarif.js";
 import { encode } from "../../shared/codec.js";
 import { Lru, objectNames, ReportStore, type Objects, type ResultCache, type StoredReport } from "../../shared/stores.js";
 import { BLOB_STORE, subjects } from "../../shared/topology.js";
@@ -131,7 +131,7 @@ export class Aggregator {
       throw new PermanentError(`no report for ${q.repo} at ${sha}: publish repo.new_sha for it first`, "E_NOT_FOUND");
     }
     const report = await this.d.reports.assemble(head);
-    const answer = format === "sarif" ? toSarif([report]) : report;
+    const answer = format === "sarif" ? toSarif(report) : report;
     // JSON is the larger of the two encodings a client may ask for: size the answer by it.
     const json = encode(answer, "json");
     if (json.length <= this.maxReplyBytes()) return answer;

@@ -87,6 +87,8 @@ export class Ingest {
       repo: req.repo,
       sha: req.sha,
       commits: plan.filter((c) => c.requested).map((c) => c.sha),
+      // Analyzed too, for the first delta: its linting is part of what this request costs.
+      baseline: plan.find((c) => !c.requested)?.sha ?? null,
     });
     // Oldest first (parents reach the aggregator before their children), a few commits at a
     // time: the first ones are being linted while the rest of a long history uploads.

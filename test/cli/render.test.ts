@@ -42,17 +42,17 @@ async function written(reports: Report[], format: OutputFormat): Promise<string>
   const out = new PassThrough({ highWaterMark: 64 });
   let text = "";
   out.on("data", (d) => (text += d));
-  await writeReports(slowly(reports), reports.length, format, out);
+  await writeReports(slowly(reports), reports.length, { format }, out);
   out.end();
   return text;
 }
 
 describe("writeReports", () => {
-  for (const format of ["json", "table", "sarif"] as const) {
+  for (const format of ["json", "ndjson", "table", "sarif"] as const) {
     for (const n of [0, 1, 3]) {
       test(`${format}, ${n} report(s): the same text as renderReports`, async () => {
         const reports = Array.from({ length: n }, (_, i) => report(i));
-        expect(await written(reports, format)).toBe(renderReports(reports, format));
+        expect(await written(reports, format)).toBe(renderReports(reports, { format }));
       });
     }
   }
@@ -93,5 +93,62 @@ describe("mapOrdered", () => {
       })(),
     ).rejects.toThrow("boom at 2");
     expect(got).toEqual([1]);
+  });
+});
+
+describe("the table says where each issue is", () => {
+  const one: Report = {
+    ...report(1),
+    files: [
+      {
+        path: "lib/b.js",
+        blob: "b",
+        messages: [
+          { linter: "eslint", ruleId: "no-undef", severity: 2, message: "'x' is not defined.", line: 3, column: 9, fingerprint: "fp-new" },
+          { linter: "eslint", ruleId: null, severity: 1, message: "Unused eslint-disable directive (no problems were reported from 'no-console').", line: 1, column: 1, fingerprint: "fp-old" },
+        ],
+      },
+      { path: "a.js", blob: "a", messages: [{ linter: "eslint", ruleId: null, fatal: true, severity: 2, message: "Parsing error: Unexpected token )", line: 2, column: 5, fingerprint: "fp-p" }] },
+    ],
+    delta: { new: [{ path: "lib/b.js", linter: "eslint", ruleId: "no-undef", severity: 2, line: 3, column: 9, message: "'x' is not defined.", fingerprint: "fp-new" }], fixed: [] },
+  };
+
+  test("one commit: every issue under the table, by file, line:col, severity, message, rule; new ones marked", () => {
+    const text = renderReports([one], { format: "table" });
+    const issues = text.slice(text.indexOf("\na.js\n") + 1);
+    expect(issues.split("\n")).toEqual([
+      "a.js",
+      "  2:5  error  Parsing error: Unexpected token )  eslint/parse-error",
+      "",
+      "lib/b.js",
+      "  1:1  warning  Unused eslint-disable directive (no problems were reported from 'no-console').  eslint/unused-disable-directive",
+      "  3:9  error    'x' is not defined.                                                             eslint/no-undef                  new",
+      "",
+      "3 problems (2 errors, 1 warning), 1 new",
+      "",
+    ]);
+  });
+
+  test("a directive report is counted under its own name, not as a parse error", () => {
+    const rules = renderReports([one], { format: "table" });
+    expect(rules).toMatch(/eslint\/unused-disable-directive +1/);
+    expect(rules).toMatch(/eslint\/parse-error +1/);
+  });
+
+  test("a history lists issues only with details: each commit's new ones", () => {
+    const history = [one, report(0)];
+    expect(renderReports(history, { format: "table" })).not.toContain("'x' is not defined.");
+    const detailed = renderReports(history, { format: "table", details: true });
+    expect(detailed).toContain(`\n${one.sha.slice(0, 10)}  commit 1: 1 new\nlib/b.js\n  3:9  error  'x' is not defined.  eslint/no-undef  new\n`);
+    expect(detailed).not.toContain("Parsing error");
+  });
+
+  test("summary form: each commit without its files; ndjson: one report per line", () => {
+    const lines = renderReports([one, report(0)], { format: "ndjson", summary: true }).trimEnd().split("\n");
+    expect(lines).toHaveLength(2);
+    const first = JSON.parse(lines[0]);
+    expect(first.files).toBeUndefined();
+    expect(first).toMatchObject({ sha: one.sha, summary: one.summary, delta: one.delta });
+    expect(JSON.parse(renderReports([one], { format: "ndjson" })).files).toEqual(one.files);
   });
 });

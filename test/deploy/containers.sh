@@ -18,7 +18,7 @@
 # The pod, the containers and every image it built are removed on exit, failure included.
 #
 # Needs root (podman with runc and cgroupfs, see ../shared/NOTES.md); installs podman,
-# runc and debootstrap with apt-get when missing (.ci/run runs it). Network: the npm registry and Debian's
+# runc, catatonit and debootstrap with apt-get when missing (.ci/run runs it). Network: the npm registry and Debian's
 # mirror during the build only (--network host); the test traffic stays in the pod.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -35,18 +35,23 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 # ---- tools ------------------------------------------------------------------------------
+# Debian package of each command this script runs. podman's pod infra ("pause") container
+# needs catatonit: apt satisfies podman's Recommends with tini, which the pause image cannot use.
+declare -A PKG=([podman]=podman [runc]=runc [catatonit]=catatonit [debootstrap]=debootstrap
+  [nats-server]=nats-server [git]=git [gzip]=gzip [tar]=tar [od]=coreutils [awk]=mawk)
 need=()
-command -v podman >/dev/null || need+=(podman)
-command -v runc >/dev/null || need+=(runc)
-command -v debootstrap >/dev/null || need+=(debootstrap)
-command -v nats-server >/dev/null || need+=(nats-server)
-command -v git >/dev/null || need+=(git)
+for bin in "${!PKG[@]}"; do command -v "$bin" >/dev/null || need+=("${PKG[$bin]}"); done
 if [ ${#need[@]} -gt 0 ]; then
   step "installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq || echo "apt-get update reported errors; installing anyway" >&2
   apt-get install -y -qq "${need[@]}" >/dev/null
 fi
+# Every binary the script uses, checked before anything starts: a missing one is named here,
+# not found out as a cryptic podman error half-way through.
+for bin in "${!PKG[@]}" node npm; do
+  command -v "$bin" >/dev/null || fail "$bin is missing (Debian package: ${PKG[$bin]:-nodejs/npm}); install it and run again"
+done
 
 PODMAN=(podman --runtime runc --cgroup-manager cgroupfs)
 ULIMITS=(--ulimit nofile=1024:1024 --ulimit nproc=1000:1000)

@@ -303,7 +303,7 @@ describe("pipeline end to end", () => {
     expect(state("src/util.js", "eslint/no-unused-vars").sort()).toEqual(["new", "unchanged"]);
     expect(state("src/new-name.js", "eslint/no-debugger")).toEqual(["new"]);
     expect(state("src/old-name.js", "eslint/no-debugger")).toEqual(["absent"]);
-    expect(state("src/broken.js", "eslint/fatal")).toEqual(["unchanged"]);
+    expect(state("src/broken.js", "eslint/parse-error")).toEqual(["unchanged"]);
     expect(run.results.filter((r) => r.baselineState === "new")).toHaveLength(report.delta!.new.length);
     // The root commit has no baseline: no baselineState at all.
     const root = (await client.request<{ runs: { results: { baselineState?: string }[] }[] }>("report.get", { repo: repo.dir, sha: shas[0], format: "sarif" })).runs[0];
