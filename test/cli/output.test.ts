@@ -1,0 +1,152 @@
+/**
+ * What a person sees from the CLI: revisions resolved by git, a --fail-on that
+ * says why, a closed pipe that ends quietly, progress that counts all the work,
+ * and replay/dlq that say what does not exist.
+ */
+import { spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { commit, FARM, FarmCli, git, gitEnv, initRepo } from "../harness/cli.js";
+import { NatsServer } from "../harness/nats-server.js";
+import { waitFor } from "../harness/wait.js";
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), "farm-out-"));
+const cli = new FarmCli({ cwd: tmp, env: { ...gitEnv(tmp), FARM_DATA_DIR: path.join(tmp, "data") } });
+let dir = "";
+let shas: string[] = [];
+/** More output than a pipe buffers (64 KiB), so that a reader leaving early is noticed. */
+const noisy = Array.from({ length: 3000 }, (_, i) => `undefinedThing${i};`).join("\n") + "\n";
+
+beforeAll(() => {
+  dir = initRepo(path.join(tmp, "repo"));
+  shas = [
+    commit(dir, { "package.json": '{"name":"x"}\n', "index.js": "const a = 1;\nmodule.exports = a;\n" }, "first"),
+    commit(dir, { "lib/util.js": "function f() { return undefinedThing; }\nmodule.exports = f;\n" }, "add util with an error"),
+    commit(dir, { "index.js": "const a = 1;\nconst unused = 2;\nmodule.exports = a;\n" }, "unused variable"),
+  ];
+  git(dir, "tag", "v1", shas[1]);
+  git(dir, "branch", "old", shas[0]);
+});
+
+afterAll(() => {
+  cli.kill();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+/** Runs farm with stdout into `head -1`; resolves with farm's own exit status and stderr. */
+function intoHead(args: string[], env: Record<string, string>): { code: number; stderr: string; first: string } {
+  const r = spawnSync("bash", ["-c", '"$@" | head -1; echo "farm-exit=${PIPESTATUS[0]}" >&2', "bash", process.execPath, ...FARM, ...args], {
+    cwd: tmp,
+    env: { ...process.env, ...gitEnv(tmp), NATS_URL: "", ...env },
+    encoding: "utf8",
+    timeout: 120_000,
+  });
+  const code = Number(/farm-exit=(\d+)/.exec(r.stderr)?.[1] ?? -1);
+  return { code, stderr: r.stderr.replace(/farm-exit=\d+\n/, ""), first: r.stdout };
+}
+
+describe("farm analyze on the embedded default", () => {
+  test("--sha takes any revision of a local repository: HEAD~1, a tag, a branch, a short sha", async () => {
+    for (const [rev, sha] of [["HEAD~1", shas[1]], ["v1", shas[1]], ["old", shas[0]], [shas[2].slice(0, 7), shas[2]]]) {
+      const r = await cli.run(["analyze", dir, "--sha", rev, "--format", "json", "--summary"]);
+      expect(r.stderr).not.toMatch(/must be a full/);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).sha, rev).toBe(sha);
+    }
+  });
+
+  test("a revision is never read as an option, and one that does not exist says so", async () => {
+    const opt = await cli.run(["analyze", dir, "--sha=--all"]);
+    expect(opt.code).toBe(2);
+    expect(opt.stderr).toMatch(/is not a revision name/);
+    const none = await cli.run(["analyze", dir, "--sha", "no-such-branch"]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/has no commit no-such-branch/);
+  });
+
+  test("--fail-on error says how many issues at or above error, in which commits", async () => {
+    const r = await cli.run(["analyze", dir, "--commits", "2", "--fail-on", "error"], { FARM_DATA_DIR: path.join(tmp, "data-fail") });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`--fail-on error: 3 issues at or above error in 2 of 2 commits: ${shas[2].slice(0, 10)} (2), ${shas[1].slice(0, 10)} (1)`);
+  });
+
+  test("one commit's table lists its issues by file, line:col, severity, message and rule, new ones marked", async () => {
+    const r = await cli.run(["analyze", dir]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/\nindex\.js\n {2}2:7 {2}error {2}'unused' is assigned a value but never used\. {2}eslint\/no-unused-vars {2}new\n/);
+    expect(r.stdout).toMatch(/\nlib\/util\.js\n {2}1:23 {2}error {2}'undefinedThing' is not defined\. {2}eslint\/no-undef\n/);
+  });
+
+  test("progress counts the parent analyzed for the first delta: every file is either linted or a cache hit", async () => {
+    // shas[2] and shas[1] requested, shas[0] analyzed too: 2 + 2 + 1 file versions.
+    const r = await cli.run(["analyze", dir, "--commits", "2"], { FARM_DATA_DIR: path.join(tmp, "data-progress") });
+    expect(r.code).toBe(0);
+    const last = r.stderr.trim().split("\n").filter((l) => /^\d+\/\d+ commits/.test(l)).at(-1)!;
+    const [, linted, hits] = /2\/2 commits, (\d+) files linted, (\d+) cache hits/.exec(last)!.map(Number);
+    expect(linted + hits).toBe(5);
+  });
+
+  test("a reader that closes the pipe early ends the command quietly", () => {
+    commit(dir, { "noisy.js": noisy }, "many issues");
+    const r = intoHead(["analyze", dir, "--format", "json"], { FARM_DATA_DIR: path.join(tmp, "data-pipe") });
+    expect(r.first).toBe("{\n");
+    expect(r.stderr).not.toMatch(/EPIPE|Error/);
+    expect(r.code).toBe(0);
+    git(dir, "reset", "-q", "--hard", shas[2]);
+  });
+});
+
+describe("client commands against a running cluster", () => {
+  let server: NatsServer;
+  let up: ChildProcess;
+  let nats: Record<string, string>;
+  let noisySha = "";
+
+  beforeAll(async () => {
+    server = await NatsServer.start();
+    nats = { NATS_URL: server.url, FARM_ALLOW_LOCAL_REPOS: "1" };
+    up = cli.spawn(["up"], nats);
+    let out = "";
+    up.stdout!.on("data", (d) => (out += d));
+    await waitFor("farm up ready", () => out.includes("farm ready"), 60_000);
+    noisySha = commit(dir, { "noisy.js": noisy }, "many issues");
+    git(dir, "reset", "-q", "--hard", shas[2]);
+    expect((await cli.run(["publish", dir, noisySha, "--history", "3"], nats)).code).toBe(0);
+    await waitFor("the noisy report", async () => (await cli.run(["report", dir, noisySha.slice(0, 8), "--json"], nats)).code === 0, 60_000, 500);
+  }, 120_000);
+
+  afterAll(async () => {
+    up?.kill("SIGTERM");
+    await server?.dispose();
+  });
+
+  test("farm report resolves a short sha or a revision with git", async () => {
+    const r = await cli.run(["report", dir, "v1", "--json"], nats);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).sha).toBe(shas[1]);
+    const bad = await cli.run(["report", dir, "abc"], nats);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/has no commit abc/);
+  });
+
+  test("farm report into a pipe closed early: no EPIPE stack, exit 0", () => {
+    const r = intoHead(["report", dir, noisySha.slice(0, 12), "--format", "json"], nats);
+    expect(r.first).toBe("{\n");
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+  });
+
+  test("farm replay --seq of an entry that does not exist names it and exits 2", async () => {
+    const r = await cli.run(["replay", "--seq", "99", "123"], nats);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no dead-letter entry #99, #123 \(nothing was replayed/);
+  });
+});
+
+test("farm dlq --help has examples", async () => {
+  const r = await cli.run(["dlq", "--help"]);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/Examples:\n\s+\$ farm dlq ls/);
+});
