@@ -4,7 +4,7 @@
  * and replay/dlq that say what does not exist.
  */
 import { spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -70,6 +70,18 @@ describe("farm analyze on the embedded default", () => {
     const r = await cli.run(["analyze", dir, "--commits", "2", "--fail-on", "error"], { FARM_DATA_DIR: path.join(tmp, "data-fail") });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`--fail-on error: 3 issues at or above error in 2 of 2 commits: ${shas[2].slice(0, 10)} (2), ${shas[1].slice(0, 10)} (1)`);
+  });
+
+  test("--format sarif of a history is the requested commit; --sarif-dir writes one log per commit", async () => {
+    const out = path.join(tmp, "sarif");
+    const r = await cli.run(["analyze", dir, "--commits", "3", "--format", "sarif", "--sarif-dir", out]);
+    expect(r.code, r.stderr).toBe(0);
+    const printed = JSON.parse(r.stdout);
+    expect(printed.runs.map((run: { versionControlProvenance: { revisionId: string }[] }) => run.versionControlProvenance[0].revisionId)).toEqual([shas[2]]);
+    expect(readdirSync(out).sort()).toEqual(shas.map((s) => `${s}.sarif`).sort());
+    const first = JSON.parse(readFileSync(path.join(out, `${shas[1]}.sarif`), "utf8"));
+    expect(first.runs).toHaveLength(1);
+    expect(first.runs[0].results.map((x: { ruleId: string; baselineState: string }) => [x.ruleId, x.baselineState])).toEqual([["eslint/no-undef", "new"]]);
   });
 
   test("one commit's table lists its issues by file, line:col, severity, message and rule, new ones marked", async () => {
