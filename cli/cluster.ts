@@ -1,12 +1,14 @@
 /**
- * Where the CLI's NATS comes from: the given cluster, or the embedded default
- * (a local nats-server child process plus all four services in this process).
+ * Where the CLI's NATS comes from: the given cluster; else a `farm up` running
+ * on this data dir; else the embedded default (a local nats-server child
+ * process plus all four services in this process).
  */
 import path from "node:path";
 import type { FarmConfig } from "../shared/config.js";
 import { NatsServer } from "../shared/embedded.js";
 import { connectOptionsFrom } from "../shared/connection.js";
 import { Farm } from "../shared/farm.js";
+import { findLocalFarm } from "../shared/local-farm.js";
 import type { Logger } from "../shared/logger.js";
 import type { Service } from "../shared/pipeline.js";
 import { SERVICE_NAMES, startServices, stopServices } from "../services/index.js";
@@ -15,21 +17,39 @@ export interface Cluster {
   farm: Farm;
   /** The url other processes can use. */
   url: string;
+  /** True when this process started the nats-server (and the services with it). */
   embedded: boolean;
   close(): Promise<void>;
 }
 
 export interface OpenOptions {
-  /** Start the four services in-process (the embedded default always does). */
+  /** Start the four services in-process (the embedded default always does; a running farm up already runs them). */
   services?: boolean;
   name?: string;
+  /** Client port of the embedded nats-server. Default: a free one (a transient `farm analyze`); `farm up` passes its --port. */
+  port?: number;
+  /**
+   * Without a natsUrl, use the `farm up` running on this data dir, if any, as a
+   * client: its store is in use, and it runs the services. Default true;
+   * `farm up` itself passes false.
+   */
+  attach?: boolean;
 }
 
 export async function openCluster(config: FarmConfig, log: Logger, opts: OpenOptions = {}): Promise<Cluster> {
+  const name = opts.name ?? "farm-cli";
+  if (!config.natsUrl && opts.attach !== false) {
+    const running = findLocalFarm(config.dataDir);
+    if (running) {
+      log.debug({ url: running.url, pid: running.pid }, "using the farm up running on this data dir");
+      const farm = await Farm.connect({ ...connectOptionsFrom(config, running.url, name), log, ensureTopology: false });
+      return { farm, url: running.url, embedded: false, close: () => farm.close() };
+    }
+  }
   let server: NatsServer | undefined;
   if (!config.natsUrl) {
     // The pid file lets the next run stop a server left behind by a killed one.
-    server = await NatsServer.start({ storeDir: path.join(config.dataDir, "nats"), pidFile: path.join(config.dataDir, "nats.pid") });
+    server = await NatsServer.start({ storeDir: path.join(config.dataDir, "nats"), pidFile: path.join(config.dataDir, "nats.pid"), port: opts.port });
     log.debug({ url: server.url, store: server.storeDir }, "embedded nats-server started");
   }
   const url = config.natsUrl ?? server!.url;
@@ -41,7 +61,7 @@ export async function openCluster(config: FarmConfig, log: Logger, opts: OpenOpt
     await server?.stop();
   };
   try {
-    farm = await Farm.connect({ ...connectOptionsFrom(config, url, opts.name ?? "farm-cli"), replicas: config.replicas, log });
+    farm = await Farm.connect({ ...connectOptionsFrom(config, url, name), replicas: config.replicas, log });
     // The embedded default is the whole cluster: it must run the services itself.
     const embeddedConfig = server ? { ...config, allowLocalRepos: true } : config;
     if (server || opts.services) services = await startServices(SERVICE_NAMES, { farm, config: embeddedConfig, log });

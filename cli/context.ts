@@ -2,11 +2,12 @@
 import { errors as natsErrors } from "@nats-io/transport-node";
 import { ClusterUnreachableError, connectOptionsFrom } from "../shared/connection.js";
 import { loadConfig, type FarmConfig } from "../shared/config.js";
-import { NatsServerMissingError, StoreInUseError } from "../shared/embedded.js";
+import { NatsServerMissingError, PortUnavailableError, StoreInUseError } from "../shared/embedded.js";
 import { FarmError, NoRespondersError, PermanentError, RemoteError, TimeoutError } from "../shared/errors.js";
 import { Farm } from "../shared/farm.js";
 import { createLogger, type Logger } from "../shared/logger.js";
 import { InvalidInputError } from "../shared/git.js";
+import { findLocalFarm } from "../shared/local-farm.js";
 
 export const EXIT = { ok: 0, issuesFound: 1, usage: 2, unreachable: 3, internal: 4 } as const;
 
@@ -21,6 +22,7 @@ export function exitCodeOf(err: unknown): number {
   if (err instanceof UsageError || err instanceof InvalidInputError || err instanceof PermanentError) return EXIT.usage;
   if (err instanceof RemoteError && err.permanent) return EXIT.usage;
   if (err instanceof ClusterUnreachableError || err instanceof NatsServerMissingError || err instanceof StoreInUseError) return EXIT.unreachable;
+  if (err instanceof PortUnavailableError) return EXIT.unreachable;
   // The cluster is there but nobody answered (in time): like unreachable, worth another try.
   if (err instanceof natsErrors.TimeoutError || err instanceof TimeoutError || err instanceof NoRespondersError) return EXIT.unreachable;
   return EXIT.internal;
@@ -66,9 +68,19 @@ export function commandContext(flags: ConnectionFlags): CommandContext {
   return { config: { ...config, logLevel: level }, log: createLogger({ level, pretty: config.logPretty, name: "farm" }) };
 }
 
-/** Client commands talk to a running cluster; they never start one. */
+/**
+ * Client commands talk to a running cluster; they never start one. Without
+ * --nats / NATS_URL: the `farm up` running on this data dir, whose url then
+ * becomes ctx.config.natsUrl (what the command prints names the cluster it used).
+ */
 export async function connectClient(ctx: CommandContext, name: string): Promise<Farm> {
-  if (!ctx.config.natsUrl) throw new UsageError("no cluster given: pass --nats URL or set NATS_URL (`farm up` prints the url to use)");
+  if (!ctx.config.natsUrl) {
+    const running = findLocalFarm(ctx.config.dataDir);
+    if (!running) {
+      throw new UsageError(`no cluster given: start \`farm up\` (this data dir: ${ctx.config.dataDir}) or pass --nats URL / set NATS_URL`);
+    }
+    ctx.config.natsUrl = running.url;
+  }
   return Farm.connect({ ...connectOptionsFrom(ctx.config, ctx.config.natsUrl, name), log: ctx.log, ensureTopology: false });
 }
 

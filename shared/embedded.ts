@@ -19,6 +19,31 @@ export class NatsServerMissingError extends FarmError {
   }
 }
 
+/**
+ * The client port cannot be listened on (taken by another server, or not
+ * allowed). The CLI exits 3 for it, like a store in use: the environment is in
+ * the way, not the command line.
+ */
+export class PortUnavailableError extends FarmError {
+  readonly port: number;
+  constructor(port: number, why = "is already in use") {
+    super(`port ${port} (127.0.0.1:${port}) ${why}: stop what listens there, or pass --port N to use another port`, "E_PORT_UNAVAILABLE");
+    this.port = port;
+  }
+}
+
+/** Fails with PortUnavailableError unless 127.0.0.1:port can be listened on now (nats-server's own bind error is a bare exit 1). */
+export async function assertPortFree(port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.once("error", (err: NodeJS.ErrnoException) =>
+      reject(new PortUnavailableError(port, err.code === "EADDRINUSE" ? "is already in use" : `cannot be listened on (${err.code ?? err.message})`)),
+    );
+    srv.listen({ port, host: "127.0.0.1", exclusive: true }, () => srv.close(() => resolve()));
+  });
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
@@ -106,6 +131,8 @@ export class NatsServer {
     const bin = findBinary(this.opts.bin ?? (process.env.FARM_NATS_SERVER || "nats-server"));
     mkdirSync(this.storeDir, { recursive: true });
     if (this.opts.pidFile) await reapOrphan(this.opts.pidFile, this.storeDir);
+    // Checked after the reap: an orphan of this store may be the one holding the port.
+    if (this.port || this.opts.port) await assertPortFree(this.port || this.opts.port!);
     if (!this.port) this.port = this.opts.port ?? (await freePort());
     const args = ["-js", "-a", "127.0.0.1", "-p", String(this.port), "-sd", this.storeDir, ...(this.opts.args ?? [])];
     const proc = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"] });
@@ -118,7 +145,10 @@ export class NatsServer {
         reject(err);
       };
       proc.once("error", fail);
-      proc.once("exit", (code) => fail(new Error(`nats-server exited with ${code}:\n${log}`)));
+      // Taken between the check above and nats-server's bind: the same error as the check's.
+      proc.once("exit", (code) =>
+        fail(/bind: address already in use/.test(log) ? new PortUnavailableError(this.port) : new Error(`nats-server exited with ${code}:\n${log}`)),
+      );
       proc.stderr!.on("data", (d: Buffer) => {
         log += d.toString();
         if (log.includes("Server is ready")) {
@@ -156,7 +186,8 @@ export class NatsServer {
   }
 }
 
-function alive(pid: number): boolean {
+/** The process exists (EPERM: it does, as another user's). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

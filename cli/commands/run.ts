@@ -1,19 +1,43 @@
 /** Long-running commands: `farm up` (the whole cluster) and `farm service <name>` (one service). */
 import { connectOptionsFrom } from "../../shared/connection.js";
 import { Farm } from "../../shared/farm.js";
+import { removeLocalFarm, writeLocalFarm } from "../../shared/local-farm.js";
 import { isServiceName, SERVICE_NAMES, startServices, stopServices } from "../../services/index.js";
 import { openCluster } from "../cluster.js";
 import { commandContext, UsageError, type ConnectionFlags } from "../context.js";
 import { untilSignal } from "../signals.js";
 
-export async function upCommand(flags: ConnectionFlags) {
+interface UpFlags extends ConnectionFlags {
+  /** Client port of the embedded nats-server. Default "4222" (farm.ts); ignored with --nats. */
+  port: string;
+}
+
+/** A TCP port, 1-65535. */
+export function parsePort(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`--port must be an integer from 1 to 65535, got "${value}"`);
+  return n;
+}
+
+export async function upCommand(flags: UpFlags) {
   const ctx = commandContext(flags);
-  const cluster = await openCluster(ctx.config, ctx.log, { services: true, name: "farm-up" });
+  const port = parsePort(flags.port);
+  // attach: false: this is the farm up the others attach to; a second one on the data dir fails (store in use).
+  const cluster = await openCluster(ctx.config, ctx.log, { services: true, name: "farm-up", port, attach: false });
   const stopped = untilSignal();
+  const dataDir = ctx.config.dataDir;
+  if (cluster.embedded) {
+    // Only now, server and services ready: a client that finds the record finds a working cluster.
+    writeLocalFarm(dataDir, cluster.url);
+    // Also on a forced exit (a second signal); only SIGKILL leaves it, and readers see its pid is gone.
+    process.once("exit", () => removeLocalFarm(dataDir));
+  }
   // The ready line is what scripts wait for: always printed, whatever the log level.
   process.stdout.write(JSON.stringify({ msg: "farm ready", nats: cluster.url, embedded: cluster.embedded, services: SERVICE_NAMES }) + "\n");
   const sig = await stopped;
   ctx.log.info({ signal: sig }, "stopping");
+  // Gone before the cluster is: no new client attaches to a stopping farm.
+  if (cluster.embedded) removeLocalFarm(dataDir);
   await cluster.close();
 }
 
