@@ -78,6 +78,8 @@ export interface CommitFiles extends CommitRef {
    * commit's report as their baseline stop waiting.
    */
   failed?: string;
+  /** What the splitter could not honour in the commit's configuration (e.g. a symlinked config), said once per commit. */
+  notes?: string[];
 }
 
 /** A running service: stops cleanly. */

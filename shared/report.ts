@@ -99,6 +99,8 @@ export interface Report {
   files: ReportFile[];
   /** Null when the commit has no parent, or its parent could not be analyzed (no baseline). */
   delta: Delta | null;
+  /** What farm could not honour in the commit's configuration, once each (absent when nothing). */
+  notes?: string[];
 }
 
 /** A file of a commit as analyzed: where its result lives. */
