@@ -1,7 +1,23 @@
-/** The third verb: cluster pub/sub on plain core subjects. Events are JSON (the public contract). */
-import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+/**
+ * The third verb: cluster pub/sub on plain core subjects. Events are JSON (the
+ * public contract). Each carries an `id`, also its `Nats-Msg-Id`: a stream that
+ * captures the events keeps one copy of an event sent twice (a task redelivered
+ * after a failover announces again), and a core subscriber can drop the repeat.
+ */
+import { createHash } from "node:crypto";
+import { headers as natsHeaders, nuid, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { decode, encode } from "./codec.js";
+
+export interface PublishOptions {
+  /** The event's id: the same for a re-send of the same event (see eventId). Default: a new unique id. */
+  id?: string;
+}
+
+/** A stable event id from what identifies the event (its subject, the request, the commit…). */
+export function eventId(...parts: (string | number | null | undefined)[]): string {
+  return createHash("sha256").update(parts.map((p) => String(p ?? "")).join("\0")).digest("hex").slice(0, 24);
+}
 
 export type EventHandler<T> = (payload: T, subject: string) => void | Promise<void>;
 
@@ -16,8 +32,13 @@ export class Events {
     private readonly log: Logger,
   ) {}
 
-  publish(subject: string, payload: unknown): void {
-    this.nc.publish(subject, encode(payload, "json"));
+  /** Publishes `payload` plus its `id`; returns the id. */
+  publish(subject: string, payload: object, opts: PublishOptions = {}): string {
+    const id = opts.id ?? nuid.next();
+    const h = natsHeaders();
+    h.set("Nats-Msg-Id", id);
+    this.nc.publish(subject, encode({ ...payload, id }, "json"), { headers: h });
+    return id;
   }
 
   /** Every subscriber gets every event matching `pattern` (wildcards allowed). */

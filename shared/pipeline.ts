@@ -95,3 +95,16 @@ export interface ServiceContext {
   config: FarmConfig;
   log: Logger;
 }
+
+/** `repo.analysis.completed` (public, JSON; `id` is added by Events.publish). */
+export interface CompletedEvent {
+  repo: string;
+  sha: string;
+  parent: string | null;
+  requested: boolean;
+  summary: { files: number; errors: number; warnings: number };
+  /** Counts of new and fixed issues; null exactly when the report's delta is null. */
+  delta: { new: number; fixed: number } | null;
+  notes?: string[];
+  stats: SplitStats;
+}

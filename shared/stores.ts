@@ -222,8 +222,11 @@ export interface StoredReport {
   summary: Summary;
   /** Object holding `{files: FileRef[], delta}` (content-addressed, never replaced). */
   object: string;
-  newIssues: number;
-  fixedIssues: number;
+  /** Counts of the delta; null when the report has none (a root commit, or no baseline). */
+  newIssues: number | null;
+  fixedIssues: number | null;
+  /** What farm could not honour in the commit's configuration. */
+  notes?: string[];
   completedAt: string;
 }
 
@@ -313,6 +316,7 @@ export class ReportStore {
       summary: summarize(out),
       files: out,
       delta,
+      ...(stored.notes?.length ? { notes: stored.notes } : {}),
     };
   }
 }

@@ -14,7 +14,7 @@ import {
 } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { Objm } from "@nats-io/obj";
-import type { NatsConnection } from "@nats-io/transport-node";
+import { nanos, type NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { sleep } from "./concurrency.js";
 import { isNatsTimeout } from "./errors.js";
@@ -69,6 +69,15 @@ export const workQueues: WorkQueueSpec[] = [
   // Ad-hoc work of library users and tests.
   { stream: "JOBS", subjects: ["q.jobs.>"] },
 ];
+
+/**
+ * Every `repo.analysis.*` event, kept a day, one copy per event id: a late or
+ * restarted subscriber reads what it missed from here.
+ */
+export const EVENTS_STREAM = "EVENTS";
+/** How long the events stream keeps an event, and how long it recognises a re-sent one (ms). */
+export const EVENTS_MAX_AGE_MS = 24 * 3600_000;
+export const EVENTS_DUPLICATE_WINDOW_MS = 30 * 60_000;
 
 export const DLQ_STREAM = "DLQ";
 export const DLQ_PREFIX = "dlq";
@@ -141,6 +150,17 @@ function streamConfigs(replicas: number): StreamSpec[] {
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
       num_replicas: replicas,
+    },
+    {
+      name: EVENTS_STREAM,
+      subjects: [`${subjects.analysis}.>`],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      num_replicas: replicas,
+      discard: DiscardPolicy.Old,
+      max_age: nanos(EVENTS_MAX_AGE_MS),
+      // A commit's task redelivered after a failover announces again, up to its ack waits later.
+      duplicate_window: nanos(EVENTS_DUPLICATE_WINDOW_MS),
     },
     {
       // Advisories are core messages: a stream keeps them while no worker listens.

@@ -5,7 +5,7 @@
 import { isPermanent, PermanentError } from "../../shared/errors.js";
 import type { TaskResult } from "../../shared/envelope.js";
 import type { TaskContext } from "../../shared/worker.js";
-import type { BatchDone, CommitFiles, LintBatch, ServiceContext } from "../../shared/pipeline.js";
+import type { BatchDone, CommitFiles, CompletedEvent, LintBatch, ServiceContext } from "../../shared/pipeline.js";
 import {
   computeDelta,
   resultKey,
@@ -16,6 +16,7 @@ import {
 } from "../../shared/report.js";
 import { toSarif } from "../../shared/sarif.js";
 import { encode } from "../../shared/codec.js";
+import { eventId } from "../../shared/events.js";
 import { Lru, objectNames, ReportStore, type Objects, type ResultCache, type StoredReport } from "../../shared/stores.js";
 import { BLOB_STORE, subjects } from "../../shared/topology.js";
 import { repoKey } from "../../shared/git.js";
@@ -60,7 +61,7 @@ export class Aggregator {
       // Handed back at shutdown, or another attempt will come: not given up.
       if (ctx.signal.aborted || (!isPermanent(err) && ctx.attempt < ctx.maxDeliver)) throw err;
       const reason = (err as Error).message;
-      this.d.farm.events.publish(subjects.failed, { repo: c.repo, sha: c.sha, reason });
+      this.d.farm.events.publish(subjects.failed, { repo: c.repo, sha: c.sha, reason }, { id: eventId(subjects.failed, c.requestId, c.sha) });
       await this.gaveUp(c, reason);
       throw err;
     }
@@ -77,7 +78,7 @@ export class Aggregator {
     const existing = await this.d.reports.head(c.repoKey, c.sha);
     if (existing && ctx.attempt > 1) return this.announce(c, existing);
     const files = (await this.d.objects.getValue<FileRef[]>(c.files)) ?? [];
-    if (ctx.attempt === 1) farm.events.publish(subjects.started, { repo: c.repo, sha: c.sha, files: files.length });
+    if (ctx.attempt === 1) farm.events.publish(subjects.started, { repo: c.repo, sha: c.sha, files: files.length }, { id: eventId(subjects.started, c.requestId, c.sha) });
     const keys = [...new Set(files.map((f) => resultKey(f.blob, f.configId)))];
     await this.d.tracker.waitAll(keys, this.progress(c, keys.length), ctx.signal);
     const parentReport = await this.parentReport(c, ctx);
@@ -101,8 +102,9 @@ export class Aggregator {
         subject: c.subject,
         linters: c.linters,
         summary: summarize(current),
-        newIssues: delta?.new.length ?? 0,
-        fixedIssues: delta?.fixed.length ?? 0,
+        newIssues: delta ? delta.new.length : null,
+        fixedIssues: delta ? delta.fixed.length : null,
+        ...(c.notes?.length ? { notes: c.notes } : {}),
         completedAt: new Date().toISOString(),
       },
       { files: kept, delta, ...(Object.keys(failures).length > 0 ? { failures } : {}) },
@@ -172,16 +174,20 @@ export class Aggregator {
     return this.d.maxReplyBytes ?? (this.d.farm.nc.info?.max_payload ?? 1024 * 1024) - 16 * 1024;
   }
 
+  /** `.completed`, with the same id when a redelivered task announces the stored report again. */
   private announce(c: CommitFiles, report: StoredReport) {
-    this.d.farm.events.publish(subjects.completed, {
+    const event: CompletedEvent = {
       repo: c.repo,
       sha: c.sha,
       parent: c.parent,
       requested: c.requested,
       summary: report.summary,
-      delta: { new: report.newIssues, fixed: report.fixedIssues },
+      // Null exactly when the stored report's delta is (no parent, or no baseline).
+      delta: report.newIssues === null || report.fixedIssues === null ? null : { new: report.newIssues, fixed: report.fixedIssues },
+      ...(report.notes ? { notes: report.notes } : {}),
       stats: c.stats,
-    });
+    };
+    this.d.farm.events.publish(subjects.completed, event, { id: eventId(subjects.completed, c.requestId, c.sha) });
   }
 
   private progress(c: CommitFiles, total: number) {
@@ -191,7 +197,8 @@ export class Aggregator {
       const now = Date.now();
       if (missing > 0 && now - last < every) return;
       last = now;
-      this.d.farm.events.publish(subjects.progress, { repo: c.repo, sha: c.sha, done: total - missing, total });
+      const done = total - missing;
+      this.d.farm.events.publish(subjects.progress, { repo: c.repo, sha: c.sha, done, total }, { id: eventId(subjects.progress, c.requestId, c.sha, done) });
     };
   }
 

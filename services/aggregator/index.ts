@@ -10,7 +10,7 @@ export async function startAggregator(ctx: ServiceContext): Promise<Service> {
   const objects = await Objects.open(farm.nc);
   const results = await ResultCache.open(farm.nc, objects);
   const reports = await ReportStore.open(farm.nc, objects, results);
-  const agg = new Aggregator({ ...ctx, objects, results, reports, tracker: new ResultTracker(results, { givenUp: reports }) });
+  const agg = new Aggregator({ ...ctx, objects, results, reports, tracker: new ResultTracker(results, { givenUp: reports, stallMs: ctx.config.commitStallSeconds * 1000 }) });
   const workers = [
     await farm.worker(subjects.lintResults, agg.onBatchResult, { concurrency: 64 }),
     // A commit's message stays in flight until its report is stored: a crash redelivers it.

@@ -10,6 +10,17 @@
  */
 import type { ReportStore, ResultCache } from "../../shared/stores.js";
 import { mapLimit } from "../../shared/concurrency.js";
+import { PermanentError } from "../../shared/errors.js";
+
+/** A commit's results stopped arriving: its work was lost or is stuck, and it must not wait without bound. */
+export class CommitStalledError extends PermanentError {
+  constructor(missing: number, stallMs: number) {
+    super(
+      `${missing} file result(s) did not arrive within ${Math.round(stallMs / 1000)} s of the last one: their lint work was lost or is stuck (see \`farm status\` and \`farm dlq ls\`)`,
+      "E_COMMIT_STALLED",
+    );
+  }
+}
 
 interface Waiter {
   missing: Set<string>;
@@ -29,6 +40,11 @@ export interface TrackerOptions {
   givenUp?: Pick<ReportStore, "markGivenUp" | "givenUp">;
   /** A recorded failure older than this is ignored: the splitter queues the key again after 10 min. Default 600000. */
   givenUpForMs?: number;
+  /**
+   * Ms a commit waits with no new result before it fails with CommitStalledError.
+   * Long enough for a deep lint queue shared by many repositories. Default 1800000 (30 min).
+   */
+  stallMs?: number;
 }
 
 interface Due {
@@ -49,6 +65,7 @@ export class ResultTracker {
   private readonly maxRecheckMs: number;
   private readonly givenUp?: TrackerOptions["givenUp"];
   private readonly givenUpForMs: number;
+  private readonly stallMs: number;
 
   constructor(
     private readonly cache: ResultCache,
@@ -58,15 +75,33 @@ export class ResultTracker {
     this.maxRecheckMs = Math.max(this.recheckMs, opts.maxRecheckMs ?? 8000);
     this.givenUp = opts.givenUp;
     this.givenUpForMs = opts.givenUpForMs ?? 600_000;
+    this.stallMs = opts.stallMs ?? 1_800_000;
   }
 
-  /** Resolves when every key has a result (or a recorded failure); rejects when `signal` aborts. */
+  /**
+   * Resolves when every key has a result (or a recorded failure); rejects when
+   * `signal` aborts, or with CommitStalledError when no key settles for `stallMs`.
+   */
   async waitAll(keys: string[], onProgress: (done: number) => void, signal?: AbortSignal): Promise<void> {
     signal?.throwIfAborted();
     const missing = new Set(keys);
     let resolve!: () => void;
+    let stalled: (err: Error) => void = () => {}; // set once the wait below begins
     const all = new Promise<void>((r) => (resolve = r));
-    const w: Waiter = { missing, onProgress, resolve };
+    let stall: NodeJS.Timeout | undefined;
+    const watch = () => {
+      clearTimeout(stall);
+      stall = setTimeout(() => stalled(new CommitStalledError(missing.size, this.stallMs)), this.stallMs);
+      stall.unref();
+    };
+    const w: Waiter = {
+      missing,
+      onProgress: (n) => {
+        watch();
+        onProgress(n);
+      },
+      resolve,
+    };
     // A key being asked right now, or due to be asked again, needs no question of its own.
     const fresh = [...missing].filter((k) => !this.asking.has(k) && !this.due.has(k));
     for (const k of missing) this.index(k).add(w);
@@ -80,9 +115,12 @@ export class ResultTracker {
       await new Promise<void>((res, rej) => {
         onAbort = () => rej(signal!.reason);
         signal?.addEventListener("abort", onAbort, { once: true });
+        stalled = rej;
+        watch();
         all.then(res);
       });
     } finally {
+      clearTimeout(stall);
       if (onAbort) signal?.removeEventListener("abort", onAbort);
       for (const k of keys) this.unindex(k, w);
     }

@@ -29,17 +29,17 @@ describe("events", () => {
     b.events.subscribe("repo.analysis.*", (payload, subject) => void gotStar.push({ subject, payload }));
     await Promise.all([a.nc.flush(), b.nc.flush()]); // the server knows the interest
 
-    const sent: Seen[] = [
+    const sent: { subject: string; payload: object }[] = [
       { subject: "repo.analysis.started", payload: { repo: "r", sha: "1" } },
       { subject: "repo.analysis.progress", payload: { repo: "r", sha: "1", done: 3, of: 9 } },
       { subject: "repo.analysis.completed", payload: { repo: "r", sha: "1" } },
       { subject: "repo.analysis.x.deep", payload: { deep: true } },
       { subject: "repo.other", payload: { nope: true } },
     ];
-    for (const e of sent) publisher.events.publish(e.subject, e.payload);
+    const ids = sent.map((e) => publisher.events.publish(e.subject, e.payload));
     await publisher.nc.flush();
 
-    const matching = sent.filter((e) => e.subject.startsWith("repo.analysis."));
+    const matching = sent.map((e, i) => ({ subject: e.subject, payload: { ...e.payload, id: ids[i] } })).filter((e) => e.subject.startsWith("repo.analysis."));
     await waitFor("both subscribers to get every event", () => gotA.length >= 4 && gotB.length >= 4 && gotStar.length >= 3);
     expect(gotA).toEqual(matching);
     expect(gotB).toEqual(matching);
@@ -51,9 +51,9 @@ describe("events", () => {
     const raw: string[] = [];
     const sub = a.nc.subscribe("farm.test.json", { callback: (_e, m) => void raw.push(m.string()) });
     await a.nc.flush();
-    publisher.events.publish("farm.test.json", { repo: "r", n: 1 });
+    const id = publisher.events.publish("farm.test.json", { repo: "r", n: 1 });
     await waitFor("the raw event", () => raw.length === 1);
-    expect(JSON.parse(raw[0])).toEqual({ repo: "r", n: 1 });
+    expect(JSON.parse(raw[0])).toEqual({ repo: "r", n: 1, id });
     sub.unsubscribe();
   });
 
