@@ -107,8 +107,14 @@ export function buildProgram(): Command {
   ).action(reportCommand);
 
   examples(
-    connectionOptions(program.command("events").description("tail analysis events").argument("[pattern]", "subject pattern", "repo.analysis.>")),
-    ["farm events", "farm events 'repo.analysis.completed'"],
+    connectionOptions(
+      program
+        .command("events")
+        .description("tail analysis events (JSON lines); --since first prints what the EVENTS stream kept, each event once")
+        .argument("[pattern]", "subject pattern", "repo.analysis.>")
+        .option("--since <when>", "also the stored events since then: a duration back (90s, 10m, 2h, 1d) or a date"),
+    ),
+    ["farm events", "farm events 'repo.analysis.completed'", "farm events --since 1h 'repo.analysis.failed'"],
   ).action(eventsCommand);
 
   examples(connectionOptions(program.command("status").description("streams and consumers: pending, in flight, redelivered, dead-lettered").option("--json", "print JSON")), [

@@ -1,6 +1,7 @@
 /** Client commands against a running cluster: publish, report, events. */
 import { encode } from "../../shared/codec.js";
 import type { Report } from "../../shared/report.js";
+import { EventLog } from "../../shared/event-log.js";
 import { fetchReport } from "../../shared/report-client.js";
 import { subjects } from "../../shared/topology.js";
 import { commandContext, connectClient, parseCount, UsageError, type ConnectionFlags } from "../context.js";
@@ -48,14 +49,49 @@ export async function reportCommand(repoArg: string, rev: string, flags: ReportF
   }
 }
 
-export async function eventsCommand(pattern: string, flags: ConnectionFlags) {
+interface EventsFlags extends ConnectionFlags {
+  since?: string;
+}
+
+/** `--since`: a duration back from now (90s, 10m, 2h, 1d) or a date. */
+export function parseSince(value: string, now = Date.now()): Date {
+  const d = /^(\d+)(s|m|h|d)$/.exec(value.trim());
+  if (d) return new Date(now - Number(d[1]) * { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[d[2] as "s" | "m" | "h" | "d"]);
+  const t = Date.parse(value);
+  if (Number.isNaN(t)) throw new UsageError(`--since must be a duration such as 90s, 10m, 2h, 1d, or a date, got "${value}"`);
+  return new Date(t);
+}
+
+/** Ids already printed, so an event read from the stream and received live is printed once. */
+const SEEN_IDS = 10_000;
+
+export async function eventsCommand(pattern: string, flags: EventsFlags) {
   const ctx = commandContext(flags);
+  const since = flags.since === undefined ? undefined : parseSince(flags.since);
   const farm = await connectClient(ctx, "farm-events");
-  farm.events.subscribe(pattern, (payload, subject) => {
+  const seen = new Set<string>();
+  const print = (subject: string, payload: unknown) => {
+    const id = (payload as { id?: unknown })?.id;
+    if (typeof id === "string") {
+      if (seen.has(id)) return;
+      seen.add(id);
+      if (seen.size > SEEN_IDS) seen.delete(seen.values().next().value!);
+    }
     process.stdout.write(JSON.stringify({ subject, ...(payload as object) }) + "\n");
-  });
+  };
+  // Live first, held back while the stored events print: nothing falls between the two.
+  let live: [string, unknown][] | undefined = since ? [] : undefined;
+  farm.events.subscribe(pattern, (payload, subject) => void (live ? live.push([subject, payload]) : print(subject, payload)));
   await farm.nc.flush();
-  process.stderr.write(`listening on ${pattern}\n`);
-  await Promise.race([untilSignal(), whenStdoutClosed()]);
-  await farm.close();
+  try {
+    if (since) {
+      for await (const e of new EventLog(farm.jsm).read({ since, pattern })) print(e.subject, e.payload);
+      for (const [subject, payload] of live!) print(subject, payload);
+      live = undefined;
+    }
+    process.stderr.write(`listening on ${pattern}\n`);
+    await Promise.race([untilSignal(), whenStdoutClosed()]);
+  } finally {
+    await farm.close();
+  }
 }

@@ -150,6 +150,26 @@ describe("client commands against a running cluster", () => {
     expect(r.code).toBe(0);
   });
 
+  test("farm events --since prints what the EVENTS stream kept, each event once, then listens", async () => {
+    const child = cli.spawn(["events", "--since", "1h", "repo.analysis.completed"], nats);
+    let out = "";
+    child.stdout!.on("data", (d) => (out += d));
+    await waitFor("the stored .completed events", () => [noisySha, ...shas].every((s) => out.includes(s)), 30_000);
+    const exited = new Promise((resolve) => child.on("exit", resolve));
+    child.kill("SIGTERM");
+    await exited;
+    const events = out.trim().split("\n").map((l) => JSON.parse(l));
+    expect(events.every((e) => e.subject === "repo.analysis.completed")).toBe(true);
+    expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
+    expect(events.filter((e) => e.sha === noisySha)).toHaveLength(1);
+  });
+
+  test("farm events --since refuses what is not a time", async () => {
+    const r = await cli.run(["events", "--since", "yesterday-ish"], nats);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--since must be a duration such as 90s, 10m, 2h, 1d, or a date/);
+  });
+
   test("farm replay --seq of an entry that does not exist names it and exits 2", async () => {
     const r = await cli.run(["replay", "--seq", "99", "123"], nats);
     expect(r.code).toBe(2);

@@ -13,6 +13,7 @@ import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { Farm, subjects, buckets } from "../../shared/index.js";
 import { Objects } from "../../shared/stores.js";
+import { EventLog } from "../../shared/event-log.js";
 import { whoIsUp } from "../../shared/presence.js";
 import { fetchReport } from "../../shared/report-client.js";
 import type { Report } from "../../shared/report.js";
@@ -220,6 +221,13 @@ describe("every service under its own user", () => {
         return completed.size >= 3;
       }, 90_000);
       expect([...completed].sort()).toEqual(shas.slice(-3).sort());
+      // What a subscriber that was not listening reads back: each commit's .completed, once.
+      const logged: string[] = [];
+      for await (const e of new EventLog(client.jsm).read({ pattern: subjects.completed })) {
+        const p = e.payload as { sha: string; requested: boolean };
+        if (p.requested) logged.push(p.sha);
+      }
+      expect(logged.sort()).toEqual(shas.slice(-3).sort());
 
       const report = await client.jobs.send<Report>(subjects.reportGet, { repo, sha: head }, { timeout: 30_000 });
       expect(report.sha).toBe(head);
