@@ -63,6 +63,17 @@ export interface WorkerOptions {
    * A handler that must answer even undecodable input takes the raw bytes: `(data) => data`.
    */
   decode?: (data: Uint8Array, headers?: MsgHdrs) => unknown;
+  /**
+   * What the dead-letter stream keeps of a task given up: e.g. its payload and
+   * reason without the credentials a client put in it. Default: as they are.
+   */
+  deadLetter?: (task: DeadLetterCopy) => DeadLetterCopy;
+}
+
+/** A task's payload and the reason it was given up, as the dead-letter stream keeps them. */
+export interface DeadLetterCopy {
+  data: Uint8Array;
+  reason: string;
 }
 
 export interface TaskContext {
@@ -194,6 +205,7 @@ export class Worker<T = unknown, R = unknown> {
       consumeQueue: options.consumeQueue ?? true,
       shutdownGrace: options.shutdownGrace ?? 10_000,
       decode: options.decode ?? decode,
+      deadLetter: options.deadLetter ?? ((t) => t),
     };
     this.log = deps.log.child({ worker: subject });
     this.slots = new Slots(this.opts.concurrency);
@@ -392,7 +404,8 @@ export class Worker<T = unknown, R = unknown> {
     /** The handler's last error; none when the worker never got to finish (advisory). */
     cause?: WireError,
   ) {
-    await this.deps.dlq.park(msg, { stream, streamSeq, attempts, reason, kind });
+    const kept = this.opts.deadLetter({ data: msg.data, reason });
+    await this.deps.dlq.park({ ...msg, data: kept.data }, { stream, streamSeq, attempts, reason: kept.reason, kind });
     this.counts.deadLettered++;
     // The distributor sees the worker's own error, as `send` would; "DeadLettered" when there is none.
     const error: WireError = cause ?? { name: "DeadLettered", message: reason, code: "E_DEAD_LETTER", permanent: true };
