@@ -2,55 +2,19 @@
  * The real `farm` command line, driven as child processes: the embedded
  * default, a long-running `farm up` with clients in other processes, exit codes.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { commit, FarmCli, git, gitEnv, initRepo, type Run } from "../harness/cli.js";
 import { freePort } from "../harness/nats-server.js";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
-// One process (no tsx wrapper relaying signals): SIGTERM reaches farm itself.
-const FARM = ["--import", pathToFileURL(path.join(ROOT, "node_modules/tsx/dist/loader.mjs")).href, path.join(ROOT, "cli/farm.ts")];
 const tmp = mkdtempSync(path.join(os.tmpdir(), "farm-cli-"));
-const children: ChildProcess[] = [];
-
-const gitEnv = {
-  GIT_AUTHOR_NAME: "Farm Test",
-  GIT_AUTHOR_EMAIL: "farm@example.com",
-  GIT_COMMITTER_NAME: "Farm Test",
-  GIT_COMMITTER_EMAIL: "farm@example.com",
-  GIT_AUTHOR_DATE: "2026-01-01T00:00:00Z",
-  GIT_COMMITTER_DATE: "2026-01-01T00:00:00Z",
-  GIT_CONFIG_NOSYSTEM: "1",
-  HOME: tmp,
-};
-
-function git(repo: string, ...args: string[]): string {
-  const r = spawnSync("git", ["-C", repo, ...args], { env: { ...process.env, ...gitEnv }, encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`git ${args.join(" ")}: ${r.stderr}`);
-  return r.stdout.trim();
-}
-
-function commit(repo: string, files: Record<string, string | null>, message: string): string {
-  for (const [file, content] of Object.entries(files)) {
-    const full = path.join(repo, file);
-    if (content === null) rmSync(full);
-    else {
-      mkdirSync(path.dirname(full), { recursive: true });
-      writeFileSync(full, content);
-    }
-  }
-  git(repo, "add", "-A");
-  git(repo, "commit", "-q", "-m", message);
-  return git(repo, "rev-parse", "HEAD");
-}
+const cli = new FarmCli({ cwd: tmp, env: { ...gitEnv(tmp), FARM_DATA_DIR: path.join(tmp, "data-default") } });
 
 function makeRepo(name: string): { dir: string; shas: string[] } {
-  const dir = path.join(tmp, name);
-  mkdirSync(dir);
-  git(dir, "init", "-q", "-b", "main");
+  const dir = initRepo(path.join(tmp, name));
   const shas = [
     commit(dir, { "package.json": '{"name":"x"}\n', "index.js": "const a = 1;\nmodule.exports = a;\n" }, "first"),
     commit(dir, { "lib/util.js": "function f() { return undefinedThing; }\nmodule.exports = f;\n" }, "add util with an error"),
@@ -59,26 +23,7 @@ function makeRepo(name: string): { dir: string; shas: string[] } {
   return { dir, shas };
 }
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function farm(args: string[], env: Record<string, string> = {}, cwd = tmp): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...FARM, ...args], {
-      cwd,
-      env: { ...process.env, ...gitEnv, FARM_DATA_DIR: path.join(tmp, "data-default"), NATS_URL: "", ...env },
-    });
-    children.push(child);
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const farm = (args: string[], env: Record<string, string> = {}): Promise<Run> => cli.run(args, env);
 
 let repo: { dir: string; shas: string[] };
 
@@ -87,7 +32,7 @@ beforeAll(() => {
 });
 
 afterAll(() => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  cli.kill();
   rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -180,8 +125,7 @@ describe.concurrent("usage and environment errors", () => {
 /** `farm up` on the embedded default, once it prints the url clients use. */
 async function startUp(dataDir: string, port?: number): Promise<{ up: ChildProcess; url: string }> {
   // Its own port: `farm up` defaults to 4222, which another test (or the machine) may hold.
-  const up = spawn(process.execPath, [...FARM, "up", "--port", String(port ?? (await freePort()))], { cwd: tmp, env: { ...process.env, ...gitEnv, NATS_URL: "", FARM_DATA_DIR: dataDir } });
-  children.push(up);
+  const up = cli.spawn(["up", "--port", String(port ?? (await freePort()))], { FARM_DATA_DIR: dataDir });
   const url = await new Promise<string>((resolve, reject) => {
     let out = "";
     up.stdout!.on("data", (d) => {
@@ -209,8 +153,7 @@ describe("farm up with clients in other processes", () => {
   }, 60_000);
 
   test("publish, events, report and status from other processes", async () => {
-    const events = spawn(process.execPath, [...FARM, "events", "repo.analysis.completed", "--nats", url], { cwd: tmp });
-    children.push(events);
+    const events = cli.spawn(["events", "repo.analysis.completed", "--nats", url]);
     let seen = "";
     events.stdout.on("data", (d) => (seen += d));
     await new Promise<void>((resolve) => events.stderr.on("data", (d) => String(d).includes("listening") && resolve()));

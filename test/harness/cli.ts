@@ -3,7 +3,7 @@
  * to point it at. One node process per command (no tsx wrapper relaying
  * signals): a signal sent to the child reaches farm itself.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -60,12 +60,12 @@ export interface Run {
 
 /** Starts and reaps farm children; kill() ends what a failed test left running. */
 export class FarmCli {
-  readonly children: ChildProcess[] = [];
+  readonly children: ChildProcessWithoutNullStreams[] = [];
 
   /** `env` is added to the test's environment, with NATS_URL cleared unless given. */
   constructor(private readonly base: { cwd: string; env: Record<string, string> }) {}
 
-  spawn(args: string[], env: Record<string, string> = {}): ChildProcess {
+  spawn(args: string[], env: Record<string, string> = {}): ChildProcessWithoutNullStreams {
     const child = spawn(process.execPath, [...FARM, ...args], { cwd: this.base.cwd, env: { ...process.env, NATS_URL: "", ...this.base.env, ...env } });
     this.children.push(child);
     return child;
@@ -75,8 +75,8 @@ export class FarmCli {
     const child = this.spawn(args, env);
     let stdout = "";
     let stderr = "";
-    child.stdout!.on("data", (d) => (stdout += d));
-    child.stderr!.on("data", (d) => (stderr += d));
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
     return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
   }
 
