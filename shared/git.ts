@@ -3,7 +3,18 @@
  * reading history, trees and blobs from it. No NATS here.
  * The implementation lives in shared/git/; this file is the public surface.
  */
-export { InvalidInputError, UnknownShaError, GitError, LockTimeoutError, FileTooLargeError, redactUrl } from "./git/errors.js";
+export {
+  InvalidInputError,
+  InvalidKeyError,
+  isInvalidKeyError,
+  UnknownShaError,
+  GitError,
+  LockTimeoutError,
+  FileTooLargeError,
+  redactUrl,
+} from "./git/errors.js";
+export { withoutCredentials, repoIdentity, scrubSecrets, gitCredentials, SECRET_PARAM, type GitCredentials } from "./git/credentials.js";
+export { displayPath, quotePath, pathBytes, isQuotedPath, matchablePath } from "./git/paths.js";
 export {
   validateRepoRef,
   validateRepoUrl,

@@ -6,6 +6,7 @@
  */
 import { pathToFileURL } from "node:url";
 import type * as Sarif from "sarif";
+import { withoutCredentials } from "./git/credentials.js";
 import { ruleName, qualifiedRule, type DeltaEntry, type LintMessage, type Report } from "./report.js";
 
 export type SarifLog = Sarif.Log;
@@ -143,21 +144,4 @@ function repositoryUriOf(repo: string): string | undefined {
   }
 }
 
-/** Query parameters that carry secrets in clone urls (GitLab's private_token, signed urls' sig, …). */
-const SECRET_PARAM = /token|secret|password|passwd|pwd|auth|key|sig|credential/i;
-
-/**
- * `url` without userinfo (a token often is the user name) and without
- * secret-looking query parameters. shared/git/errors.ts's redactUrl is for
- * messages: it leaves a "***" marker and the query, neither of which belongs
- * in a URI that tools store. ssh keeps its user name, which is not a secret
- * (git@…), but never a password.
- */
-export function withoutCredentials(url: string): string {
-  const u = new URL(url);
-  if (u.protocol !== "ssh:") u.username = "";
-  u.password = "";
-  for (const name of [...u.searchParams.keys()]) if (SECRET_PARAM.test(name)) u.searchParams.delete(name);
-  if (u.search === "?") u.search = "";
-  return u.href;
-}
+export { withoutCredentials };

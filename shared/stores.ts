@@ -10,7 +10,8 @@ import { Objm, type ObjectStore } from "@nats-io/obj";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { decode, encode } from "./codec.js";
 import { publicMessages, resultKey, summarize, unlintableResult, type FileResult, type Report, type Summary, type Delta, type FileRef } from "./report.js";
-import { BLOB_STORE, buckets, objectStream } from "./topology.js";
+import { BLOB_STORE, buckets, isValidKvKey, objectStream } from "./topology.js";
+import { InvalidKeyError } from "./git/errors.js";
 import { ObjectReadError } from "./errors.js";
 import { mapLimit } from "./concurrency.js";
 
@@ -248,8 +249,11 @@ export class ReportStore {
     return new ReportStore(await new Kvm(nc).open(buckets.reports), objects, results);
   }
 
+  /** Throws InvalidKeyError (permanent) for a key the store would refuse: retrying builds the same key. */
   static key(repoKey: string, sha: string): string {
-    return `${repoKey}.${sha}`;
+    const key = `${repoKey}.${sha}`;
+    if (!isValidKvKey(key)) throw new InvalidKeyError(key);
+    return key;
   }
 
   async head(repoKey: string, sha: string): Promise<StoredReport | null> {

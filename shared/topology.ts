@@ -116,6 +116,17 @@ export function durableName(subject: string): string {
   return subject.replace(/\./g, "_");
 }
 
+/**
+ * A key the KV buckets accept end to end: the client's own check (`[-/=.\w]`,
+ * no leading or trailing dot) plus no empty token. The client lets "a..b"
+ * through; the server then drops the request for its empty subject token, and
+ * the caller sees no responders ("jetstream is not enabled"): a permanent
+ * fault that looks transient.
+ */
+export function isValidKvKey(key: string): boolean {
+  return /^[-/=\w]+(?:\.[-/=\w]+)*$/.test(key);
+}
+
 export function advisorySubject(stream: string, consumer: string): string {
   return `${MAX_DELIVERIES_ADVISORY}.${stream}.${consumer}`;
 }

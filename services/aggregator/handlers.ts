@@ -19,7 +19,7 @@ import { encode } from "../../shared/codec.js";
 import { eventId } from "../../shared/events.js";
 import { Lru, objectNames, ReportStore, type Objects, type ResultCache, type StoredReport } from "../../shared/stores.js";
 import { BLOB_STORE, subjects } from "../../shared/topology.js";
-import { repoKey } from "../../shared/git.js";
+import { repoIdentity, repoKey } from "../../shared/git.js";
 import { mapLimit } from "../../shared/concurrency.js";
 import type { ResultTracker } from "./tracker.js";
 
@@ -125,12 +125,14 @@ export class Aggregator {
       throw new PermanentError('report.get needs {"repo": "<url or path>", "sha": "<40 or 64 hex>"}', "E_BAD_REQUEST");
     const sha = q.sha.toLowerCase();
     const format = q.format === "sarif" ? "sarif" : "json";
-    if (q.part !== undefined) return this.replyPart(q.repo, sha, format, q.object, q.part);
-    const head = await this.d.reports.head(repoKey(q.repo), sha);
+    // The repository's identity: a client's credentials are never echoed back.
+    const repo = repoIdentity(q.repo);
+    if (q.part !== undefined) return this.replyPart(repo, sha, format, q.object, q.part);
+    const head = await this.d.reports.head(repoKey(repo), sha);
     if (!head) {
-      const failure = await this.d.reports.failure(repoKey(q.repo), sha);
-      if (failure) throw new PermanentError(`the analysis of ${q.repo} at ${sha} failed: ${failure}`, "E_ANALYSIS_FAILED");
-      throw new PermanentError(`no report for ${q.repo} at ${sha}: publish repo.new_sha for it first`, "E_NOT_FOUND");
+      const failure = await this.d.reports.failure(repoKey(repo), sha);
+      if (failure) throw new PermanentError(`the analysis of ${repo} at ${sha} failed: ${failure}`, "E_ANALYSIS_FAILED");
+      throw new PermanentError(`no report for ${repo} at ${sha}: publish repo.new_sha for it first`, "E_NOT_FOUND");
     }
     const report = await this.d.reports.assemble(head);
     const answer = format === "sarif" ? toSarif(report) : report;
@@ -138,7 +140,7 @@ export class Aggregator {
     const json = encode(answer, "json");
     if (json.length <= this.maxReplyBytes()) return answer;
     const name = await this.d.objects.putContent(objectNames.reply(head.repoKey, `${sha}.${format}`), json);
-    return { repo: q.repo, sha, object: { bucket: BLOB_STORE, name }, size: json.length, parts: Math.ceil(json.length / this.partBytes()) };
+    return { repo, sha, object: { bucket: BLOB_STORE, name }, size: json.length, parts: Math.ceil(json.length / this.partBytes()) };
   };
 
   /** Part `part` of a big answer, base64 (JSON clients): only of the reply objects of this repo and sha. */

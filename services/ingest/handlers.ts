@@ -1,24 +1,30 @@
 /**
  * ingest: `repo.new_sha` in; one mirror per repo, blobs into the store,
- * one manifest per commit out to the splitter.
+ * one manifest per commit out to the splitter. Identical requests (same repo,
+ * sha and history) while one is in flight are one analysis.
  */
-import { decode } from "../../shared/codec.js";
-import { mapLimit } from "../../shared/concurrency.js";
-import { DecodeError, PermanentError, isPermanent } from "../../shared/errors.js";
+import { createHash } from "node:crypto";
+import { decode, encode, formatOf } from "../../shared/codec.js";
+import { eventId } from "../../shared/events.js";
+import { mapLimit, Semaphore } from "../../shared/concurrency.js";
+import { DecodeError, FarmError, PermanentError, isPermanent } from "../../shared/errors.js";
 import {
   firstParentHistory,
-  InvalidInputError,
+  InvalidKeyError,
+  isInvalidKeyError,
   listTree,
   readBlobs,
+  redactUrl,
+  repoIdentity,
   repoKey,
-  UnknownShaError,
   validateRepoRef,
   type Mirrors,
+  type RepoRef,
 } from "../../shared/git.js";
 import { isConfigFile, isLintable } from "../../shared/lintable.js";
-import type { AnalysisRequest, CommitManifest, CommitRef, ManifestEntry, ServiceContext } from "../../shared/pipeline.js";
-import { objectNames, type Objects, type ReportStore } from "../../shared/stores.js";
-import { subjects } from "../../shared/topology.js";
+import type { CommitManifest, CommitRef, ManifestEntry, ServiceContext } from "../../shared/pipeline.js";
+import { objectNames, ReportStore, type Objects } from "../../shared/stores.js";
+import { isValidKvKey, subjects } from "../../shared/topology.js";
 import type { TaskContext } from "../../shared/worker.js";
 
 /** A `repo.new_sha` payload is a few hundred bytes; anything this big is not one. */
@@ -27,11 +33,37 @@ export const MAX_REQUEST_BYTES = 16 * 1024;
 const COMMITS_PER_ROUND = 8;
 /** Blob writes in flight at once. */
 const UPLOAD_WINDOW = 16;
+/** Analyses at once (clones, listings, uploads), by default. */
+export const DEFAULT_MAX_ANALYSES = 4;
+/**
+ * Width of the time bucket in the manifests' message ids, by default (ms).
+ * Identical requests reaching two instances within one bucket queue each
+ * manifest once (the COMMITS stream drops the copy); short, because a request
+ * that comes after an identical analysis has completed must run again, and on
+ * another instance within the bucket it would not.
+ */
+export const DEFAULT_DEDUPE_BUCKET_MS = 5_000;
 
 export interface IngestDeps extends ServiceContext {
   mirrors: Mirrors;
   objects: Objects;
   reports: ReportStore;
+  /** Analyses run at once; a request joining one in flight waits without taking a turn. Default DEFAULT_MAX_ANALYSES. */
+  maxAnalyses?: number;
+  /** See DEFAULT_DEDUPE_BUCKET_MS. */
+  dedupeBucketMs?: number;
+  /** The clock (ms). Default Date.now. */
+  now?: () => number;
+}
+
+/** Counters of one ingest instance. */
+export interface IngestStats {
+  /** Analyses run: mirror, history, trees, uploads, manifests. */
+  analyses: number;
+  /** Requests that joined an identical one in flight instead of running again. */
+  joined: number;
+  /** Manifests the COMMITS stream dropped as copies (another instance's identical request, an earlier attempt's). */
+  duplicateManifests: number;
 }
 
 interface Commit {
@@ -41,25 +73,56 @@ interface Commit {
   subject: string;
 }
 
+/** One analysis in flight; every identical request awaits the same `done`. */
+interface Run {
+  done: Promise<void>;
+  /** Its failure was announced (`.failed`) by one of the requests: the others stay quiet. */
+  announced: boolean;
+}
+
 export class Ingest {
-  constructor(private readonly d: IngestDeps) {}
+  private readonly inFlight = new Map<string, Run>();
+  /** Dedupe ids of analyses this instance queued, with their bucket: a later identical request is a re-run. */
+  private readonly queuedIds = new Map<string, number>();
+  private readonly turns: Semaphore;
+  private readonly bucketMs: number;
+  private readonly now: () => number;
+  private readonly counts: IngestStats = { analyses: 0, joined: 0, duplicateManifests: 0 };
+
+  constructor(private readonly d: IngestDeps) {
+    this.turns = new Semaphore(d.maxAnalyses ?? DEFAULT_MAX_ANALYSES);
+    this.bucketMs = d.dedupeBucketMs ?? DEFAULT_DEDUPE_BUCKET_MS;
+    this.now = d.now ?? Date.now;
+  }
+
+  stats(): IngestStats {
+    return { ...this.counts };
+  }
 
   /** Raw bytes in, so that even an undecodable payload gets its `.failed` event. */
   onNewSha = async (raw: Uint8Array, ctx: TaskContext): Promise<void> => {
-    let req: AnalysisRequest | undefined;
+    let req: RepoRef | undefined;
+    let run: Run | undefined;
     try {
       req = this.parse(raw, ctx);
-      await this.analyze(req, ctx.id);
+      run = this.runOrJoin(req, ctx);
+      await run.done;
     } catch (err) {
-      const permanent = isPermanent(err) || err instanceof InvalidInputError || err instanceof UnknownShaError;
+      // An invalid store key comes back the same on every attempt: permanent, even as the KV client's plain Error.
+      const permanent = isPermanent(err) || isInvalidKeyError(err);
       const last = permanent || ctx.attempt >= ctx.maxDeliver;
-      if (last) this.failed(req, raw, permanent ? (err as Error).message : `gave up after ${ctx.attempt} attempts: ${(err as Error).message}`);
-      if (permanent && !isPermanent(err)) throw new PermanentError((err as Error).message, "E_BAD_INPUT", { cause: err });
-      throw err;
+      const message = redactUrl((err as Error).message);
+      // Joined requests share the failure: one `.failed` for it, from whichever of them gives up first.
+      if (last && !run?.announced) {
+        if (run) run.announced = true;
+        this.failed(req, raw, permanent ? message : `gave up after ${ctx.attempt} attempts: ${message}`, ctx.id);
+      }
+      if (permanent && !isPermanent(err)) throw new PermanentError(message, isInvalidKeyError(err) ? "E_INVALID_KEY" : "E_BAD_INPUT", { cause: err });
+      throw withoutSecrets(err, message);
     }
   };
 
-  private parse(raw: Uint8Array, ctx: TaskContext): AnalysisRequest {
+  private parse(raw: Uint8Array, ctx: TaskContext): RepoRef {
     if (raw.length > MAX_REQUEST_BYTES)
       throw new PermanentError(`repo.new_sha payload is ${raw.length} bytes; the limit is ${MAX_REQUEST_BYTES}`, "E_TOO_LARGE");
     const body = decode<unknown>(raw, ctx.headers);
@@ -71,16 +134,70 @@ export class Ingest {
     });
   }
 
-  private failed(req: AnalysisRequest | undefined, raw: Uint8Array, reason: string) {
-    const echo = req ?? bestEffort(raw);
-    this.d.farm.events.publish(subjects.failed, { repo: echo.repo ?? null, sha: echo.sha ?? null, reason });
-    this.d.log.warn({ repo: echo.repo, sha: echo.sha, reason }, "analysis failed");
+  /**
+   * The analysis of (repo identity, sha, history): the one in flight if there
+   * is one, else a new one. A joined request settles with it: acked when it
+   * succeeds, failed and retried like it when it fails (at least once for
+   * every request, one analysis for all of them).
+   */
+  private runOrJoin(req: RepoRef, ctx: TaskContext): Run {
+    const key = repoKey(req.repo);
+    // No key built from this repo may be one the store refuses (see isValidKvKey): refused before any work.
+    if (!isValidKvKey(ReportStore.key(key, req.sha))) throw new InvalidKeyError(ReportStore.key(key, req.sha));
+    const analysis = createHash("sha256").update(`${key}\0${req.sha}\0${req.history}`).digest("hex").slice(0, 24);
+    const running = this.inFlight.get(analysis);
+    if (running) {
+      this.counts.joined++;
+      ctx.log.debug({ repo: req.repo, sha: req.sha, history: req.history }, "joined the identical analysis in flight");
+      return running;
+    }
+    const dedupeId = this.dedupeId(analysis, ctx.id);
+    const run: Run = { done: Promise.resolve(), announced: false };
+    run.done = (async () => {
+      await this.turns.acquire();
+      try {
+        this.counts.analyses++;
+        await this.analyze(req, key, ctx.id, dedupeId);
+        this.queuedIds.set(dedupeId, this.bucket());
+      } finally {
+        this.turns.release();
+        if (this.inFlight.get(analysis) === run) this.inFlight.delete(analysis);
+      }
+    })();
+    this.inFlight.set(analysis, run);
+    return run;
   }
 
-  private async analyze(req: AnalysisRequest, requestId: string) {
+  private bucket(): number {
+    return Math.floor(this.now() / this.bucketMs);
+  }
+
+  /**
+   * The part of the manifests' message ids that identifies the analysis
+   * across instances: the analysis and the time bucket, so that the COMMITS
+   * stream drops another instance's copies of an identical request made at
+   * the same time. Unless this instance already queued that id: then this
+   * request came after that analysis finished, and is a re-run of its own.
+   */
+  private dedupeId(analysis: string, requestId: string): string {
+    const bucket = this.bucket();
+    for (const [id, b] of this.queuedIds) if (b < bucket - 1) this.queuedIds.delete(id);
+    const id = `${analysis}.${bucket}`;
+    return this.queuedIds.has(id) ? `${id}.${requestId}` : id;
+  }
+
+  private failed(req: RepoRef | undefined, raw: Uint8Array, reason: string, requestId: string) {
+    const echo = req ?? bestEffort(raw);
+    // Even a request refused as invalid is echoed without its credentials.
+    const repo = echo.repo === undefined ? null : repoIdentity(echo.repo);
+    this.d.farm.events.publish(subjects.failed, { repo, sha: echo.sha ?? null, reason }, { id: eventId(subjects.failed, requestId) });
+    this.d.log.warn({ repo, sha: echo.sha, reason }, "analysis failed");
+  }
+
+  private async analyze(req: RepoRef, key: string, requestId: string, dedupeId: string) {
     const { mirrors, objects, log } = this.d;
-    const key = repoKey(req.repo);
-    const mirror = await mirrors.ensure(req.repo, req.sha);
+    // The clone url (credentials included) goes to git and nowhere else.
+    const mirror = await mirrors.ensure(req.cloneUrl, req.sha);
     const commits: Commit[] = await firstParentHistory(mirror, req.sha, req.history);
     const plan = await this.plan(req.repo, key, mirror, commits, requestId);
     this.d.farm.events.publish(subjects.started, {
@@ -89,7 +206,7 @@ export class Ingest {
       commits: plan.filter((c) => c.requested).map((c) => c.sha),
       // Analyzed too, for the first delta: its linting is part of what this request costs.
       baseline: plan.find((c) => !c.requested)?.sha ?? null,
-    });
+    }, { id: eventId(subjects.started, requestId, req.sha) });
     // Oldest first (parents reach the aggregator before their children), a few commits at a
     // time: the first ones are being linted while the rest of a long history uploads.
     const oldestFirst = [...plan].reverse();
@@ -102,10 +219,12 @@ export class Ingest {
         ...c,
         manifest: await objects.putDocument(objectNames.manifest(key, c.sha), trees[j]),
       }));
-      await this.d.farm.jobs.enqueue(subjects.commitManifest, manifests, {
-        // Stable per request: a redelivered repo.new_sha does not queue its commits twice.
-        id: (m: CommitManifest) => `manifest.${requestId}.${m.sha}`,
+      const queued = await this.d.farm.jobs.enqueue(subjects.commitManifest, manifests, {
+        // Stable per analysis (see dedupeId): a redelivered repo.new_sha, or an identical one on
+        // another instance, does not queue its commits twice.
+        id: (m: CommitManifest) => `manifest.${dedupeId}.${m.sha}`,
       });
+      this.counts.duplicateManifests += queued.duplicates;
     }
     log.info({ repo: req.repo, sha: req.sha, commits: plan.length, uploaded }, "commits queued");
   }
@@ -158,6 +277,40 @@ export class Ingest {
     if (failure) throw failure;
     return missing.length;
   }
+}
+
+/**
+ * A `repo.new_sha` payload as a dead-letter copy may keep it: its repo url
+ * without credentials (the request itself is the client's, but a copy parked
+ * for operators to read must not expose them). A payload that does not decode
+ * is redacted as text (byte for byte elsewhere: it was unusable anyway).
+ */
+export function redactNewShaPayload(data: Uint8Array, headers?: Parameters<typeof decode>[1]): Uint8Array {
+  let body: unknown;
+  try {
+    body = decode(data, headers);
+  } catch {
+    const text = Buffer.from(data).toString("latin1");
+    const clean = redactUrl(text);
+    return clean === text ? data : Buffer.from(clean, "latin1");
+  }
+  if (!body || typeof body !== "object" || Array.isArray(body)) return data;
+  const repo = (body as { repo?: unknown }).repo;
+  if (typeof repo !== "string" || repoIdentity(repo) === repo) return data;
+  return encode({ ...body, repo: repoIdentity(repo) }, formatOf(data, headers));
+}
+
+/**
+ * `err`, or a copy with `redacted` as its message when its own quotes a url's
+ * credentials (a JSON parser's excerpt of the payload): the worker logs it and
+ * the dead-letter entry keeps it as the reason. Same name, code and permanence.
+ */
+function withoutSecrets(err: unknown, redacted: string): unknown {
+  if (!(err instanceof Error) || err.message === redacted) return err;
+  const code = err instanceof FarmError ? err.code : "E_TASK";
+  const copy = isPermanent(err) ? new PermanentError(redacted, code) : new FarmError(redacted, code);
+  copy.name = err.name;
+  return copy;
 }
 
 function bestEffort(raw: Uint8Array): { repo?: string; sha?: string } {

@@ -1,24 +1,31 @@
 /** ingest: consumes `repo.new_sha` from its stream, so a publish during an outage is not lost. */
-import { Mirrors } from "../../shared/git.js";
+import { Mirrors, redactUrl } from "../../shared/git.js";
 import type { Service, ServiceContext } from "../../shared/pipeline.js";
 import { Objects, ReportStore, ResultCache } from "../../shared/stores.js";
 import { subjects } from "../../shared/topology.js";
-import { Ingest } from "./handlers.js";
+import { DEFAULT_MAX_ANALYSES, Ingest, redactNewShaPayload } from "./handlers.js";
+
+/** Requests in flight: the analyses plus as many again joining them (a join costs nothing but a slot). */
+const REQUESTS_IN_FLIGHT = 2 * DEFAULT_MAX_ANALYSES;
 
 export async function startIngest(ctx: ServiceContext): Promise<Service> {
   const { farm, config } = ctx;
   const objects = await Objects.open(farm.nc);
   const reports = await ReportStore.open(farm.nc, objects, await ResultCache.open(farm.nc, objects));
   const mirrors = new Mirrors({ dataDir: config.dataDir, allowLocal: config.allowLocalRepos });
-  const ingest = new Ingest({ ...ctx, objects, reports, mirrors });
+  const ingest = new Ingest({ ...ctx, objects, reports, mirrors, maxAnalyses: DEFAULT_MAX_ANALYSES });
   const worker = await farm.worker(subjects.newSha, ingest.onNewSha, {
-    concurrency: 4,
+    // More requests than analyses: identical requests published together join the one in flight
+    // instead of waiting for it to finish and then running again.
+    concurrency: REQUESTS_IN_FLIGHT,
     // Clones of big repos take a while; heartbeats keep the task ours meanwhile. A delivery
     // lost with a NATS node comes again after the ack wait: keep it short.
     ackWait: 20_000,
     maxDeliver: 5,
     backoff: [2000, 10_000, 30_000, 60_000],
     decode: (data: Uint8Array) => data,
+    // The request is the client's, credentials and all; the copy parked for operators is not.
+    deadLetter: (t) => ({ ...t, data: redactNewShaPayload(t.data), reason: redactUrl(t.reason) }),
   });
-  return { name: "ingest", close: () => worker.close(), stats: () => ({ mirrors: mirrors.stats(), worker: worker.stats() }) };
+  return { name: "ingest", close: () => worker.close(), stats: () => ({ ...ingest.stats(), mirrors: mirrors.stats(), worker: worker.stats() }) };
 }

@@ -32,8 +32,9 @@ export interface BatchOptions {
  * Asks one `git cat-file` process for every spec and yields the answers in
  * order. Breaking out of the loop early kills git.
  * Specs must not contain a newline (the request separator); callers validate.
+ * A spec is text, or bytes for a path that is not UTF-8.
  */
-export async function* catFileBatch(gitDir: string, specs: readonly string[], opts: BatchOptions): AsyncGenerator<BatchObject> {
+export async function* catFileBatch(gitDir: string, specs: readonly (string | Uint8Array)[], opts: BatchOptions): AsyncGenerator<BatchObject> {
   if (specs.length === 0) return;
   const args = [`--git-dir=${gitDir}`, "cat-file", opts.contents ? "--batch" : "--batch-check", "--buffer"];
   const child = spawnGit(args);
@@ -54,7 +55,8 @@ export async function* catFileBatch(gitDir: string, specs: readonly string[], op
   child.stdin!.on("error", () => {}); // EPIPE if git dies: reported below via exit code
   // --buffer: git flushes when its buffer fills or stdin closes, so writing
   // everything up front is the fast path; our reads below drain stdout meanwhile.
-  child.stdin!.end(specs.map((s) => `${s}\n`).join(""));
+  // Specs may be bytes (`<rev>:<path>` of a path that is not UTF-8).
+  child.stdin!.end(Buffer.concat(specs.flatMap((s) => [typeof s === "string" ? Buffer.from(s, "utf8") : s, NEWLINE])));
 
   const fail = async (what: string): Promise<never> => {
     killGit(child);
@@ -66,7 +68,8 @@ export async function* catFileBatch(gitDir: string, specs: readonly string[], op
   const reader = new ByteReader(child.stdout!);
   try {
     for (let i = 0; i < specs.length; i++) {
-      const spec = specs[i];
+      const raw = specs[i];
+      const spec = typeof raw === "string" ? raw : Buffer.from(raw).toString("utf8");
       const header = await reader.line();
       if (header === null) return await fail(`ended after ${i} of ${specs.length} answers`);
       const obj = parseHeader(spec, header);
@@ -96,6 +99,8 @@ function parseHeader(spec: string, header: string): BatchObject {
   if (!m) throw new GitError(`unexpected git cat-file header ${JSON.stringify(header.slice(0, 200))} for ${spec}`);
   return { spec, oid: m[1], type: m[2], size: Number(m[3]), content: null };
 }
+
+const NEWLINE = Buffer.from("\n");
 
 class TruncatedError extends Error {}
 

@@ -4,6 +4,9 @@
  * permanent ones are acknowledged and reported, transient ones are retried.
  */
 import { FarmError, PermanentError } from "../errors.js";
+import { redactUrl, repoIdentity } from "./credentials.js";
+
+export { redactUrl };
 
 /** The repo.new_sha payload (or an argument) is malformed or unsafe. Permanent. */
 export class InvalidInputError extends PermanentError {
@@ -20,11 +23,10 @@ export class UnknownShaError extends PermanentError {
   readonly repo: string;
   readonly sha: string;
   constructor(repo: string, sha: string, detail = "even after fetching") {
-    super(
-      `commit ${sha} is not in ${redactUrl(repo)} (${detail}); check that it was pushed and that the repo url is right`,
-      "E_UNKNOWN_SHA",
-    );
-    this.repo = repo;
+    // The identity, never the clone url: the error's fields are serialized into logs.
+    const shown = repoIdentity(repo);
+    super(`commit ${sha} is not in ${shown} (${detail}); check that it was pushed and that the repo url is right`, "E_UNKNOWN_SHA");
+    this.repo = shown;
     this.sha = sha;
   }
 }
@@ -59,7 +61,22 @@ export class LockTimeoutError extends GitError {
   }
 }
 
-/** Hides `user:token@` in https urls: messages and logs travel over NATS. */
-export function redactUrl(s: string): string {
-  return s.replace(/([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/@\s]+@/g, "$1***@");
+/**
+ * A store key or subject token built from a repo is not valid for NATS. Permanent:
+ * the same request builds the same key again, so retrying cannot help.
+ */
+export class InvalidKeyError extends PermanentError {
+  readonly key: string;
+  constructor(key: string, why = "is not a valid NATS key") {
+    super(`key ${JSON.stringify(redactUrl(key))} ${why}`, "E_INVALID_KEY");
+    this.key = redactUrl(key);
+  }
+}
+
+/**
+ * An invalid-key error, ours or the KV client's (a plain Error "invalid key: …",
+ * which isPermanent alone would retry as if it were transient).
+ */
+export function isInvalidKeyError(err: unknown): boolean {
+  return err instanceof InvalidKeyError || (err instanceof Error && /^invalid key\b/.test(err.message));
 }

@@ -4,13 +4,18 @@
  * git together with its helpers (ssh, git-remote-https).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { GitError, redactUrl } from "./errors.js";
+import { scrubSecrets } from "./credentials.js";
+import { GitError } from "./errors.js";
 
 export interface RunGitOptions {
   /** Written to stdin, which is then closed. Default: stdin closed at once. */
   input?: string | Buffer;
   /** Kill git after this long. Default 60 s: local commands finish far sooner; network ones pass their own. */
   timeoutMs?: number;
+  /** More environment for git (credentials: see gitCredentials). Default none. */
+  env?: Record<string, string>;
+  /** Strings that must not appear in a GitError (a clone url's credentials). Default none. */
+  secrets?: readonly string[];
 }
 
 export interface RunGitResult {
@@ -75,8 +80,8 @@ export function remoteConfigArgs(allowLocal: boolean): string[] {
  * kill its ssh/remote helpers too) and without a controlling terminal (so
  * nothing can prompt on it).
  */
-export function spawnGit(args: string[]): ChildProcess {
-  return spawn("git", args, { env: gitEnv(), stdio: ["pipe", "pipe", "pipe"], detached: true });
+export function spawnGit(args: string[], env: Record<string, string> = {}): ChildProcess {
+  return spawn("git", args, { env: { ...gitEnv(), ...env }, stdio: ["pipe", "pipe", "pipe"], detached: true });
 }
 
 /** Kills git and everything it started. */
@@ -92,8 +97,10 @@ export function killGit(child: ChildProcess): void {
 /** Runs git to completion and returns its output; a non-zero exit or a timeout is a GitError. */
 export function runGit(args: string[], opts: RunGitOptions = {}): Promise<RunGitResult> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_LOCAL_TIMEOUT_MS;
+  const secrets = opts.secrets ?? [];
+  const scrub = (s: string) => scrubSecrets(s, secrets);
   return new Promise((resolve, reject) => {
-    const child = spawnGit(args);
+    const child = spawnGit(args, opts.env);
     const out: Buffer[] = [];
     let err = "";
     let timedOut = false;
@@ -110,13 +117,14 @@ export function runGit(args: string[], opts: RunGitOptions = {}): Promise<RunGit
     child.stdin!.end(opts.input);
     child.on("error", (e) => {
       clearTimeout(timer);
-      reject(new GitError(`could not start git: ${e.message}`, { args }, { cause: e }));
+      reject(new GitError(`could not start git: ${scrub(e.message)}`, { args: args.map(scrub) }, { cause: e }));
     });
     child.on("close", (code, signal) => {
       clearTimeout(timer);
       if (code === 0) return resolve({ stdout: Buffer.concat(out), stderr: err });
       const what = timedOut ? `timed out after ${timeoutMs} ms` : code === null ? `was killed (${signal})` : `failed (exit ${code})`;
-      reject(new GitError(`git ${gitSubcommand(args)} ${what}: ${lastLines(err)}`, { args, exitCode: code, stderr: err }));
+      const stderr = scrub(err);
+      reject(new GitError(`git ${gitSubcommand(args)} ${what}: ${lastLines(stderr)}`, { args: args.map(scrub), exitCode: code, stderr }));
     });
   });
 }
@@ -131,6 +139,6 @@ export function gitSubcommand(args: string[]): string {
 }
 
 function lastLines(stderr: string): string {
-  const text = redactUrl(stderr.trim()).split("\n").slice(-3).join(" | ");
+  const text = stderr.trim().split("\n").slice(-3).join(" | ");
   return text || "(no output)";
 }

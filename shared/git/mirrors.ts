@@ -1,13 +1,16 @@
 /**
  * One bare mirror per repository under `<dataDir>/mirrors/<key>.git`: cloned
  * once, fetched only when a requested commit is missing, and never cloned or
- * fetched by two callers at once on one host.
+ * fetched by two callers at once on one host. A clone url's credentials are
+ * used for the clone or fetch at hand and stored nowhere: the mirror's remote
+ * is the url without them (see credentials.ts).
  */
 import { randomBytes } from "node:crypto";
 import { readdir, rename, rm, mkdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { KeyedMutex } from "../concurrency.js";
-import { GitError, UnknownShaError } from "./errors.js";
+import { gitCredentials, repoIdentity, type GitCredentials } from "./credentials.js";
+import { GitError, InvalidInputError, UnknownShaError } from "./errors.js";
 import { remoteConfigArgs, runGit } from "./exec.js";
 import { withDirLock } from "./lock.js";
 import { hasCommit } from "./objects.js";
@@ -79,6 +82,7 @@ export class Mirrors {
 
   /**
    * Makes sure the mirror of `url` has commit `sha` and returns the mirror's path.
+   * `url` may carry credentials: they reach git through its environment only.
    * @throws InvalidInputError bad url or sha (permanent)
    * @throws UnknownShaError the repo does not have the commit (permanent)
    * @throws GitError clone/fetch failed or timed out, lock wait timed out (transient)
@@ -86,6 +90,7 @@ export class Mirrors {
   async ensure(url: string, sha: string): Promise<string> {
     validateRepoUrl(url, { allowLocal: this.allowLocal });
     const id = validateSha(sha);
+    const remote = credentialsOf(url);
     const key = repoKey(url);
     const dir = path.join(this.root, `${key}.git`);
     // Fast path without locks: reading objects while another process fetches
@@ -95,21 +100,29 @@ export class Mirrors {
     // the file lock; the file lock covers other processes on the host.
     const lockDir = path.join(this.root, `${key}.lock`);
     const lockOpts = { timeoutMs: this.lockTimeoutMs, staleMs: this.lockStaleMs };
-    return this.mutex.run(key, () => withDirLock(lockDir, lockOpts, () => this.update(url, dir, id)));
+    return this.mutex.run(key, () => withDirLock(lockDir, lockOpts, () => this.update(remote, dir, id)));
   }
 
   /** Runs under both locks. Re-checks first: the previous holder may have fetched our commit. */
-  private async update(url: string, dir: string, sha: string): Promise<string> {
+  private async update(remote: GitCredentials, dir: string, sha: string): Promise<string> {
     if ((await exists(dir)) && !(await isRepository(dir))) {
       // Damaged outside farm (disk trouble, manual edits): start over rather than fail forever.
       await rm(dir, { recursive: true, force: true });
     }
-    if (!(await exists(dir))) await this.clone(url, dir);
+    if (!(await exists(dir))) await this.clone(remote, dir);
     else if (await hasCommit(dir, sha)) return dir;
-    else await this.fetchRefs(url, dir);
+    else {
+      await forgetStoredCredentials(dir);
+      await this.fetchRefs(remote, dir);
+    }
     if (await hasCommit(dir, sha)) return dir;
-    if (this.fetchById && (await this.fetchOne(url, dir, sha)) && (await hasCommit(dir, sha))) return dir;
-    throw new UnknownShaError(url, sha);
+    if (this.fetchById && (await this.fetchOne(remote, dir, sha)) && (await hasCommit(dir, sha))) return dir;
+    throw new UnknownShaError(remote.url, sha);
+  }
+
+  /** runGit options of a network command: its timeout, the credentials' environment, their secrets scrubbed from errors. */
+  private network(remote: GitCredentials) {
+    return { timeoutMs: this.networkTimeoutMs, env: remote.env, secrets: remote.secrets };
   }
 
   /**
@@ -120,7 +133,7 @@ export class Mirrors {
    * Cloned into a temporary directory and renamed into place, so a crash or
    * timeout never leaves a half mirror that looks complete.
    */
-  private async clone(url: string, dir: string): Promise<void> {
+  private async clone(remote: GitCredentials, dir: string): Promise<void> {
     await mkdir(this.root, { recursive: true });
     await this.removeLeftovers(dir);
     const tmp = `${dir}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
@@ -128,9 +141,8 @@ export class Mirrors {
     try {
       // --no-local: a local source goes through upload-pack like any remote
       // instead of having its object files copied or hard-linked.
-      await runGit([...remoteConfigArgs(this.allowLocal), "clone", "--mirror", "--no-local", "--quiet", "--", url, tmp], {
-        timeoutMs: this.networkTimeoutMs,
-      });
+      // The url without credentials is what clone records as remote.origin.url.
+      await runGit([...remoteConfigArgs(this.allowLocal), "clone", "--mirror", "--no-local", "--quiet", "--", remote.url, tmp], this.network(remote));
       await rename(tmp, dir);
     } catch (e) {
       await rm(tmp, { recursive: true, force: true });
@@ -139,25 +151,26 @@ export class Mirrors {
   }
 
   /**
-   * Fetches all refs from the url of this request (not the one stored at clone
-   * time, so rotated credentials work). --prune drops deleted refs, which
+   * Fetches all refs with the credentials of this request (not any stored at
+   * clone time, so rotated credentials work). --prune drops deleted refs, which
    * would otherwise block new refs of the same name as directories (a/b vs a).
    */
-  private async fetchRefs(url: string, dir: string): Promise<void> {
+  private async fetchRefs(remote: GitCredentials, dir: string): Promise<void> {
     this.counts.fetches++;
     await runGit(
-      [...remoteConfigArgs(this.allowLocal), `--git-dir=${dir}`, "fetch", "--prune", "--quiet", "--no-write-fetch-head", "--", url, "+refs/*:refs/*"],
-      { timeoutMs: this.networkTimeoutMs },
+      [...remoteConfigArgs(this.allowLocal), `--git-dir=${dir}`, "fetch", "--prune", "--quiet", "--no-write-fetch-head", "--", remote.url, "+refs/*:refs/*"],
+      this.network(remote),
     );
   }
 
   /** Fetches one commit by id. False when the server does not have or will not serve it. */
-  private async fetchOne(url: string, dir: string, sha: string): Promise<boolean> {
+  private async fetchOne(remote: GitCredentials, dir: string, sha: string): Promise<boolean> {
     this.counts.fetches++;
     try {
-      await runGit([...remoteConfigArgs(this.allowLocal), `--git-dir=${dir}`, "fetch", "--quiet", "--no-write-fetch-head", "--", url, sha], {
-        timeoutMs: this.networkTimeoutMs,
-      });
+      await runGit(
+        [...remoteConfigArgs(this.allowLocal), `--git-dir=${dir}`, "fetch", "--quiet", "--no-write-fetch-head", "--", remote.url, sha],
+        this.network(remote),
+      );
       return true;
     } catch (e) {
       if (e instanceof GitError && NOT_SERVED_RE.test(e.stderr)) return false;
@@ -172,6 +185,25 @@ export class Mirrors {
       if (name.startsWith(prefix)) await rm(path.join(this.root, name), { recursive: true, force: true });
     }
   }
+}
+
+/** The clone url's credentials for git; a url git itself would refuse (a newline in them) is bad input. */
+function credentialsOf(url: string): GitCredentials {
+  try {
+    return gitCredentials(url);
+  } catch (e) {
+    throw new InvalidInputError("repo", `"repo" has credentials git cannot use: ${(e as Error).message}`);
+  }
+}
+
+/** Mirrors cloned before credentials were kept out of them recorded the clone url: store the identity instead. */
+async function forgetStoredCredentials(dir: string): Promise<void> {
+  const stored = await runGit([`--git-dir=${dir}`, "config", "--get", "remote.origin.url"]).then(
+    (r) => r.stdout.toString("utf8").trim(),
+    () => "",
+  );
+  const clean = repoIdentity(stored);
+  if (stored && clean !== stored) await runGit([`--git-dir=${dir}`, "config", "remote.origin.url", clean]);
 }
 
 async function exists(p: string): Promise<boolean> {

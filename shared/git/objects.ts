@@ -6,6 +6,7 @@
 import { catFileBatch } from "./batch.js";
 import { GitError, InvalidInputError, UnknownShaError } from "./errors.js";
 import { runGit } from "./exec.js";
+import { displayPath, isQuotedPath, pathBytes } from "./paths.js";
 import { validateSha } from "./validate.js";
 
 export interface CommitInfo {
@@ -19,7 +20,11 @@ export interface CommitInfo {
 }
 
 export interface TreeEntry {
-  /** Path from the repository root, "/"-separated (decoded as UTF-8). */
+  /**
+   * Path from the repository root, "/"-separated: as is when its bytes are
+   * UTF-8, git's C-quoted form (`"\377.js"`) otherwise (see paths.ts), so two
+   * different files never share a name.
+   */
   path: string;
   /** Blob id. Unchanged content keeps its id across commits: the unit of caching. */
   blob: string;
@@ -76,16 +81,22 @@ export async function firstParentHistory(mirror: string, sha: string, n: number)
 export async function listTree(mirror: string, sha: string): Promise<TreeEntry[]> {
   const id = validateSha(sha);
   const args = [`--git-dir=${mirror}`, "ls-tree", "-r", "-l", "-z", "--full-tree", "--end-of-options", id];
-  const records = (await runLocal(args, mirror, id)).stdout.toString("utf8").split("\0");
+  const out = (await runLocal(args, mirror, id)).stdout;
   const entries: TreeEntry[] = [];
-  for (const rec of records) {
-    if (rec === "") continue;
+  // Records split as bytes: a path is bytes, and decoding the whole output at once would turn every undecodable name into the same U+FFFD.
+  for (let start = 0; start < out.length; ) {
+    const nul = out.indexOf(0, start);
+    const end = nul < 0 ? out.length : nul;
+    const rec = out.subarray(start, end);
+    start = end + 1;
+    if (rec.length === 0) continue;
     // "<mode> SP <type> SP <oid> SP+ <size|-> TAB <path>"; -z: the path is not quoted.
-    const m = /^(\d{6}) (\w+) ([0-9a-f]+) +(-|\d+)\t([\s\S]*)$/.exec(rec);
-    if (!m) throw new GitError(`unexpected git ls-tree output ${JSON.stringify(rec.slice(0, 200))}`);
-    const [, mode, type, blob, size, path] = m;
+    const tab = rec.indexOf(9);
+    const m = tab < 0 ? null : /^(\d{6}) (\w+) ([0-9a-f]+) +(-|\d+)$/.exec(rec.subarray(0, tab).toString("latin1"));
+    if (!m) throw new GitError(`unexpected git ls-tree output ${JSON.stringify(rec.subarray(0, 200).toString("utf8"))}`);
+    const [, mode, type, blob, size] = m;
     if (type !== "blob") continue;
-    entries.push({ path, blob, size: Number(size), mode });
+    entries.push({ path: displayPath(rec.subarray(tab + 1)), blob, size: Number(size), mode });
   }
   return entries;
 }
@@ -114,14 +125,17 @@ export async function readBlobMap(mirror: string, blobIds: Iterable<string>): Pr
 
 /**
  * The content of `path` at commit `sha`, or null when there is no such file
- * (or it is a directory or submodule). For small files: bigger than
+ * (or it is a directory or submodule). `path` as listTree names it (a quoted
+ * name stands for its bytes). For small files: bigger than
  * `maxBytes` (default 1 MiB) is a FileTooLargeError.
  */
 export async function readFileAt(mirror: string, sha: string, path: string, opts: { maxBytes?: number } = {}): Promise<Buffer | null> {
   const id = validateSha(sha);
-  validateRepoPath(path);
+  const bytes = pathBytes(path);
+  validateRepoPath(isQuotedPath(path) ? bytes.toString("latin1") : path);
   const maxBytes = opts.maxBytes ?? DEFAULT_READ_FILE_MAX_BYTES;
-  for await (const o of catFileBatch(mirror, [`${id}:${path}`], { contents: true, maxBytes })) {
+  const spec = isQuotedPath(path) ? Buffer.concat([Buffer.from(`${id}:`), bytes]) : `${id}:${path}`;
+  for await (const o of catFileBatch(mirror, [spec], { contents: true, maxBytes })) {
     return o.type === "blob" ? o.content : null;
   }
   return null;

@@ -6,6 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import path from "node:path";
+import { redactUrl, repoIdentity } from "./credentials.js";
 import { InvalidInputError } from "./errors.js";
 
 export interface RepoRefOptions {
@@ -26,8 +27,18 @@ export interface RepoRefOptions {
 
 /** A validated repo.new_sha request. */
 export interface RepoRef {
-  /** Clone url (or local path), safe to hand to git. For `{owner, repo}` payloads, the url built from the template. */
+  /**
+   * The repository's identity: the clone url without credentials (see
+   * repoIdentity), or the local path. What every event, log line, report and
+   * key uses. For `{owner, repo}` payloads, the url built from the template.
+   */
   repo: string;
+  /**
+   * The url to clone from, credentials included: for git only (Mirrors.ensure),
+   * never published, logged or stored. Not enumerable, so spreading,
+   * serializing or logging a RepoRef leaves it out.
+   */
+  readonly cloneUrl: string;
   /** Lowercase hex commit id: 40 chars (SHA-1) or 64 (SHA-256). */
   sha: string;
   /** Informational only (e.g. "refs/heads/main"); never passed to git. */
@@ -46,6 +57,8 @@ const SHA_RE = /^(?:[0-9a-fA-F]{40}|[0-9a-fA-F]{64})$/;
 // Whitespace and control characters: git would split or mangle them, and in a
 // url they are never legitimate (a space is %20).
 const WS_OR_CTRL_RE = /[\s\x00-\x1f\x7f]/;
+// What a local path may not contain: a directory name may have spaces, never a line break.
+const CTRL_OR_NON_SPACE_WS_RE = /[\x00-\x1f\x7f\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]/;
 // Options that turn a clone into command execution if git ever parsed them.
 const DANGEROUS_OPTION_RE = /--(?:upload-pack|receive-pack|config|exec|template|separate-git-dir)/i;
 // `<transport>::<address>` runs git-remote-<transport> (ext:: runs a shell command).
@@ -77,8 +90,9 @@ export function validateRepoRef(input: unknown, opts: RepoRefOptions = {}): Repo
       : (p.repo as string);
   validateRepoUrl(repo, { allowLocal: opts.allowLocal });
 
-  const out: RepoRef = { repo, sha, history };
+  const out = { repo: repoIdentity(repo), sha, history } as RepoRef;
   if (ref !== undefined) out.ref = ref;
+  Object.defineProperty(out, "cloneUrl", { value: repo, enumerable: false });
   return out;
 }
 
@@ -143,9 +157,12 @@ export function validateRepoUrl(url: unknown, opts: { allowLocal?: boolean } = {
   if (url.startsWith("-")) return bad('starts with "-" and would be read as a git option; send a clone url');
   if (DANGEROUS_OPTION_RE.test(url)) return bad("contains a git command-line option (--upload-pack, --config, ...); send a plain clone url");
   if (TRANSPORT_HELPER_RE.test(url)) return bad(`uses a git transport helper ("${url.slice(0, url.indexOf("::"))}::"), which can run commands; use ${ALLOWED}`);
-  if (WS_OR_CTRL_RE.test(url)) return bad("contains whitespace or control characters; percent-encode them or fix the url");
+  if (CTRL_OR_NON_SPACE_WS_RE.test(url)) return bad("contains whitespace or control characters; percent-encode them or fix the url");
 
   const scheme = SCHEME_RE.exec(url)?.[1]?.toLowerCase();
+  const isUrl = scheme !== undefined || isScpLike(url);
+  // Spaces only in local paths (git gets its arguments as an array: a space splits nothing).
+  if (isUrl && WS_OR_CTRL_RE.test(url)) return bad("contains whitespace or control characters; percent-encode them or fix the url");
   if (scheme !== undefined) return checkSchemeUrl(url, scheme, !!opts.allowLocal, bad);
   if (isScpLike(url)) return checkScp(url, bad);
   if (!opts.allowLocal) return bad(`is a local path, and local repositories are not enabled on this ingest; use ${ALLOWED}`);
@@ -204,11 +221,16 @@ function checkScp(url: string, bad: (why: string) => never): RepoUrlKind {
 }
 
 /**
- * A filesystem-safe, stable directory name for a repo, so that one mirror
- * serves every spelling of the same url: `<slug>-<16 hex of sha256>`.
- * Spellings that are unified: scheme and host case, credentials, a trailing
- * "/" or ".git", scp-like vs ssh:// for the same host and path, local path vs
- * file:// url.
+ * The repo's key in every store and file name: `<slug>-<16 hex of sha256>`,
+ * so that one mirror and one set of reports serve every spelling of the same
+ * url. The hash covers the whole identity: two repos get two keys even where
+ * their slugs agree. The slug is for people reading keys, made of lowercase
+ * letters, digits, "_" and "-" only (no ".": a KV key's tokens are separated
+ * by dots, and "a..b" would make an empty one), so a key is at once a
+ * directory name, a KV key token and a subject token. Keys of names without
+ * dots are what they always were. Spellings that are unified: scheme and host
+ * case, credentials and query, a trailing "/" or ".git", scp-like vs ssh://
+ * for the same host and path, local path vs file:// url.
  */
 export function repoKey(url: string): string {
   const normalized = normalizeRepoUrl(url);
@@ -219,13 +241,13 @@ export function repoKey(url: string): string {
     .slice(-2)
     .join("-")
     .toLowerCase()
-    .replace(/[^a-z0-9._-]+/g, "-")
-    .replace(/^[.-]+/, "")
+    .replace(/[^a-z0-9_-]+/g, "-")
+    .replace(/^-+/, "")
     .slice(0, 60);
   return `${slug || "repo"}-${hash}`;
 }
 
-/** The identity behind repoKey. Exported for logs and tests. */
+/** The identity behind repoKey (no credentials, no query). Exported for logs and tests. */
 export function normalizeRepoUrl(url: string): string {
   const trimRepoSuffix = (p: string) => p.replace(/\/+$/, "").replace(/\.git$/, "");
   const scheme = SCHEME_RE.exec(url)?.[1]?.toLowerCase();
@@ -233,7 +255,7 @@ export function normalizeRepoUrl(url: string): string {
     try {
       return `file://${path.resolve(decodeURIComponent(new URL(url).pathname)).replace(/\/+$/, "")}`;
     } catch {
-      return url;
+      return redactUrl(url);
     }
   }
   if (scheme !== undefined) {
@@ -242,7 +264,8 @@ export function normalizeRepoUrl(url: string): string {
       const port = u.port ? `:${u.port}` : "";
       return `${scheme}://${u.hostname.toLowerCase()}${port}${trimRepoSuffix(u.pathname)}`;
     } catch {
-      return url;
+      // Not a url git would take either; never let its credentials into a key.
+      return redactUrl(url);
     }
   }
   if (isScpLike(url)) {

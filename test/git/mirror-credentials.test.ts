@@ -1,0 +1,117 @@
+/**
+ * Issue 3 at the mirror: a clone url's credentials (https user and password,
+ * a secret query parameter) are used for the clone or fetch at hand and left
+ * nowhere: not in the mirror's config or any of its files, not in its
+ * directory name, not in a GitError. Against a real HTTPS git server (git
+ * http-backend behind Basic auth, a throwaway certificate) that only answers
+ * with the credentials. Uses only Mirrors' public surface.
+ */
+import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GitError, Mirrors } from "../../shared/git.js";
+import { startGitHttpServer, type GitHttpServer } from "./git-http-server.js";
+import { git, removeDir, tempDir, TestRepo } from "./helpers.js";
+
+const SECRET = "s3cr3t";
+const TOKEN = "t0k3n";
+const SHA = "0123456789abcdef0123456789abcdef01234567";
+
+let tmp: string;
+let origin: TestRepo;
+let head: string;
+/** Served as `<url>/x.git`: a bare copy of origin. */
+let projectRoot: string;
+
+beforeAll(() => {
+  tmp = tempDir("farm-mirror-credentials-");
+  origin = TestRepo.init(path.join(tmp, "origin"));
+  head = origin.commit("one", { "a.js": "let a = 1;\n" });
+  projectRoot = path.join(tmp, "http-root");
+  git(tmp, "clone", "--quiet", "--bare", origin.dir, path.join(projectRoot, "x.git"));
+});
+
+afterAll(() => removeDir(tmp));
+
+/** `https://host/...` with `userinfo@` put in. */
+const withUser = (url: string, userinfo: string) => url.replace("://", `://${userinfo}@`);
+
+/** Every file under `dir` whose name or content contains `needle`. */
+function filesContaining(dir: string, needle: string): string[] {
+  const hits: string[] = [];
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const p = path.join(d, name);
+      if (name.includes(needle)) hits.push(p);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (readFileSync(p).includes(needle)) hits.push(p);
+    }
+  };
+  walk(dir);
+  return hits;
+}
+
+describe("Mirrors with a credentialed https url", () => {
+  let server: GitHttpServer;
+  let savedCa: string | undefined;
+
+  beforeAll(async () => {
+    const certDir = path.join(tmp, "tls");
+    mkdirSync(certDir);
+    server = await startGitHttpServer({ projectRoot, user: "user", password: SECRET, tls: { certDir } });
+    // git trusts the throwaway certificate (every git child inherits the environment).
+    savedCa = process.env.GIT_SSL_CAINFO;
+    process.env.GIT_SSL_CAINFO = server.caFile;
+  });
+
+  afterAll(async () => {
+    if (savedCa === undefined) delete process.env.GIT_SSL_CAINFO;
+    else process.env.GIT_SSL_CAINFO = savedCa;
+    await server?.close();
+  });
+
+  it("clones and fetches with the credentials and leaves them nowhere in the mirror", async () => {
+    const mirrors = new Mirrors({ dataDir: path.join(tmp, "data-https") });
+    const dir = await mirrors.ensure(withUser(`${server.url}/x.git`, `user:${SECRET}`), head);
+    const basic = Buffer.from(`user:${SECRET}`).toString("base64");
+    expect(server.requests.some((r) => r.endsWith(`Basic ${basic}`))).toBe(true);
+    expect(git(dir, "config", "--get", "remote.origin.url")).toBe(`${server.url}/x.git`);
+    expect(filesContaining(mirrors.root, SECRET)).toEqual([]);
+    // A new commit: fetched with this request's credentials; still nothing stored.
+    const next = origin.commit("two", { "b.js": "let b = 2;\n" });
+    git(origin.dir, "push", "--quiet", path.join(projectRoot, "x.git"), "main");
+    await mirrors.ensure(withUser(`${server.url}/x.git/`, `user:${SECRET}`), next);
+    expect(mirrors.stats()).toEqual({ clones: 1, fetches: 1 });
+    expect(filesContaining(mirrors.root, SECRET)).toEqual([]);
+  });
+
+  it("a mirror cloned with a credentialed remote (before this fix) gets it replaced at the next fetch", async () => {
+    const mirrors = new Mirrors({ dataDir: path.join(tmp, "data-old") });
+    const url = withUser(`${server.url}/x.git`, `user:${SECRET}`);
+    const dir = await mirrors.ensure(url, head);
+    git(dir, "config", "remote.origin.url", url);
+    const next = origin.commit("three", { "c.js": "let c = 3;\n" });
+    git(origin.dir, "push", "--quiet", path.join(projectRoot, "x.git"), "main");
+    await mirrors.ensure(url, next);
+    expect(git(dir, "config", "--get", "remote.origin.url")).toBe(`${server.url}/x.git`);
+    expect(filesContaining(mirrors.root, SECRET)).toEqual([]);
+  });
+
+  it("a failed clone's error and the mirror directory names carry no secret", async () => {
+    const mirrors = new Mirrors({ dataDir: path.join(tmp, "data-unreachable"), networkTimeoutMs: 20_000 });
+    const err = await mirrors.ensure(`https://user:${SECRET}@127.0.0.1:1/x.git?access_token=${TOKEN}`, SHA).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GitError);
+    const all = JSON.stringify({ message: (err as GitError).message, stderr: (err as GitError).stderr, args: (err as GitError).args, err });
+    expect(all).not.toMatch(new RegExp(`${SECRET}|${TOKEN}`));
+    expect((err as GitError).args).toContain("https://127.0.0.1:1/x.git");
+    expect(readdirSync(mirrors.root).join(" ")).not.toMatch(new RegExp(`${SECRET}|${TOKEN}|user`));
+  });
+
+  it("file:// urls with userinfo are refused (they are no urls), without echoing the secret", async () => {
+    const mirrors = new Mirrors({ dataDir: path.join(tmp, "data-file"), allowLocal: true });
+    const err = (await mirrors.ensure(`file://user:${SECRET}@localhost${origin.dir}`, head).catch((e: unknown) => e)) as Error;
+    expect(err.message).toMatch(/not a valid file:\/\/ url/);
+    expect(err.message).not.toContain(SECRET);
+  });
+});
+
