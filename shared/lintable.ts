@@ -1,4 +1,5 @@
 /** Which files of a tree are worth linting, by path, size and mode (content checks come later). */
+import { matchablePath } from "./git/paths.js";
 
 export const LINTABLE_EXTENSIONS = [".js", ".mjs", ".cjs", ".jsx", ".ts", ".mts", ".cts", ".tsx"];
 
@@ -9,6 +10,7 @@ const VENDORED = /(^|\/)(node_modules|bower_components|vendor|vendors|third_part
 const MINIFIED = /[.-]min\.[cm]?js$|\.bundle\.js$/;
 // Regular files only: symlinks (120000) and submodules (160000) are not content.
 const REGULAR = new Set(["100644", "100755"]);
+const SPECIAL: Record<string, string> = { "120000": "a symbolic link", "160000": "a submodule" };
 
 export interface TreeFile {
   path: string;
@@ -16,14 +18,26 @@ export interface TreeFile {
   mode: string;
 }
 
-export function hasLintableExtension(path: string): boolean {
+export function hasLintableExtension(name: string): boolean {
+  // A C-quoted (non-UTF-8) name is matched by the text it stands for.
+  const path = matchablePath(name);
   const dot = path.lastIndexOf(".");
   return dot > path.lastIndexOf("/") && LINTABLE_EXTENSIONS.includes(path.slice(dot).toLowerCase());
 }
 
+/** A git mode of a file with content: neither a symbolic link (whose blob is its target's name) nor a submodule. */
+export function isRegularFile(mode: string): boolean {
+  return REGULAR.has(mode);
+}
+
+/** What a tree entry that is not a regular file is, for notes: "a symbolic link", "a submodule". */
+export function entryKind(mode: string): string {
+  return SPECIAL[mode] ?? `not a regular file (mode ${mode})`;
+}
+
 export function isLintable(f: TreeFile, maxFileSize: number): boolean {
   return (
-    REGULAR.has(f.mode) &&
+    isRegularFile(f.mode) &&
     f.size <= maxFileSize &&
     hasLintableExtension(f.path) &&
     !VENDORED.test(f.path) &&

@@ -49,7 +49,12 @@ export interface BatchFile {
   configId: string;
 }
 
-/** splitter → linter-runner (`lint.batch`). `settings` holds each config id's lint settings. */
+/**
+ * splitter → linter-runner (`lint.batch`). `settings` maps each config id of the
+ * batch to the object-store name of its config (objectNames.lintConfig): a config
+ * can be megabytes, a batch must fit one message. Batches queued before configs
+ * went by reference carry the config itself, which runners still accept.
+ */
 export interface LintBatch {
   settings: Record<string, unknown>;
   files: BatchFile[];

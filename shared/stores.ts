@@ -156,6 +156,8 @@ export const objectNames = {
   /** A report.get answer too big for one message, as the JSON the client asked for. */
   reply: (repoKey: string, sha: string) => `reply/${repoKey}/${sha}`,
   result: (key: string) => `result/${key}`,
+  /** An effective lint config, by its id (a content hash): what a lint batch refers to. */
+  lintConfig: (configId: string) => `lint-config/${configId}`,
 };
 
 /**

@@ -23,6 +23,9 @@ const utf8 = new TextDecoder("utf-8");
 export class LinterRunner {
   // Contents by blob id: a blob shared by many commits is fetched once.
   private readonly contents = new Lru<string, Uint8Array>(4096);
+  // Lint configs by id (content-addressed: never stale), and the fetches in flight, so concurrent batches fetch one once.
+  private readonly configs = new Lru<string, FileLintConfig>(1024);
+  private readonly fetching = new Map<string, Promise<FileLintConfig>>();
 
   constructor(private readonly d: RunnerDeps) {}
 
@@ -46,7 +49,7 @@ export class LinterRunner {
     }
     await Promise.all(
       [...byConfig].map(async ([configId, group]) => {
-        const config = batch.settings[configId] as FileLintConfig;
+        const config = await this.config(configId, batch.settings[configId]);
         let messages: LintMessage[][];
         try {
           const linted = await this.d.pool.lint(group.map(({ index, text }) => ({ path: batch.files[index].path, content: text, config })));
@@ -80,6 +83,33 @@ export class LinterRunner {
       throw new PermanentError(`lint.file found ${answer.messages.length} messages (${bytes} bytes), more than one reply can carry (${limit}); analyze the repository instead`, "E_TOO_LARGE");
     return answer;
   };
+
+  /**
+   * A batch's config: by reference (`settings[id]` names the object the
+   * splitter stored under objectNames.lintConfig), or inline as
+   * batches queued before configs went by reference carry it.
+   */
+  private async config(id: string, setting: unknown): Promise<FileLintConfig> {
+    if (typeof setting === "object" && setting !== null) return setting as FileLintConfig;
+    const hit = this.configs.get(id);
+    if (hit) return hit;
+    let fetch = this.fetching.get(id);
+    if (!fetch) {
+      // Named from the id, whatever the batch says: a batch cannot point the runner at another object.
+      const name = objectNames.lintConfig(id);
+      fetch = this.d.objects
+        .getValue<FileLintConfig>(name)
+        .then((config) => {
+          // Transient: the splitter stores configs before it queues; a replica may lag behind.
+          if (!config) throw new Error(`lint config ${id} (${name}) is not in the object store yet`);
+          this.configs.set(id, config);
+          return config;
+        })
+        .finally(() => this.fetching.delete(id));
+      this.fetching.set(id, fetch);
+    }
+    return fetch;
+  }
 
   private async content(blob: string): Promise<Uint8Array> {
     const hit = this.contents.get(blob);

@@ -6,40 +6,60 @@
 import { createHash } from "node:crypto";
 import { mapLimit } from "../../shared/concurrency.js";
 import { isPermanent } from "../../shared/errors.js";
-import { isLintable } from "../../shared/lintable.js";
-import { planRepoLint, repoConfigPaths, reportLinterVersions, type FileLintConfig } from "../../shared/lint/index.js";
-import type { BatchFile, CommitFiles, CommitManifest, LintBatch, ManifestEntry, ServiceContext, SplitStats } from "../../shared/pipeline.js";
+import { eventId } from "../../shared/events.js";
+import { entryKind, isLintable, isRegularFile } from "../../shared/lintable.js";
+import {
+  DEFAULT_PLAN_BUDGET_MS,
+  DEFAULT_PLAN_SLICE,
+  planRepoLintAsync,
+  repoConfigPaths,
+  reportLinterVersions,
+  validateLintConfig,
+  type FileLintConfig,
+  type RepoConfigError,
+} from "../../shared/lint/index.js";
+import type { BatchFile, CommitFiles, CommitManifest, CommitRef, LintBatch, ManifestEntry, ServiceContext, SplitStats } from "../../shared/pipeline.js";
 import { resultKey, type FileRef } from "../../shared/report.js";
 import { Lru, objectNames, type Objects, type ResultCache } from "../../shared/stores.js";
 import { subjects } from "../../shared/topology.js";
 import type { TaskContext } from "../../shared/worker.js";
+import { Claims } from "./claims.js";
+import { storeConfigs } from "./lint-configs.js";
 
 export interface SplitterDeps extends ServiceContext {
   objects: Objects;
   results: ResultCache;
   /** Files per batch. Default 64. */
   batchFiles?: number;
-  /** Content bytes per batch. Default 4 MiB. */
+  /** Content bytes per batch (the runner fetches them). Default 4 MiB. */
   batchBytes?: number;
+  /**
+   * Encoded bytes of one batch message. Default 256 KiB, and never more than
+   * half the server's max_payload: a batch must fit one message.
+   */
+  batchMessageBytes?: number;
+  /** Ms of planning work one commit may take before it is given up (`.failed`). Default 30 000. */
+  planBudgetMs?: number;
+  /** Paths planned between two yields to the event loop. Default 1000. */
+  planSlice?: number;
 }
 
-/** How long a queued (blob, config) counts as on its way, so other commits do not queue it again. */
-const QUEUED_TTL_MS = 10 * 60_000;
 const utf8 = new TextDecoder();
 
 export class Splitter {
-  // Keys this instance queued recently: a history shares most blobs between commits.
-  private readonly queued = new Lru<string, number>(200_000);
+  private readonly claims = new Claims();
+  /** Config id → its validation error (null: valid). Ids are content hashes, so a verdict never changes. */
+  private readonly verdicts = new Lru<string, RepoConfigError | null>(4096);
 
   constructor(private readonly d: SplitterDeps) {}
 
   onManifest = async (m: CommitManifest, ctx: TaskContext): Promise<SplitStats> => {
     try {
-      return await this.split(m);
+      return await this.split(m, ctx);
     } catch (err) {
-      if (isPermanent(err) || ctx.attempt >= ctx.maxDeliver) {
+      if (!ctx.signal.aborted && (isPermanent(err) || ctx.attempt >= ctx.maxDeliver)) {
         const reason = (err as Error).message;
-        this.d.farm.events.publish(subjects.failed, { repo: m.repo, sha: m.sha, reason });
+        this.d.farm.events.publish(subjects.failed, { repo: m.repo, sha: m.sha, reason }, { id: eventId(subjects.failed, m.requestId, m.sha) });
         // Children of this commit wait for its report as their baseline: tell the aggregator there will be none.
         const gaveUp: CommitFiles = { ...withoutManifest(m), files: "", linters: {}, stats: { files: 0, cacheHits: 0, queued: 0 }, failed: reason };
         await this.d.farm.jobs
@@ -50,30 +70,73 @@ export class Splitter {
     }
   };
 
-  private async split(m: CommitManifest): Promise<SplitStats> {
+  private async split(m: CommitManifest, ctx: TaskContext): Promise<SplitStats> {
     const tree = await this.d.objects.getValue<ManifestEntry[]>(m.manifest);
     if (!tree) throw new Error(`manifest ${m.manifest} is not in the object store yet`);
-    const plan = planRepoLint({ paths: tree.map((e) => e.path), contents: await this.configContents(tree) });
+    const notRegular = new Map(tree.filter((e) => !isRegularFile(e.mode)).map((e) => [e.path, entryKind(e.mode)]));
+    const paths = tree.map((e) => e.path);
+    const plan = await planRepoLintAsync(
+      { paths, contents: await this.configContents(tree, notRegular), notRegular },
+      { budgetMs: this.d.planBudgetMs ?? DEFAULT_PLAN_BUDGET_MS, sliceSize: this.d.planSlice ?? DEFAULT_PLAN_SLICE, signal: ctx.signal },
+    );
     const byPath = new Map(tree.map((e) => [e.path, e]));
     const files = plan.files.filter((f) => isLintable(byPath.get(f.path)!, this.d.config.maxFileSize));
+    for (const id of new Set(files.map((f) => f.configId))) this.validate(id, plan.configs.get(id)!);
     const refs: FileRef[] = files.map((f) => ({ path: f.path, blob: byPath.get(f.path)!.blob, configId: f.configId }));
 
-    const toLint = await this.uncached(refs);
-    const batches = this.pack(toLint, byPath, plan.configs);
-    if (batches.length > 0) {
-      await this.d.farm.jobs.distribute(subjects.lintBatch, batches, { resultsTo: subjects.lintResults, id: batchId });
-    }
-    const stats: SplitStats = { files: refs.length, cacheHits: refs.length - toLint.length, queued: toLint.length };
+    const queued = await this.queue(refs, byPath, plan.configs);
+    const stats: SplitStats = { files: refs.length, cacheHits: refs.length - queued, queued };
     const filesObject = await this.d.objects.putDocument(objectNames.files(m.repoKey, m.sha), refs);
-    const linters = reportLinterVersions(new Set(files.flatMap((f) => f.config.linters)));
-    const next: CommitFiles = { ...withoutManifest(m), files: filesObject, linters, stats };
+    const linters = reportLinterVersions(new Set(files.map((f) => f.config.linters).flat()));
+    const { notes } = plan.settings;
+    const next: CommitFiles = { ...withoutManifest(m), files: filesObject, linters, stats, ...(notes.length > 0 ? { notes } : {}) };
     await this.d.farm.jobs.enqueue(subjects.commitFiles, [next], { id: () => `files.${m.requestId}.${m.sha}` });
     return stats;
   }
 
-  /** Contents of .farm.json, .jshintrc and package.json files, from the blob store. */
-  private async configContents(tree: ManifestEntry[]): Promise<Map<string, string>> {
-    const paths = new Set(repoConfigPaths(tree.map((e) => e.path)));
+  /** Throws the config's RepoConfigError (permanent: the commit fails with it), checked once per config id. */
+  private validate(id: string, config: FileLintConfig): void {
+    let verdict = this.verdicts.get(id);
+    if (verdict === undefined) {
+      try {
+        validateLintConfig(config);
+        verdict = null;
+      } catch (err) {
+        verdict = err as RepoConfigError;
+      }
+      this.verdicts.set(id, verdict);
+    }
+    if (verdict) throw verdict;
+  }
+
+  /**
+   * Queues every (blob, config) that is neither cached nor claimed recently;
+   * returns how many. Claims are released if anything fails before the
+   * batches are in the stream, so a retry queues them.
+   */
+  private async queue(refs: FileRef[], byPath: Map<string, ManifestEntry>, configs: Map<string, FileLintConfig>): Promise<number> {
+    const claimed = this.claims.take(refs.map((r) => [resultKey(r.blob, r.configId), r] as const));
+    let queued = false;
+    try {
+      const candidates = [...claimed];
+      const cached = await mapLimit(candidates, 64, ([key]) => this.d.results.has(key));
+      const toLint = candidates.filter((_, i) => !cached[i]).map(([, r]) => r);
+      const batches = this.pack(toLint, byPath);
+      const used = new Set(toLint.map((r) => r.configId));
+      await storeConfigs(this.d.objects, new Map([...used].map((id) => [id, configs.get(id)!])));
+      if (batches.length > 0) {
+        await this.d.farm.jobs.distribute(subjects.lintBatch, batches, { resultsTo: subjects.lintResults, id: batchId });
+      }
+      queued = true;
+      return toLint.length;
+    } finally {
+      if (!queued) this.claims.release(claimed.keys());
+    }
+  }
+
+  /** Contents of the regular .farm.json, .jshintrc and package.json files, from the blob store. */
+  private async configContents(tree: ManifestEntry[], notRegular: ReadonlyMap<string, string>): Promise<Map<string, string>> {
+    const paths = new Set(repoConfigPaths(tree.map((e) => e.path), notRegular));
     const wanted = tree.filter((e) => paths.has(e.path));
     const texts = await mapLimit(wanted, 16, async (e) => {
       const data = await this.d.objects.getBytes(objectNames.blob(e.blob));
@@ -83,49 +146,48 @@ export class Splitter {
     return new Map(wanted.map((e, i) => [e.path, texts[i]]));
   }
 
-  /**
-   * Distinct files whose (blob, config) is neither cached nor claimed recently.
-   * Claims are taken before the first await, so commits split concurrently
-   * never queue the same key twice.
-   */
-  private async uncached(refs: FileRef[]): Promise<FileRef[]> {
-    const now = Date.now();
-    const claimed = new Map<string, FileRef>();
-    for (const r of refs) {
-      const key = resultKey(r.blob, r.configId);
-      const at = this.queued.get(key);
-      if (claimed.has(key) || (at && now - at < QUEUED_TTL_MS)) continue;
-      this.queued.set(key, now);
-      claimed.set(key, r);
-    }
-    const candidates = [...claimed];
-    const cached = await mapLimit(candidates, 64, ([key]) => this.d.results.has(key));
-    return candidates.filter((_, i) => !cached[i]).map(([, r]) => r);
-  }
-
-
-  private pack(refs: FileRef[], byPath: Map<string, ManifestEntry>, configs: Map<string, FileLintConfig>): LintBatch[] {
+  /** Batches by file count, content bytes and encoded message size; configs by reference. */
+  private pack(refs: FileRef[], byPath: Map<string, ManifestEntry>): LintBatch[] {
     const maxFiles = this.d.batchFiles ?? 64;
     const maxBytes = this.d.batchBytes ?? 4 * 1024 * 1024;
+    const maxPayload = this.d.farm.nc.info?.max_payload ?? 1024 * 1024;
+    const maxMessage = Math.min(this.d.batchMessageBytes ?? 256 * 1024, Math.floor(maxPayload / 2));
     const batches: LintBatch[] = [];
     let files: BatchFile[] = [];
+    let settings: Record<string, string> = {};
     let bytes = 0;
+    let encoded = 0;
     const flush = () => {
       if (files.length === 0) return;
-      const settings = Object.fromEntries([...new Set(files.map((f) => f.configId))].map((id) => [id, configs.get(id)!]));
       batches.push({ settings, files });
       files = [];
+      settings = {};
       bytes = 0;
+      encoded = 0;
     };
     for (const r of refs) {
       const size = byPath.get(r.path)!.size;
-      if (files.length >= maxFiles || (files.length > 0 && bytes + size > maxBytes)) flush();
-      files.push({ path: r.path, blob: r.blob, configId: r.configId });
+      const file: BatchFile = { path: r.path, blob: r.blob, configId: r.configId };
+      const cost = () => encodedSize(file) + (r.configId in settings ? 0 : settingSize(r.configId));
+      if (files.length > 0 && (files.length >= maxFiles || bytes + size > maxBytes || encoded + cost() > maxMessage)) flush();
+      encoded += cost();
+      settings[r.configId] = objectNames.lintConfig(r.configId);
+      files.push(file);
       bytes += size;
     }
     flush();
     return batches;
   }
+}
+
+/** Upper bound of a file's share of the msgpack batch: its three strings plus keys and headers. */
+function encodedSize(f: BatchFile): number {
+  return Buffer.byteLength(f.path) + Buffer.byteLength(f.blob) + Buffer.byteLength(f.configId) + 32;
+}
+
+/** Upper bound of one `settings` entry (config id → object name). */
+function settingSize(configId: string): number {
+  return 2 * Buffer.byteLength(objectNames.lintConfig(configId)) + 16;
 }
 
 /** Same files → same id: the stream drops a batch queued twice inside its duplicate window. */
@@ -135,7 +197,9 @@ function batchId(b: LintBatch): string {
   return `batch.${h.digest("hex").slice(0, 32)}`;
 }
 
-function withoutManifest(m: CommitManifest) {
-  const { manifest: _manifest, ...ref } = m;
-  return ref;
+/** The commit's ref without the manifest's object name (later messages carry their own references). */
+function withoutManifest(m: CommitManifest): CommitRef {
+  const ref: Partial<CommitManifest> = { ...m };
+  delete ref.manifest;
+  return ref as CommitRef;
 }

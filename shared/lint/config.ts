@@ -5,11 +5,11 @@
  */
 import { createHash } from "node:crypto";
 import { NotLintableError } from "./errors.js";
-import { matchesAny } from "./glob.js";
-import { loadRepoSettings, nearestJshintrc, normaliseLinters } from "./settings.js";
-import type { RepoLintSettings, RepoSettingsInput } from "./settings.js";
-import { fileKind, sourceTypeOf } from "./source-type.js";
-import type { FileLintConfig, JshintOptions, LinterName, RuleOverrides } from "./types.js";
+import { compileGlobs, type GlobMatcher } from "./glob.js";
+import { loadRepoSettings, nearestJshintrcDir, normaliseLinters } from "./settings.js";
+import type { RepoLintSettings } from "./settings.js";
+import { fileKind, sourceTypeOf, type FileKind } from "./source-type.js";
+import type { FileLintConfig, JshintOptions, LinterName, RuleOverrides, SourceType } from "./types.js";
 import { linterVersions } from "./versions.js";
 import type { LinterVersions } from "./versions.js";
 
@@ -26,32 +26,69 @@ const TS_ONLY_RULE_PREFIX = "@typescript-eslint/";
 export const DEFAULT_LINTERS: readonly LinterName[] = ["eslint"];
 
 /** True when the settings' ignores exclude the path. */
-export function isIgnored(path: string, settings: Pick<RepoLintSettings, "ignores">): boolean {
-  return matchesAny(path, settings.ignores);
+export function isIgnored(path: string, settings: Pick<RepoLintSettings, "ignoreMatcher">): boolean {
+  return settings.ignoreMatcher.matches(path);
 }
 
 /**
- * Effective config of one file, or null when it is not lintable (extension)
- * or ignored. JSHint never runs on TypeScript or JSX (it cannot parse them).
+ * What decides one file's effective config besides the commit-wide settings.
+ * Files with equal shapes have equal configs: a commit has thousands of files
+ * and a handful of shapes, so configs are built (and hashed) once per shape.
  */
-export function fileLintConfig(path: string, settings: RepoLintSettings): FileLintConfig | null {
+export interface FileShape {
+  kind: FileKind;
+  linters: LinterName[];
+  sourceType: SourceType;
+  /** Directory of the `.jshintrc` that applies, when JSHint runs on the file. */
+  jshintrcDir: string | null;
+  /** JSHint "overrides" patterns that match the file, in merge order (when JSHint runs). */
+  overrides: string[];
+}
+
+/** The file's shape, or null when it is not lintable (extension) or ignored. */
+export function fileShape(path: string, settings: RepoLintSettings): FileShape | null {
   const kind = fileKind(path);
   if (!kind || isIgnored(path, settings)) return null;
 
-  const jshintrc = nearestJshintrc(path, settings.jshintrcs);
-  let linters = settings.linters ?? (jshintrc ? [...DEFAULT_LINTERS, "jshint"] : [...DEFAULT_LINTERS]);
+  const jshintrcDir = nearestJshintrcDir(path, settings.jshintrcs);
+  let linters = settings.linters ?? (jshintrcDir !== null ? [...DEFAULT_LINTERS, "jshint"] : [...DEFAULT_LINTERS]);
   if (kind.language === "ts" || kind.jsx) linters = linters.filter((l) => l !== "jshint");
   linters = normaliseLinters(linters);
 
+  const jshint = linters.includes("jshint");
+  const jshintrc = jshintrcDir === null ? {} : settings.jshintrcs.get(jshintrcDir)!;
+  const overrides = jshint
+    ? overridePatterns(jshintrc, settings.farmJshint).filter((p) => matcherOf(p, settings.overrideMatchers).matches(path))
+    : [];
+  return { kind, linters, sourceType: sourceTypeOf(path, settings.packageTypes), jshintrcDir: jshint ? jshintrcDir : null, overrides };
+}
+
+/** A string equal for equal shapes (the memo key of planning). */
+export function shapeKey(shape: FileShape): string {
+  const { kind, linters, sourceType, jshintrcDir, overrides } = shape;
+  return JSON.stringify([kind.language, kind.jsx, linters, sourceType, jshintrcDir, overrides]);
+}
+
+/** The effective config of a shape. JSHint never runs on TypeScript or JSX (it cannot parse them). */
+export function configOfShape(shape: FileShape, settings: RepoLintSettings): FileLintConfig {
+  const { kind, linters } = shape;
+  const jshintrc = shape.jshintrcDir === null ? {} : (settings.jshintrcs.get(shape.jshintrcDir) ?? {});
+  const matched = new Set(shape.overrides);
   return {
     linters,
     language: kind.language,
     jsx: kind.jsx,
-    sourceType: sourceTypeOf(path, settings.packageTypes),
+    sourceType: shape.sourceType,
     rules: linters.includes("eslint") ? rulesFor(kind.language, settings.rules) : {},
-    jshint: linters.includes("jshint") ? jshintOptionsFor(path, jshintrc ?? {}, settings.farmJshint) : {},
+    jshint: linters.includes("jshint") ? mergeJshint(jshintrc, settings.farmJshint, (p) => matched.has(p)) : {},
     globals: "node",
   };
+}
+
+/** Effective config of one file, or null when it is not lintable (extension) or ignored. */
+export function fileLintConfig(path: string, settings: RepoLintSettings): FileLintConfig | null {
+  const shape = fileShape(path, settings);
+  return shape && configOfShape(shape, settings);
 }
 
 /**
@@ -63,7 +100,7 @@ export function defaultFileConfig(path: string, { packageType }: { packageType?:
   const settings = loadRepoSettings({ paths: [], contents: {} });
   if (packageType !== undefined) settings.packageTypes.set("", packageType);
   // Ignores do not apply to a file someone asked about explicitly.
-  const config = fileLintConfig(path, { ...settings, ignores: [] });
+  const config = fileLintConfig(path, { ...settings, ignores: [], ignoreMatcher: compileGlobs([]) });
   if (!config) throw new NotLintableError(path);
   return config;
 }
@@ -78,15 +115,36 @@ function rulesFor(language: "js" | "ts", rules: RuleOverrides): RuleOverrides {
  * `.jshintrc` options with `.farm.json` "jshint" laid over them, then JSHint's
  * "overrides" (glob → options, matched case-insensitively on the repo path, as
  * the JSHint CLI does) applied. Keys JSHint's CLI handles itself are removed.
+ * `matchers`: compiled patterns (RepoLintSettings.overrideMatchers); others are compiled here.
  */
-export function jshintOptionsFor(path: string, jshintrc: JshintOptions, farm: JshintOptions): JshintOptions {
+export function jshintOptionsFor(
+  path: string,
+  jshintrc: JshintOptions,
+  farm: JshintOptions,
+  matchers: Map<string, GlobMatcher> = new Map(),
+): JshintOptions {
+  return mergeJshint(jshintrc, farm, (p) => matcherOf(p, matchers).matches(path));
+}
+
+/** Override patterns in the order they apply: the `.jshintrc`'s, then `.farm.json`'s (same pattern: `.farm.json`'s options). */
+function overridePatterns(jshintrc: JshintOptions, farm: JshintOptions): string[] {
+  return Object.keys({ ...asObject(jshintrc.overrides), ...asObject(farm.overrides) });
+}
+
+function matcherOf(pattern: string, matchers: Map<string, GlobMatcher>): GlobMatcher {
+  let m = matchers.get(pattern);
+  if (!m) matchers.set(pattern, (m = compileGlobs([pattern], { nocase: true })));
+  return m;
+}
+
+function mergeJshint(jshintrc: JshintOptions, farm: JshintOptions, applies: (pattern: string) => boolean): JshintOptions {
   const merged: JshintOptions = { ...jshintrc, ...farm };
   const globals: Record<string, unknown> = { ...asObject(jshintrc.globals), ...asObject(farm.globals) };
   const overrides = { ...asObject(jshintrc.overrides), ...asObject(farm.overrides) };
   for (const key of ["overrides", "extends", "prereq", "dirname", "globals"]) delete merged[key];
 
   for (const [pattern, value] of Object.entries(overrides)) {
-    if (!matchesAny(path, [pattern], { nocase: true })) continue;
+    if (!applies(pattern)) continue;
     const { globals: g, ...rest } = asObject(value);
     Object.assign(merged, rest);
     Object.assign(globals, asObject(g));
@@ -151,44 +209,4 @@ export function configIdInput(config: FileLintConfig, versions: LinterVersions =
 /** Short content-address of an effective config: sha256 hex of its canonical JSON, first 16 chars. */
 export function configId(config: FileLintConfig, versions: LinterVersions = linterVersions()): string {
   return createHash("sha256").update(canonicalJson(configIdInput(config, versions))).digest("hex").slice(0, 16);
-}
-
-/** One lintable file of a commit with its effective config. */
-export interface PlannedFile {
-  path: string;
-  config: FileLintConfig;
-  configId: string;
-}
-
-export interface RepoLintPlan {
-  settings: RepoLintSettings;
-  /** Lintable, not ignored files, in tree order. */
-  files: PlannedFile[];
-  /** Distinct configs by id (few per repo: ship them once, refer to them by id). */
-  configs: Map<string, FileLintConfig>;
-}
-
-/**
- * Settings + effective config of every lintable file of one commit. Throws
- * RepoConfigError for invalid repo JSON. Memoises config ids: a repo has a
- * handful of distinct configs and thousands of files.
- */
-export function planRepoLint(input: RepoSettingsInput, versions: LinterVersions = linterVersions()): RepoLintPlan {
-  const settings = loadRepoSettings(input);
-  const files: PlannedFile[] = [];
-  const configs = new Map<string, FileLintConfig>();
-  const idOf = new Map<string, string>();
-  for (const path of input.paths) {
-    const config = fileLintConfig(path, settings);
-    if (!config) continue;
-    const key = JSON.stringify(config); // same construction order → same string for equal configs
-    let id = idOf.get(key);
-    if (!id) {
-      id = configId(config, versions);
-      idOf.set(key, id);
-      configs.set(id, config);
-    }
-    files.push({ path, config: configs.get(id)!, configId: id });
-  }
-  return { settings, files, configs };
 }

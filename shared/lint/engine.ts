@@ -15,6 +15,7 @@ import { RepoConfigError } from "./errors.js";
 import { firstLine, runJshint } from "./jshint.js";
 import { LINTABLE_EXTENSIONS } from "./source-type.js";
 import type { FileLintConfig, LinterName, LintMessage, LintTask } from "./types.js";
+import { matchablePath } from "../git/paths.js";
 
 export interface LintEngineOptions {
   /**
@@ -68,7 +69,7 @@ export function eslintConfigFor(config: FileLintConfig, extra: Linter.Config[] =
 }
 
 /** A file name with the extension that makes ESLint pick the same config blocks. */
-function probePath(config: FileLintConfig): string {
+export function probePath(config: FileLintConfig): string {
   const ext = config.language === "ts" ? (config.jsx ? ".tsx" : ".ts") : config.jsx ? ".jsx" : ".js";
   return `__farm_probe__${ext}`;
 }
@@ -152,7 +153,7 @@ export class LintEngine {
     const eslint = await this.eslintFor(task.config);
     let results: ESLint.LintResult[];
     try {
-      results = await eslint.lintText(task.content, { filePath: this.virtualPath(task.path), warnIgnored: false });
+      results = await eslint.lintText(task.content, { filePath: this.virtualPath(matchablePath(task.path)), warnIgnored: false });
     } catch (err) {
       // A rule crashing on this content is this file's result, not a reason to retry.
       return [fatal("eslint", `eslint crashed: ${firstLine(err)}`)];

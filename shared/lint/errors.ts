@@ -25,6 +25,21 @@ export class LintUnsupportedError extends PermanentError {
   }
 }
 
+/**
+ * Planning one commit took more than its time budget (see planRepoLintAsync):
+ * the same tree would take as long again, so it is permanent for that commit.
+ */
+export class PlanBudgetError extends PermanentError {
+  readonly budgetMs: number;
+  constructor(budgetMs: number, planned: number, total: number) {
+    super(
+      `planning the commit took more than its budget of ${budgetMs} ms (${planned} of ${total} paths planned): given up`,
+      "E_LINT_PLAN_BUDGET",
+    );
+    this.budgetMs = budgetMs;
+  }
+}
+
 /** The pool was closed: the tasks were not linted. Not the files' fault, so not permanent. */
 export class LintPoolClosedError extends FarmError {
   constructor(message = "lint pool is closed") {

@@ -6,8 +6,8 @@
 export * from "./types.js";
 export * from "./errors.js";
 export { stripJsonComments } from "./jsonc.js";
-export { globMatch, globToRegExp, matchesAny } from "./glob.js";
-export type { GlobOptions } from "./glob.js";
+export { compileGlobs, globMatch, globProblem, matchesAny } from "./glob.js";
+export type { GlobMatcher, GlobOptions } from "./glob.js";
 export {
   LINTABLE_EXTENSIONS,
   fileKind,
@@ -24,6 +24,7 @@ export {
   JSHINTRC,
   loadRepoSettings,
   nearestJshintrc,
+  nearestJshintrcDir,
   normaliseLinters,
   normaliseRules,
   parseFarmJson,
@@ -37,16 +38,21 @@ export {
   canonicalJson,
   configId,
   configIdInput,
+  configOfShape,
   defaultFileConfig,
   fileLintConfig,
+  fileShape,
   isIgnored,
   jshintOptionsFor,
-  planRepoLint,
+  shapeKey,
 } from "./config.js";
-export type { PlannedFile, RepoLintPlan } from "./config.js";
+export type { FileShape } from "./config.js";
+export { DEFAULT_PLAN_BUDGET_MS, DEFAULT_PLAN_SLICE, planRepoLint, planRepoLintAsync } from "./plan.js";
+export type { PlanOptions, PlannedFile, RepoLintPlan } from "./plan.js";
 export { linterVersions, reportLinterVersions } from "./versions.js";
 export type { LinterVersions } from "./versions.js";
 export { LintEngine, eslintConfigFor, lintFile } from "./engine.js";
+export { validateLintConfig } from "./validate.js";
 export type { LintEngineOptions, LintProgress } from "./engine.js";
 export { runJshint } from "./jshint.js";
 export { DEFAULT_FILE_TIMEOUT_MS, LintPool } from "./pool.js";

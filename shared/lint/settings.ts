@@ -6,6 +6,7 @@
  */
 import { posix } from "node:path";
 import { LintUnsupportedError, RepoConfigError } from "./errors.js";
+import { compileGlobs, globProblem, type GlobMatcher } from "./glob.js";
 import { isPlainObject, parseRepoJson } from "./jsonc.js";
 import { dirOf, packageTypes } from "./source-type.js";
 import { LINTER_NAMES } from "./types.js";
@@ -44,6 +45,7 @@ export function parseFarmJson(text: string, file = FARM_JSON): FarmJson {
   if (!Array.isArray(ignores) || !ignores.every((g) => typeof g === "string")) {
     throw new RepoConfigError(`"ignores" must be an array of glob strings`, file);
   }
+  checkGlobs(ignores, "ignores", file);
 
   let linters: LinterName[] | null = null;
   if (raw.linters !== undefined) {
@@ -69,6 +71,14 @@ export function parseFarmJson(text: string, file = FARM_JSON): FarmJson {
     jshint,
     unknownKeys: Object.keys(raw).filter((k) => !FARM_KEYS.has(k)),
   };
+}
+
+/** A malformed glob is this commit's configuration error, said at once (it would never match what was meant). */
+function checkGlobs(patterns: Iterable<string>, what: string, file: string): void {
+  for (const pattern of patterns) {
+    const problem = globProblem(pattern);
+    if (problem) throw new RepoConfigError(`invalid ${what} pattern ${JSON.stringify(pattern)}: ${problem}`, file);
+  }
 }
 
 /** Parses `.jshintrc` content (JSON with comments). Throws RepoConfigError. */
@@ -118,6 +128,13 @@ export interface RepoSettingsInput {
    */
   contents: ReadonlyMap<string, string> | Readonly<Record<string, string>>;
   /**
+   * Paths of the tree that are not regular files, with what they are (e.g.
+   * "a symbolic link", see shared/lintable.ts `entryKind`). Such a path is never
+   * read as configuration, whatever its name: a link's content is its target's
+   * name, not the target's JSON. A note says so. Default: none.
+   */
+  notRegular?: ReadonlyMap<string, string>;
+  /**
    * Run the repo's own JavaScript ESLint config. Default false, and true is not
    * implemented (throws LintUnsupportedError when the repo has such a config):
    * repo configs are code and only an operator may decide to run them.
@@ -129,6 +146,10 @@ export interface RepoSettingsInput {
 export interface RepoLintSettings {
   /** DEFAULT_IGNORES followed by `.farm.json` "ignores" (gitignore semantics, last match wins). */
   ignores: string[];
+  /** `ignores`, compiled once (case-sensitive, as git on Linux). */
+  ignoreMatcher: GlobMatcher;
+  /** JSHint "overrides" patterns of `.jshintrc`s and `.farm.json`, each compiled once (case-insensitive, as JSHint's CLI). */
+  overrideMatchers: Map<string, GlobMatcher>;
   /** `.farm.json` "linters", or null for the default. */
   linters: LinterName[] | null;
   rules: RuleOverrides;
@@ -142,20 +163,28 @@ export interface RepoLintSettings {
   notes: string[];
 }
 
-/** The tree paths whose contents {@link loadRepoSettings} needs. */
-export function repoConfigPaths(paths: readonly string[]): string[] {
-  return paths.filter((p) => {
-    const base = posix.basename(p);
-    return p === FARM_JSON || base === JSHINTRC || base === "package.json";
-  });
+/** True for the paths that configure linting: root `.farm.json`, any `.jshintrc` and package.json. */
+function isConfigPath(p: string): boolean {
+  const base = posix.basename(p);
+  return p === FARM_JSON || base === JSHINTRC || base === "package.json";
+}
+
+/** The tree paths whose contents {@link loadRepoSettings} needs (regular files only: see `notRegular`). */
+export function repoConfigPaths(paths: readonly string[], notRegular?: ReadonlyMap<string, string>): string[] {
+  return paths.filter((p) => isConfigPath(p) && !notRegular?.has(p));
 }
 
 /** Reads `.farm.json`, `.jshintrc`s and package.json types of one commit. Throws RepoConfigError. */
 export function loadRepoSettings(input: RepoSettingsInput): RepoLintSettings {
   const get = contentGetter(input.contents);
   const notes: string[] = [];
+  // Symbolic links (and submodules) are never configuration, exactly as they are never sources.
+  const notRegular = input.notRegular ?? new Map<string, string>();
+  const skipped = new Set([...notRegular.keys()].filter(isConfigPath));
+  const paths = skipped.size > 0 ? input.paths.filter((p) => !skipped.has(p)) : input.paths;
+  for (const p of skipped) notes.push(`${p} is ${notRegular.get(p)}: not used as configuration`);
 
-  const codeConfigs = input.paths.filter((p) => ESLINT_CODE_CONFIG.test(posix.basename(p)));
+  const codeConfigs = paths.filter((p) => ESLINT_CODE_CONFIG.test(posix.basename(p)));
   if (codeConfigs.length > 0) {
     if (input.trustRepoConfig) {
       throw new LintUnsupportedError(`trusted repo ESLint configs are not implemented (${codeConfigs.join(", ")})`);
@@ -163,28 +192,39 @@ export function loadRepoSettings(input: RepoSettingsInput): RepoLintSettings {
     notes.push(`not executed (repo JavaScript configs are code): ${codeConfigs.join(", ")}`);
   }
 
-  const farm: FarmJson = input.paths.includes(FARM_JSON)
+  const farm: FarmJson = paths.includes(FARM_JSON)
     ? parseFarmJson(get(FARM_JSON), FARM_JSON)
     : { ignores: [], linters: null, rules: {}, jshint: {}, unknownKeys: [] };
   if (farm.unknownKeys.length > 0) notes.push(`${FARM_JSON}: unknown keys ignored: ${farm.unknownKeys.join(", ")}`);
 
   // A .jshintrc matters only if JSHint can run; a broken one must not fail a repo that turned JSHint off.
   const jshintrcs = new Map<string, JshintOptions>();
+  const overrideMatchers = new Map<string, GlobMatcher>();
+  const compileOverrides = (options: JshintOptions, file: string) => {
+    const patterns = Object.keys(isPlainObject(options.overrides) ? options.overrides : {});
+    checkGlobs(patterns, "overrides", file);
+    for (const p of patterns) if (!overrideMatchers.has(p)) overrideMatchers.set(p, compileGlobs([p], { nocase: true }));
+  };
   if (farm.linters === null || farm.linters.includes("jshint")) {
-    for (const p of input.paths) {
+    compileOverrides(farm.jshint, FARM_JSON);
+    for (const p of paths) {
       if (posix.basename(p) !== JSHINTRC) continue;
       const options = parseJshintrc(get(p), p);
       for (const key of ["extends", "prereq"]) {
         if (key in options) notes.push(`${p}: "${key}" is not supported and was ignored`);
       }
+      compileOverrides(options, p);
       jshintrcs.set(dirOf(p), options);
     }
   }
 
-  const pkgs = input.paths.filter((p) => posix.basename(p) === "package.json").map((p) => [p, get(p)] as const);
+  const pkgs = paths.filter((p) => posix.basename(p) === "package.json").map((p) => [p, get(p)] as const);
 
+  const ignores = [...DEFAULT_IGNORES, ...farm.ignores];
   return {
-    ignores: [...DEFAULT_IGNORES, ...farm.ignores],
+    ignores,
+    ignoreMatcher: compileGlobs(ignores),
+    overrideMatchers,
     linters: farm.linters,
     rules: farm.rules,
     farmJshint: farm.jshint,
@@ -196,9 +236,14 @@ export function loadRepoSettings(input: RepoSettingsInput): RepoLintSettings {
 
 /** The `.jshintrc` options that apply to a path (nearest ancestor directory), or null. */
 export function nearestJshintrc(path: string, jshintrcs: ReadonlyMap<string, JshintOptions>): JshintOptions | null {
+  const dir = nearestJshintrcDir(path, jshintrcs);
+  return dir === null ? null : jshintrcs.get(dir)!;
+}
+
+/** The directory of the `.jshintrc` that applies to a path ("" = root), or null. */
+export function nearestJshintrcDir(path: string, jshintrcs: ReadonlyMap<string, JshintOptions>): string | null {
   for (let dir = dirOf(path); ; dir = dirOf(dir)) {
-    const hit = jshintrcs.get(dir);
-    if (hit) return hit;
+    if (jshintrcs.has(dir)) return dir;
     if (dir === "") return null;
   }
 }

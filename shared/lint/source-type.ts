@@ -6,6 +6,7 @@
  */
 import { posix } from "node:path";
 import type { Language, SourceType } from "./types.js";
+import { matchablePath } from "../git/paths.js";
 
 export interface FileKind {
   language: Language;
@@ -30,7 +31,7 @@ export const LINTABLE_EXTENSIONS: readonly string[] = Object.keys(KINDS);
 
 /** Language and JSX-ness of a path, or null when the engine does not lint it. */
 export function fileKind(path: string): FileKind | null {
-  return KINDS[posix.extname(path).toLowerCase()] ?? null;
+  return KINDS[posix.extname(matchablePath(path)).toLowerCase()] ?? null;
 }
 
 export function isLintable(path: string): boolean {
@@ -68,7 +69,7 @@ export function sourceTypeOf(path: string, types: PackageTypes): SourceType {
   const kind = fileKind(path);
   if (kind?.fixedSourceType) return kind.fixedSourceType;
   // Node stops at the nearest package.json, even one without "type".
-  for (let dir = dirOf(path); ; dir = dirOf(dir)) {
+  for (let dir = dirOf(matchablePath(path)); ; dir = dirOf(dir)) {
     if (types.has(dir)) return types.get(dir) === "module" ? "module" : "commonjs";
     if (dir === "") return "commonjs";
   }

@@ -2,8 +2,8 @@
  * Repo JSON configuration through the whole pipeline: `.farm.json` ignores and
  * rule overrides (checked against ESLint run directly with the same
  * overrides), `.jshintrc` turning JSHint on, a config change making issues
- * of unchanged files new, and invalid rule options: a result for the files
- * (like a parse error), never a stuck or inconsistent report.
+ * of unchanged files new, and invalid rule options: the commit's configuration
+ * error (`.failed` with the reason, at once), never a stuck or false report.
  */
 import { rmSync } from "node:fs";
 import path from "node:path";
@@ -13,7 +13,7 @@ import globals from "globals";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Report } from "../../shared/report.js";
 import type { NatsServer } from "../harness/nats-server.js";
-import { RawClient, reportAsOracle, sortMessages, startCluster, startServer, tempDir, testConfig, TestRepo, type Cluster, type OracleMessage } from "./helpers.js";
+import { RawClient, reportAsOracle, sortMessages, startCluster, startServer, tempDir, testConfig, TestRepo, waitFor, type Cluster, type OracleMessage } from "./helpers.js";
 
 const A_JS = "const unused = 1;\nmodule.exports = function (x) {\n  return x == 2;\n};\n";
 const OLD_JS = "x = 1;\nmodule.exports = x;\n";
@@ -74,11 +74,19 @@ describe(".farm.json and .jshintrc through the pipeline", () => {
 
   it("analyzes three commits; the baseline commit with an unreadable .farm.json fails without stalling its child", async () => {
     c0 = repo.shas.shift()!;
-    const shas = repo.shas.slice(0, 3);
-    client.newSha({ repo: repo.dir, sha: shas[2], history: 2 });
-    await client.completed(shas, 120_000, { expectFailed: [c0] });
+    const shas = repo.shas.slice(0, 2);
+    const c3 = repo.shas[2];
+    client.newSha({ repo: repo.dir, sha: c3, history: 2 });
+    await client.completed(shas, 120_000, { expectFailed: [c0, c3] });
     for (const sha of shas) reports.set(sha, await client.report(repo.dir, sha));
-    expect(client.of("failed")).toEqual([{ repo: repo.dir, sha: c0, reason: expect.stringMatching(/\.farm\.json: invalid JSON/) }]);
+    await waitFor("c3's failed event", () => client.of("failed").some((e) => e.sha === c3), 30_000);
+    expect(client.of("failed")).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ repo: repo.dir, sha: c0, reason: expect.stringMatching(/\.farm\.json: invalid JSON/) }),
+        expect.objectContaining({ repo: repo.dir, sha: c3, reason: expect.stringMatching(/^\.farm\.json: invalid options for rule "no-unused-vars": .*"bogus"/) }),
+      ]),
+    );
+    expect(client.of("failed")).toHaveLength(2);
     const r0 = await client.request<{ error?: string }>("report.get", { repo: repo.dir, sha: c0 });
     expect(r0.error).toMatch(/analysis .* failed: \.farm\.json: invalid JSON/);
     // No baseline: no delta, rather than every issue of the first good commit "new".
@@ -109,27 +117,17 @@ describe(".farm.json and .jshintrc through the pipeline", () => {
     expect(r2.delta!.fixed).toEqual([]);
   });
 
-  it("invalid rule options are a fatal result per file, and the report agrees with its summary", () => {
-    const r3 = reports.get(repo.shas[2])!;
-    // gen/ is no longer ignored.
-    expect(r3.files.map((f) => f.path).sort()).toEqual(["gen/out.js", "legacy/old.js", "src/a.js"]);
-    for (const f of r3.files) {
-      const eslint = f.messages.filter((m) => m.linter !== "jshint");
-      expect(eslint, f.path).toEqual([expect.objectContaining({ ruleId: null, severity: 2, fatal: true })]);
-      expect(eslint[0].message, f.path).toMatch(/no-unused-vars/);
-    }
-    const all = r3.files.flatMap((f) => f.messages);
-    expect(r3.summary).toEqual({ files: 3, errors: all.filter((m) => m.severity === 2).length, warnings: all.filter((m) => m.severity === 1).length });
+  it("invalid rule options fail the commit with the reason: no report, no per-file messages", async () => {
+    const r3 = await client.request<{ error?: string }>("report.get", { repo: repo.dir, sha: repo.shas[2] });
+    expect(r3.error).toMatch(/invalid options for rule "no-unused-vars"/);
   });
 
-  it("a later commit with the same invalid options completes too", async () => {
+  it("a later commit with the same invalid options fails the same way, at once", async () => {
     const sha = repo.shas[3];
     const after = client.events.length;
     client.newSha({ repo: repo.dir, sha });
-    const done = await client.completed([sha], 60_000, { after, requested: true });
-    const r4 = await client.report(repo.dir, sha);
-    expect(r4.files.map((f) => f.path).sort()).toEqual(["gen/out.js", "legacy/old.js", "src/a.js", "src/b.js"]);
-    expect(r4.files.every((f) => f.messages.some((m) => m.fatal))).toBe(true);
-    expect(done.get(sha)!.stats!.queued).toBe(1);
+    const failed = await waitFor("c4's failed event", () => client.events.slice(after).find((e) => e.subject === "repo.analysis.failed" && e.data.sha === sha), 30_000);
+    expect(failed.data.reason).toMatch(/invalid options for rule "no-unused-vars"/);
+    expect(client.events.slice(after).filter((e) => e.subject === "repo.analysis.completed" && e.data.sha === sha)).toEqual([]);
   }, 90_000);
 });

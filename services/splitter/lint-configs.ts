@@ -1,0 +1,18 @@
+/**
+ * Effective lint configs travel by reference: a config can be megabytes (a
+ * `.jshintrc` with a huge value) while a lint batch must fit one NATS message.
+ * The splitter writes each distinct config once to the object store under a
+ * name derived from its config id (the id is already a content hash of the
+ * config and the linter versions, so the name never changes content); a batch
+ * carries `settings: {configId: objectName}` and the runner reads and caches
+ * them by id.
+ */
+import { encode } from "../../shared/codec.js";
+import { mapLimit } from "../../shared/concurrency.js";
+import type { FileLintConfig } from "../../shared/lint/index.js";
+import { objectNames, type Objects } from "../../shared/stores.js";
+
+/** Writes the configs that are not in the object store yet (write-once: a reader is never disturbed). */
+export async function storeConfigs(objects: Objects, configs: ReadonlyMap<string, FileLintConfig>): Promise<void> {
+  await mapLimit([...configs], 8, ([id, config]) => objects.putOnce(objectNames.lintConfig(id), encode(config)));
+}

@@ -1,0 +1,125 @@
+/**
+ * Planning one commit: settings, then the effective config and config id of
+ * every lintable path. The async planner works in slices, yielding to the
+ * event loop between them, and gives the commit up once its own planning time
+ * exceeds a budget: one hostile repository must never hold a service's only
+ * thread (heartbeats, other repositories' commits, SIGTERM).
+ */
+import { setImmediate as nextTurn } from "node:timers/promises";
+import { configId, configOfShape, fileShape, shapeKey } from "./config.js";
+import { PlanBudgetError } from "./errors.js";
+import { loadRepoSettings } from "./settings.js";
+import type { RepoLintSettings, RepoSettingsInput } from "./settings.js";
+import type { FileLintConfig } from "./types.js";
+import { linterVersions } from "./versions.js";
+import type { LinterVersions } from "./versions.js";
+
+/** Default {@link PlanOptions.budgetMs}: 30 s of planning work for one commit. */
+export const DEFAULT_PLAN_BUDGET_MS = 30_000;
+/** Default {@link PlanOptions.sliceSize}: paths planned between two yields. */
+export const DEFAULT_PLAN_SLICE = 1_000;
+
+/** One lintable file of a commit with its effective config. */
+export interface PlannedFile {
+  path: string;
+  config: FileLintConfig;
+  configId: string;
+}
+
+export interface RepoLintPlan {
+  settings: RepoLintSettings;
+  /** Lintable, not ignored files, in tree order. */
+  files: PlannedFile[];
+  /** Distinct configs by id (few per repo: ship them once, refer to them by id). */
+  configs: Map<string, FileLintConfig>;
+}
+
+export interface PlanOptions {
+  versions?: LinterVersions;
+  /**
+   * Ms of this commit's own planning work (time in its slices, not time spent
+   * waiting for the event loop) before it is given up with a PlanBudgetError
+   * (permanent). Default {@link DEFAULT_PLAN_BUDGET_MS}.
+   */
+  budgetMs?: number;
+  /** Paths planned between two yields to the event loop. Default {@link DEFAULT_PLAN_SLICE}. */
+  sliceSize?: number;
+  /** Stops planning (rejects with the signal's reason) between slices, e.g. at shutdown. */
+  signal?: AbortSignal;
+}
+
+/** Incremental planner: configs are built and hashed once per file shape, not once per path. */
+class Planner {
+  readonly files: PlannedFile[] = [];
+  readonly configs = new Map<string, FileLintConfig>();
+  private readonly byShape = new Map<string, { config: FileLintConfig; id: string } | null>();
+
+  constructor(
+    readonly settings: RepoLintSettings,
+    private readonly versions: LinterVersions,
+  ) {}
+
+  add(path: string): void {
+    const shape = fileShape(path, this.settings);
+    if (!shape) return;
+    const key = shapeKey(shape);
+    let hit = this.byShape.get(key);
+    if (!hit) {
+      const config = configOfShape(shape, this.settings);
+      const id = configId(config, this.versions);
+      // Two shapes can give one config (e.g. overrides that set nothing): one object per id.
+      hit = { config: this.configs.get(id) ?? config, id };
+      this.configs.set(id, hit.config);
+      this.byShape.set(key, hit);
+    }
+    this.files.push({ path, config: hit.config, configId: hit.id });
+  }
+
+  plan(): RepoLintPlan {
+    return { settings: this.settings, files: this.files, configs: this.configs };
+  }
+}
+
+/**
+ * Settings + effective config of every lintable file of one commit, in one
+ * go (tools, tests, small trees). Throws RepoConfigError for invalid repo JSON.
+ * Services use {@link planRepoLintAsync}.
+ */
+export function planRepoLint(input: RepoSettingsInput, versions: LinterVersions = linterVersions()): RepoLintPlan {
+  const planner = new Planner(loadRepoSettings(input), versions);
+  for (const path of input.paths) planner.add(path);
+  return planner.plan();
+}
+
+/**
+ * {@link planRepoLint} in slices of `sliceSize` paths with a yield to the
+ * event loop after each, within a time budget. Throws RepoConfigError for
+ * invalid repo JSON, PlanBudgetError when the budget is spent.
+ */
+export async function planRepoLintAsync(input: RepoSettingsInput, options: PlanOptions = {}): Promise<RepoLintPlan> {
+  const budgetMs = options.budgetMs ?? DEFAULT_PLAN_BUDGET_MS;
+  const slice = Math.max(1, options.sliceSize ?? DEFAULT_PLAN_SLICE);
+  const { signal } = options;
+  let spent = 0;
+  const timed = <T>(fn: () => T): T => {
+    const start = performance.now();
+    try {
+      return fn();
+    } finally {
+      spent += performance.now() - start;
+    }
+  };
+
+  const planner = timed(() => new Planner(loadRepoSettings(input), options.versions ?? linterVersions()));
+  const { paths } = input;
+  for (let i = 0; i < paths.length; ) {
+    signal?.throwIfAborted();
+    const end = Math.min(paths.length, i + slice);
+    timed(() => {
+      for (; i < end; i++) planner.add(paths[i]);
+    });
+    if (spent > budgetMs) throw new PlanBudgetError(budgetMs, i, paths.length);
+    if (i < paths.length) await nextTurn();
+  }
+  return planner.plan();
+}

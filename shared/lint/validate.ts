@@ -1,0 +1,55 @@
+/**
+ * Validates an effective config's ESLint rule settings without linting a
+ * file: the rule ids must exist (ESLint's built-in rules plus the rules of the
+ * plugins the config carries, e.g. typescript-eslint's for TS) and their
+ * options must satisfy each rule's `meta.schema`, which ESLint's own Linter
+ * checks when it runs a config on empty input. An invalid config is the
+ * commit's configuration error, never a lint result of every file.
+ */
+import { Linter } from "eslint";
+import { builtinRules } from "eslint/use-at-your-own-risk";
+import { eslintConfigFor, probePath } from "./engine.js";
+import { RepoConfigError } from "./errors.js";
+import { FARM_JSON } from "./settings.js";
+import type { FileLintConfig } from "./types.js";
+
+/** Where ESLint believes the probe lives; never read from disk. */
+const CWD = "/farm-lint";
+let linter: Linter | undefined;
+
+/** Throws RepoConfigError (naming `.farm.json`, where rule settings come from) when the config's rules are invalid. */
+export function validateLintConfig(config: FileLintConfig): void {
+  if (!config.linters.includes("eslint")) return;
+  const blocks = eslintConfigFor(config);
+
+  const known = new Set(builtinRules.keys());
+  for (const block of blocks) {
+    for (const [ns, plugin] of Object.entries(block.plugins ?? {})) {
+      for (const name of Object.keys(plugin.rules ?? {})) known.add(`${ns}/${name}`);
+    }
+  }
+  const unknown = Object.keys(config.rules).filter((id) => !known.has(id));
+  if (unknown.length > 0) {
+    const list = unknown.map((id) => JSON.stringify(id)).join(", ");
+    throw new RepoConfigError(`unknown ESLint rule${unknown.length > 1 ? "s" : ""} ${list} in "rules"`, FARM_JSON);
+  }
+
+  linter ??= new Linter({ configType: "flat", cwd: CWD });
+  try {
+    // ESLint 10 throws for invalid rule options (schema), and for anything else wrong with the config.
+    linter.verify("", blocks, { filename: `${CWD}/${probePath(config)}` });
+  } catch (err) {
+    throw new RepoConfigError(describe((err as Error).message), FARM_JSON, { cause: err });
+  }
+}
+
+/** Longest reason kept: ESLint repeats the options (defaults merged in) once per failed sub-schema. */
+const MAX_DETAIL = 1000;
+
+/** ESLint's multi-line message as one line, naming the rule when ESLint's `Key "rules": Key "<id>":` prefix says which. */
+function describe(message: string): string {
+  const text = message.replace(/\s+/g, " ").trim();
+  const rule = /^Key "rules": Key "([^"]+)": (.*)$/.exec(text);
+  const [what, detail] = rule ? [`invalid options for rule ${JSON.stringify(rule[1])}`, rule[2]] : ["invalid rule settings", text];
+  return `${what}: ${detail.length > MAX_DETAIL ? `${detail.slice(0, MAX_DETAIL)}…` : detail}`;
+}
