@@ -5,7 +5,7 @@
  * clone, nor a credential helper of the host keeps them), errors and logs
  * that never show them. Mirrors end to end: mirror-credentials.test.ts.
  */
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -22,6 +22,7 @@ import { runGit } from "../../shared/git/exec.js";
 import { createLogger } from "../../shared/logger.js";
 import { startGitHttpServer, type GitHttpServer } from "./git-http-server.js";
 import { git, removeDir, tempDir, TestRepo } from "./helpers.js";
+import { filesMatching } from "../harness/files.js";
 
 const SECRET = "s3cr3t";
 const TOKEN = "t0k3n";
@@ -44,21 +45,6 @@ afterAll(() => removeDir(tmp));
 
 /** `https://host/...` with `userinfo@` put in. */
 const withUser = (url: string, userinfo: string) => url.replace("://", `://${userinfo}@`);
-
-/** Every file under `dir`, read as text, that contains `needle` (the mirror must hold the secret nowhere). */
-function filesContaining(dir: string, needle: string): string[] {
-  const hits: string[] = [];
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const p = path.join(d, name);
-      if (name.includes(needle)) hits.push(p);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (readFileSync(p).includes(needle)) hits.push(p);
-    }
-  };
-  walk(dir);
-  return hits;
-}
 
 describe("the url without credentials", () => {
   it("withoutCredentials drops userinfo (ssh keeps its user) and secret query parameters", () => {
@@ -167,7 +153,7 @@ describe("credentials over HTTP (git http-backend behind Basic auth)", () => {
     expect(server.requests.some((r) => r.endsWith(`Basic ${basic}`))).toBe(true);
     expect(git(into, "rev-parse", "refs/heads/main")).toBe(git(path.join(projectRoot, "x.git"), "rev-parse", "refs/heads/main"));
     expect(git(into, "config", "--get", "remote.origin.url")).toBe(`${server.url}/x.git`);
-    expect(filesContaining(into, SECRET)).toEqual([]);
+    expect(filesMatching(into, SECRET)).toEqual([]);
     expect(readFileSync(store, "utf8")).toBe("");
   });
 
@@ -178,7 +164,7 @@ describe("credentials over HTTP (git http-backend behind Basic auth)", () => {
       const into = path.join(tmp, "http-token-mirror");
       await runGit(["-c", "protocol.http.allow=always", "clone", "--mirror", "--quiet", "--", c.url, into], { env: c.env, secrets: c.secrets });
       expect(tokenServer.requests.some((r) => r.endsWith(`Basic ${Buffer.from(`ghp_${SECRET}:`).toString("base64")}`))).toBe(true);
-      expect(filesContaining(into, SECRET)).toEqual([]);
+      expect(filesMatching(into, SECRET)).toEqual([]);
     } finally {
       await tokenServer.close();
     }

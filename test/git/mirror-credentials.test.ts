@@ -6,12 +6,13 @@
  * http-backend behind Basic auth, a throwaway certificate) that only answers
  * with the credentials. Uses only Mirrors' public surface.
  */
-import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { mkdirSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GitError, Mirrors } from "../../shared/git.js";
 import { startGitHttpServer, type GitHttpServer } from "./git-http-server.js";
 import { git, removeDir, tempDir, TestRepo } from "./helpers.js";
+import { filesMatching } from "../harness/files.js";
 
 const SECRET = "s3cr3t";
 const TOKEN = "t0k3n";
@@ -35,21 +36,6 @@ afterAll(() => removeDir(tmp));
 
 /** `https://host/...` with `userinfo@` put in. */
 const withUser = (url: string, userinfo: string) => url.replace("://", `://${userinfo}@`);
-
-/** Every file under `dir` whose name or content contains `needle`. */
-function filesContaining(dir: string, needle: string): string[] {
-  const hits: string[] = [];
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const p = path.join(d, name);
-      if (name.includes(needle)) hits.push(p);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (readFileSync(p).includes(needle)) hits.push(p);
-    }
-  };
-  walk(dir);
-  return hits;
-}
 
 describe("Mirrors with a credentialed https url", () => {
   let server: GitHttpServer;
@@ -76,13 +62,13 @@ describe("Mirrors with a credentialed https url", () => {
     const basic = Buffer.from(`user:${SECRET}`).toString("base64");
     expect(server.requests.some((r) => r.endsWith(`Basic ${basic}`))).toBe(true);
     expect(git(dir, "config", "--get", "remote.origin.url")).toBe(`${server.url}/x.git`);
-    expect(filesContaining(mirrors.root, SECRET)).toEqual([]);
+    expect(filesMatching(mirrors.root, SECRET)).toEqual([]);
     // A new commit: fetched with this request's credentials; still nothing stored.
     const next = origin.commit("two", { "b.js": "let b = 2;\n" });
     git(origin.dir, "push", "--quiet", path.join(projectRoot, "x.git"), "main");
     await mirrors.ensure(withUser(`${server.url}/x.git/`, `user:${SECRET}`), next);
     expect(mirrors.stats()).toEqual({ clones: 1, fetches: 1 });
-    expect(filesContaining(mirrors.root, SECRET)).toEqual([]);
+    expect(filesMatching(mirrors.root, SECRET)).toEqual([]);
   });
 
   it("a mirror cloned with a credentialed remote (before this fix) gets it replaced at the next fetch", async () => {
@@ -94,7 +80,7 @@ describe("Mirrors with a credentialed https url", () => {
     git(origin.dir, "push", "--quiet", path.join(projectRoot, "x.git"), "main");
     await mirrors.ensure(url, next);
     expect(git(dir, "config", "--get", "remote.origin.url")).toBe(`${server.url}/x.git`);
-    expect(filesContaining(mirrors.root, SECRET)).toEqual([]);
+    expect(filesMatching(mirrors.root, SECRET)).toEqual([]);
   });
 
   it("a failed clone's error and the mirror directory names carry no secret", async () => {

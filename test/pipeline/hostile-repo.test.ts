@@ -8,7 +8,7 @@
  * - issue 9: identical requests while one is in flight are one analysis,
  *   within one ingest and across two.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Kvm } from "@nats-io/kv";
 import { pack } from "msgpackr";
@@ -25,6 +25,7 @@ import type { TaskContext } from "../../shared/worker.js";
 import type { NatsServer } from "../harness/nats-server.js";
 import { startGitHttpServer, type GitHttpServer } from "../git/git-http-server.js";
 import { git, RawClient, startServer, tempDir, testConfig, TestRepo, waitFor } from "./helpers.js";
+import { filesMatching } from "../harness/files.js";
 
 const SECRET = "s3cr3t";
 const TOKEN = "t0k3n";
@@ -64,21 +65,6 @@ const ingestStats = () => services.find((s) => s.name === "ingest")!.stats!() as
 const completedOf = (sha: string, after: number) => client.events.slice(after).filter((e) => e.subject === "repo.analysis.completed" && e.data.sha === sha);
 /** Messages the COMMITS stream ever stored: one per queued manifest. */
 const manifestsQueued = async () => (await farm.jsm.streams.info("COMMITS")).state.last_seq;
-
-/** Every name and file content under `dir` that matches `re`. */
-function filesMatching(dir: string, re: RegExp): string[] {
-  const hits: string[] = [];
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const p = path.join(d, name);
-      if (re.test(name)) hits.push(p);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (re.test(readFileSync(p).toString("latin1"))) hits.push(p);
-    }
-  };
-  walk(dir);
-  return hits;
-}
 
 /** Every key of farm's KV buckets and every object name of its store. */
 async function storedNames(): Promise<string[]> {
