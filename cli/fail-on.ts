@@ -13,7 +13,7 @@ export class FailOn {
   constructor(readonly level: FailLevel) {}
 
   /** Counts one commit's issues at or above the level. */
-  count(r: Report): void {
+  count(r: Pick<Report, "sha" | "summary">): void {
     this.commits++;
     const issues = r.summary.errors + (this.level === "warning" ? r.summary.warnings : 0);
     if (issues > 0) this.failing.push({ sha: r.sha, issues });

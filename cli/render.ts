@@ -1,6 +1,6 @@
 /** Output formats of reports: a table for people; JSON, NDJSON and SARIF for tools. */
 import type { Writable } from "node:stream";
-import { qualifiedRule, type DeltaEntry, type Report } from "../shared/report.js";
+import { countRules, qualifiedRule, type DeltaEntry, type Report, type ReportSummary } from "../shared/report.js";
 import { emptySarifLog, toSarif } from "../shared/sarif.js";
 import { writerTo } from "./output.js";
 
@@ -14,15 +14,20 @@ export interface RenderOptions {
   details?: boolean;
 }
 
-/** The per-commit fields of the summary form: the report without its files. */
-export type ReportSummary = Omit<Report, "files">;
+/** A commit as the CLI gets it: the whole report, or (for a history) its summary view. */
+export type AnyReport = Report | ReportSummary;
 
-export function summaryOf({ files: _files, ...rest }: Report): ReportSummary {
-  return rest;
+const isFull = (r: AnyReport): r is Report => "files" in r;
+
+/** The summary form of a commit (`--summary`): without its files. */
+export function summaryOf(r: AnyReport): ReportSummary {
+  if (!isFull(r)) return r;
+  const { files, ...rest } = r;
+  return { ...rest, rules: countRules(files) };
 }
 
 /** What `reports` (newest first) print as, all at once. */
-export function renderReports(reports: Report[], opts: RenderOptions): string {
+export function renderReports(reports: AnyReport[], opts: RenderOptions): string {
   const w = new ReportWriter(reports.length, opts);
   return w.head() + reports.map((r) => w.add(r)).join("") + w.end();
 }
@@ -33,7 +38,7 @@ export function renderReports(reports: Report[], opts: RenderOptions): string {
  * keeps one row, the rule counts and (with details) the new issues per report,
  * so a long history is never held whole. SARIF is the newest (requested) commit.
  */
-export async function writeReports(reports: AsyncIterable<Report>, count: number, opts: RenderOptions, out: Writable): Promise<void> {
+export async function writeReports(reports: AsyncIterable<AnyReport>, count: number, opts: RenderOptions, out: Writable): Promise<void> {
   const write = writerTo(out);
   const w = new ReportWriter(count, opts);
   await write(w.head());
@@ -49,8 +54,8 @@ class ReportWriter {
   private i = 0;
   private readonly rows: string[][] = [];
   private readonly rules = new Map<string, number>();
-  private readonly newIssues: { report: Report; entries: DeltaEntry[] }[] = [];
-  private only?: Report;
+  private readonly newIssues: { report: AnyReport; entries: DeltaEntry[] }[] = [];
+  private only?: AnyReport;
 
   constructor(
     private readonly count: number,
@@ -61,7 +66,7 @@ class ReportWriter {
     return this.opts.format === "json" && this.count !== 1 ? "[" : "";
   }
 
-  add(r: Report): string {
+  add(r: AnyReport): string {
     const i = this.i++;
     const { format } = this.opts;
     const shown = this.opts.summary ? summaryOf(r) : r;
@@ -76,7 +81,7 @@ class ReportWriter {
       return "";
     }
     this.rows.push(tableRow(r));
-    countRules(r, this.rules);
+    for (const [rule, n] of Object.entries(isFull(r) ? countRules(r.files) : r.rules)) this.rules.set(rule, (this.rules.get(rule) ?? 0) + n);
     if (this.count === 1) this.only = r;
     else if (this.opts.details && r.delta?.new.length) this.newIssues.push({ report: r, entries: r.delta.new });
     return "";
@@ -86,9 +91,9 @@ class ReportWriter {
     const { format } = this.opts;
     if (format === "ndjson") return "";
     if (format === "json") return this.count === 1 ? "\n" : this.count === 0 ? "]\n" : "\n]\n";
-    if (format === "sarif") return JSON.stringify(this.only ? toSarif(this.only) : emptySarifLog(), null, 2) + "\n";
+    if (format === "sarif") return JSON.stringify(this.only && isFull(this.only) ? toSarif(this.only) : emptySarifLog(), null, 2) + "\n";
     let out = tableText(this.rows, topOf(this.rules, 10));
-    if (this.only) out += "\n" + commitIssues(this.only);
+    if (this.only && isFull(this.only)) out += "\n" + commitIssues(this.only);
     for (const { report, entries } of this.newIssues) {
       out += `\n${report.sha.slice(0, 10)}  ${(report.subject ?? "").slice(0, 60)}: ${entries.length} new\n`;
       out += stylish(entries.map((e) => ({ ...e, isNew: true })));
@@ -106,7 +111,7 @@ function table(head: string[], rows: string[][], right: boolean[]): string {
   return [pad(head, widths, right), pad(widths.map((w) => "-".repeat(w)), widths, right), ...rows.map((r) => pad(r, widths, right))].join("\n");
 }
 
-function tableRow(r: Report): string[] {
+function tableRow(r: AnyReport): string[] {
   return [
     r.sha.slice(0, 10),
     (r.date ?? "").slice(0, 10),
@@ -127,14 +132,6 @@ function tableText(rows: string[][], rules: [string, number][]): string {
     out += table(["rule", "count"], rules.map(([rule, n]) => [rule, String(n)]), [false, true]) + "\n";
   }
   return out;
-}
-
-function countRules(r: Report, counts: Map<string, number>) {
-  for (const f of r.files)
-    for (const m of f.messages) {
-      const rule = qualifiedRule(m);
-      counts.set(rule, (counts.get(rule) ?? 0) + 1);
-    }
 }
 
 function topOf(counts: Map<string, number>, n: number): [string, number][] {

@@ -10,6 +10,8 @@ export interface ReportQuery {
   repo: string;
   sha: string;
   format?: "json" | "sarif";
+  /** "summary": the report without its files (ReportSummary). Default: the whole report. */
+  view?: "summary";
 }
 
 /** What report.get answers instead of the report when it would not fit in a message. */

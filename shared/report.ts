@@ -103,6 +103,27 @@ export interface Report {
   notes?: string[];
 }
 
+/**
+ * A commit's report without its files: what a history needs (summary, delta,
+ * rule counts), cheap to read for thousands of commits (`report.get` with
+ * `view: "summary"`). The full report is fetched only when asked for.
+ */
+export interface ReportSummary extends Omit<Report, "files"> {
+  /** Messages per "linter/rule" (qualifiedRule) across the commit's files. */
+  rules: Record<string, number>;
+}
+
+/** Messages per "linter/rule" of a set of files. */
+export function countRules(files: { messages: Namable[] }[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const f of files)
+    for (const m of f.messages) {
+      const rule = qualifiedRule(m);
+      counts[rule] = (counts[rule] ?? 0) + 1;
+    }
+  return counts;
+}
+
 /** A file of a commit as analyzed: where its result lives. */
 export interface FileRef {
   path: string;

@@ -9,7 +9,19 @@ import { Kvm, type KV } from "@nats-io/kv";
 import { Objm, type ObjectStore } from "@nats-io/obj";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { decode, encode } from "./codec.js";
-import { publicMessages, resultKey, summarize, unlintableResult, type FileResult, type Report, type Summary, type Delta, type FileRef } from "./report.js";
+import {
+  countRules,
+  publicMessages,
+  resultKey,
+  summarize,
+  unlintableResult,
+  type FileResult,
+  type Report,
+  type ReportSummary,
+  type Summary,
+  type Delta,
+  type FileRef,
+} from "./report.js";
 import { BLOB_STORE, buckets, isValidKvKey, objectStream } from "./topology.js";
 import { InvalidKeyError } from "./git/errors.js";
 import { ObjectReadError } from "./errors.js";
@@ -230,6 +242,8 @@ export interface StoredReport {
   fixedIssues: number | null;
   /** What farm could not honour in the commit's configuration. */
   notes?: string[];
+  /** Messages per "linter/rule"; absent in reports stored before it was kept. */
+  rules?: Record<string, number>;
   completedAt: string;
 }
 
@@ -300,6 +314,24 @@ export class ReportStore {
     const body = await this.objects.getValue<ReportBody>(stored.object);
     if (!body) throw new Error(`report body ${stored.object} is missing from the object store`);
     return body;
+  }
+
+  /** The report without its files: the stored head and the delta, no result read (but for heads stored without rule counts). */
+  async summary(stored: StoredReport): Promise<ReportSummary> {
+    const { delta } = await this.body(stored);
+    const rules = stored.rules ?? countRules((await this.assemble(stored)).files);
+    return {
+      repo: stored.repo,
+      sha: stored.sha,
+      parent: stored.parent,
+      date: stored.date,
+      subject: stored.subject,
+      linters: stored.linters,
+      summary: stored.summary,
+      delta,
+      ...(stored.notes?.length ? { notes: stored.notes } : {}),
+      rules,
+    };
   }
 
   /** The full public report, assembled from the content-addressed results. */

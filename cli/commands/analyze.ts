@@ -18,7 +18,7 @@ import { openCluster } from "../cluster.js";
 import { commandContext, EXIT, parseCount, UsageError, type ConnectionFlags } from "../context.js";
 import { FailOn, type FailLevel } from "../fail-on.js";
 import { Progress } from "../progress.js";
-import { writeReports, type OutputFormat } from "../render.js";
+import { writeReports, type AnyReport, type OutputFormat } from "../render.js";
 import { analyzedRepo, commitOf } from "../revision.js";
 
 interface AnalyzeFlags extends ConnectionFlags {
@@ -55,9 +55,11 @@ export async function analyzeCommand(repoArg: string, flags: AnalyzeFlags) {
     if (flags.sarifDir) await writeSarifFiles(cluster.farm, repo, shas, flags.sarifDir);
     // SARIF is what a code-scanning upload takes: the requested commit, against its parent.
     const shown = flags.format === "sarif" ? shas.slice(0, 1) : shas;
+    // A history's table, or its summary form, needs no file: the summary view, never the whole reports.
+    const view = flags.summary || (flags.format === "table" && shown.length > 1) ? "summary" : undefined;
     // A few requests at a time, each written out as soon as its turn comes: a long history is never held whole.
     const reports = mapOrdered(shown, 4, async (s) => {
-      const r = await fetchReport<Report>(cluster.farm, { repo, sha: s });
+      const r = await fetchReport<AnyReport>(cluster.farm, { repo, sha: s, view });
       failOn?.count(r);
       return r;
     });

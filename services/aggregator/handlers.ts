@@ -8,6 +8,7 @@ import type { TaskContext } from "../../shared/worker.js";
 import type { BatchDone, CommitFiles, CompletedEvent, LintBatch, ServiceContext } from "../../shared/pipeline.js";
 import {
   computeDelta,
+  countRules,
   resultKey,
   summarize,
   unlintableResult,
@@ -102,6 +103,7 @@ export class Aggregator {
         subject: c.subject,
         linters: c.linters,
         summary: summarize(current),
+        rules: countRules(current),
         newIssues: delta ? delta.new.length : null,
         fixedIssues: delta ? delta.fixed.length : null,
         ...(c.notes?.length ? { notes: c.notes } : {}),
@@ -120,7 +122,7 @@ export class Aggregator {
    * request with `object` and `part` answers that part (README, "report.get"),
    * so a client allowed only report.get can read it too.
    */
-  onReportGet = async (q: { repo?: unknown; sha?: unknown; format?: unknown; object?: unknown; part?: unknown }) => {
+  onReportGet = async (q: { repo?: unknown; sha?: unknown; format?: unknown; view?: unknown; object?: unknown; part?: unknown }) => {
     if (typeof q?.repo !== "string" || typeof q?.sha !== "string")
       throw new PermanentError('report.get needs {"repo": "<url or path>", "sha": "<40 or 64 hex>"}', "E_BAD_REQUEST");
     const sha = q.sha.toLowerCase();
@@ -134,6 +136,8 @@ export class Aggregator {
       if (failure) throw new PermanentError(`the analysis of ${repo} at ${sha} failed: ${failure}`, "E_ANALYSIS_FAILED");
       throw new PermanentError(`no report for ${repo} at ${sha}: publish repo.new_sha for it first`, "E_NOT_FOUND");
     }
+    // A history's view: no file is assembled, and the answer stays small.
+    if (q.view === "summary" && format === "json") return this.d.reports.summary(head);
     const report = await this.d.reports.assemble(head);
     const answer = format === "sarif" ? toSarif(report) : report;
     // JSON is the larger of the two encodings a client may ask for: size the answer by it.

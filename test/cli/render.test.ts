@@ -5,7 +5,7 @@
  */
 import { PassThrough } from "node:stream";
 import { describe, expect, test } from "vitest";
-import { renderReports, writeReports, type OutputFormat } from "../../cli/render.js";
+import { renderReports, summaryOf, writeReports, type OutputFormat } from "../../cli/render.js";
 import { mapOrdered } from "../../shared/concurrency.js";
 import type { Report } from "../../shared/report.js";
 
@@ -150,5 +150,17 @@ describe("the table says where each issue is", () => {
     expect(first.files).toBeUndefined();
     expect(first).toMatchObject({ sha: one.sha, summary: one.summary, delta: one.delta });
     expect(JSON.parse(renderReports([one], { format: "ndjson" })).files).toEqual(one.files);
+  });
+});
+
+describe("a history from summary views", () => {
+  test("prints the same table, rule counts and new issues as from whole reports", () => {
+    const history = [report(3), report(2), report(1)];
+    history[0] = { ...history[0], delta: { new: [{ path: "f3.js", linter: "eslint", ruleId: "no-undef", severity: 2, line: 1, column: 1, message: "m", fingerprint: "fp3" }], fixed: [] } };
+    const views = history.map(summaryOf);
+    expect(views.every((v) => !("files" in v))).toBe(true);
+    for (const opts of [{ format: "table" as const }, { format: "table" as const, details: true }, { format: "ndjson" as const, summary: true }]) {
+      expect(renderReports(views, opts)).toBe(renderReports(history, opts));
+    }
   });
 });

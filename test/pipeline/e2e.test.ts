@@ -7,7 +7,7 @@ import { rmSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { DeltaEntry, Report } from "../../shared/report.js";
+import { countRules, type DeltaEntry, type Report, type ReportSummary } from "../../shared/report.js";
 import type { NatsServer } from "../harness/nats-server.js";
 import {
   eslintOracle,
@@ -231,6 +231,15 @@ describe("pipeline end to end", () => {
       expect(await client.report(repo.dir, sha)).toEqual(reports.get(sha));
     }
   }, 180_000);
+
+  it("report.get with view summary is the report without its files, with its rule counts", async () => {
+    for (const sha of shas) {
+      const { files, ...rest } = reports.get(sha)!;
+      const summary = await client.request<ReportSummary>("report.get", { repo: repo.dir, sha, view: "summary" });
+      expect(summary).toEqual({ ...rest, rules: countRules(files) });
+      expect(Object.values(summary.rules).reduce((a, b) => a + b, 0)).toBe(rest.summary.errors + rest.summary.warnings);
+    }
+  });
 
   it("report.get: an unknown commit or a bad request is an {error} JSON reply", async () => {
     const unknown = await client.request<{ error?: string }>("report.get", { repo: repo.dir, sha: "0".repeat(40) });
