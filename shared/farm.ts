@@ -32,7 +32,8 @@ export class Farm {
   readonly jobs: Jobs;
   readonly events: Events;
   readonly dlq: DeadLetters;
-  private readonly workers = new Set<Worker<any, any>>();
+  // Only closed here: what they take and return does not matter.
+  private readonly workers = new Set<Pick<Worker, "close">>();
   private closing?: Promise<void>;
 
   private constructor(

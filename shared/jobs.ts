@@ -9,7 +9,6 @@ import {
   nuid,
   type Msg,
   type NatsConnection,
-  type Subscription,
 } from "@nats-io/transport-node";
 import { JetStreamApiError, JetStreamError, PubHeaders, type ApiError, type JetStreamClient, type PubAck } from "@nats-io/jetstream";
 import { decode, encode, formatHeaders } from "./codec.js";
@@ -236,13 +235,32 @@ export class Jobs {
     let next = 0;
     return new Promise<number[]>((resolve, reject) => {
       let over = false;
-      let sub: Subscription | undefined;
-      let watchdog: NodeJS.Timeout | undefined;
+      // Callbacks run later, never inside subscribe() or setInterval(): finish and pump exist by then.
+      const sub = nc.subscribe(`${prefix}*`, {
+        callback: (err, m) => {
+          if (over) return;
+          if (err) return finish(err);
+          const i = Number(m.subject.slice(prefix.length));
+          if (!waiting.delete(i)) return; // not ours, or answered already
+          try {
+            if (pubAck(m, wire).duplicate) duplicates.push(i);
+          } catch (e) {
+            return finish(e);
+          }
+          if (next >= tasks.length && waiting.size === 0) finish();
+          else pump();
+        },
+      });
+      // As js.publish would: a publish unacknowledged for PUB_ACK_TIMEOUT fails the call.
+      const watchdog = setInterval(() => {
+        const oldest = waiting.values().next().value;
+        if (oldest !== undefined && Date.now() - oldest > PUB_ACK_TIMEOUT) finish(new natsErrors.TimeoutError());
+      }, 250);
       const finish = (err?: unknown) => {
         if (over) return;
         over = true;
         clearInterval(watchdog);
-        sub?.unsubscribe();
+        sub.unsubscribe();
         if (err) reject(err);
         else resolve(duplicates.sort((a, b) => a - b));
       };
@@ -262,26 +280,6 @@ export class Jobs {
           finish(err); // a closed connection, a payload over max_payload, an unencodable task
         }
       };
-      sub = nc.subscribe(`${prefix}*`, {
-        callback: (err, m) => {
-          if (over) return;
-          if (err) return finish(err);
-          const i = Number(m.subject.slice(prefix.length));
-          if (!waiting.delete(i)) return; // not ours, or answered already
-          try {
-            if (pubAck(m, wire).duplicate) duplicates.push(i);
-          } catch (e) {
-            return finish(e);
-          }
-          if (next >= tasks.length && waiting.size === 0) finish();
-          else pump();
-        },
-      });
-      // As js.publish would: a publish unacknowledged for PUB_ACK_TIMEOUT fails the call.
-      watchdog = setInterval(() => {
-        const oldest = waiting.values().next().value;
-        if (oldest !== undefined && Date.now() - oldest > PUB_ACK_TIMEOUT) finish(new natsErrors.TimeoutError());
-      }, 250);
       pump();
     });
   }

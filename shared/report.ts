@@ -156,7 +156,13 @@ export function unlintableResult(reason: string): FileResult {
 }
 
 export function stripCached(messages: CachedMessage[]): LintMessage[] {
-  return messages.map(({ lineHash: _lineHash, ...m }) => m);
+  return messages.map(withoutLineHash);
+}
+
+function withoutLineHash(m: CachedMessage): LintMessage {
+  const out: Partial<CachedMessage> = { ...m };
+  delete out.lineHash;
+  return out as LintMessage;
 }
 
 export function summarize(files: { messages: LintMessage[] }[]): Summary {
@@ -208,7 +214,7 @@ export function fingerprints(file: FileMessages): { message: CachedMessage; entr
 /** A file's messages as the public report shows them: fingerprinted, without cache internals. */
 export function publicMessages(file: FileMessages): LintMessage[] {
   const fp = new Map(fingerprints(file).map((x) => [x.message, x.fingerprint]));
-  return file.messages.map(({ lineHash: _lineHash, ...m }, i) => ({ ...m, ...ruleless(m), fingerprint: fp.get(file.messages[i]) }));
+  return file.messages.map((m) => ({ ...withoutLineHash(m), ...ruleless(m), fingerprint: fp.get(m) }));
 }
 
 /** What a message without a rule adds to the public report: its kind, and fatal when it is. */

@@ -33,11 +33,15 @@ interface AnalyzeFlags extends ConnectionFlags {
   timeout: string;
 }
 
-interface Completed {
-  repo: string;
-  sha: string;
+/** The fields of the `repo.analysis.*` events this command follows (any client may publish them: all checked). */
+interface AnalysisEvent {
+  repo?: unknown;
+  sha?: string | null;
+  commits?: string[];
+  baseline?: unknown;
   requested?: boolean;
   stats?: { files: number; cacheHits: number; queued: number };
+  reason?: string;
 }
 
 export async function analyzeCommand(repoArg: string, flags: AnalyzeFlags) {
@@ -105,27 +109,27 @@ async function follow(farm: Farm, repo: string, sha: string, history: number, ti
   const progress = new Progress(process.stderr);
   let expected: string[] | undefined;
   let baseline: string | null = null;
-  const done = new Map<string, Completed>();
+  const done = new Set<string>();
   let settle!: (err?: Error) => void;
   const finished = new Promise<void>((resolve, reject) => (settle = (err) => (err ? reject(err) : resolve())));
   const check = () => {
     if (expected && expected.every((s) => done.has(s))) settle();
   };
-  const sub = farm.events.subscribe<Record<string, any>>(`${subjects.analysis}.>`, (e, subject) => {
+  const sub = farm.events.subscribe<AnalysisEvent>(`${subjects.analysis}.>`, (e, subject) => {
     if (typeof e?.repo !== "string" || repoKey(e.repo) !== key) return;
     if (subject === subjects.started && Array.isArray(e.commits) && e.sha === sha) {
       expected = e.commits;
       baseline = typeof e.baseline === "string" ? e.baseline : null;
       progress.start(expected!.length);
-    } else if (subject === subjects.completed && e.requested) {
+    } else if (subject === subjects.completed && e.requested && typeof e.sha === "string") {
       if (!done.has(e.sha)) {
-        done.set(e.sha, e as Completed);
+        done.add(e.sha);
         progress.commitDone(e.stats);
       }
     } else if (subject === subjects.completed && e.sha === baseline) {
       baseline = null;
       progress.counted(e.stats);
-    } else if (subject === subjects.failed && (e.sha === sha || e.sha === null || expected?.includes(e.sha))) {
+    } else if (subject === subjects.failed && (e.sha === sha || e.sha === null || (typeof e.sha === "string" && expected?.includes(e.sha)))) {
       settle(new UsageError(`analysis failed: ${e.reason}`));
       return;
     }

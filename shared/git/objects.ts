@@ -168,7 +168,7 @@ async function runLocal(args: string[], mirror: string, sha: string) {
  * one runs in the user's own checkout.
  */
 export async function resolveHead(repoPath: string, rev = "HEAD"): Promise<string> {
-  if (rev === "" || rev.startsWith("-") || /[\s\x00-\x1f]/.test(rev)) {
+  if (rev === "" || rev.startsWith("-") || /[\s\p{Cc}]/u.test(rev)) {
     throw new InvalidInputError("ref", `${JSON.stringify(rev)} is not a revision name; use e.g. HEAD or main`);
   }
   try {

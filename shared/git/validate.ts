@@ -56,9 +56,9 @@ const NAME_RE = /^[A-Za-z0-9_.-]+$/;
 const SHA_RE = /^(?:[0-9a-fA-F]{40}|[0-9a-fA-F]{64})$/;
 // Whitespace and control characters: git would split or mangle them, and in a
 // url they are never legitimate (a space is %20).
-const WS_OR_CTRL_RE = /[\s\x00-\x1f\x7f]/;
+const WS_OR_CTRL_RE = /[\s\p{Cc}]/u;
 // What a local path may not contain: a directory name may have spaces, never a line break.
-const CTRL_OR_NON_SPACE_WS_RE = /[\x00-\x1f\x7f\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]/;
+const CTRL_OR_NON_SPACE_WS_RE = /[\p{Cc}\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]/u;
 // Options that turn a clone into command execution if git ever parsed them.
 const DANGEROUS_OPTION_RE = /--(?:upload-pack|receive-pack|config|exec|template|separate-git-dir)/i;
 // `<transport>::<address>` runs git-remote-<transport> (ext:: runs a shell command).

@@ -108,7 +108,13 @@ describe("what a user may not do", () => {
     const nc = await as("linter-runner");
     const kv = await new Kvm(nc).open(buckets.reports);
     await expect(kv.get("any.key")).rejects.toThrow(PERMISSION);
-    await expect(kv.keys().then(async (it) => { for await (const _ of it) {} })).rejects.toThrow(PERMISSION);
+    await expect(
+      kv.keys().then(async (it) => {
+        const keys: string[] = [];
+        for await (const k of it) keys.push(k);
+        return keys;
+      }),
+    ).rejects.toThrow(PERMISSION);
     // Nor ask the aggregator for one.
     await expect(nc.request(subjects.reportGet, JSON.stringify({ repo: "/x", sha: "a".repeat(40) }), { timeout: 3000 })).rejects.toThrow(PERMISSION);
     // Nor write one.

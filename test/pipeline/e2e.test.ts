@@ -273,7 +273,7 @@ describe("pipeline end to end", () => {
   });
 
   it("report.get with format sarif is SARIF 2.1.0 with baseline states from the delta", async () => {
-    const sarif = (await client.request<Record<string, any>>("report.get", { repo: repo.dir, sha: shas[2], format: "sarif" })) as {
+    const sarif = (await client.request<unknown>("report.get", { repo: repo.dir, sha: shas[2], format: "sarif" })) as {
       version: string;
       $schema: string;
       runs: {
