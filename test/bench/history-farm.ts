@@ -5,7 +5,8 @@
  * RSS: the linter-runner, and the aggregator over a long history).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { createReadStream, mkdirSync, rmSync, statSync } from "node:fs";
+import { createInterface } from "node:readline";
 import path from "node:path";
 import { freePort } from "../../shared/embedded.js";
 import { childPids, commOf, log, natsServerBin, PROJECT_ROOT, ProcWatcher, run, sleep, type ProcSample } from "./history-util.js";
@@ -77,20 +78,57 @@ interface JsonReport {
   files: { path: string; messages: unknown[] }[];
 }
 
-function readReports(file: string): { reports: Map<string, ReportCounts>; bytes: number } {
-  const text = readFileSync(file, "utf8");
-  const parsed = JSON.parse(text) as JsonReport | JsonReport[];
-  const reports = new Map<string, ReportCounts>();
-  for (const r of Array.isArray(parsed) ? parsed : [parsed]) {
-    reports.set(r.sha, {
-      files: r.summary.files,
-      errors: r.summary.errors,
-      warnings: r.summary.warnings,
-      perFile: new Map(r.files.map((f) => [f.path, f.messages.length])),
-    });
-  }
-  return { reports, bytes: Buffer.byteLength(text) };
+function countsOf(r: JsonReport): ReportCounts {
+  return {
+    files: r.summary.files,
+    errors: r.summary.errors,
+    warnings: r.summary.warnings,
+    perFile: new Map(r.files.map((f) => [f.path, f.messages.length])),
+  };
 }
+
+/**
+ * The reports of `farm analyze --format json`, read one report at a time: a
+ * whole history's output can exceed the longest string V8 allows. The CLI
+ * writes JSON.stringify(reports, null, 2) (cli/render.ts), so each element of
+ * the array spans the lines from "  {" to "  }" (JSON escapes newlines inside
+ * strings); a single report (one commit) is parsed whole.
+ */
+async function readReports(file: string): Promise<{ reports: Map<string, ReportCounts>; bytes: number }> {
+  const bytes = statSync(file).size;
+  const reports = new Map<string, ReportCounts>();
+  const add = (r: JsonReport) => reports.set(r.sha, countsOf(r));
+  const lines = createInterface({ input: createReadStream(file, { encoding: "utf8" }), crlfDelay: Infinity });
+  let first: string | undefined;
+  let element: string[] | undefined;
+  let single: string[] | undefined;
+  for await (const line of lines) {
+    if (first === undefined) {
+      first = line;
+      if (line !== "[") single = [line];
+      continue;
+    }
+    if (single) {
+      single.push(line);
+      continue;
+    }
+    if (element) {
+      element.push(line);
+      if (line === "  }" || line === "  },") {
+        add(JSON.parse(element.join("\n").replace(/,$/, "")) as JsonReport);
+        element = undefined;
+      }
+    } else if (line === "  {") element = [line];
+    else if (line === "  {}" || line === "  {},") throw new Error(`${file}: an empty report`);
+    else if (line !== "]" && line !== "[]" && line !== "") throw new Error(`${file}: unexpected line between reports: ${line.slice(0, 80)}`);
+  }
+  if (single) add(JSON.parse(single.join("\n")) as JsonReport);
+  else if (element) throw new Error(`${file}: truncated report`);
+  return { reports, bytes };
+}
+
+/** `farm analyze --timeout` (default 1 h): a whole history on a slow machine may take longer; the benchmark waits. */
+const ANALYZE_TIMEOUT_S = String(24 * 3600);
 
 export interface EmbeddedOptions {
   farm: FarmCommand;
@@ -107,7 +145,7 @@ export interface EmbeddedOptions {
 export async function runFarmEmbedded(o: EmbeddedOptions): Promise<FarmRun> {
   rmSync(o.outFile, { force: true });
   const nodeArgs = o.cpuProfDir ? ["--cpu-prof", "--cpu-prof-dir", o.cpuProfDir] : [];
-  const args = [...nodeArgs, ...o.farm.args, "analyze", o.repo, "--sha", o.sha, "--commits", String(o.commits), "--format", "json", "--out", o.outFile];
+  const args = [...nodeArgs, ...o.farm.args, "analyze", o.repo, "--sha", o.sha, "--commits", String(o.commits), "--format", "json", "--out", o.outFile, "--timeout", ANALYZE_TIMEOUT_S];
   const env = farmEnv({ FARM_DATA_DIR: o.dataDir, FARM_LOG_LEVEL: "info" });
   let pid = 0;
   let natsPid = 0;
@@ -149,7 +187,7 @@ export async function runFarmEmbedded(o: EmbeddedOptions): Promise<FarmRun> {
   const wallMs = performance.now() - t0;
   const samples = watcher.stop();
   if (r.code !== 0) throw new Error(`farm analyze exited with ${r.code}:\n${r.stderr.slice(-4000)}`);
-  const { reports, bytes } = readReports(o.outFile);
+  const { reports, bytes } = await readReports(o.outFile);
   return {
     wallMs,
     cpuMs: samples.get("farm")?.cpuMs,
@@ -236,14 +274,14 @@ export async function runFarmSplit(o: { farm: FarmCommand; repo: string; sha: st
     );
     const outFile = path.join(o.dir, "reports.json");
     const t0 = performance.now();
-    const client = await run(
+    await run(
       process.execPath,
-      [...o.farm.args, "analyze", o.repo, "--sha", o.sha, "--commits", String(o.commits), "--format", "json", "--out", outFile, "--nats", url],
+      [...o.farm.args, "analyze", o.repo, "--sha", o.sha, "--commits", String(o.commits), "--format", "json", "--out", outFile, "--nats", url, "--timeout", ANALYZE_TIMEOUT_S],
       { env: farmEnv({ FARM_LOG_LEVEL: "warn" }), stdio: ["ignore", "pipe", "pipe"], onSpawn: (pid) => pids.set("client", pid) },
     );
     const wallMs = performance.now() - t0;
     watcher.tick();
-    return { commits: o.commits, wallMs, procs: Object.fromEntries(watcher.stop()), reports: readReports(outFile).reports };
+    return { commits: o.commits, wallMs, procs: Object.fromEntries(watcher.stop()), reports: (await readReports(outFile)).reports };
   } finally {
     watcher.stop();
     // Services first (they drain), the server last; only our own children.

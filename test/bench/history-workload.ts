@@ -6,13 +6,16 @@
  *   per release, author/committer date = the release date), in version order.
  *   Only the npm registry is needed. Built incrementally: tarballs are cached,
  *   each release is one commit, and a rerun continues after the last one.
+ * - mochaRepo: mocha's real history (3,044 first-parent commits up to
+ *   MOCHA.head), a bare clone of a git bundle kept next to the project
+ *   (FARM_MOCHA_BUNDLE); no network.
  * - syntheticRepo: small local repos (smoke test, 1,000-commit memory test),
  *   written with `git fast-import` in well under a second.
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { git, log, mapLimit, run } from "./history-util.js";
+import { git, log, mapLimit, PROJECT_ROOT, run } from "./history-util.js";
 
 export interface Release {
   version: string;
@@ -184,6 +187,46 @@ export async function npmReleaseRepo(benchDir: string, spec = DEFAULT_PACKAGE): 
   // Packed, like any repo one would clone: farm's ingest clones it (through upload-pack).
   await git(repo, ["gc", "--quiet"]);
   return { repo, plan };
+}
+
+// ---------------------------------------------------------------- mocha
+
+/** The mocha workload: its whole first-parent history up to this commit (2011-08-28 "Initial commit" … 2026-08-10). */
+export const MOCHA = {
+  head: "e6b9ee773481fd739ae24caeb42f32ac0b010f95",
+  commits: 3044,
+  bundleEnv: "FARM_MOCHA_BUNDLE",
+  defaultBundle: path.join(PROJECT_ROOT, "../shared/bench/mocha.bundle"),
+};
+
+/**
+ * `<benchDir>/mocha-repo`, a bare clone of the mocha bundle (made once, in a
+ * temp dir renamed into place, so an interrupted clone is never reused).
+ * The bundle is only needed for that first clone.
+ */
+export async function mochaRepo(benchDir: string): Promise<{ repo: string; bundle: string }> {
+  const bundle = path.resolve(process.env[MOCHA.bundleEnv] || MOCHA.defaultBundle);
+  const repo = path.join(benchDir, "mocha-repo");
+  const hasHead = async () => (await git(repo, ["cat-file", "-e", `${MOCHA.head}^{commit}`], { okCodes: [0, 1, 128] })).code === 0;
+  if (existsSync(path.join(repo, "HEAD"))) {
+    if (await hasHead()) return { repo, bundle };
+    throw new Error(`${repo} exists but does not contain mocha's ${MOCHA.head}: delete it to clone ${bundle} again`);
+  }
+  if (!existsSync(bundle)) {
+    throw new Error(
+      `the mocha workload needs a git bundle of mocha's history at ${bundle}, which does not exist; ` +
+        `set ${MOCHA.bundleEnv} to the bundle's path (default: <project>/../shared/bench/mocha.bundle)`,
+    );
+  }
+  mkdirSync(benchDir, { recursive: true });
+  const tmp = `${repo}.clone-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  log(`cloning ${bundle} into ${repo}`);
+  await run("git", ["clone", "--bare", "--quiet", bundle, tmp]);
+  await git(tmp, ["config", "gc.auto", "0"]);
+  renameSync(tmp, repo);
+  if (!(await hasHead())) throw new Error(`${bundle} does not contain mocha's ${MOCHA.head} (delete ${repo} and use the right bundle)`);
+  return { repo, bundle };
 }
 
 // ---------------------------------------------------------------- synthetic repos

@@ -10,11 +10,14 @@
  * plus memory: peak RSS of the farm process during (c), and of each service
  * run as its own process over a 200- and a 1,000-commit history.
  *
- *   node --import tsx test/bench/history.ts [--repo PATH] [--commits N] [--smoke] [--json FILE]
+ *   node --import tsx test/bench/history.ts [--workload mongoose|mocha] [--repo PATH] [--commits N|all] [--smoke] [--json FILE]
  *
- * Default workload: a bare git repo of mongoose's npm releases 7.0.0 → 9.12.1,
- * one commit per release, built once under FARM_BENCH_DIR (default
- * .farm/bench) from the npm registry and reused. Results and how to read them: README.md, "Benchmarks".
+ * Workloads, both kept under FARM_BENCH_DIR (default .farm/bench) and reused:
+ * - mongoose (default): a bare git repo of mongoose's npm releases 7.0.0 → 9.12.1,
+ *   one commit per release, built once from the npm registry;
+ * - mocha: mocha's real history (3,044 first-parent commits up to e6b9ee77),
+ *   cloned once from a git bundle (FARM_MOCHA_BUNDLE, default <project>/../shared/bench/mocha.bundle).
+ * Results and how to read them: README.md, "Benchmarks".
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -24,13 +27,20 @@ import { keyOf, planHistory, runEslintHistory, writeSampleConfig, type CommitCou
 import { farmBuilt, farmFromSource, runFarmEmbedded, runFarmSplit, SERVICES, type FarmCommand, type FarmRun, type ReportCounts, type SplitRun } from "./history-farm.js";
 import { summarizeProfiles, type ProfileSummary } from "./history-profile.js";
 import { fmtMiB, fmtN, fmtS, fmtX, git, gitDirOf, log, machineInfo, PROJECT_ROOT, run, table, type ProcSample } from "./history-util.js";
-import { DEFAULT_PACKAGE, memoryRepo, npmReleaseRepo, smokeRepo } from "./history-workload.js";
+import { DEFAULT_PACKAGE, MOCHA, memoryRepo, mochaRepo, npmReleaseRepo, smokeRepo } from "./history-workload.js";
 
 const TARGET_B_OVER_C = 20;
 const TARGET_C_OVER_D = 2;
+/** mocha, whole history: (c) cold ≤ 1.5× (d), ((c) − (d)) / commits ≤ 5 ms, (c) warm ≥ 50× faster than (b). */
+const TARGET_ALL_C_OVER_D = 1.5;
+const TARGET_ALL_OVERHEAD_MS = 5;
+const TARGET_ALL_B_OVER_C_WARM = 50;
+const WORKLOADS = ["mongoose", "mocha"] as const;
+type Workload = (typeof WORKLOADS)[number];
 
 const { values: opts } = parseArgs({
   options: {
+    workload: { type: "string" }, // "mongoose" (default) | "mocha"
     repo: { type: "string" },
     sha: { type: "string" },
     commits: { type: "string" },
@@ -50,9 +60,11 @@ const { values: opts } = parseArgs({
 
 if (opts.help) {
   process.stdout.write(`node --import tsx test/bench/history.ts [options]
-  --repo PATH            any local git repo (default: the npm release repo of --package)
-  --sha SHA              newest commit to analyze (default HEAD)
-  --commits N            commits to analyze (default 200; smoke 4)
+  --workload NAME        mongoose (default): mongoose's npm releases as commits (see --package);
+                         mocha: mocha's real history, cloned once from a git bundle (${MOCHA.bundleEnv})
+  --repo PATH            any local git repo instead of a workload
+  --sha SHA              newest commit to analyze (default HEAD; mocha ${MOCHA.head.slice(0, 8)}…)
+  --commits N|all        commits to analyze (default 200; smoke 4); all: the whole first-parent history
   --smoke                tiny local repos, well under a minute (CI)
   --json FILE            write the results as JSON
   --package NAME         npm package of the default workload (default ${DEFAULT_PACKAGE.pkg}, with --from/--to)
@@ -60,16 +72,34 @@ if (opts.help) {
   --memory-commits N     long synthetic history for the aggregator memory test (default 1000; smoke 10)
   --farm src|build|FILE  farm from source (tsx), compiled from the current source into .farm/bench-build-<pid>
                          (default), or a given cli/farm.js
-  --skip a,b,c,d,memory,split-real  leave runs out (development only: the table then has gaps)
+  --skip a,b,c,d,memory,split-real  leave runs out (the table then has gaps; with a skipped, issue counts
+                         are checked against (b), else (d); --skip a for a whole history: (a) takes hours)
   --profile              one more cold farm run under --cpu-prof; prints where the time goes
   --keep-work            keep the temp dir (checkouts, configs, farm data, profiles)
-Env: FARM_BENCH_DIR (default .farm/bench) caches the release repo and its tarballs.
+Env: FARM_BENCH_DIR (default .farm/bench) caches the release repo and its tarballs, and mocha-repo;
+     ${MOCHA.bundleEnv} (default <project>/../shared/bench/mocha.bundle) the mocha bundle.
+Targets: mongoose (and --repo, --smoke): (c) >= ${TARGET_B_OVER_C}× faster than (b), (c) <= ${TARGET_C_OVER_D}× (d).
+  mocha, 200 commits: the same two; whole history (--commits all): (c) <= ${TARGET_ALL_C_OVER_D}× (d),
+  ((c) - (d)) / commits <= ${TARGET_ALL_OVERHEAD_MS} ms, (c) warm >= ${TARGET_ALL_B_OVER_C_WARM}× faster than (b).
 `);
   process.exit(0);
 }
 
+function usage(msg: string): never {
+  process.stderr.write(`history benchmark: ${msg} (--help for usage)\n`);
+  process.exit(2);
+}
+
 const smoke = opts.smoke;
+const SKIPPABLE = ["a", "b", "c", "d", "memory", "split-real"];
 const skip = new Set((opts.skip ?? "").split(",").filter(Boolean));
+for (const s of skip) if (!SKIPPABLE.includes(s)) usage(`--skip ${s}: not one of ${SKIPPABLE.join(",")}`);
+if (opts.workload !== undefined && !(WORKLOADS as readonly string[]).includes(opts.workload)) usage(`--workload must be one of ${WORKLOADS.join(", ")}`);
+if (opts.workload !== undefined && opts.repo) usage("--workload and --repo exclude each other (--repo analyzes the given repo)");
+if (opts.workload !== undefined && smoke) usage("--workload and --smoke exclude each other (--smoke uses its own tiny repos)");
+const workloadName: Workload = (opts.workload as Workload | undefined) ?? "mongoose";
+if (workloadName === "mocha" && (opts.package || opts.from || opts.to)) usage("--package, --from and --to belong to the mongoose (npm releases) workload");
+if (opts.commits !== undefined && opts.commits !== "all" && !(Number.isInteger(Number(opts.commits)) && Number(opts.commits) >= 1)) usage("--commits must be a positive integer or all");
 const benchDir = path.resolve(process.env.FARM_BENCH_DIR || path.join(PROJECT_ROOT, ".farm/bench"));
 const workDir = mkdtempSync(path.join(os.tmpdir(), "farm-history-"));
 const cores = os.availableParallelism();
@@ -88,26 +118,43 @@ interface Check {
   mismatches: { sha: string; expected: number; got: number; files?: string[] }[];
 }
 
-/** Per commit: errors + warnings of `got` against (a)'s. */
-function compare(name: string, plan: HistoryPlan, a: Map<string, CommitCounts>, got: (sha: string) => { total: number; perFile?: Map<string, number> } | undefined): Check {
+type Counts = { total: number; perFile?: Map<string, number> };
+
+/** What the other runs' issue counts are checked against: (a), else (b) (with --skip a), else (d). */
+interface Reference {
+  /** In check names: "eslint (a)". */
+  label: string;
+  /** In mismatch lines: "eslint". */
+  short: string;
+  get: (sha: string) => Counts | undefined;
+}
+
+/** Per commit: errors + warnings of `got` against the reference's. */
+function compare(name: string, plan: HistoryPlan, ref: Reference, got: (sha: string) => Counts | undefined): Check {
   const check: Check = { name, equal: 0, total: plan.commits.length, mismatches: [] };
   for (const c of plan.commits) {
-    const ea = a.get(c.sha);
+    const ea = ref.get(c.sha);
     const g = got(c.sha);
-    const expected = ea ? ea.errors + ea.warnings : -1;
+    const expected = ea ? ea.total : -1;
     if (g && ea && g.total === expected) {
       check.equal++;
       continue;
     }
     let files: string[] | undefined;
-    if (g?.perFile && ea) {
-      const paths = new Set([...ea.perFile.keys(), ...g.perFile.keys()]);
-      files = [...paths].filter((p) => ea.perFile.get(p) !== g.perFile!.get(p)).slice(0, 8).map((p) => `${p}: eslint ${ea.perFile.get(p) ?? "absent"}, ${name.split(" ")[0]} ${g.perFile!.get(p) ?? "absent"}`);
+    if (g?.perFile && ea?.perFile) {
+      const ef = ea.perFile;
+      const paths = new Set([...ef.keys(), ...g.perFile.keys()]);
+      files = [...paths].filter((p) => ef.get(p) !== g.perFile!.get(p)).slice(0, 8).map((p) => `${p}: ${ref.short} ${ef.get(p) ?? "absent"}, ${name.split(" ")[0]} ${g.perFile!.get(p) ?? "absent"}`);
     }
     check.mismatches.push({ sha: c.sha, expected, got: g?.total ?? -1, files });
   }
   return check;
 }
+
+const fromEslint = (r: EslintRun) => (sha: string): Counts | undefined => {
+  const c: CommitCounts | undefined = r.perCommit.get(sha);
+  return c && { total: c.errors + c.warnings, perFile: c.perFile };
+};
 
 const fromReports = (runs: Map<string, ReportCounts>) => (sha: string) => {
   const r = runs.get(sha);
@@ -134,17 +181,23 @@ async function main() {
   } else if (smoke) {
     repo = await smokeRepo(workDir);
     workload = { kind: "synthetic smoke repo (4 commits covering sourceType, TS, JSX, parse errors, skipped files)", repo };
+  } else if (workloadName === "mocha") {
+    const cloned = await mochaRepo(benchDir);
+    repo = cloned.repo;
+    workload = { kind: "mocha's first-parent history", name: "mocha", bundle: cloned.bundle, repo };
   } else {
     const spec = { pkg: opts.package ?? DEFAULT_PACKAGE.pkg, from: opts.from ?? DEFAULT_PACKAGE.from, to: opts.to ?? DEFAULT_PACKAGE.to };
     if (opts.package && (!opts.from || !opts.to)) throw new Error("--package needs --from and --to (a version range to pin the history)");
     const built = await npmReleaseRepo(benchDir, spec);
     repo = built.repo;
-    workload = { kind: "npm releases", package: spec.pkg, range: `${spec.from}..${spec.to}`, releases: built.plan.releases.length, repo };
+    workload = { kind: "npm releases", name: "mongoose", package: spec.pkg, range: `${spec.from}..${spec.to}`, releases: built.plan.releases.length, repo };
   }
+  const mocha = !opts.repo && !smoke && workloadName === "mocha";
   const gitDir = gitDirOf(repo);
-  const head = (await git(gitDir, ["rev-parse", "--verify", "--end-of-options", `${opts.sha ?? "HEAD"}^{commit}`])).stdout.trim();
+  const head = (await git(gitDir, ["rev-parse", "--verify", "--end-of-options", `${opts.sha ?? (mocha ? MOCHA.head : "HEAD")}^{commit}`])).stdout.trim();
   const available = Number((await git(gitDir, ["rev-list", "--first-parent", "--count", head])).stdout.trim());
-  const commits = Math.min(int("commits", opts.commits, smoke ? 4 : 200), available);
+  const commits = opts.commits === "all" ? available : Math.min(int("commits", opts.commits, smoke ? 4 : 200), available);
+  const wholeHistory = commits === available;
   const memoryCommits = int("memory-commits", opts["memory-commits"], smoke ? 10 : 1000);
 
   log(`planning ${commits} commits of ${repo}`);
@@ -154,6 +207,7 @@ async function main() {
   Object.assign(workload, {
     head,
     commits,
+    wholeHistory,
     oldest: plan.commits[0]?.subject,
     newest: plan.commits.at(-1)?.subject,
     fileVersions: plan.fileVersions,
@@ -178,7 +232,8 @@ async function main() {
       stdio: ["ignore", "pipe", "pipe"],
       maxBuffer: 1 << 30,
     } as never);
-    floor = JSON.parse(r.stdout);
+    floor = JSON.parse(r.stdout) as NonNullable<typeof floor>;
+    log(`(d) floor: ${fmtS(floor.cpuMs)} CPU for ${fmtN(floor.files)} files / ${cores} cores = ${fmtS(floor.cpuMs / cores)}`);
   }
 
   // ------------------------------------------------------------ (c) farm
@@ -189,16 +244,20 @@ async function main() {
     rmSync(dataDir, { recursive: true, force: true });
     log(`(c) farm analyze, cold (${farm.label})`);
     cold = await runFarmEmbedded({ farm, repo, sha: head, commits, dataDir, outFile: path.join(workDir, "farm-cold.json") });
-    log(`(c) cold: ${fmtS(cold.wallMs)}; warm run`);
+    log(`(c) cold: ${fmtS(cold.wallMs)} (commits queued at ${fmtS(cold.ingestDoneMs)}, all completed at ${fmtS(cold.allCompletedMs)}, ${(cold.outputBytes / 1e6).toFixed(1)} MB of reports; CPU farm ${fmtS(cold.cpuMs)}, nats-server ${fmtS(cold.natsCpuMs)}); warm run`);
     warm = await runFarmEmbedded({ farm, repo, sha: head, commits, dataDir, outFile: path.join(workDir, "farm-warm.json") });
-    log(`(c) warm: ${fmtS(warm.wallMs)}`);
+    log(`(c) warm: ${fmtS(warm.wallMs)} (commits queued at ${fmtS(warm.ingestDoneMs)}, all completed at ${fmtS(warm.allCompletedMs)}; CPU farm ${fmtS(warm.cpuMs)})`);
+    if (floor) {
+      const d = floor.cpuMs / cores;
+      log(`(c)/(d) cold ${fmtX(cold.wallMs / d)}, warm ${fmtX(warm.wallMs / d)}; ((c) cold − (d)) / commits ${((cold.wallMs - d) / commits).toFixed(1)} ms`);
+    }
   }
 
   // ------------------------------------------------------------ (a), (b)
   let plain: EslintRun | undefined;
   let cached: EslintRun | undefined;
   if (!skip.has("a")) {
-    log(`(a) eslint . on ${commits} checkouts`);
+    log(`(a) eslint . on ${commits} checkouts${commits > 500 ? " (a few seconds per commit: --skip a leaves it out)" : ""}`);
     plain = await runEslintHistory(plan, workDir, "plain");
     log(`(a) ${fmtS(plain.eslintMs)}`);
   }
@@ -241,26 +300,30 @@ async function main() {
 
   // ------------------------------------------------------------ checks
   const checks: Check[] = [];
-  if (plain) {
-    const a = plain.perCommit;
-    if (cold) checks.push(compare("farm cold == eslint (a)", plan, a, fromReports(cold.reports)));
-    if (warm) checks.push(compare("farm warm == eslint (a)", plan, a, fromReports(warm.reports)));
-    if (cached) checks.push(compare("eslint --cache (b) == eslint (a)", plan, a, (sha) => {
-      const r = cached!.perCommit.get(sha);
-      return r && { total: r.errors + r.warnings, perFile: r.perFile };
-    }));
-    if (floor) checks.push(compare("floor (d) == eslint (a)", plan, a, (sha) => {
-      const c = plan.commits.find((x) => x.sha === sha)!;
-      let total = 0;
-      const perFile = new Map<string, number>();
-      for (const f of c.files) {
-        const k = floor!.counts[keyOf(f)];
-        const n = k ? k[0] + k[1] : NaN;
-        perFile.set(f.path, n);
-        total += n;
-      }
-      return { total, perFile };
-    }));
+  const commitBySha = new Map(plan.commits.map((c) => [c.sha, c]));
+  const fromFloor = floor && ((sha: string): Counts | undefined => {
+    const c = commitBySha.get(sha);
+    if (!c) return undefined;
+    let total = 0;
+    const perFile = new Map<string, number>();
+    for (const f of c.files) {
+      const k = floor!.counts[keyOf(f)];
+      const n = k ? k[0] + k[1] : NaN;
+      perFile.set(f.path, n);
+      total += n;
+    }
+    return { total, perFile };
+  });
+  const ref: Reference | undefined = plain
+    ? { label: "eslint (a)", short: "eslint", get: fromEslint(plain) }
+    : cached
+      ? { label: "eslint --cache (b)", short: "eslint-cache", get: fromEslint(cached) }
+      : fromFloor && { label: "floor (d)", short: "floor", get: fromFloor };
+  if (ref) {
+    if (cold) checks.push(compare(`farm cold == ${ref.label}`, plan, ref, fromReports(cold.reports)));
+    if (warm) checks.push(compare(`farm warm == ${ref.label}`, plan, ref, fromReports(warm.reports)));
+    if (cached && plain) checks.push(compare(`eslint --cache (b) == ${ref.label}`, plan, ref, fromEslint(cached)));
+    if (fromFloor && (plain || cached)) checks.push(compare(`floor (d) == ${ref.label}`, plan, ref, fromFloor));
   }
 
   // ------------------------------------------------------------ results
@@ -274,11 +337,38 @@ async function main() {
     bOverCWarm: ratio(cached?.eslintMs, warm?.wallMs),
     cWarmOverD: ratio(warm?.wallMs, floorMs),
   };
+  /** ((c) cold − (d)) / commits, ms: what farm spends per commit beyond linting each distinct (blob, config) once. */
+  const overheadMs = cold && floorMs !== undefined ? (cold.wallMs - floorMs) / commits : undefined;
   const verdict = (ok: boolean | undefined) => (ok === undefined ? "n/a" : ok ? "PASS" : "BELOW");
-  const targets = {
-    bOverC: { target: `>= ${TARGET_B_OVER_C}`, value: ratios.bOverC, verdict: verdict(ratios.bOverC === undefined ? undefined : ratios.bOverC >= TARGET_B_OVER_C), onCommits: commits },
-    cOverD: { target: `<= ${TARGET_C_OVER_D}`, value: ratios.cOverD, verdict: verdict(ratios.cOverD === undefined ? undefined : ratios.cOverD <= TARGET_C_OVER_D) },
-  };
+  interface Target {
+    id: string;
+    label: string;
+    target: string;
+    value?: number;
+    shown: string;
+    verdict: string;
+    onCommits: number;
+    note: string;
+  }
+  const targetList: Target[] = [];
+  const addTarget = (id: string, label: string, value: number | undefined, op: ">=" | "<=", limit: number, shown: string, note = "") =>
+    targetList.push({ id, label, target: `${op} ${limit}`, value, shown, verdict: verdict(value === undefined ? undefined : op === ">=" ? value >= limit : value <= limit), onCommits: commits, note });
+  if (mocha && wholeHistory) {
+    addTarget("cOverD", `(c) cold within ${TARGET_ALL_C_OVER_D}× of (d) on the whole history (${commits} commits)`, ratios.cOverD, "<=", TARGET_ALL_C_OVER_D, fmtX(ratios.cOverD));
+    addTarget("overheadPerCommitMs", `((c) cold − (d)) / commits <= ${TARGET_ALL_OVERHEAD_MS} ms`, overheadMs, "<=", TARGET_ALL_OVERHEAD_MS, overheadMs === undefined ? "-" : `${overheadMs.toFixed(1)} ms`);
+    addTarget("bOverCWarm", `(c) warm >= ${TARGET_ALL_B_OVER_C_WARM}× faster than (b) on the whole history`, ratios.bOverCWarm, ">=", TARGET_ALL_B_OVER_C_WARM, fmtX(ratios.bOverCWarm));
+  } else {
+    const note = mocha
+      ? commits !== 200
+        ? " (mocha's targets are for 200 commits and the whole history: indicative only)"
+        : ""
+      : commits < 200
+        ? " (fewer than 200 commits: indicative only)"
+        : "";
+    addTarget("bOverC", `(c) >= ${TARGET_B_OVER_C}× faster than (b) on ${commits} commits`, ratios.bOverC, ">=", TARGET_B_OVER_C, fmtX(ratios.bOverC), note);
+    addTarget("cOverD", `(c) within ${TARGET_C_OVER_D}× of (d)`, ratios.cOverD, "<=", TARGET_C_OVER_D, fmtX(ratios.cOverD), mocha ? note : "");
+  }
+  const targets = Object.fromEntries(targetList.map((t) => [t.id, { target: t.target, value: t.value, verdict: t.verdict, onCommits: t.onCommits }]));
   const countsOk = checks.every((c) => c.equal === c.total);
   const aggregator = split.map((s) => ({ commits: s.commits, peakRssKb: s.procs.aggregator?.hwmKb }));
   const aggGrowth = aggregator.length === 2 && aggregator[0].peakRssKb && aggregator[1].peakRssKb ? aggregator[1].peakRssKb / aggregator[0].peakRssKb : undefined;
@@ -297,7 +387,7 @@ async function main() {
   p();
   p(`History benchmark — ${machine.date.slice(0, 19)}Z on ${machine.cpu}, ${cores} cores, ${machine.memGiB} GiB; node ${machine.node}, ${machine.natsServer}, eslint ${machine.eslint}, ${machine.git}`);
   p(`load average before ${machine.loadAvg.join(" ")}, after ${machineAfter.loadAvg.join(" ")} (shared machine: absolute times are noisy, ratios less so)`);
-  p(`workload: ${workload.kind}${workload.package ? ` ${workload.package} ${workload.range}` : ""} — ${repo}`);
+  p(`workload: ${workload.kind}${workload.package ? ` ${workload.package} ${workload.range}` : ""} — ${repo}${wholeHistory && !smoke ? " (the whole first-parent history)" : ""}`);
   p(`  ${commits} commits (${plan.commits[0]?.subject} … ${plan.commits.at(-1)?.subject}), ${fmtN(plan.fileVersions)} file versions linted by farm, ${fmtN(distinctBlobs)} distinct blobs, ${fmtN(plan.distinct.size)} distinct (blob, config), ${plan.configs.size} configs`);
   p(`  farm ran ${farm.label}; ESLint used a generated eslint.config.mjs equivalent to farm's default (sample: ${path.join(workDir, "eslint.config.sample.mjs")}${opts["keep-work"] ? "" : ", removed at exit unless --keep-work"})`);
   if (unmirrored.length) p(`  NOTE: the repo has ${unmirrored.join(", ")}, which farm honours and the generated ESLint config does not: counts may differ`);
@@ -305,19 +395,22 @@ async function main() {
   p(table(["run", "wall", "per commit", "vs (c) cold", "vs (c) warm"], rows, [false, true, true, true, true]));
   p();
   p(`(a)/(c) ${fmtX(ratios.aOverC)}   (b)/(c) ${fmtX(ratios.bOverC)}   (c)/(d) ${fmtX(ratios.cOverD)}      warm: (a)/(c) ${fmtX(ratios.aOverCWarm)}   (b)/(c) ${fmtX(ratios.bOverCWarm)}   (c)/(d) ${fmtX(ratios.cWarmOverD)}`);
-  p(`target (c) >= ${TARGET_B_OVER_C}× faster than (b) on ${commits} commits: ${fmtX(ratios.bOverC)} ${targets.bOverC.verdict}${commits < 200 ? " (fewer than 200 commits: indicative only)" : ""}`);
-  p(`target (c) within ${TARGET_C_OVER_D}× of (d):                     ${fmtX(ratios.cOverD)} ${targets.cOverD.verdict}`);
+  if (overheadMs !== undefined) p(`(c) cold − (d): ${fmtS(cold!.wallMs - floorMs!)}, ${overheadMs.toFixed(1)} ms per commit`);
+  const labelWidth = Math.max(...targetList.map((t) => t.label.length + 1));
+  for (const t of targetList) p(`target ${`${t.label}:`.padEnd(labelWidth)} ${t.shown} ${t.verdict}${t.note}`);
   if (plain) p(`(a) excludes checkouts (${fmtS(plain.checkoutMs)} of git read-tree + config writing); (a) and (b) include each eslint process's start-up and config loading.`);
   if (cold) {
     p(`(c) cold timeline: ingest queued the commits at ${fmtS(cold.ingestDoneMs)}, last commit completed at ${fmtS(cold.allCompletedMs)}, process exit at ${fmtS(cold.wallMs)} (reports fetched, ${(cold.outputBytes / 1e6).toFixed(1)} MB of JSON written, shutdown)`);
     p(`(c) cold CPU: farm process ${fmtS(cold.cpuMs)} (all threads), nats-server ${fmtS(cold.natsCpuMs)}; floor CPU ${floor ? fmtS(floor.cpuMs) : "-"}; ${cold.progress ?? ""}`);
   }
+  if (warm) p(`(c) warm timeline: commits queued at ${fmtS(warm.ingestDoneMs)}, last commit completed at ${fmtS(warm.allCompletedMs)}, process exit at ${fmtS(warm.wallMs)}; farm process CPU ${fmtS(warm.cpuMs)}`);
   p();
   p("Issue counts (errors + warnings per commit)");
-  p(table(["check", "commits equal", "result"], checks.map((c) => [c.name, `${c.equal}/${c.total}`, c.equal === c.total ? "PASS" : "FAIL"]), [false, true, false]));
+  if (checks.length === 0) p("  (nothing to check: (a), (b) and (d) skipped, or (c) and all but one of them)");
+  else p(table(["check", "commits equal", "result"], checks.map((c) => [c.name, `${c.equal}/${c.total}`, c.equal === c.total ? "PASS" : "FAIL"]), [false, true, false]));
   for (const c of checks)
     for (const m of c.mismatches.slice(0, 3)) {
-      p(`  ${c.name}: ${m.sha.slice(0, 10)} eslint ${m.expected}, got ${m.got}`);
+      p(`  ${c.name}: ${m.sha.slice(0, 10)} ${ref!.short} ${m.expected}, got ${m.got}`);
       for (const f of m.files ?? []) p(`      ${f}`);
     }
   p();
@@ -366,6 +459,7 @@ async function main() {
         d: floor && { cpuMs: floor.cpuMs, singleThreadWallMs: floor.wallMs, files: floor.files, cores, floorMs },
       },
       ratios,
+      overheadPerCommitMs: overheadMs,
       targets,
       checks: checks.map((c) => ({ name: c.name, equal: c.equal, total: c.total, mismatches: c.mismatches.slice(0, 20) })),
       memory: {
