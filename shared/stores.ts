@@ -320,18 +320,7 @@ export class ReportStore {
   async summary(stored: StoredReport): Promise<ReportSummary> {
     const { delta } = await this.body(stored);
     const rules = stored.rules ?? countRules((await this.assemble(stored)).files);
-    return {
-      repo: stored.repo,
-      sha: stored.sha,
-      parent: stored.parent,
-      date: stored.date,
-      subject: stored.subject,
-      linters: stored.linters,
-      summary: stored.summary,
-      delta,
-      ...(stored.notes?.length ? { notes: stored.notes } : {}),
-      rules,
-    };
+    return { ...identity(stored), summary: stored.summary, delta, ...notesOf(stored), rules };
   }
 
   /** The full public report, assembled from the content-addressed results. */
@@ -343,18 +332,17 @@ export class ReportStore {
       const r = (await this.results.get(key)) ?? (failures[key] ? unlintableResult(failures[key]) : null);
       return { path: f.path, blob: f.blob, messages: publicMessages({ path: f.path, blob: f.blob, messages: r?.messages ?? [] }) };
     });
-    return {
-      repo: stored.repo,
-      sha: stored.sha,
-      parent: stored.parent,
-      date: stored.date,
-      subject: stored.subject,
-      linters: stored.linters,
-      // Counted from what is shown: results that arrived since (a replay) count too.
-      summary: summarize(out),
-      files: out,
-      delta,
-      ...(stored.notes?.length ? { notes: stored.notes } : {}),
-    };
+    // Summary counted from what is shown: results that arrived since (a replay) count too.
+    return { ...identity(stored), summary: summarize(out), files: out, delta, ...notesOf(stored) };
   }
+}
+
+/** The fields a report and its summary view share, in the report's key order. */
+function identity(stored: StoredReport) {
+  const { repo, sha, parent, date, subject, linters } = stored;
+  return { repo, sha, parent, date, subject, linters };
+}
+
+function notesOf(stored: StoredReport): { notes?: string[] } {
+  return stored.notes?.length ? { notes: stored.notes } : {};
 }
