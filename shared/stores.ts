@@ -26,39 +26,25 @@ import { BLOB_STORE, buckets, isValidKvKey, objectStream } from "./topology.js";
 import { InvalidKeyError } from "./git/errors.js";
 import { ObjectReadError } from "./errors.js";
 import { mapLimit } from "./concurrency.js";
+import { Lru } from "./lru.js";
+import { Tables } from "./tables.js";
+
+export { Lru };
 
 // KV values and messages are capped at 1 MB; leave room for headers.
 const INLINE_LIMIT = 512 * 1024;
 
-/** A small LRU map. */
-export class Lru<K, V> {
-  private map = new Map<K, V>();
-  constructor(private readonly max: number) {}
-  get(k: K): V | undefined {
-    const v = this.map.get(k);
-    if (v !== undefined) {
-      this.map.delete(k);
-      this.map.set(k, v);
-    }
-    return v;
-  }
-  set(k: K, v: V): void {
-    this.map.delete(k);
-    this.map.set(k, v);
-    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value as K);
-  }
-  has(k: K): boolean {
-    return this.map.has(k);
-  }
-}
-
 /** The object store: blob contents and msgpack documents that may be large. */
 export class Objects {
   private known = new Lru<string, true>(200_000);
+  /** Long lists (trees, file lists) stored as shared chunks: see tables.ts. */
+  readonly tables: Tables;
   constructor(
     readonly store: ObjectStore,
     private readonly jsm: JetStreamManager,
-  ) {}
+  ) {
+    this.tables = new Tables(this);
+  }
 
   static async open(nc: NatsConnection): Promise<Objects> {
     const store = await new Objm(nc).open(BLOB_STORE);
@@ -168,6 +154,8 @@ export const objectNames = {
   /** A report.get answer too big for one message, as the JSON the client asked for. */
   reply: (repoKey: string, sha: string) => `reply/${repoKey}/${sha}`,
   result: (key: string) => `result/${key}`,
+  /** Chunks of a repo's tables (trees, file lists): content-addressed, shared by its commits. */
+  chunks: (repoKey: string) => `table/${repoKey}`,
   /** An effective lint config, by its id (a content hash): what a lint batch refers to. */
   lintConfig: (configId: string) => `lint-config/${configId}`,
 };
@@ -248,13 +236,21 @@ export interface StoredReport {
 }
 
 export interface ReportBody {
-  files: FileRef[];
+  files: readonly FileRef[];
   delta: Delta | null;
   /** Result key → reason, for files whose lint work was given up (no result in the cache). */
   failures?: Record<string, string>;
 }
 
+/** A report body as stored: its files by table name (bodies stored before tables hold the list itself). */
+type StoredBody = Omit<ReportBody, "files"> & { files: string | readonly FileRef[] };
+
 export class ReportStore {
+  /** Heads this instance stored or read lately (see recentHead). */
+  private readonly heads = new Lru<string, StoredReport>(1024);
+  /** Bodies by object name: content-addressed, so never stale. */
+  private readonly bodies = new Lru<string, ReportBody>(64);
+
   constructor(
     private readonly kv: KV,
     private readonly objects: Objects,
@@ -273,8 +269,22 @@ export class ReportStore {
   }
 
   async head(repoKey: string, sha: string): Promise<StoredReport | null> {
-    const e = await this.kv.get(ReportStore.key(repoKey, sha));
-    return e && e.operation === "PUT" ? decode<StoredReport>(e.value) : null;
+    const key = ReportStore.key(repoKey, sha);
+    const e = await this.kv.get(key);
+    if (!e || e.operation !== "PUT") return null;
+    const head = decode<StoredReport>(e.value);
+    this.heads.set(key, head);
+    return head;
+  }
+
+  /**
+   * The commit's head as this instance last stored or read it, else as
+   * stored: a child's delta needs its parent's report, which this instance
+   * has usually just stored. A re-run elsewhere may have replaced it since:
+   * only for a baseline, never for an answer to a client.
+   */
+  async recentHead(repoKey: string, sha: string): Promise<StoredReport | null> {
+    return this.heads.get(ReportStore.key(repoKey, sha)) ?? this.head(repoKey, sha);
   }
 
   /** Records that a commit could not be analyzed (its head, if any, stays: a report beats a failure). */
@@ -303,16 +313,28 @@ export class ReportStore {
   }
 
   async put(head: Omit<StoredReport, "object">, body: ReportBody): Promise<StoredReport> {
+    // The file list as a table: a commit shares all but its changed files' chunks with its parent.
+    const files = await this.objects.tables.put(objectNames.files(head.repoKey, head.sha), objectNames.chunks(head.repoKey), body.files, (f) => f.path);
+    const doc: StoredBody = { ...body, files };
     // A re-run stores the same body under the same name; a reader of the previous head is never disturbed.
-    const object = await this.objects.putDocument(objectNames.report(head.repoKey, head.sha), body);
+    const object = await this.objects.putDocument(objectNames.report(head.repoKey, head.sha), doc);
     const stored = { ...head, object };
-    await this.kv.put(ReportStore.key(head.repoKey, head.sha), encode(stored));
+    const key = ReportStore.key(head.repoKey, head.sha);
+    await this.kv.put(key, encode(stored));
+    this.heads.set(key, stored);
+    this.bodies.set(object, body);
     return stored;
   }
 
   async body(stored: StoredReport): Promise<ReportBody> {
-    const body = await this.objects.getValue<ReportBody>(stored.object);
-    if (!body) throw new Error(`report body ${stored.object} is missing from the object store`);
+    const known = this.bodies.get(stored.object);
+    if (known) return known;
+    const doc = await this.objects.getValue<StoredBody>(stored.object);
+    if (!doc) throw new Error(`report body ${stored.object} is missing from the object store`);
+    const files = typeof doc.files === "string" ? await this.objects.tables.get<FileRef>(doc.files) : doc.files;
+    if (!files) throw new Error(`file table ${String(doc.files)} of report ${stored.object} is missing from the object store`);
+    const body = { ...doc, files };
+    this.bodies.set(stored.object, body);
     return body;
   }
 

@@ -78,7 +78,7 @@ export class Aggregator {
     const { farm } = this.d;
     const existing = await this.d.reports.head(c.repoKey, c.sha);
     if (existing && ctx.attempt > 1) return this.announce(c, existing);
-    const files = (await this.d.objects.getValue<FileRef[]>(c.files)) ?? [];
+    const files = (await this.d.objects.tables.get<FileRef>(c.files)) ?? [];
     if (ctx.attempt === 1) farm.events.publish(subjects.started, { repo: c.repo, sha: c.sha, files: files.length }, { id: eventId(subjects.started, c.requestId, c.sha) });
     const keys = [...new Set(files.map((f) => resultKey(f.blob, f.configId)))];
     await this.d.tracker.waitAll(keys, this.progress(c, keys.length), ctx.signal);
@@ -212,7 +212,7 @@ export class Aggregator {
   private async parentReport(c: CommitFiles, ctx: TaskContext): Promise<StoredReport | null> {
     if (!c.parent) return null;
     for (;;) {
-      const head = await this.d.reports.head(c.repoKey, c.parent);
+      const head = await this.d.reports.recentHead(c.repoKey, c.parent);
       if (head || !c.parentExpected) return head;
       if (await this.d.reports.failure(c.repoKey, c.parent)) return null;
       if (ctx.signal.aborted) throw ctx.signal.reason;
@@ -230,7 +230,7 @@ export class Aggregator {
   }
 
   /** Results of files; a file whose batch was given up gets a fatal "could not lint" message. */
-  private async load(files: FileRef[], failures: Record<string, string> = {}): Promise<(Loaded | typeof SKIPPED)[]> {
+  private async load(files: readonly FileRef[], failures: Record<string, string> = {}): Promise<(Loaded | typeof SKIPPED)[]> {
     return mapLimit(files, 64, async (f) => {
       const key = resultKey(f.blob, f.configId);
       // A real result wins over a recorded failure: the batch may have been replayed since.

@@ -217,7 +217,7 @@ export class Ingest {
       uploaded += await this.uploadBlobs(mirror, trees.flat());
       const manifests: CommitManifest[] = await mapLimit(round, 8, async (c, j) => ({
         ...c,
-        manifest: await objects.putDocument(objectNames.manifest(key, c.sha), trees[j]),
+        manifest: await objects.tables.put(objectNames.manifest(key, c.sha), objectNames.chunks(key), trees[j], (e) => e.path),
       }));
       const queued = await this.d.farm.jobs.enqueue(subjects.commitManifest, manifests, {
         // Stable per analysis (see dedupeId): a redelivered repo.new_sha, or an identical one on

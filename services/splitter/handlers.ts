@@ -45,11 +45,15 @@ export interface SplitterDeps extends ServiceContext {
 }
 
 const utf8 = new TextDecoder();
+/** Config files up to this size are kept in memory (1024 of them at most). */
+const CACHED_CONFIG_BYTES = 64 * 1024;
 
 export class Splitter {
   private readonly claims = new Claims();
   /** Config id → its validation error (null: valid). Ids are content hashes, so a verdict never changes. */
   private readonly verdicts = new Lru<string, RepoConfigError | null>(4096);
+  /** Config files' text by blob id: a history reads the same package.json for most of its commits. */
+  private readonly configTexts = new Lru<string, string>(1024);
 
   constructor(private readonly d: SplitterDeps) {}
 
@@ -71,7 +75,7 @@ export class Splitter {
   };
 
   private async split(m: CommitManifest, ctx: TaskContext): Promise<SplitStats> {
-    const tree = await this.d.objects.getValue<ManifestEntry[]>(m.manifest);
+    const tree = await this.d.objects.tables.get<ManifestEntry>(m.manifest);
     if (!tree) throw new Error(`manifest ${m.manifest} is not in the object store yet`);
     const notRegular = new Map(tree.filter((e) => !isRegularFile(e.mode)).map((e) => [e.path, entryKind(e.mode)]));
     const paths = tree.map((e) => e.path);
@@ -86,7 +90,7 @@ export class Splitter {
 
     const queued = await this.queue(refs, byPath, plan.configs);
     const stats: SplitStats = { files: refs.length, cacheHits: refs.length - queued, queued };
-    const filesObject = await this.d.objects.putDocument(objectNames.files(m.repoKey, m.sha), refs);
+    const filesObject = await this.d.objects.tables.put(objectNames.files(m.repoKey, m.sha), objectNames.chunks(m.repoKey), refs, (r) => r.path);
     const linters = reportLinterVersions(new Set(files.map((f) => f.config.linters).flat()));
     const { notes } = plan.settings;
     const next: CommitFiles = { ...withoutManifest(m), files: filesObject, linters, stats, ...(notes.length > 0 ? { notes } : {}) };
@@ -135,13 +139,17 @@ export class Splitter {
   }
 
   /** Contents of the regular .farm.json, .jshintrc and package.json files, from the blob store. */
-  private async configContents(tree: ManifestEntry[], notRegular: ReadonlyMap<string, string>): Promise<Map<string, string>> {
+  private async configContents(tree: readonly ManifestEntry[], notRegular: ReadonlyMap<string, string>): Promise<Map<string, string>> {
     const paths = new Set(repoConfigPaths(tree.map((e) => e.path), notRegular));
     const wanted = tree.filter((e) => paths.has(e.path));
     const texts = await mapLimit(wanted, 16, async (e) => {
+      const known = this.configTexts.get(e.blob);
+      if (known !== undefined) return known;
       const data = await this.d.objects.getBytes(objectNames.blob(e.blob));
       // A config file ingest skipped (e.g. oversized): treat it as empty rather than fail the commit.
-      return data ? utf8.decode(data) : "{}";
+      const text = data ? utf8.decode(data) : "{}";
+      if (data && data.length <= CACHED_CONFIG_BYTES) this.configTexts.set(e.blob, text);
+      return text;
     });
     return new Map(wanted.map((e, i) => [e.path, texts[i]]));
   }
