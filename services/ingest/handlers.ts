@@ -10,14 +10,15 @@ import { mapLimit, Semaphore } from "../../shared/concurrency.js";
 import { DecodeError, FarmError, PermanentError, isPermanent } from "../../shared/errors.js";
 import {
   firstParentHistory,
+  firstParentTrees,
   InvalidKeyError,
   isInvalidKeyError,
-  listTree,
   readBlobs,
   redactUrl,
   repoIdentity,
   repoKey,
   validateRepoRef,
+  type CommitTree,
   type Mirrors,
   type RepoRef,
 } from "../../shared/git.js";
@@ -29,8 +30,13 @@ import type { TaskContext } from "../../shared/worker.js";
 
 /** A `repo.new_sha` payload is a few hundred bytes; anything this big is not one. */
 export const MAX_REQUEST_BYTES = 16 * 1024;
-/** Commits listed, uploaded and queued together. */
-const COMMITS_PER_ROUND = 8;
+/**
+ * Commits uploaded and queued together (one git cat-file each round): few at
+ * first, so that linting starts at once, then more, so that a long history
+ * costs few processes.
+ */
+const FIRST_ROUND = 4;
+const LAST_ROUND = 64;
 /** Blob writes in flight at once. */
 const UPLOAD_WINDOW = 16;
 /** Analyses at once (clones, listings, uploads), by default. */
@@ -208,16 +214,18 @@ export class Ingest {
       baseline: plan.find((c) => !c.requested)?.sha ?? null,
     }, { id: eventId(subjects.started, requestId, req.sha) });
     // Oldest first (parents reach the aggregator before their children), a few commits at a
-    // time: the first ones are being linted while the rest of a long history uploads.
-    const oldestFirst = [...plan].reverse();
+    // time: the first ones are being linted while the rest of a long history uploads. One git
+    // log for the whole history: each tree is its parent's plus the commit's changes.
+    const refs = new Map(plan.map((c) => [c.sha, c]));
     let uploaded = 0;
-    for (let i = 0; i < oldestFirst.length; i += COMMITS_PER_ROUND) {
-      const round = oldestFirst.slice(i, i + COMMITS_PER_ROUND);
-      const trees = await mapLimit(round, 4, (c) => listTree(mirror, c.sha));
-      uploaded += await this.uploadBlobs(mirror, trees.flat());
-      const manifests: CommitManifest[] = await mapLimit(round, 8, async (c, j) => ({
-        ...c,
-        manifest: await objects.tables.put(objectNames.manifest(key, c.sha), objectNames.chunks(key), trees[j], (e) => e.path),
+    let round: CommitTree[] = [];
+    let roundSize = FIRST_ROUND;
+    const flush = async () => {
+      // Only what changed can be new to the store: an unchanged blob was uploaded with an older commit.
+      uploaded += await this.uploadBlobs(mirror, round.flatMap((c) => c.changed));
+      const manifests: CommitManifest[] = await mapLimit(round, 8, async (c) => ({
+        ...refs.get(c.sha)!,
+        manifest: await objects.tables.put(objectNames.manifest(key, c.sha), objectNames.chunks(key), c.tree, (e) => e.path),
       }));
       const queued = await this.d.farm.jobs.enqueue(subjects.commitManifest, manifests, {
         // Stable per analysis (see dedupeId): a redelivered repo.new_sha, or an identical one on
@@ -225,7 +233,15 @@ export class Ingest {
         id: (m: CommitManifest) => `manifest.${dedupeId}.${m.sha}`,
       });
       this.counts.duplicateManifests += queued.duplicates;
+      round = [];
+      roundSize = Math.min(LAST_ROUND, roundSize * 2);
+    };
+    for await (const c of firstParentTrees(mirror, req.sha, plan.length - 1)) {
+      if (!refs.has(c.sha)) throw new Error(`git log of ${req.sha} yielded ${c.sha}, which is not in the analysis' history`);
+      round.push(c);
+      if (round.length >= roundSize) await flush();
     }
+    if (round.length > 0) await flush();
     log.info({ repo: req.repo, sha: req.sha, commits: plan.length, uploaded }, "commits queued");
   }
 
@@ -253,7 +269,7 @@ export class Ingest {
   }
 
   /** Uploads the contents of lintable and config blobs the store does not have. Returns how many. */
-  private async uploadBlobs(mirror: string, entries: ManifestEntry[]): Promise<number> {
+  private async uploadBlobs(mirror: string, entries: readonly ManifestEntry[]): Promise<number> {
     const { objects, config } = this.d;
     const wanted = new Set<string>();
     for (const e of entries) if (isLintable(e, config.maxFileSize) || isConfigFile(e.path)) wanted.add(e.blob);

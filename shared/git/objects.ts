@@ -5,7 +5,7 @@
  */
 import { catFileBatch } from "./batch.js";
 import { GitError, InvalidInputError, UnknownShaError } from "./errors.js";
-import { runGit } from "./exec.js";
+import { runGit, type RunGitOptions } from "./exec.js";
 import { displayPath, isQuotedPath, pathBytes } from "./paths.js";
 import { validateSha } from "./validate.js";
 
@@ -151,9 +151,9 @@ function validateRepoPath(p: string): void {
 }
 
 /** Runs a local read; "no such object" becomes UnknownShaError so callers can tell it from a broken mirror. */
-async function runLocal(args: string[], mirror: string, sha: string) {
+export async function runLocal(args: string[], mirror: string, sha: string, opts: RunGitOptions = {}) {
   try {
-    return await runGit(args);
+    return await runGit(args, opts);
   } catch (e) {
     if (e instanceof GitError && /bad object|unknown revision|not a tree object|not a valid object name|bad revision/i.test(e.stderr)) {
       throw new UnknownShaError(mirror, sha, "not in the mirror; call Mirrors.ensure first");
