@@ -26,7 +26,7 @@ export {
   type RepoRefOptions,
   type RepoUrlKind,
 } from "./git/validate.js";
-export { firstParentTrees, type CommitTree } from "./git/trees.js";
+export { firstParentTrees, type CommitTree } from "./git/history.js";
 export { Mirrors, DEFAULT_NETWORK_TIMEOUT_MS, type MirrorsOptions, type MirrorStats } from "./git/mirrors.js";
 export {
   hasCommit,
