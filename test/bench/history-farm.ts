@@ -48,14 +48,28 @@ function farmEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-export interface ReportCounts {
+/** A commit's totals, as in its summary (`--summary`) and its full report. */
+export interface CommitTotals {
   files: number;
   errors: number;
   warnings: number;
-  perFile: Map<string, number>;
 }
 
+export interface ReportCounts extends CommitTotals {
+  /** path → errors + warnings; only from full reports. */
+  perFile?: Map<string, number>;
+}
+
+/** What `farm analyze` prints per commit: `--format ndjson --summary` (the history view) or `--format ndjson` (full per-file reports). */
+export type FarmOutput = "summary" | "full";
+
+export const FORMAT_ARGS: Record<FarmOutput, string[]> = {
+  summary: ["--format", "ndjson", "--summary"],
+  full: ["--format", "ndjson"],
+};
+
 export interface FarmRun {
+  output: FarmOutput;
   wallMs: number;
   /** CPU (user+sys, all threads) of the farm process, and of its nats-server child. */
   cpuMs?: number;
@@ -65,65 +79,42 @@ export interface FarmRun {
   /** ms from spawn: ingest queued the commits / the last commit completed. */
   ingestDoneMs?: number;
   allCompletedMs?: number;
-  /** Per commit sha, from the JSON reports. */
+  /** Per commit sha, from the NDJSON lines. */
   reports: Map<string, ReportCounts>;
   /** Files linted / cache hits summed over the progress lines' last line. */
   progress?: string;
   outputBytes: number;
 }
 
-interface JsonReport {
-  sha: string;
-  summary: { files: number; errors: number; warnings: number };
-  files: { path: string; messages: unknown[] }[];
-}
-
-function countsOf(r: JsonReport): ReportCounts {
-  return {
-    files: r.summary.files,
-    errors: r.summary.errors,
-    warnings: r.summary.warnings,
-    perFile: new Map(r.files.map((f) => [f.path, f.messages.length])),
-  };
+interface NdjsonLine {
+  sha?: unknown;
+  summary?: { files: number; errors: number; warnings: number };
+  files?: { path: string; messages: unknown[] }[];
 }
 
 /**
- * The reports of `farm analyze --format json`, read one report at a time: a
- * whole history's output can exceed the longest string V8 allows. The CLI
- * writes JSON.stringify(reports, null, 2) (cli/render.ts), so each element of
- * the array spans the lines from "  {" to "  }" (JSON escapes newlines inside
- * strings); a single report (one commit) is parsed whole.
+ * The output of `farm analyze --format ndjson [--summary]`, one commit per
+ * line (newest first), read line by line: memory stays bounded by one report
+ * however long the history (a whole history's full reports are gigabytes).
+ * A summary line must have no files; a full report must have them.
  */
-async function readReports(file: string): Promise<{ reports: Map<string, ReportCounts>; bytes: number }> {
+async function readNdjson(file: string, output: FarmOutput): Promise<{ reports: Map<string, ReportCounts>; bytes: number }> {
   const bytes = statSync(file).size;
   const reports = new Map<string, ReportCounts>();
-  const add = (r: JsonReport) => reports.set(r.sha, countsOf(r));
   const lines = createInterface({ input: createReadStream(file, { encoding: "utf8" }), crlfDelay: Infinity });
-  let first: string | undefined;
-  let element: string[] | undefined;
-  let single: string[] | undefined;
+  let n = 0;
   for await (const line of lines) {
-    if (first === undefined) {
-      first = line;
-      if (line !== "[") single = [line];
-      continue;
-    }
-    if (single) {
-      single.push(line);
-      continue;
-    }
-    if (element) {
-      element.push(line);
-      if (line === "  }" || line === "  },") {
-        add(JSON.parse(element.join("\n").replace(/,$/, "")) as JsonReport);
-        element = undefined;
-      }
-    } else if (line === "  {") element = [line];
-    else if (line === "  {}" || line === "  {},") throw new Error(`${file}: an empty report`);
-    else if (line !== "]" && line !== "[]" && line !== "") throw new Error(`${file}: unexpected line between reports: ${line.slice(0, 80)}`);
+    n++;
+    if (line === "") continue;
+    const r = JSON.parse(line) as NdjsonLine;
+    const where = `${file}:${n}`;
+    if (typeof r.sha !== "string" || !r.summary) throw new Error(`${where}: not a commit (no sha or summary): ${line.slice(0, 120)}`);
+    if (reports.has(r.sha)) throw new Error(`${where}: commit ${r.sha} printed twice`);
+    if (output === "summary" && r.files !== undefined) throw new Error(`${where}: --summary printed a commit's files`);
+    if (output === "full" && !Array.isArray(r.files)) throw new Error(`${where}: a full report without files`);
+    const { files, errors, warnings } = r.summary;
+    reports.set(r.sha, { files, errors, warnings, perFile: r.files && new Map(r.files.map((f) => [f.path, f.messages.length])) });
   }
-  if (single) add(JSON.parse(single.join("\n")) as JsonReport);
-  else if (element) throw new Error(`${file}: truncated report`);
   return { reports, bytes };
 }
 
@@ -137,15 +128,18 @@ export interface EmbeddedOptions {
   commits: number;
   dataDir: string;
   outFile: string;
+  /** What to print per commit (default summary). */
+  output?: FarmOutput;
   /** Directory for `--cpu-prof` profiles of the farm process (every thread). */
   cpuProfDir?: string;
 }
 
-/** `farm analyze <repo> --sha <sha> --commits N --format json --out F`, polled for CPU and peak RSS. */
+/** `farm analyze <repo> --sha <sha> --commits N --format ndjson [--summary] --out F`, polled for CPU and peak RSS. */
 export async function runFarmEmbedded(o: EmbeddedOptions): Promise<FarmRun> {
+  const output = o.output ?? "summary";
   rmSync(o.outFile, { force: true });
   const nodeArgs = o.cpuProfDir ? ["--cpu-prof", "--cpu-prof-dir", o.cpuProfDir] : [];
-  const args = [...nodeArgs, ...o.farm.args, "analyze", o.repo, "--sha", o.sha, "--commits", String(o.commits), "--format", "json", "--out", o.outFile, "--timeout", ANALYZE_TIMEOUT_S];
+  const args = [...nodeArgs, ...o.farm.args, "analyze", o.repo, "--sha", o.sha, "--commits", String(o.commits), ...FORMAT_ARGS[output], "--out", o.outFile, "--timeout", ANALYZE_TIMEOUT_S];
   const env = farmEnv({ FARM_DATA_DIR: o.dataDir, FARM_LOG_LEVEL: "info" });
   let pid = 0;
   let natsPid = 0;
@@ -187,8 +181,9 @@ export async function runFarmEmbedded(o: EmbeddedOptions): Promise<FarmRun> {
   const wallMs = performance.now() - t0;
   const samples = watcher.stop();
   if (r.code !== 0) throw new Error(`farm analyze exited with ${r.code}:\n${r.stderr.slice(-4000)}`);
-  const { reports, bytes } = await readReports(o.outFile);
+  const { reports, bytes } = await readNdjson(o.outFile, output);
   return {
+    output,
     wallMs,
     cpuMs: samples.get("farm")?.cpuMs,
     peakRssKb: samples.get("farm")?.hwmKb,
@@ -211,6 +206,7 @@ export interface SplitRun {
   wallMs: number;
   /** Peak RSS / CPU per process: the four services, nats-server, the client. */
   procs: Record<string, ProcSample>;
+  /** The client's `--format ndjson --summary` lines, per commit sha. */
   reports: Map<string, ReportCounts>;
 }
 
@@ -246,7 +242,8 @@ async function stop(child: ChildProcess): Promise<void> {
 
 /**
  * nats-server, the four services as `farm service <name>` processes, and a
- * `farm analyze --nats` client; every process's peak RSS and CPU.
+ * `farm analyze --nats --format ndjson --summary` client (what a user reading
+ * a history runs); every process's peak RSS and CPU.
  */
 export async function runFarmSplit(o: { farm: FarmCommand; repo: string; sha: string; commits: number; dir: string }): Promise<SplitRun> {
   rmSync(o.dir, { recursive: true, force: true });
@@ -272,16 +269,19 @@ export async function runFarmSplit(o: { farm: FarmCommand; repo: string; sha: st
         child.stderr!.resume();
       }),
     );
-    const outFile = path.join(o.dir, "reports.json");
+    const outFile = path.join(o.dir, "summaries.ndjson");
     const t0 = performance.now();
     await run(
       process.execPath,
-      [...o.farm.args, "analyze", o.repo, "--sha", o.sha, "--commits", String(o.commits), "--format", "json", "--out", outFile, "--nats", url, "--timeout", ANALYZE_TIMEOUT_S],
+      [...o.farm.args, "analyze", o.repo, "--sha", o.sha, "--commits", String(o.commits), ...FORMAT_ARGS.summary, "--out", outFile, "--nats", url, "--timeout", ANALYZE_TIMEOUT_S],
       { env: farmEnv({ FARM_LOG_LEVEL: "warn" }), stdio: ["ignore", "pipe", "pipe"], onSpawn: (pid) => pids.set("client", pid) },
     );
     const wallMs = performance.now() - t0;
     watcher.tick();
-    return { commits: o.commits, wallMs, procs: Object.fromEntries(watcher.stop()), reports: (await readReports(outFile)).reports };
+    const procs = Object.fromEntries(watcher.stop());
+    const { reports } = await readNdjson(outFile, "summary");
+    if (reports.size !== o.commits) log(`WARNING: split run printed ${reports.size} commits, ${o.commits} asked for`);
+    return { commits: o.commits, wallMs, procs, reports };
   } finally {
     watcher.stop();
     // Services first (they drain), the server last; only our own children.

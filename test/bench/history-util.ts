@@ -212,6 +212,12 @@ export function fmtMiB(kb: number | undefined): string {
   return kb === undefined ? "-" : `${(kb / 1024).toFixed(0)} MiB`;
 }
 
+/** Bytes as decimal MB, or kB below 1 MB (output sizes). */
+export function fmtMB(bytes: number | undefined): string {
+  if (bytes === undefined) return "-";
+  return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${(bytes / 1e3).toFixed(1)} kB`;
+}
+
 export function fmtN(n: number): string {
   return n.toLocaleString("en-US");
 }

@@ -4,11 +4,17 @@
  *
  *   (a) `eslint .` on a checkout of each commit, one after another
  *   (b) the same with `--cache --cache-strategy content --concurrency auto`
- *   (c) `farm analyze <repo> --commits N --format json` on the embedded default, cold and warm
+ *   (c) `farm analyze <repo> --commits N --format ndjson --summary` on the embedded default, cold
+ *       and warm (the history as a user reads it: one summary and delta per commit), then once more
+ *       warm with `--format ndjson` (every commit's full per-file report), timed on its own
  *   (d) the floor: CPU time to lint each distinct (blob, config) once, divided by the cores
  *
- * plus memory: peak RSS of the farm process during (c), and of each service
- * run as its own process over a 200- and a 1,000-commit history.
+ * Checks: the summary runs' files, errors and warnings per commit, and the full
+ * reports' issues per commit (per file on a mismatch), against ESLint's.
+ * Plus memory: peak RSS of the farm process during (c); of each service run as
+ * its own process over the benchmark commits (and, for mocha beyond 200
+ * commits, over the newest 200 too: flat in history length?), and over a 200-
+ * and a 1,000-commit synthetic history.
  *
  *   node --import tsx test/bench/history.ts [--workload mongoose|mocha] [--repo PATH] [--commits N|all] [--smoke] [--json FILE]
  *
@@ -24,9 +30,9 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { keyOf, planHistory, runEslintHistory, writeSampleConfig, type CommitCounts, type EslintRun, type HistoryPlan } from "./history-eslint.js";
-import { farmBuilt, farmFromSource, runFarmEmbedded, runFarmSplit, SERVICES, type FarmCommand, type FarmRun, type ReportCounts, type SplitRun } from "./history-farm.js";
+import { farmBuilt, farmFromSource, FORMAT_ARGS, runFarmEmbedded, runFarmSplit, SERVICES, type FarmCommand, type FarmRun, type ReportCounts, type SplitRun } from "./history-farm.js";
 import { summarizeProfiles, type ProfileSummary } from "./history-profile.js";
-import { fmtMiB, fmtN, fmtS, fmtX, git, gitDirOf, log, machineInfo, PROJECT_ROOT, run, table, type ProcSample } from "./history-util.js";
+import { fmtMB, fmtMiB, fmtN, fmtS, fmtX, git, gitDirOf, log, machineInfo, PROJECT_ROOT, run, table, type ProcSample } from "./history-util.js";
 import { DEFAULT_PACKAGE, MOCHA, memoryRepo, mochaRepo, npmReleaseRepo, smokeRepo } from "./history-workload.js";
 
 const TARGET_B_OVER_C = 20;
@@ -35,6 +41,9 @@ const TARGET_C_OVER_D = 2;
 const TARGET_ALL_C_OVER_D = 1.5;
 const TARGET_ALL_OVERHEAD_MS = 5;
 const TARGET_ALL_B_OVER_C_WARM = 50;
+/** Peak RSS of every service and of the CLI flat in history length: N commits vs the newest 200 ≤ 1.3× (mocha, N > 200). */
+const TARGET_RSS_FLAT = 1.3;
+const RSS_BASE_COMMITS = 200;
 const WORKLOADS = ["mongoose", "mocha"] as const;
 type Workload = (typeof WORKLOADS)[number];
 
@@ -51,7 +60,7 @@ const { values: opts } = parseArgs({
     to: { type: "string" },
     "memory-commits": { type: "string" },
     farm: { type: "string" }, // "src" | "build"
-    skip: { type: "string" }, // comma list of a,b,c,d,memory
+    skip: { type: "string" }, // comma list of a,b,c,d,memory,split-real
     profile: { type: "boolean", default: false },
     "keep-work": { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
@@ -73,14 +82,19 @@ if (opts.help) {
   --farm src|build|FILE  farm from source (tsx), compiled from the current source into .farm/bench-build-<pid>
                          (default), or a given cli/farm.js
   --skip a,b,c,d,memory,split-real  leave runs out (the table then has gaps; with a skipped, issue counts
-                         are checked against (b), else (d); --skip a for a whole history: (a) takes hours)
+                         are checked against (b), else (d); --skip a for a whole history: (a) takes hours);
+                         memory: the synthetic-history aggregator test; split-real: one process per service
+                         on the benchmark commits (and on the newest ${RSS_BASE_COMMITS}, mocha beyond ${RSS_BASE_COMMITS} commits)
   --profile              one more cold farm run under --cpu-prof; prints where the time goes
   --keep-work            keep the temp dir (checkouts, configs, farm data, profiles)
 Env: FARM_BENCH_DIR (default .farm/bench) caches the release repo and its tarballs, and mocha-repo;
      ${MOCHA.bundleEnv} (default <project>/../shared/bench/mocha.bundle) the mocha bundle.
 Targets: mongoose (and --repo, --smoke): (c) >= ${TARGET_B_OVER_C}× faster than (b), (c) <= ${TARGET_C_OVER_D}× (d).
   mocha, 200 commits: the same two; whole history (--commits all): (c) <= ${TARGET_ALL_C_OVER_D}× (d),
-  ((c) - (d)) / commits <= ${TARGET_ALL_OVERHEAD_MS} ms, (c) warm >= ${TARGET_ALL_B_OVER_C_WARM}× faster than (b).
+  ((c) - (d)) / commits <= ${TARGET_ALL_OVERHEAD_MS} ms, (c) warm >= ${TARGET_ALL_B_OVER_C_WARM}× faster than (b);
+  mocha beyond ${RSS_BASE_COMMITS} commits: peak RSS of every service and of the CLI <= ${TARGET_RSS_FLAT}× its peak on the newest ${RSS_BASE_COMMITS}.
+  (c) in the targets is the summary run (${FORMAT_ARGS.summary.join(" ")}); the full reports (${FORMAT_ARGS.full.join(" ")})
+  are timed as their own row.
 `);
   process.exit(0);
 }
@@ -115,10 +129,14 @@ interface Check {
   name: string;
   equal: number;
   total: number;
-  mismatches: { sha: string; expected: number; got: number; files?: string[] }[];
+  /** expected / got: errors + warnings; detail: the summary fields that differ; files: the paths that differ. */
+  mismatches: { sha: string; expected: number; got: number; detail?: string; files?: string[] }[];
 }
 
-type Counts = { total: number; perFile?: Map<string, number> };
+/** A commit's files, errors and warnings; per file (errors + warnings) where known. */
+type Counts = ReportCounts;
+const issues = (c: Counts | undefined) => (c ? c.errors + c.warnings : -1);
+const TOTALS = ["files", "errors", "warnings"] as const;
 
 /** What the other runs' issue counts are checked against: (a), else (b) (with --skip a), else (d). */
 interface Reference {
@@ -129,14 +147,14 @@ interface Reference {
   get: (sha: string) => Counts | undefined;
 }
 
-/** Per commit: errors + warnings of `got` against the reference's. */
+/** Per commit: errors + warnings of `got` against the reference's (per file on a mismatch, where both have files). */
 function compare(name: string, plan: HistoryPlan, ref: Reference, got: (sha: string) => Counts | undefined): Check {
   const check: Check = { name, equal: 0, total: plan.commits.length, mismatches: [] };
   for (const c of plan.commits) {
     const ea = ref.get(c.sha);
     const g = got(c.sha);
-    const expected = ea ? ea.total : -1;
-    if (g && ea && g.total === expected) {
+    const expected = issues(ea);
+    if (g && ea && issues(g) === expected) {
       check.equal++;
       continue;
     }
@@ -146,20 +164,31 @@ function compare(name: string, plan: HistoryPlan, ref: Reference, got: (sha: str
       const paths = new Set([...ef.keys(), ...g.perFile.keys()]);
       files = [...paths].filter((p) => ef.get(p) !== g.perFile!.get(p)).slice(0, 8).map((p) => `${p}: ${ref.short} ${ef.get(p) ?? "absent"}, ${name.split(" ")[0]} ${g.perFile!.get(p) ?? "absent"}`);
     }
-    check.mismatches.push({ sha: c.sha, expected, got: g?.total ?? -1, files });
+    check.mismatches.push({ sha: c.sha, expected, got: issues(g), files });
   }
   return check;
 }
 
-const fromEslint = (r: EslintRun) => (sha: string): Counts | undefined => {
-  const c: CommitCounts | undefined = r.perCommit.get(sha);
-  return c && { total: c.errors + c.warnings, perFile: c.perFile };
-};
+/** Per commit: the summary's files, errors and warnings, each equal to the reference's. */
+function compareTotals(name: string, plan: HistoryPlan, ref: Reference, got: (sha: string) => Counts | undefined): Check {
+  const check: Check = { name, equal: 0, total: plan.commits.length, mismatches: [] };
+  const who = name.split(" ")[0];
+  for (const c of plan.commits) {
+    const e = ref.get(c.sha);
+    const g = got(c.sha);
+    if (e && g && TOTALS.every((k) => e[k] === g[k])) {
+      check.equal++;
+      continue;
+    }
+    const detail = !e ? `no ${ref.short} counts` : !g ? `commit not printed by ${who}` : TOTALS.filter((k) => e[k] !== g[k]).map((k) => `${k}: ${ref.short} ${e[k]}, ${who} ${g[k]}`).join("; ");
+    check.mismatches.push({ sha: c.sha, expected: issues(e), got: issues(g), detail });
+  }
+  return check;
+}
 
-const fromReports = (runs: Map<string, ReportCounts>) => (sha: string) => {
-  const r = runs.get(sha);
-  return r && { total: r.errors + r.warnings, perFile: r.perFile };
-};
+const fromEslint = (r: EslintRun) => (sha: string): Counts | undefined => r.perCommit.get(sha) satisfies CommitCounts | undefined;
+
+const fromReports = (runs: Map<string, ReportCounts>) => (sha: string): Counts | undefined => runs.get(sha);
 
 function procRow(name: string, s: ProcSample | undefined): string[] {
   return [name, fmtMiB(s?.hwmKb), s ? fmtS(s.cpuMs) : "-"];
@@ -239,14 +268,19 @@ async function main() {
   // ------------------------------------------------------------ (c) farm
   let cold: FarmRun | undefined;
   let warm: FarmRun | undefined;
+  let full: FarmRun | undefined;
   if (!skip.has("c")) {
     const dataDir = path.join(workDir, "farm-data");
     rmSync(dataDir, { recursive: true, force: true });
-    log(`(c) farm analyze, cold (${farm.label})`);
-    cold = await runFarmEmbedded({ farm, repo, sha: head, commits, dataDir, outFile: path.join(workDir, "farm-cold.json") });
-    log(`(c) cold: ${fmtS(cold.wallMs)} (commits queued at ${fmtS(cold.ingestDoneMs)}, all completed at ${fmtS(cold.allCompletedMs)}, ${(cold.outputBytes / 1e6).toFixed(1)} MB of reports; CPU farm ${fmtS(cold.cpuMs)}, nats-server ${fmtS(cold.natsCpuMs)}); warm run`);
-    warm = await runFarmEmbedded({ farm, repo, sha: head, commits, dataDir, outFile: path.join(workDir, "farm-warm.json") });
-    log(`(c) warm: ${fmtS(warm.wallMs)} (commits queued at ${fmtS(warm.ingestDoneMs)}, all completed at ${fmtS(warm.allCompletedMs)}; CPU farm ${fmtS(warm.cpuMs)})`);
+    log(`(c) farm analyze ${FORMAT_ARGS.summary.join(" ")}, cold (${farm.label})`);
+    cold = await runFarmEmbedded({ farm, repo, sha: head, commits, dataDir, outFile: path.join(workDir, "farm-cold.ndjson"), output: "summary" });
+    log(`(c) cold: ${fmtS(cold.wallMs)} (commits queued at ${fmtS(cold.ingestDoneMs)}, all completed at ${fmtS(cold.allCompletedMs)}, ${fmtMB(cold.outputBytes)} of summaries; CPU farm ${fmtS(cold.cpuMs)}, nats-server ${fmtS(cold.natsCpuMs)}); warm run`);
+    warm = await runFarmEmbedded({ farm, repo, sha: head, commits, dataDir, outFile: path.join(workDir, "farm-warm.ndjson"), output: "summary" });
+    log(`(c) warm: ${fmtS(warm.wallMs)} (commits queued at ${fmtS(warm.ingestDoneMs)}, all completed at ${fmtS(warm.allCompletedMs)}; CPU farm ${fmtS(warm.cpuMs)}); full per-file reports (${FORMAT_ARGS.full.join(" ")}), warm`);
+    const fullFile = path.join(workDir, "farm-full.ndjson");
+    full = await runFarmEmbedded({ farm, repo, sha: head, commits, dataDir, outFile: fullFile, output: "full" });
+    log(`(c) full reports, warm: ${fmtS(full.wallMs)} (all completed at ${fmtS(full.allCompletedMs)}, ${fmtMB(full.outputBytes)} of reports; CPU farm ${fmtS(full.cpuMs)})`);
+    if (!opts["keep-work"]) rmSync(fullFile, { force: true }); // gigabytes for a whole history
     if (floor) {
       const d = floor.cpuMs / cores;
       log(`(c)/(d) cold ${fmtX(cold.wallMs / d)}, warm ${fmtX(warm.wallMs / d)}; ((c) cold − (d)) / commits ${((cold.wallMs - d) / commits).toFixed(1)} ms`);
@@ -281,9 +315,15 @@ async function main() {
     }
   }
 
-  // The real history once more, one process per service: the linter-runner's own peak RSS.
+  // The real history once more, one process per service: the linter-runner's own peak RSS; for mocha
+  // beyond 200 commits, the newest 200 too: every service's and the CLI's peak flat in history length?
   let splitReal: SplitRun | undefined;
-  if (!skip.has("memory") && !skip.has("split-real") && !smoke) {
+  let splitReal200: SplitRun | undefined;
+  if (!skip.has("split-real") && !smoke) {
+    if (mocha && commits > RSS_BASE_COMMITS) {
+      log(`memory: one process per service, the newest ${RSS_BASE_COMMITS} commits of the benchmark repo`);
+      splitReal200 = await runFarmSplit({ farm, repo, sha: head, commits: RSS_BASE_COMMITS, dir: path.join(workDir, `split-real-${RSS_BASE_COMMITS}`) });
+    }
     log(`memory: one process per service, ${commits} commits of the benchmark repo`);
     splitReal = await runFarmSplit({ farm, repo, sha: head, commits, dir: path.join(workDir, "split-real") });
   }
@@ -294,7 +334,7 @@ async function main() {
     const profDir = path.join(workDir, "cpu-prof");
     mkdirSync(profDir, { recursive: true });
     log("profile: cold farm run under --cpu-prof");
-    const profRun = await runFarmEmbedded({ farm, repo, sha: head, commits, dataDir: path.join(workDir, "farm-prof"), outFile: path.join(workDir, "farm-prof.json"), cpuProfDir: profDir });
+    const profRun = await runFarmEmbedded({ farm, repo, sha: head, commits, dataDir: path.join(workDir, "farm-prof"), outFile: path.join(workDir, "farm-prof.ndjson"), output: "summary", cpuProfDir: profDir });
     profile = summarizeProfiles(profDir, profRun.wallMs);
   }
 
@@ -304,15 +344,16 @@ async function main() {
   const fromFloor = floor && ((sha: string): Counts | undefined => {
     const c = commitBySha.get(sha);
     if (!c) return undefined;
-    let total = 0;
+    let errors = 0;
+    let warnings = 0;
     const perFile = new Map<string, number>();
     for (const f of c.files) {
       const k = floor!.counts[keyOf(f)];
-      const n = k ? k[0] + k[1] : NaN;
-      perFile.set(f.path, n);
-      total += n;
+      perFile.set(f.path, k ? k[0] + k[1] : NaN);
+      errors += k ? k[0] : NaN;
+      warnings += k ? k[1] : NaN;
     }
-    return { total, perFile };
+    return { files: c.files.length, errors, warnings, perFile };
   });
   const ref: Reference | undefined = plain
     ? { label: "eslint (a)", short: "eslint", get: fromEslint(plain) }
@@ -320,8 +361,9 @@ async function main() {
       ? { label: "eslint --cache (b)", short: "eslint-cache", get: fromEslint(cached) }
       : fromFloor && { label: "floor (d)", short: "floor", get: fromFloor };
   if (ref) {
-    if (cold) checks.push(compare(`farm cold == ${ref.label}`, plan, ref, fromReports(cold.reports)));
-    if (warm) checks.push(compare(`farm warm == ${ref.label}`, plan, ref, fromReports(warm.reports)));
+    if (cold) checks.push(compareTotals(`farm cold, summaries (files, errors, warnings) == ${ref.label}`, plan, ref, fromReports(cold.reports)));
+    if (warm) checks.push(compareTotals(`farm warm, summaries (files, errors, warnings) == ${ref.label}`, plan, ref, fromReports(warm.reports)));
+    if (full) checks.push(compare(`farm full reports (warm) == ${ref.label}`, plan, ref, fromReports(full.reports)));
     if (cached && plain) checks.push(compare(`eslint --cache (b) == ${ref.label}`, plan, ref, fromEslint(cached)));
     if (fromFloor && (plain || cached)) checks.push(compare(`floor (d) == ${ref.label}`, plan, ref, fromFloor));
   }
@@ -368,6 +410,23 @@ async function main() {
     addTarget("bOverC", `(c) >= ${TARGET_B_OVER_C}× faster than (b) on ${commits} commits`, ratios.bOverC, ">=", TARGET_B_OVER_C, fmtX(ratios.bOverC), note);
     addTarget("cOverD", `(c) within ${TARGET_C_OVER_D}× of (d)`, ratios.cOverD, "<=", TARGET_C_OVER_D, fmtX(ratios.cOverD), mocha ? note : "");
   }
+  // Peak RSS per process, N commits against the newest 200 (one process per service, cold each).
+  const rssFlat = splitReal && splitReal200 && (() => {
+    const procs = [...SERVICES, "client", "nats-server"].map((name) => {
+      const baseKb = splitReal200!.procs[name]?.hwmKb;
+      const peakKb = splitReal!.procs[name]?.hwmKb;
+      const r = ratio(peakKb, baseKb);
+      const inTarget = name !== "nats-server";
+      return { name, baseKb, peakKb, ratio: r, inTarget, ok: inTarget && r !== undefined ? r <= TARGET_RSS_FLAT : undefined };
+    });
+    const judged = procs.filter((x) => x.inTarget);
+    const worst = judged.every((x) => x.ratio !== undefined) ? judged.reduce((a, b) => (b.ratio! > a.ratio! ? b : a)) : undefined;
+    return { baseCommits: RSS_BASE_COMMITS, commits, procs, worst };
+  })();
+  if (rssFlat) {
+    const w = rssFlat.worst;
+    addTarget("rssFlat", `peak RSS of every service and the CLI, ${commits} vs ${RSS_BASE_COMMITS} commits, <= ${TARGET_RSS_FLAT}×`, w?.ratio, "<=", TARGET_RSS_FLAT, w ? `${fmtX(w.ratio)} (${w.name})` : "-");
+  }
   const targets = Object.fromEntries(targetList.map((t) => [t.id, { target: t.target, value: t.value, verdict: t.verdict, onCommits: t.onCommits }]));
   const countsOk = checks.every((c) => c.equal === c.total);
   const aggregator = split.map((s) => ({ commits: s.commits, peakRssKb: s.procs.aggregator?.hwmKb }));
@@ -378,8 +437,9 @@ async function main() {
   const rows: string[][] = [
     ["(a) eslint . per commit", fmtS(plain?.eslintMs), per(plain?.eslintMs), fmtX(ratios.aOverC), fmtX(ratios.aOverCWarm)],
     ["(b) eslint --cache content --concurrency auto", fmtS(cached?.eslintMs), per(cached?.eslintMs), fmtX(ratios.bOverC), fmtX(ratios.bOverCWarm)],
-    ["(c) farm analyze, cold (empty data dir)", fmtS(cold?.wallMs), per(cold?.wallMs), fmtX(cold ? 1 : undefined), ""],
-    ["(c) farm analyze, warm (same data dir)", fmtS(warm?.wallMs), per(warm?.wallMs), "", fmtX(warm ? 1 : undefined)],
+    ["(c) farm analyze --summary, cold (empty data dir)", fmtS(cold?.wallMs), per(cold?.wallMs), fmtX(cold ? 1 : undefined), ""],
+    ["(c) farm analyze --summary, warm (same data dir)", fmtS(warm?.wallMs), per(warm?.wallMs), "", fmtX(warm ? 1 : undefined)],
+    ["(c) farm, full per-file reports (warm, ndjson)", fmtS(full?.wallMs), per(full?.wallMs), fmtX(ratio(full?.wallMs, cold?.wallMs)), fmtX(ratio(full?.wallMs, warm?.wallMs))],
     [`(d) floor: ${floor ? fmtS(floor.cpuMs) : "-"} CPU / ${cores} cores`, fmtS(floorMs), per(floorMs), fmtX(ratio(floorMs, cold?.wallMs)), fmtX(ratio(floorMs, warm?.wallMs))],
   ];
   let out = "";
@@ -400,25 +460,37 @@ async function main() {
   for (const t of targetList) p(`target ${`${t.label}:`.padEnd(labelWidth)} ${t.shown} ${t.verdict}${t.note}`);
   if (plain) p(`(a) excludes checkouts (${fmtS(plain.checkoutMs)} of git read-tree + config writing); (a) and (b) include each eslint process's start-up and config loading.`);
   if (cold) {
-    p(`(c) cold timeline: ingest queued the commits at ${fmtS(cold.ingestDoneMs)}, last commit completed at ${fmtS(cold.allCompletedMs)}, process exit at ${fmtS(cold.wallMs)} (reports fetched, ${(cold.outputBytes / 1e6).toFixed(1)} MB of JSON written, shutdown)`);
+    p(`(c) cold and warm: farm analyze ${FORMAT_ARGS.summary.join(" ")} (a summary and delta per commit); the full-reports row: ${FORMAT_ARGS.full.join(" ")} on the warm data dir, after the warm run`);
+    p(`(c) cold timeline: ingest queued the commits at ${fmtS(cold.ingestDoneMs)}, last commit completed at ${fmtS(cold.allCompletedMs)}, process exit at ${fmtS(cold.wallMs)} (summaries fetched, ${fmtMB(cold.outputBytes)} of NDJSON written, shutdown)`);
     p(`(c) cold CPU: farm process ${fmtS(cold.cpuMs)} (all threads), nats-server ${fmtS(cold.natsCpuMs)}; floor CPU ${floor ? fmtS(floor.cpuMs) : "-"}; ${cold.progress ?? ""}`);
   }
   if (warm) p(`(c) warm timeline: commits queued at ${fmtS(warm.ingestDoneMs)}, last commit completed at ${fmtS(warm.allCompletedMs)}, process exit at ${fmtS(warm.wallMs)}; farm process CPU ${fmtS(warm.cpuMs)}`);
+  if (full) p(`(c) full reports timeline: commits queued at ${fmtS(full.ingestDoneMs)}, last commit completed at ${fmtS(full.allCompletedMs)}, process exit at ${fmtS(full.wallMs)} (${fmtMB(full.outputBytes)} of NDJSON written); farm process CPU ${fmtS(full.cpuMs)}`);
   p();
-  p("Issue counts (errors + warnings per commit)");
+  p("Issue counts per commit (summaries: files, errors and warnings each equal; the rest: errors + warnings, per file on a mismatch)");
   if (checks.length === 0) p("  (nothing to check: (a), (b) and (d) skipped, or (c) and all but one of them)");
   else p(table(["check", "commits equal", "result"], checks.map((c) => [c.name, `${c.equal}/${c.total}`, c.equal === c.total ? "PASS" : "FAIL"]), [false, true, false]));
   for (const c of checks)
     for (const m of c.mismatches.slice(0, 3)) {
-      p(`  ${c.name}: ${m.sha.slice(0, 10)} ${ref!.short} ${m.expected}, got ${m.got}`);
+      p(`  ${c.name}: ${m.sha.slice(0, 10)} ${ref!.short} ${m.expected}, got ${m.got}${m.detail ? ` (${m.detail})` : ""}`);
       for (const f of m.files ?? []) p(`      ${f}`);
     }
   p();
   p("Memory (peak RSS = VmHWM)");
-  if (cold) p(`  (c) embedded, cold: farm process ${fmtMiB(cold.peakRssKb)} (services, lint threads and CLI in one process), its nats-server ${fmtMiB(cold.natsPeakRssKb)}; warm: ${fmtMiB(warm?.peakRssKb)}`);
+  if (cold) p(`  (c) embedded, cold: farm process ${fmtMiB(cold.peakRssKb)} (services, lint threads and CLI in one process), its nats-server ${fmtMiB(cold.natsPeakRssKb)}; warm: ${fmtMiB(warm?.peakRssKb)}; full reports (warm): ${fmtMiB(full?.peakRssKb)}`);
   if (splitReal) {
-    p(`  one process per service, the ${commits} benchmark commits (cold, ${fmtS(splitReal.wallMs)}):`);
+    p(`  one process per service, the ${commits} benchmark commits (cold, ${fmtS(splitReal.wallMs)}; the client prints summaries):`);
     p(table(["process", "peak RSS", "CPU"], [...SERVICES, "nats-server", "client"].map((n) => procRow(n, splitReal!.procs[n])), [false, true, true]));
+  }
+  if (rssFlat) {
+    p(`  peak RSS flat in history length? The newest ${RSS_BASE_COMMITS} commits (cold, ${fmtS(splitReal200!.wallMs)}) against the ${commits} benchmark commits, one process per service; target <= ${TARGET_RSS_FLAT}× for every service and the CLI (client):`);
+    p(
+      table(
+        ["process", `${RSS_BASE_COMMITS} commits`, `${commits} commits`, "ratio", `<= ${TARGET_RSS_FLAT}×`],
+        rssFlat.procs.map((x) => [x.name, fmtMiB(x.baseKb), fmtMiB(x.peakKb), fmtX(x.ratio), !x.inTarget ? "(not a target)" : x.ok === undefined ? "n/a" : x.ok ? "PASS" : "ABOVE"]),
+        [false, true, true, true, false],
+      ),
+    );
   }
   if (split.length) {
     p(`  one process per service, synthetic repo of ${memRepoCommits} commits × 60 files (each commit edits 2 files):`);
@@ -454,8 +526,9 @@ async function main() {
       runs: {
         a: plain && { wallMs: plain.eslintMs, checkoutMs: plain.checkoutMs },
         b: cached && { wallMs: cached.eslintMs, checkoutMs: cached.checkoutMs },
-        cCold: cold && { wallMs: cold.wallMs, cpuMs: cold.cpuMs, peakRssKb: cold.peakRssKb, natsPeakRssKb: cold.natsPeakRssKb, natsCpuMs: cold.natsCpuMs, ingestDoneMs: cold.ingestDoneMs, allCompletedMs: cold.allCompletedMs, outputBytes: cold.outputBytes },
-        cWarm: warm && { wallMs: warm.wallMs, cpuMs: warm.cpuMs, peakRssKb: warm.peakRssKb, ingestDoneMs: warm.ingestDoneMs, allCompletedMs: warm.allCompletedMs },
+        cCold: cold && { format: FORMAT_ARGS.summary.join(" "), wallMs: cold.wallMs, cpuMs: cold.cpuMs, peakRssKb: cold.peakRssKb, natsPeakRssKb: cold.natsPeakRssKb, natsCpuMs: cold.natsCpuMs, ingestDoneMs: cold.ingestDoneMs, allCompletedMs: cold.allCompletedMs, outputBytes: cold.outputBytes },
+        cWarm: warm && { format: FORMAT_ARGS.summary.join(" "), wallMs: warm.wallMs, cpuMs: warm.cpuMs, peakRssKb: warm.peakRssKb, ingestDoneMs: warm.ingestDoneMs, allCompletedMs: warm.allCompletedMs, outputBytes: warm.outputBytes },
+        cFullWarm: full && { format: FORMAT_ARGS.full.join(" "), wallMs: full.wallMs, cpuMs: full.cpuMs, peakRssKb: full.peakRssKb, natsPeakRssKb: full.natsPeakRssKb, ingestDoneMs: full.ingestDoneMs, allCompletedMs: full.allCompletedMs, outputBytes: full.outputBytes },
         d: floor && { cpuMs: floor.cpuMs, singleThreadWallMs: floor.wallMs, files: floor.files, cores, floorMs },
       },
       ratios,
@@ -467,6 +540,15 @@ async function main() {
         embeddedNatsPeakRssKb: cold?.natsPeakRssKb,
         split: split.map((s) => ({ commits: s.commits, wallMs: s.wallMs, procs: s.procs })),
         splitReal: splitReal && { commits, wallMs: splitReal.wallMs, procs: splitReal.procs },
+        splitRealBase: splitReal200 && { commits: splitReal200.commits, wallMs: splitReal200.wallMs, procs: splitReal200.procs },
+        rssFlat: rssFlat && {
+          target: `<= ${TARGET_RSS_FLAT}`,
+          baseCommits: rssFlat.baseCommits,
+          commits: rssFlat.commits,
+          procs: Object.fromEntries(rssFlat.procs.map((x) => [x.name, { baseCommitsPeakRssKb: x.baseKb, peakRssKb: x.peakKb, ratio: x.ratio, verdict: !x.inTarget ? "not a target" : x.ok === undefined ? "n/a" : x.ok ? "PASS" : "ABOVE" }])),
+          worst: rssFlat.worst && { process: rssFlat.worst.name, ratio: rssFlat.worst.ratio },
+          verdict: targets.rssFlat?.verdict,
+        },
         aggregatorGrowth: aggGrowth,
       },
       profile: profile && { threads: profile.threads },
