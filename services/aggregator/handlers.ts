@@ -127,29 +127,35 @@ export class Aggregator {
       throw new PermanentError('report.get needs {"repo": "<url or path>", "sha": "<40 or 64 hex>"}', "E_BAD_REQUEST");
     const sha = q.sha.toLowerCase();
     const format = q.format === "sarif" ? "sarif" : "json";
+    const summary = q.view === "summary" && format === "json";
+    // What a big answer's object is named by: a summary and a report of one commit are different answers.
+    const kind = summary ? "summary" : format;
     // The repository's identity: a client's credentials are never echoed back.
     const repo = repoIdentity(q.repo);
-    if (q.part !== undefined) return this.replyPart(repo, sha, format, q.object, q.part);
+    if (q.part !== undefined) return this.replyPart(repo, sha, kind, q.object, q.part);
     const head = await this.d.reports.head(repoKey(repo), sha);
     if (!head) {
       const failure = await this.d.reports.failure(repoKey(repo), sha);
       if (failure) throw new PermanentError(`the analysis of ${repo} at ${sha} failed: ${failure}`, "E_ANALYSIS_FAILED");
       throw new PermanentError(`no report for ${repo} at ${sha}: publish repo.new_sha for it first`, "E_NOT_FOUND");
     }
-    // A history's view: no file is assembled, and the answer stays small.
-    if (q.view === "summary" && format === "json") return this.d.reports.summary(head);
-    const report = await this.d.reports.assemble(head);
-    const answer = format === "sarif" ? toSarif(report) : report;
+    // A history's view: no file is assembled (a big delta may still need parts).
+    const answer = summary ? await this.d.reports.summary(head) : await this.fullAnswer(head, format);
     // JSON is the larger of the two encodings a client may ask for: size the answer by it.
     const json = encode(answer, "json");
     if (json.length <= this.maxReplyBytes()) return answer;
-    const name = await this.d.objects.putContent(objectNames.reply(head.repoKey, `${sha}.${format}`), json);
+    const name = await this.d.objects.putContent(objectNames.reply(head.repoKey, `${sha}.${kind}`), json);
     return { repo, sha, object: { bucket: BLOB_STORE, name }, size: json.length, parts: Math.ceil(json.length / this.partBytes()) };
   };
 
+  private async fullAnswer(head: StoredReport, format: "json" | "sarif") {
+    const report = await this.d.reports.assemble(head);
+    return format === "sarif" ? toSarif(report) : report;
+  }
+
   /** Part `part` of a big answer, base64 (JSON clients): only of the reply objects of this repo and sha. */
-  private async replyPart(repo: string, sha: string, format: string, object: unknown, part: unknown) {
-    const prefix = `${objectNames.reply(repoKey(repo), `${sha}.${format}`)}/`;
+  private async replyPart(repo: string, sha: string, kind: string, object: unknown, part: unknown) {
+    const prefix = `${objectNames.reply(repoKey(repo), `${sha}.${kind}`)}/`;
     if (typeof object !== "string" || !object.startsWith(prefix) || !/^[0-9a-f]{32}$/.test(object.slice(prefix.length)))
       throw new PermanentError(`report.get part: "object" must be the name report.get answered for this repo, sha and format`, "E_BAD_REQUEST");
     if (typeof part !== "number" || !Number.isInteger(part) || part < 0) throw new PermanentError(`report.get part: "part" must be an integer ≥ 0`, "E_BAD_REQUEST");

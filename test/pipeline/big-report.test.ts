@@ -46,13 +46,14 @@ interface Reference {
 }
 
 /** What a client without object-store access does: ask report.get for each part. */
-async function paged<T>(ref: Reference, format?: string): Promise<T> {
+async function paged<T>(ref: Reference, format?: string, view?: string): Promise<T> {
   const chunks: Buffer[] = [];
   for (let part = 0; part < ref.parts; part++) {
     const p = await client.request<{ part: number; parts: number; data: string; error?: string }>("report.get", {
       repo: ref.repo,
       sha: ref.sha,
       format,
+      view,
       object: ref.object.name,
       part,
     });
@@ -104,5 +105,24 @@ describe("a report bigger than a NATS message", () => {
     expect((await ask({ object: reply.object.name, part: 0, format: "sarif" })).error).toMatch(/must be the name report.get answered/);
     expect((await ask({ object: reply.object.name, part: reply.parts })).error).toMatch(new RegExp(`has ${reply.parts} parts`));
     expect((await ask({ object: reply.object.name, part: -1 })).error).toMatch(/integer/);
+  }, 180_000);
+
+  it("a summary whose delta is bigger than a message is answered in parts too", async () => {
+    const sha = repo.commit("every issue fixed", { "big.js": "module.exports = 2;\n" });
+    client.newSha({ repo: repo.dir, sha, history: 1 });
+    await client.completed([sha], 120_000);
+    const reply = await client.request<Reference & { error?: string }>("report.get", { repo: repo.dir, sha, view: "summary" });
+    expect(reply.error).toBeUndefined();
+    expect(reply.parts).toBeGreaterThan(1);
+    const summary = await paged<{ sha: string; files?: unknown; delta: { new: unknown[]; fixed: unknown[] } }>(reply, undefined, "summary");
+    expect(summary.sha).toBe(sha);
+    expect(summary.files).toBeUndefined();
+    expect(summary.delta.fixed).toHaveLength(LINES);
+    expect(summary.delta.new).toHaveLength(0);
+    // The summary's parts are not the report's: each answer is read only as what it is.
+    const full = await client.request<Reference>("report.get", { repo: repo.dir, sha });
+    expect(full.object.name).not.toBe(reply.object.name);
+    const ask = await client.request<{ error?: string }>("report.get", { repo: repo.dir, sha, object: reply.object.name, part: 0 });
+    expect(ask.error).toMatch(/must be the name report.get answered/);
   }, 180_000);
 });
