@@ -40,6 +40,8 @@ const PARENT_POLL_MS = 500;
 export class Aggregator {
   /** Waiters for a commit's report, by sha: several children (or re-runs of one) may wait for one parent. */
   private readonly stored = new Map<string, Set<() => void>>();
+  /** Commits this instance assembled lately, by report key: their children's baselines, before their reports are stored. */
+  private readonly baselines = new Lru<string, Baseline>(256);
   /** Big report.get answers being read part by part. */
   private readonly replies = new Lru<string, Uint8Array>(4);
 
@@ -82,17 +84,19 @@ export class Aggregator {
     if (ctx.attempt === 1) farm.events.publish(subjects.started, { repo: c.repo, sha: c.sha, files: files.length }, { id: eventId(subjects.started, c.requestId, c.sha) });
     const keys = [...new Set(files.map((f) => resultKey(f.blob, f.configId)))];
     await this.d.tracker.waitAll(keys, this.progress(c, keys.length), ctx.signal);
-    const parentReport = await this.parentReport(c, ctx);
+    const baseline = await this.baseline(c, ctx);
     const loaded = await this.load(files);
     const current = loaded.filter(isLinted);
-    const parentBody = parentReport ? await this.d.reports.body(parentReport) : null;
-    const parent = parentBody ? (await this.load(parentBody.files, parentBody.failures)).filter(isLinted) : [];
+    const parent = baseline ? (await this.load(baseline.files, baseline.failures)).filter(isLinted) : [];
     // No baseline (the parent could not be analyzed): no delta, rather than every issue "new".
-    const delta = c.parent && parentReport ? computeDelta(current, parent) : null;
+    const delta = c.parent && baseline ? computeDelta(current, parent) : null;
     const kept = files.filter((_, i) => loaded[i] !== SKIPPED);
     // Files without a result (their batch was given up): the reason goes with the report.
     const failures: Record<string, string> = {};
     for (const f of current) if (f.failure) failures[resultKey(f.blob, f.configId)] = f.failure;
+    // The child's delta needs only this: it need not wait for the report's writes below.
+    this.baselines.set(ReportStore.key(c.repoKey, c.sha), { files: kept, failures });
+    for (const wake of this.stored.get(c.sha) ?? []) wake();
     const report = await this.d.reports.put(
       {
         repo: c.repo,
@@ -214,12 +218,22 @@ export class Aggregator {
     };
   }
 
-  /** The parent's report, waiting for it when this analysis is producing it (null if it was given up). */
-  private async parentReport(c: CommitFiles, ctx: TaskContext): Promise<StoredReport | null> {
+  /**
+   * What the delta is computed against: the parent's files and failures, as
+   * this instance just assembled them or as stored, waiting for them when
+   * this analysis is producing them (null if the parent was given up).
+   */
+  private async baseline(c: CommitFiles, ctx: TaskContext): Promise<Baseline | null> {
     if (!c.parent) return null;
     for (;;) {
+      const assembled = this.baselines.get(ReportStore.key(c.repoKey, c.parent));
+      if (assembled) return assembled;
       const head = await this.d.reports.recentHead(c.repoKey, c.parent);
-      if (head || !c.parentExpected) return head;
+      if (head) {
+        const { files, failures = {} } = await this.d.reports.body(head);
+        return { files, failures };
+      }
+      if (!c.parentExpected) return null;
       if (await this.d.reports.failure(c.repoKey, c.parent)) return null;
       if (ctx.signal.aborted) throw ctx.signal.reason;
       const waiters = this.stored.get(c.parent) ?? new Set<() => void>();
@@ -252,6 +266,12 @@ export class Aggregator {
 }
 
 const SKIPPED = Symbol("skipped");
+
+/** A parent's files and the reasons of those without a result: all a child's delta needs. */
+interface Baseline {
+  files: readonly FileRef[];
+  failures: Record<string, string>;
+}
 
 /** A file's messages as loaded; `failure` when it has no result but a reason why. */
 interface Loaded extends FileMessages {
