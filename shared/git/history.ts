@@ -9,7 +9,7 @@
 import { catFileBatch } from "./batch.js";
 import { GitError, InvalidInputError } from "./errors.js";
 import { DEFAULT_LOCAL_TIMEOUT_MS } from "./exec.js";
-import { listTree, runLocal, type CommitInfo, type TreeEntry } from "./objects.js";
+import { firstParentLogArgs, listTree, runLocal, type CommitInfo, type TreeEntry } from "./objects.js";
 import { displayPath, pathBytes } from "./paths.js";
 import { validateSha } from "./validate.js";
 
@@ -95,26 +95,9 @@ class PathBytes {
 
 /** The history, oldest first, with each commit's first-parent diff, from one `git log`. */
 async function logHistory(mirror: string, id: string, n: number, bytesOf: PathBytes): Promise<LoggedCommit[]> {
-  const args = [
-    `--git-dir=${mirror}`,
-    "log",
-    "--no-show-signature",
-    "--no-color",
-    "--first-parent",
-    // A merge's diff against its first parent: exactly what turns the previous tree into its own.
-    "--diff-merges=first-parent",
-    "--raw",
-    "-r",
-    "--no-renames",
-    "--no-abbrev",
-    "-z",
-    `--max-count=${n + 1}`,
-    // The same fields as firstParentHistory, so both describe a commit identically.
-    "--format=%H%x00%P%x00%aI%x00%s",
-    "--end-of-options",
-    id,
-    "--",
-  ];
+  // A merge's diff against its first parent: exactly what turns the previous tree into its own.
+  // The same commit fields as firstParentHistory, so both describe a commit identically.
+  const args = firstParentLogArgs(mirror, id, n, ["--diff-merges=first-parent", "--raw", "-r", "--no-renames", "--no-abbrev"]);
   const timeoutMs = Math.min(MAX_TIMER_MS, Math.max(DEFAULT_LOCAL_TIMEOUT_MS, n * LOG_MS_PER_COMMIT));
   const { stdout } = await runLocal(args, mirror, id, { timeoutMs });
   return parseLog(stdout, bytesOf).reverse();

@@ -47,6 +47,29 @@ export async function hasCommit(mirror: string, sha: string): Promise<boolean> {
 }
 
 /**
+ * `git log` of `id` and up to `n` first-parent ancestors, newest first, each
+ * commit as NUL-separated sha, parents, author date and subject (a subject
+ * may contain anything but NUL), with `extra` options before the revision.
+ * `id` must be validated.
+ */
+export function firstParentLogArgs(mirror: string, id: string, n: number, extra: readonly string[] = []): string[] {
+  return [
+    `--git-dir=${mirror}`,
+    "log",
+    "--no-show-signature",
+    "--no-color",
+    "--first-parent",
+    ...extra,
+    `--max-count=${n + 1}`,
+    "-z",
+    "--format=%H%x00%P%x00%aI%x00%s",
+    "--end-of-options",
+    id,
+    "--",
+  ];
+}
+
+/**
  * The commit and up to `n` of its first-parent ancestors, newest first.
  * First parents only: for a merge into main that is main's own line, which
  * is the history whose reports a user reads.
@@ -54,20 +77,7 @@ export async function hasCommit(mirror: string, sha: string): Promise<boolean> {
 export async function firstParentHistory(mirror: string, sha: string, n: number): Promise<CommitInfo[]> {
   const id = validateSha(sha);
   if (!Number.isInteger(n) || n < 0) throw new InvalidInputError("history", `history depth must be a non-negative integer, got ${n}`);
-  const args = [
-    `--git-dir=${mirror}`,
-    "log",
-    "--no-show-signature",
-    "--no-color",
-    "--first-parent",
-    `--max-count=${n + 1}`,
-    "-z",
-    // NUL-separated fields: a subject may contain anything but NUL.
-    "--format=%H%x00%P%x00%aI%x00%s",
-    "--end-of-options",
-    id,
-    "--",
-  ];
+  const args = firstParentLogArgs(mirror, id, n);
   const fields = (await runLocal(args, mirror, id)).stdout.toString("utf8").split("\0");
   const commits: CommitInfo[] = [];
   for (let i = 0; i + 3 < fields.length; i += 4) {
