@@ -4,10 +4,10 @@
  * Everything is content-addressed or keyed by commit, so writes are idempotent.
  */
 import { createHash } from "node:crypto";
-import { JetStreamApiError, JetStreamApiCodes, jetstreamManager, type JetStreamManager, type MsgRequest } from "@nats-io/jetstream";
+import { JetStreamApiError, JetStreamApiCodes, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type MsgRequest } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
 import { Objm, type ObjectStore } from "@nats-io/obj";
-import type { NatsConnection } from "@nats-io/transport-node";
+import { headers as natsHeaders, nuid, type NatsConnection } from "@nats-io/transport-node";
 import { decode, encode } from "./codec.js";
 import {
   countRules,
@@ -33,6 +33,13 @@ export { Lru };
 
 // KV values and messages are capped at 1 MB; leave room for headers.
 const INLINE_LIMIT = 512 * 1024;
+/** The object store's own chunk size. */
+const OBJECT_CHUNK_BYTES = 128 * 1024;
+
+/** Padded base64url, as the object store names meta subjects and digests. */
+function base64Url(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString("base64").replace(/\+/g, "-").replace(/\//g, "_");
+}
 
 /** The object store: blob contents and msgpack documents that may be large. */
 export class Objects {
@@ -42,13 +49,15 @@ export class Objects {
   constructor(
     readonly store: ObjectStore,
     private readonly jsm: JetStreamManager,
+    private readonly js: JetStreamClient,
+    private readonly maxPayload: number,
   ) {
     this.tables = new Tables(this);
   }
 
   static async open(nc: NatsConnection): Promise<Objects> {
     const store = await new Objm(nc).open(BLOB_STORE);
-    return new Objects(store, await jetstreamManager(nc, { checkAPI: false }));
+    return new Objects(store, await jetstreamManager(nc, { checkAPI: false }), jetstream(nc), nc.info?.max_payload ?? 1024 * 1024);
   }
 
   async has(name: string): Promise<boolean> {
@@ -78,7 +87,7 @@ export class Objects {
     // `absent`: the caller has just seen has() say no; the write itself still refuses a second copy.
     if (!opts.absent && (await this.has(name))) return false;
     try {
-      await this.store.putBlob({ name }, data, { previousRevision: 0 });
+      await this.create(name, data);
     } catch (err) {
       if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence)) throw err;
       // A deleted object leaves a marker behind: nobody can be reading it, so write it again.
@@ -92,6 +101,44 @@ export class Objects {
     }
     this.known.set(name, true);
     return true;
+  }
+
+  /**
+   * Writes a new object as the object store does (its chunks, then its meta
+   * record with a subject rollup), the meta record refused by the server when
+   * `name` has one already. Two publishes: no look-up of an older version
+   * first (there is none to replace), a native digest. On failure the chunks
+   * go, so a refused copy leaves nothing behind.
+   */
+  private async create(name: string, data: Uint8Array): Promise<void> {
+    const id = nuid.next();
+    const chunks = `$O.${BLOB_STORE}.C.${id}`;
+    const chunkSize = Math.min(OBJECT_CHUNK_BYTES, this.maxPayload);
+    try {
+      let count = 0;
+      for (let at = 0; at < data.length; at += chunkSize, count++) await this.js.publish(chunks, data.subarray(at, at + chunkSize));
+      const info = {
+        bucket: BLOB_STORE,
+        nuid: id,
+        size: data.length,
+        chunks: count,
+        name,
+        description: "",
+        options: { max_chunk_size: chunkSize },
+        mtime: new Date().toISOString(),
+        digest: `SHA-256=${base64Url(createHash("sha256").update(data).digest())}`,
+        deleted: false,
+      };
+      const h = natsHeaders();
+      h.set("Nats-Expected-Last-Subject-Sequence", "0");
+      h.set("Nats-Rollup", "sub");
+      await this.js.publish(`$O.${BLOB_STORE}.M.${base64Url(Buffer.from(name, "latin1"))}`, JSON.stringify(info), { headers: h });
+    } catch (err) {
+      await this.jsm.streams.purge(objectStream(BLOB_STORE), { filter: chunks }).catch(() => {
+        // Left behind, the chunks are unreachable (no meta record names them): only space is lost.
+      });
+      throw err;
+    }
   }
 
   /**
@@ -175,6 +222,11 @@ export class ResultCache {
 
   static async open(nc: NatsConnection, objects: Objects): Promise<ResultCache> {
     return new ResultCache(await new Kvm(nc).open(buckets.results), objects);
+  }
+
+  /** True when this instance has seen a result for `key` (a result never goes away); false says nothing. */
+  known(key: string): boolean {
+    return this.hits.has(key);
   }
 
   async has(key: string): Promise<boolean> {

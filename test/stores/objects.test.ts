@@ -1,3 +1,4 @@
+import { jetstreamManager } from "@nats-io/jetstream";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { Farm } from "../../shared/index.js";
 import { Objects } from "../../shared/stores.js";
@@ -50,4 +51,31 @@ test("a document stored by content round-trips through msgpack under a name deri
   expect(name).toMatch(/^doc\/[0-9a-f]{32}$/);
   expect(await objects.putDocument("doc", { ...doc })).toBe(name);
   expect(await objects.getValue(name)).toEqual(doc);
+});
+
+test("an object written once reads back through the NATS object store client, digest and all", async () => {
+  // farm writes objects by two publishes of its own: `nats obj get` and every other client must still read them.
+  const data = bytes(300 * 1024, 17);
+  expect(await objects.putOnce("t/once", data)).toBe(true);
+  const info = await objects.store.info("t/once");
+  expect({ size: info?.size, chunks: info?.chunks, deleted: info?.deleted }).toEqual({ size: data.length, chunks: 3, deleted: false });
+  const read = await objects.store.getBlob("t/once");
+  expect(Buffer.compare(Buffer.from(read!), Buffer.from(data))).toBe(0);
+  expect(await objects.putOnce("t/empty-once", new Uint8Array(0))).toBe(true);
+  expect((await objects.store.getBlob("t/empty-once"))?.length).toBe(0);
+});
+
+test("of two writers of one name, one writes; the other's chunks do not stay behind", async () => {
+  const data = bytes(200 * 1024, 19);
+  const fresh = await Objects.open(farm.nc);
+  const wrote = await Promise.all([objects.putOnce("t/race", data, { absent: true }), fresh.putOnce("t/race", data, { absent: true })]);
+  expect(wrote.filter(Boolean)).toHaveLength(1);
+  const jsm = await jetstreamManager(farm.nc);
+  const chunks = await jsm.streams.getMessage("OBJ_farm-blobs", { last_by_subj: `$O.farm-blobs.C.${(await objects.store.info("t/race"))!.nuid}` });
+  expect(chunks).not.toBeNull();
+  // Every chunk in the stream belongs to a live object: the refused copy was purged.
+  const si = await jsm.streams.info("OBJ_farm-blobs", { subjects_filter: "$O.farm-blobs.C.>" });
+  const live = await objects.store.list();
+  const liveChunkSubjects = new Set(live.filter((i) => !i.deleted && i.size > 0).map((i) => `$O.farm-blobs.C.${i.nuid}`));
+  expect(Object.keys(si.state.subjects ?? {}).filter((s) => !liveChunkSubjects.has(s))).toEqual([]);
 });
