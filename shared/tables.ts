@@ -28,9 +28,21 @@ const BOUNDARY = 32;
 /** …and after this many items at most, so one chunk stays far below a message. */
 const MAX_CHUNK = 512;
 
+/** A chunk this instance wrote or read, by its first item: see {@link Tables.put}. */
+interface KnownChunk {
+  items: readonly unknown[];
+  name: string;
+}
+
 export class Tables {
   private readonly chunks: Lru<string, readonly unknown[]>;
   private readonly tables: Lru<string, readonly unknown[]>;
+  /**
+   * Chunks by their first item (the object, not its value): a history's
+   * unchanged entries are the same objects commit after commit, so a chunk of
+   * them is known by identity, without encoding or hashing it again.
+   */
+  private readonly byFirstItem: Lru<unknown, KnownChunk>;
 
   constructor(
     private readonly objects: Objects,
@@ -38,6 +50,7 @@ export class Tables {
   ) {
     this.chunks = new Lru(opts.chunkCache ?? 4096);
     this.tables = new Lru(opts.tableCache ?? 64);
+    this.byFirstItem = new Lru(opts.chunkCache ?? 4096);
   }
 
   /**
@@ -45,12 +58,17 @@ export class Tables {
    * `<chunkPrefix>/<hash>` (write-once: chunks another table already holds
    * are not written again), and returns the table's name. `keyOf` cuts the
    * chunks: items with the same keys in the same order cut the same way.
+   * Items are never changed once stored (a chunk of the same objects is taken
+   * to be the same chunk).
    */
   async put<T>(prefix: string, chunkPrefix: string, items: readonly T[], keyOf: (item: T) => string): Promise<string> {
     const names: string[] = [];
     for (const chunk of cut(items, keyOf)) {
-      const name = await this.objects.putContent(chunkPrefix, encode(chunk));
-      this.chunks.set(name, chunk);
+      let name = this.knownName(chunkPrefix, chunk);
+      if (name === undefined) {
+        name = await this.objects.putContent(chunkPrefix, encode(chunk));
+        this.remember(name, chunk);
+      }
       names.push(name);
     }
     const doc: TableDoc = { table: 1, count: items.length, chunks: names };
@@ -83,12 +101,25 @@ export class Tables {
         const data = await this.objects.getBytes(chunk);
         if (!data) throw new Error(`chunk ${chunk} of table ${name} is missing from the object store`);
         part = decode<T[]>(data);
-        this.chunks.set(chunk, part);
+        this.remember(chunk, part);
       }
       for (const item of part) items.push(item);
     }
     if (items.length !== doc.count) throw new Error(`table ${name} has ${items.length} items, its record says ${doc.count}`);
     return items;
+  }
+
+  /** The name of a chunk of exactly these objects under `chunkPrefix`, if this instance wrote or read one. */
+  private knownName(chunkPrefix: string, chunk: readonly unknown[]): string | undefined {
+    const known = this.byFirstItem.get(chunk[0]);
+    if (!known || known.items.length !== chunk.length || known.name.slice(0, known.name.lastIndexOf("/")) !== chunkPrefix) return undefined;
+    for (let i = 0; i < chunk.length; i++) if (known.items[i] !== chunk[i]) return undefined;
+    return known.name;
+  }
+
+  private remember(name: string, chunk: readonly unknown[]): void {
+    this.chunks.set(name, chunk);
+    if (chunk.length > 0) this.byFirstItem.set(chunk[0], { items: chunk, name });
   }
 }
 

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { afterAll, beforeAll, expect, test, vi } from "vitest";
 import { Farm } from "../../shared/index.js";
 import { Objects } from "../../shared/stores.js";
 import { NatsServer } from "../harness/nats-server.js";
@@ -80,4 +80,20 @@ test("a table whose chunk is gone is an error that names the chunk, not a shorte
   const [victim] = await chunkNames("t6/chunks");
   await objects.store.delete(victim);
   await expect((await Objects.open(farm.nc)).tables.get(name)).rejects.toThrow(victim);
+});
+
+test("a table of the same item objects as one written or read before is stored without encoding its chunks again", async () => {
+  const items = tree(1000);
+  const name = await objects.tables.put("t9/table", "t9/chunks", items, (e) => e.path);
+  const reader = await Objects.open(farm.nc);
+  const read = (await reader.tables.get<Entry>(name))!;
+  for (const [who, list] of [[objects, items], [reader, read]] as const) {
+    const writes = vi.spyOn(who, "putContent");
+    // One item changed (a new object): one chunk written, and the table's short list of chunks.
+    const next = [...list.slice(0, 500), { ...list[500], blob: "changed" }, ...list.slice(501)];
+    const again = await who.tables.put("t9/table", "t9/chunks", next, (e) => e.path);
+    expect(writes.mock.calls.map(([prefix]) => prefix)).toEqual(["t9/chunks", "t9/table"]);
+    writes.mockRestore();
+    expect(await (await Objects.open(farm.nc)).tables.get<Entry>(again)).toEqual(next);
+  }
 });
