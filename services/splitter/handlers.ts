@@ -11,6 +11,7 @@ import { entryKind, isLintable, isRegularFile } from "../../shared/lintable.js";
 import {
   DEFAULT_PLAN_BUDGET_MS,
   DEFAULT_PLAN_SLICE,
+  PlanCache,
   planRepoLintAsync,
   repoConfigPaths,
   reportLinterVersions,
@@ -54,6 +55,14 @@ export class Splitter {
   private readonly verdicts = new Lru<string, RepoConfigError | null>(4096);
   /** Config files' text by blob id: a history reads the same package.json for most of its commits. */
   private readonly configTexts = new Lru<string, string>(1024);
+  /** Commits with the same configuration files plan each path once. */
+  private readonly plans = new PlanCache();
+  /**
+   * A tree entry's file reference, one object for as long as the entry is
+   * (a history's unchanged entries are the same objects): the file table's
+   * unchanged chunks are then known without encoding them.
+   */
+  private readonly refs = new WeakMap<ManifestEntry, FileRef>();
 
   constructor(private readonly d: SplitterDeps) {}
 
@@ -81,12 +90,12 @@ export class Splitter {
     const paths = tree.map((e) => e.path);
     const plan = await planRepoLintAsync(
       { paths, contents: await this.configContents(tree, notRegular), notRegular },
-      { budgetMs: this.d.planBudgetMs ?? DEFAULT_PLAN_BUDGET_MS, sliceSize: this.d.planSlice ?? DEFAULT_PLAN_SLICE, signal: ctx.signal },
+      { budgetMs: this.d.planBudgetMs ?? DEFAULT_PLAN_BUDGET_MS, sliceSize: this.d.planSlice ?? DEFAULT_PLAN_SLICE, signal: ctx.signal, cache: this.plans },
     );
     const byPath = new Map(tree.map((e) => [e.path, e]));
     const files = plan.files.filter((f) => isLintable(byPath.get(f.path)!, this.d.config.maxFileSize));
     for (const id of new Set(files.map((f) => f.configId))) this.validate(id, plan.configs.get(id)!);
-    const refs: FileRef[] = files.map((f) => ({ path: f.path, blob: byPath.get(f.path)!.blob, configId: f.configId }));
+    const refs: FileRef[] = files.map((f) => this.refOf(byPath.get(f.path)!, f.configId));
 
     const queued = await this.queue(refs, byPath, plan.configs);
     const stats: SplitStats = { files: refs.length, cacheHits: refs.length - queued, queued };
@@ -96,6 +105,14 @@ export class Splitter {
     const next: CommitFiles = { ...withoutManifest(m), files: filesObject, linters, stats, ...(notes.length > 0 ? { notes } : {}) };
     await this.d.farm.jobs.enqueue(subjects.commitFiles, [next], { id: () => `files.${m.requestId}.${m.sha}` });
     return stats;
+  }
+
+  private refOf(entry: ManifestEntry, configId: string): FileRef {
+    const known = this.refs.get(entry);
+    if (known?.configId === configId) return known;
+    const ref: FileRef = { path: entry.path, blob: entry.blob, configId };
+    this.refs.set(entry, ref);
+    return ref;
   }
 
   /** Throws the config's RepoConfigError (permanent: the commit fails with it), checked once per config id. */

@@ -47,7 +47,7 @@ export {
   shapeKey,
 } from "./config.js";
 export type { FileShape } from "./config.js";
-export { DEFAULT_PLAN_BUDGET_MS, DEFAULT_PLAN_SLICE, planRepoLint, planRepoLintAsync } from "./plan.js";
+export { DEFAULT_PLAN_BUDGET_MS, DEFAULT_PLAN_SLICE, PlanCache, planRepoLint, planRepoLintAsync } from "./plan.js";
 export type { PlanOptions, PlannedFile, RepoLintPlan } from "./plan.js";
 export { linterVersions, reportLinterVersions } from "./versions.js";
 export type { LinterVersions } from "./versions.js";

@@ -8,7 +8,7 @@
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { configId, configOfShape, fileShape, shapeKey } from "./config.js";
 import { PlanBudgetError } from "./errors.js";
-import { loadRepoSettings } from "./settings.js";
+import { loadRepoSettings, settingsKey } from "./settings.js";
 import type { RepoLintSettings, RepoSettingsInput } from "./settings.js";
 import type { FileLintConfig } from "./types.js";
 import { linterVersions } from "./versions.js";
@@ -46,22 +46,44 @@ export interface PlanOptions {
   sliceSize?: number;
   /** Stops planning (rejects with the signal's reason) between slices, e.g. at shutdown. */
   signal?: AbortSignal;
+  /** Planners shared with earlier commits of the same settings. Default: none (plan every path). */
+  cache?: PlanCache;
 }
 
-/** Incremental planner: configs are built and hashed once per file shape, not once per path. */
+/** Paths' plans one planner keeps. */
+const MAX_KEPT_PATHS = 100_000;
+
+/**
+ * One commit's settings applied to paths: configs are built and hashed once
+ * per file shape, and a path's result is kept, so commits with the same
+ * settings (see {@link PlanCache}) plan each path once.
+ */
 class Planner {
-  readonly files: PlannedFile[] = [];
+  /** Every config this planner gave a file, by id. */
   readonly configs = new Map<string, FileLintConfig>();
   private readonly byShape = new Map<string, { config: FileLintConfig; id: string } | null>();
+  private readonly byPath = new Map<string, PlannedFile | null>();
 
   constructor(
     readonly settings: RepoLintSettings,
     private readonly versions: LinterVersions,
   ) {}
 
-  add(path: string): void {
+  /** The path's plan, or null when it is not linted (not a source, ignored). */
+  fileOf(path: string): PlannedFile | null {
+    let file = this.byPath.get(path);
+    if (file === undefined) {
+      file = this.planPath(path);
+      // A huge tree (or history of trees) does not keep every path it ever had.
+      if (this.byPath.size >= MAX_KEPT_PATHS) this.byPath.clear();
+      this.byPath.set(path, file);
+    }
+    return file;
+  }
+
+  private planPath(path: string): PlannedFile | null {
     const shape = fileShape(path, this.settings);
-    if (!shape) return;
+    if (!shape) return null;
     const key = shapeKey(shape);
     let hit = this.byShape.get(key);
     if (!hit) {
@@ -72,11 +94,29 @@ class Planner {
       this.configs.set(id, hit.config);
       this.byShape.set(key, hit);
     }
-    this.files.push({ path, config: hit.config, configId: hit.id });
+    return { path, config: hit.config, configId: hit.id };
   }
+}
 
-  plan(): RepoLintPlan {
-    return { settings: this.settings, files: this.files, configs: this.configs };
+/**
+ * Planners by settings key: a history's commits mostly share their
+ * configuration files, so a path is planned once per configuration rather
+ * than once per commit. Keeps the last `size` settings (default 8).
+ */
+export class PlanCache {
+  private readonly planners: Map<string, Planner> = new Map();
+
+  constructor(private readonly size = 8) {}
+
+  /** The planner of `input`'s settings (loaded, and checked, only when new). Throws RepoConfigError. */
+  planner(input: RepoSettingsInput, versions: LinterVersions): Planner {
+    const key = `${settingsKey(input)}\0${JSON.stringify(versions)}`;
+    let planner = this.planners.get(key);
+    if (planner) this.planners.delete(key);
+    else planner = new Planner(loadRepoSettings(input), versions);
+    this.planners.set(key, planner);
+    if (this.planners.size > this.size) this.planners.delete(this.planners.keys().next().value!);
+    return planner;
   }
 }
 
@@ -87,8 +127,19 @@ class Planner {
  */
 export function planRepoLint(input: RepoSettingsInput, versions: LinterVersions = linterVersions()): RepoLintPlan {
   const planner = new Planner(loadRepoSettings(input), versions);
-  for (const path of input.paths) planner.add(path);
-  return planner.plan();
+  const files: PlannedFile[] = [];
+  for (const path of input.paths) {
+    const file = planner.fileOf(path);
+    if (file) files.push(file);
+  }
+  return { settings: planner.settings, files, configs: configsOf(files) };
+}
+
+/** The distinct configs of `files`, by id. */
+function configsOf(files: readonly PlannedFile[]): Map<string, FileLintConfig> {
+  const configs = new Map<string, FileLintConfig>();
+  for (const f of files) configs.set(f.configId, f.config);
+  return configs;
 }
 
 /**
@@ -110,16 +161,21 @@ export async function planRepoLintAsync(input: RepoSettingsInput, options: PlanO
     }
   };
 
-  const planner = timed(() => new Planner(loadRepoSettings(input), options.versions ?? linterVersions()));
+  const versions = options.versions ?? linterVersions();
+  const planner = timed(() => options.cache?.planner(input, versions) ?? new Planner(loadRepoSettings(input), versions));
   const { paths } = input;
+  const files: PlannedFile[] = [];
   for (let i = 0; i < paths.length; ) {
     signal?.throwIfAborted();
     const end = Math.min(paths.length, i + slice);
     timed(() => {
-      for (; i < end; i++) planner.add(paths[i]);
+      for (; i < end; i++) {
+        const file = planner.fileOf(paths[i]);
+        if (file) files.push(file);
+      }
     });
     if (spent > budgetMs) throw new PlanBudgetError(budgetMs, i, paths.length);
     if (i < paths.length) await nextTurn();
   }
-  return planner.plan();
+  return { settings: planner.settings, files, configs: configsOf(files) };
 }

@@ -4,6 +4,7 @@
  * looks it up). Repo JavaScript configs (eslint.config.js …) are code and are
  * never executed: they are only detected, to say so in the plan's notes.
  */
+import { createHash } from "node:crypto";
 import { posix } from "node:path";
 import { LintUnsupportedError, RepoConfigError } from "./errors.js";
 import { compileGlobs, globProblem, type GlobMatcher } from "./glob.js";
@@ -172,6 +173,19 @@ function isConfigPath(p: string): boolean {
 /** The tree paths whose contents {@link loadRepoSettings} needs (regular files only: see `notRegular`). */
 export function repoConfigPaths(paths: readonly string[], notRegular?: ReadonlyMap<string, string>): string[] {
   return paths.filter((p) => isConfigPath(p) && !notRegular?.has(p));
+}
+
+/**
+ * A hash of everything {@link loadRepoSettings} reads of `input`: commits
+ * with the same key have the same settings (a history's commits mostly do).
+ */
+export function settingsKey(input: RepoSettingsInput): string {
+  const h = createHash("sha256");
+  h.update(input.trustRepoConfig ? "trusted\0" : "\0");
+  for (const [p, text] of input.contents instanceof Map ? input.contents : Object.entries(input.contents)) h.update(`c\0${p}\0${text}\0`);
+  for (const [p, kind] of input.notRegular ?? []) if (isConfigPath(p)) h.update(`n\0${p}\0${kind}\0`);
+  for (const p of input.paths) if (ESLINT_CODE_CONFIG.test(posix.basename(p))) h.update(`j\0${p}\0`);
+  return h.digest("hex");
 }
 
 /** Reads `.farm.json`, `.jshintrc`s and package.json types of one commit. Throws RepoConfigError. */

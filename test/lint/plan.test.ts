@@ -7,7 +7,7 @@
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { describe, expect, test } from "vitest";
 import { isPermanent } from "../../shared/errors.js";
-import { PlanBudgetError, planRepoLint, planRepoLintAsync, repoConfigPaths } from "../../shared/lint/index.js";
+import { PlanBudgetError, PlanCache, planRepoLint, planRepoLintAsync, repoConfigPaths } from "../../shared/lint/index.js";
 
 const tree = (n: number) => [
   ".farm.json",
@@ -22,6 +22,27 @@ const contents = {
 };
 
 describe("planRepoLintAsync", () => {
+  test("commits with the same configuration files share a planner; a changed one plans anew, with its own result", async () => {
+    const cache = new PlanCache();
+    const paths = tree(300);
+    const first = await planRepoLintAsync({ paths, contents }, { cache });
+    // The next commit adds a file and keeps the configuration: the same plan objects for the old paths.
+    const next = await planRepoLintAsync({ paths: [...paths, "lib/new.js"], contents }, { cache });
+    expect(next.files.slice(0, first.files.length)).toEqual(first.files);
+    expect(next.files[0]).toBe(first.files[0]);
+    expect(next.files.at(-1)?.path).toBe("lib/new.js");
+    // A changed .farm.json (gen/ no longer ignored, no-console off) is planned from scratch and equals the one-go plan.
+    const changed = { ...contents, ".farm.json": JSON.stringify({ rules: { "no-console": "off" } }) };
+    const replanned = await planRepoLintAsync({ paths, contents: changed }, { cache });
+    expect(replanned.files).toEqual(planRepoLint({ paths, contents: changed }).files);
+    expect(replanned.files.some((f) => f.path.startsWith("gen/"))).toBe(true);
+    expect(replanned.files[0]).not.toBe(first.files[0]);
+    // A plan's configs are those of its own files, even when the planner has seen more.
+    const back = await planRepoLintAsync({ paths: paths.filter((p) => !p.endsWith(".ts")), contents }, { cache });
+    expect([...back.configs.values()].every((c) => back.files.some((f) => f.config === c))).toBe(true);
+    expect(back.configs.size).toBe(2);
+  });
+
   test("the same plan as planRepoLint, one config object per id", async () => {
     const paths = tree(3000);
     const sync = planRepoLint({ paths, contents });
