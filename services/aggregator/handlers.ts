@@ -14,6 +14,8 @@ import {
   unlintableResult,
   type FileMessages,
   type FileRef,
+  type FileResult,
+  type Summary,
 } from "../../shared/report.js";
 import { toSarif } from "../../shared/sarif.js";
 import { encode } from "../../shared/codec.js";
@@ -35,13 +37,19 @@ export interface AggregatorDeps extends ServiceContext {
   maxReplyBytes?: number;
 }
 
+/** First and longest gap between looks in the store for a parent another instance assembles. */
 const PARENT_POLL_MS = 500;
+const PARENT_POLL_MAX_MS = 8_000;
 
 export class Aggregator {
+  /** Commits (by report key) whose task this instance is running: their children wait without polling. */
+  private readonly assembling = new Map<string, number>();
   /** Waiters for a commit's report, by sha: several children (or re-runs of one) may wait for one parent. */
   private readonly stored = new Map<string, Set<() => void>>();
   /** Commits this instance assembled lately, by report key: their children's baselines, before their reports are stored. */
   private readonly baselines = new Lru<string, Baseline>(256);
+  /** What a commit's tally needs of a result, by result key (a key's result never changes). */
+  private readonly digests = new Lru<string, Digest>(100_000);
   /** Big report.get answers being read part by part. */
   private readonly replies = new Lru<string, Uint8Array>(4);
 
@@ -58,6 +66,8 @@ export class Aggregator {
   /** `results.commit_files`: held (with heartbeats) until the commit's report is stored. */
   onCommitFiles = async (c: CommitFiles, ctx: TaskContext): Promise<void> => {
     if (c.failed !== undefined) return this.gaveUp(c, c.failed);
+    const key = ReportStore.key(c.repoKey, c.sha);
+    this.assembling.set(key, (this.assembling.get(key) ?? 0) + 1);
     try {
       await this.assembleCommit(c, ctx);
     } catch (err) {
@@ -67,36 +77,41 @@ export class Aggregator {
       this.d.farm.events.publish(subjects.failed, { repo: c.repo, sha: c.sha, reason }, { id: eventId(subjects.failed, c.requestId, c.sha) });
       await this.gaveUp(c, reason);
       throw err;
+    } finally {
+      const n = this.assembling.get(key)! - 1;
+      if (n > 0) this.assembling.set(key, n);
+      else this.assembling.delete(key);
+      // Its children stop waiting for this attempt: they look for its report, or wait for another attempt.
+      this.wakeChildrenOf(c.sha);
     }
   };
 
   /** No report will come for this commit: record why, and wake children waiting for it as their baseline. */
   private async gaveUp(c: CommitFiles, reason: string): Promise<void> {
     await this.d.reports.markFailed(c.repoKey, c.sha, reason);
-    for (const wake of this.stored.get(c.sha) ?? []) wake();
+    this.wakeChildrenOf(c.sha);
   }
 
   private async assembleCommit(c: CommitFiles, ctx: TaskContext): Promise<void> {
     const { farm } = this.d;
-    const existing = await this.d.reports.head(c.repoKey, c.sha);
-    if (existing && ctx.attempt > 1) return this.announce(c, existing);
+    if (ctx.attempt > 1) {
+      const existing = await this.d.reports.head(c.repoKey, c.sha);
+      if (existing) return this.announce(c, existing);
+    }
     const files = (await this.d.objects.tables.get<FileRef>(c.files)) ?? [];
     if (ctx.attempt === 1) farm.events.publish(subjects.started, { repo: c.repo, sha: c.sha, files: files.length }, { id: eventId(subjects.started, c.requestId, c.sha) });
-    const keys = [...new Set(files.map((f) => resultKey(f.blob, f.configId)))];
-    await this.d.tracker.waitAll(keys, this.progress(c, keys.length), ctx.signal);
+    // The parent first: a commit waiting in a long history holds nothing but its message.
     const baseline = await this.baseline(c, ctx);
-    const loaded = await this.load(files);
-    const current = loaded.filter(isLinted);
-    const parent = baseline ? (await this.load(baseline.files, baseline.failures)).filter(isLinted) : [];
+    const keys = [...new Set(files.map((f) => resultKey(f.blob, f.configId)))];
+    // Results this instance has seen need no waiting: in a history, nearly all of them.
+    const unseen = keys.filter((k) => !this.d.results.known(k));
+    await this.d.tracker.waitAll(unseen, this.progress(c, keys.length), ctx.signal);
+    const tally = await this.tally(files);
     // No baseline (the parent could not be analyzed): no delta, rather than every issue "new".
-    const delta = c.parent && baseline ? computeDelta(current, parent) : null;
-    const kept = files.filter((_, i) => loaded[i] !== SKIPPED);
-    // Files without a result (their batch was given up): the reason goes with the report.
-    const failures: Record<string, string> = {};
-    for (const f of current) if (f.failure) failures[resultKey(f.blob, f.configId)] = f.failure;
+    const delta = c.parent && baseline ? await this.delta(files, baseline) : null;
     // The child's delta needs only this: it need not wait for the report's writes below.
-    this.baselines.set(ReportStore.key(c.repoKey, c.sha), { files: kept, failures });
-    for (const wake of this.stored.get(c.sha) ?? []) wake();
+    this.baselines.set(ReportStore.key(c.repoKey, c.sha), { files: tally.kept, failures: tally.failures });
+    this.wakeChildrenOf(c.sha);
     const report = await this.d.reports.put(
       {
         repo: c.repo,
@@ -106,17 +121,62 @@ export class Aggregator {
         date: c.date,
         subject: c.subject,
         linters: c.linters,
-        summary: summarize(current),
-        rules: countRules(current),
+        summary: tally.summary,
+        rules: tally.rules,
         newIssues: delta ? delta.new.length : null,
         fixedIssues: delta ? delta.fixed.length : null,
         ...(c.notes?.length ? { notes: c.notes } : {}),
         completedAt: new Date().toISOString(),
       },
-      { files: kept, delta, ...(Object.keys(failures).length > 0 ? { failures } : {}) },
+      { files: tally.kept, delta, ...(Object.keys(tally.failures).length > 0 ? { failures: tally.failures } : {}) },
     );
-    for (const wake of this.stored.get(report.sha) ?? []) wake();
     this.announce(c, report);
+  }
+
+  /**
+   * A commit's summary, rule counts, files kept (not skipped by content) and
+   * failures, from each result's digest: the same numbers as counting every
+   * message, rules in the same order, at the cost of a lookup per file.
+   */
+  private async tally(files: readonly FileRef[]): Promise<Tally> {
+    const keys = files.map((f) => resultKey(f.blob, f.configId));
+    const digests: (Digest | undefined)[] = keys.map((k) => this.digests.get(k));
+    const failures: Record<string, string> = {};
+    await mapLimit([...digests.keys()].filter((i) => !digests[i]), 64, async (i) => {
+      const key = keys[i]!;
+      const found = await this.d.results.get(key);
+      const failure = found ? undefined : this.d.tracker.failure(key);
+      if (!found && !failure) throw new Error(`result ${key} vanished from the cache`);
+      digests[i] = digestOf(found ?? unlintableResult(failure!));
+      // A failure is this commit's only: a replayed batch may bring the result.
+      if (found) this.digests.set(key, digests[i]!);
+      else failures[key] = failure!;
+    });
+    const kept: FileRef[] = [];
+    const rules: Record<string, number> = {};
+    let errors = 0;
+    let warnings = 0;
+    files.forEach((f, i) => {
+      const d = digests[i]!;
+      if (d.skipped) return;
+      kept.push(f);
+      errors += d.errors;
+      warnings += d.warnings;
+      for (const [rule, n] of d.rules) rules[rule] = (rules[rule] ?? 0) + n;
+    });
+    return { kept, failures, rules, summary: { files: kept.length, errors, warnings } };
+  }
+
+  /** New and fixed issues against the baseline: only files whose (path, blob, config) changed are loaded. */
+  private async delta(files: readonly FileRef[], baseline: Baseline) {
+    const before = new Map(baseline.files.map((f) => [f.path, f]));
+    const now = new Map(files.map((f) => [f.path, f]));
+    const same = (a: FileRef, b: FileRef | undefined) => b !== undefined && a.blob === b.blob && a.configId === b.configId;
+    const changedNow = files.filter((f) => !same(f, before.get(f.path)));
+    const changedBefore = baseline.files.filter((f) => !same(f, now.get(f.path)));
+    const current = (await this.load(changedNow)).filter(isLinted);
+    const parent = (await this.load(changedBefore, baseline.failures)).filter(isLinted);
+    return computeDelta(current, parent);
   }
 
   /**
@@ -221,13 +281,24 @@ export class Aggregator {
   /**
    * What the delta is computed against: the parent's files and failures, as
    * this instance just assembled them or as stored, waiting for them when
-   * this analysis is producing them (null if the parent was given up).
+   * this analysis is producing them (null if the parent was given up). A
+   * parent this instance is assembling wakes its children; one elsewhere is
+   * looked for in the store, less often the longer it takes (or sooner, when
+   * its `.completed` or `.failed` event comes by).
    */
   private async baseline(c: CommitFiles, ctx: TaskContext): Promise<Baseline | null> {
     if (!c.parent) return null;
+    const parentKey = ReportStore.key(c.repoKey, c.parent);
+    let gap = PARENT_POLL_MS;
     for (;;) {
-      const assembled = this.baselines.get(ReportStore.key(c.repoKey, c.parent));
+      const assembled = this.baselines.get(parentKey);
       if (assembled) return assembled;
+      ctx.signal.throwIfAborted();
+      // Being assembled here: it wakes us when done, or when its attempt ends.
+      if (this.assembling.has(parentKey)) {
+        await this.sleepUntilStored(c.parent, ctx.signal);
+        continue;
+      }
       const head = await this.d.reports.recentHead(c.repoKey, c.parent);
       if (head) {
         const { files, failures = {} } = await this.d.reports.body(head);
@@ -235,19 +306,31 @@ export class Aggregator {
       }
       if (!c.parentExpected) return null;
       if (await this.d.reports.failure(c.repoKey, c.parent)) return null;
-      if (ctx.signal.aborted) throw ctx.signal.reason;
-      const waiters = this.stored.get(c.parent) ?? new Set<() => void>();
-      this.stored.set(c.parent, waiters);
-      let wake!: () => void;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, PARENT_POLL_MS);
-        wake = () => (clearTimeout(t), resolve());
-        waiters.add(wake);
-      });
-      waiters.delete(wake);
-      if (waiters.size === 0 && this.stored.get(c.parent) === waiters) this.stored.delete(c.parent);
+      await this.sleepUntilStored(c.parent, ctx.signal, gap);
+      gap = Math.min(PARENT_POLL_MAX_MS, gap * 2);
     }
   }
+
+  /** Until `sha` is assembled, given up, or its attempt here ends; or `ms` passed, or `signal` aborts. */
+  private async sleepUntilStored(sha: string, signal: AbortSignal, ms?: number): Promise<void> {
+    const waiters = this.stored.get(sha) ?? new Set<() => void>();
+    this.stored.set(sha, waiters);
+    let wake!: () => void;
+    await new Promise<void>((resolve) => {
+      const t = ms === undefined ? undefined : setTimeout(resolve, ms);
+      wake = () => (clearTimeout(t), resolve());
+      waiters.add(wake);
+      signal.addEventListener("abort", wake, { once: true });
+    });
+    signal.removeEventListener("abort", wake);
+    waiters.delete(wake);
+    if (waiters.size === 0 && this.stored.get(sha) === waiters) this.stored.delete(sha);
+  }
+
+  /** Children waiting for `sha` look again (a report or a failure was recorded, here or elsewhere). */
+  wakeChildrenOf = (sha: string): void => {
+    for (const wake of this.stored.get(sha) ?? []) wake();
+  };
 
   /** Results of files; a file whose batch was given up gets a fatal "could not lint" message. */
   private async load(files: readonly FileRef[], failures: Record<string, string> = {}): Promise<(Loaded | typeof SKIPPED)[]> {
@@ -266,6 +349,27 @@ export class Aggregator {
 }
 
 const SKIPPED = Symbol("skipped");
+
+/** One result as a commit's tally counts it. */
+interface Digest {
+  skipped: boolean;
+  errors: number;
+  warnings: number;
+  /** Messages per "linter/rule", in the order the rules first occur. */
+  rules: [string, number][];
+}
+
+function digestOf(r: FileResult): Digest {
+  const { errors, warnings } = summarize([r]);
+  return { skipped: Boolean(r.skipped), errors, warnings, rules: Object.entries(countRules([r])) };
+}
+
+interface Tally {
+  kept: FileRef[];
+  failures: Record<string, string>;
+  rules: Record<string, number>;
+  summary: Summary;
+}
 
 /** A parent's files and the reasons of those without a result: all a child's delta needs. */
 interface Baseline {

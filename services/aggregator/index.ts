@@ -11,6 +11,9 @@ export async function startAggregator(ctx: ServiceContext): Promise<Service> {
   const results = await ResultCache.open(farm.nc, objects);
   const reports = await ReportStore.open(farm.nc, objects, results);
   const agg = new Aggregator({ ...ctx, objects, results, reports, tracker: new ResultTracker(results, { givenUp: reports, stallMs: ctx.config.commitStallSeconds * 1000 }) });
+  // A parent assembled by another instance: its children here look for it at once.
+  const wake = (e: { sha?: unknown }) => void (typeof e?.sha === "string" && agg.wakeChildrenOf(e.sha));
+  const events = [farm.events.subscribe(subjects.completed, wake), farm.events.subscribe(subjects.failed, wake)];
   const workers = [
     await farm.worker(subjects.lintResults, agg.onBatchResult, { concurrency: 64 }),
     // A commit's message stays in flight until its report is stored: a crash redelivers it.
@@ -19,5 +22,11 @@ export async function startAggregator(ctx: ServiceContext): Promise<Service> {
     await farm.worker(subjects.commitFiles, agg.onCommitFiles, { concurrency: 5000, ackWait: 20_000, maxDeliver: 10 }),
     await farm.worker(subjects.reportGet, agg.onReportGet, { consumeQueue: false, concurrency: 16 }),
   ];
-  return { name: "aggregator", close: async () => void (await Promise.all(workers.map((w) => w.close()))) };
+  return {
+    name: "aggregator",
+    close: async () => {
+      for (const sub of events) sub.unsubscribe();
+      await Promise.all(workers.map((w) => w.close()));
+    },
+  };
 }
