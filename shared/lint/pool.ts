@@ -295,13 +295,51 @@ function result(job: Job, messages: LintMessage[]): LintFileResult {
  */
 function createThread(init: ThreadInit, resourceLimits: ResourceLimits | undefined): Worker {
   const here = import.meta.url;
-  const options = { workerData: init, resourceLimits, execArgv: threadExecArgv() };
-  if (!here.endsWith(".ts")) return new Worker(new URL("./thread.js", here), options);
-  const entry = new URL("./thread.ts", here).href;
-  const code =
-    `import(${JSON.stringify(tsxApiUrl())})` +
-    `.then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(code, { ...options, eval: true });
+  const start = (execArgv: string[]) => {
+    const options = { workerData: init, resourceLimits, execArgv };
+    if (!here.endsWith(".ts")) return new Worker(new URL("./thread.js", here), options);
+    const entry = new URL("./thread.ts", here).href;
+    const code =
+      `import(${JSON.stringify(tsxApiUrl())})` +
+      `.then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
+    return new Worker(code, { ...options, eval: true });
+  };
+  try {
+    return start((workerExecArgv ??= threadExecArgv()));
+  } catch (err) {
+    // V8 and per-process flags (`node --max-old-space-size=4096 …`) are refused in a
+    // worker's execArgv; they already apply to the whole process, threads included.
+    const refused = refusedFlags(err);
+    if (refused.size === 0) throw err;
+    workerExecArgv = withoutFlags(workerExecArgv!, refused);
+    return start(workerExecArgv);
+  }
+}
+
+/** The process's execArgv as the threads accept it (see createThread). */
+let workerExecArgv: string[] | undefined;
+
+/** The flags a Worker refused (ERR_WORKER_INVALID_EXEC_ARGV names them in its message). */
+function refusedFlags(err: unknown): Set<string> {
+  const e = err as { code?: string; message?: string };
+  if (e?.code !== "ERR_WORKER_INVALID_EXEC_ARGV") return new Set();
+  const list = /flags: (.*)$/.exec(e.message ?? "")?.[1] ?? "";
+  return new Set(list.split(", ").filter(Boolean));
+}
+
+/** `execArgv` without `refused` (and a refused flag's separate value). */
+export function withoutFlags(execArgv: readonly string[], refused: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i];
+    if (!refused.has(arg)) {
+      out.push(arg);
+      continue;
+    }
+    const next = execArgv[i + 1];
+    if (!arg.includes("=") && next !== undefined && !next.startsWith("-")) i++;
+  }
+  return out;
 }
 
 /**

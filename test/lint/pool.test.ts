@@ -146,3 +146,31 @@ test("threads inherit execArgv minus what describes the main script", async () =
     "--enable-source-maps",
   ]);
 });
+
+test("a process started with V8 flags (node --max-old-space-size=…) still lints: threads get the flags they accept", async () => {
+  const { execFile } = await import("node:child_process");
+  const { promisify } = await import("node:util");
+  const lint = new URL("../../shared/lint/index.ts", import.meta.url).href;
+  const script = `
+    import { LintPool, defaultFileConfig } from ${JSON.stringify(lint)};
+    const p = new LintPool({ threads: 1 });
+    const [r] = await p.lint([{ path: "a.js", content: "debugger;\\n", config: defaultFileConfig("a.js") }]);
+    await p.close();
+    process.stdout.write(JSON.stringify(r.messages.map((m) => m.ruleId)));
+  `;
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ["--max-old-space-size=2048", "--max-semi-space-size=16", "--import", "tsx", "--input-type=module", "-e", script],
+    { env: { ...process.env, NODE_OPTIONS: "" }, timeout: 60_000 },
+  );
+  expect(JSON.parse(stdout)).toContain("no-debugger");
+}, 60_000);
+
+test("a refused flag goes with its separate value, and nothing else goes", async () => {
+  const { withoutFlags } = await import("../../shared/lint/pool.js");
+  expect(withoutFlags(["--stack-size", "2000", "--import", "tsx", "--trace-gc", "--cpu-prof"], new Set(["--stack-size", "--trace-gc"]))).toEqual([
+    "--import",
+    "tsx",
+    "--cpu-prof",
+  ]);
+});
