@@ -27,6 +27,13 @@ export interface FarmConfig {
   cloneUrlTemplate: string;
   /** FARM_MAX_FILE_SIZE in bytes: bigger files are not linted. Default 512 KiB. */
   maxFileSize: number;
+  /**
+   * FARM_LINT_THREAD_HEAP_MB: old-space limit of each lint thread. Linting a
+   * big file leaves hundreds of MB of garbage that V8 collects late unless
+   * bounded; a file that needs more than this fails alone (its thread is
+   * replaced). Default 768.
+   */
+  lintThreadHeapMb: number;
   /** FARM_COMMIT_STALL_TIMEOUT in seconds: a commit with no new file result for this long ends `.failed`. Default 1800. */
   commitStallSeconds: number;
 }
@@ -57,6 +64,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     allowLocalRepos: flag(env.FARM_ALLOW_LOCAL_REPOS),
     cloneUrlTemplate: env.FARM_CLONE_URL_TEMPLATE || "https://github.com/{owner}/{repo}.git",
     maxFileSize: int("FARM_MAX_FILE_SIZE", env.FARM_MAX_FILE_SIZE, 512 * 1024),
+    lintThreadHeapMb: int("FARM_LINT_THREAD_HEAP_MB", env.FARM_LINT_THREAD_HEAP_MB, 768),
     commitStallSeconds: int("FARM_COMMIT_STALL_TIMEOUT", env.FARM_COMMIT_STALL_TIMEOUT, 1800),
   };
   return { ...cfg, ...stripUndefined(overrides) };

@@ -5,11 +5,18 @@ import { Objects, ResultCache } from "../../shared/stores.js";
 import { subjects } from "../../shared/topology.js";
 import { LinterRunner } from "./handlers.js";
 
+/**
+ * Young generation of a lint thread: big enough that most of a big file's
+ * parse and lint garbage dies there, not in the old space (measured on
+ * mocha's history: less GC time and memory than V8's default).
+ */
+const LINT_THREAD_YOUNG_MB = 96;
+
 export async function startLinterRunner(ctx: ServiceContext): Promise<Service> {
   const { farm, config } = ctx;
   const objects = await Objects.open(farm.nc);
   const results = await ResultCache.open(farm.nc, objects);
-  const pool = new LintPool({ threads: config.concurrency });
+  const pool = new LintPool({ threads: config.concurrency, resourceLimits: { maxOldGenerationSizeMb: config.lintThreadHeapMb, maxYoungGenerationSizeMb: LINT_THREAD_YOUNG_MB } });
   const runner = new LinterRunner({ ...ctx, objects, results, pool });
   const workers = [
     // Two batches per thread keep every thread busy while the next batch's contents arrive.
