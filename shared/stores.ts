@@ -44,6 +44,8 @@ function base64Url(bytes: Uint8Array): string {
 /** The object store: blob contents and msgpack documents that may be large. */
 export class Objects {
   private known = new Lru<string, true>(200_000);
+  /** Writes of write-once names in flight, by name. */
+  private readonly writing = new Map<string, Promise<boolean>>();
   /** Long lists (trees, file lists) stored as shared chunks: see tables.ts. */
   readonly tables: Tables;
   constructor(
@@ -84,6 +86,15 @@ export class Objects {
    * call wrote it.
    */
   async putOnce(name: string, data: Uint8Array, opts: { absent?: boolean } = {}): Promise<boolean> {
+    // Two commits of a round share chunks: one write of a name in flight here, the other waits for it.
+    const pending = this.writing.get(name);
+    if (pending) return pending.then(() => false);
+    const write = this.writeOnce(name, data, opts).finally(() => this.writing.delete(name));
+    this.writing.set(name, write);
+    return write;
+  }
+
+  private async writeOnce(name: string, data: Uint8Array, opts: { absent?: boolean }): Promise<boolean> {
     // `absent`: the caller has just seen has() say no; the write itself still refuses a second copy.
     if (!opts.absent && (await this.has(name))) return false;
     try {
