@@ -1,4 +1,5 @@
 /** The four services by name: what `farm service <name>` and the embedded default start. */
+import { openStores } from "../shared/stores.js";
 import type { Service, ServiceContext } from "../shared/pipeline.js";
 import { announce } from "../shared/presence.js";
 import { startAggregator } from "./aggregator/index.js";
@@ -23,6 +24,8 @@ export function isServiceName(name: string): name is ServiceName {
 /** Starts services in pipeline order; on failure stops the ones already started. */
 export async function startServices(names: readonly ServiceName[], ctx: ServiceContext): Promise<Service[]> {
   const started: Service[] = [];
+  // Services of one process share their stores: what ingest writes, the splitter reads from memory.
+  if (names.length > 1 && !ctx.stores) ctx = { ...ctx, stores: await openStores(ctx.farm.nc) };
   try {
     for (const name of names) {
       const service = await SERVICES[name](ctx);

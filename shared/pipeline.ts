@@ -5,6 +5,7 @@
 import type { FarmConfig } from "./config.js";
 import type { Farm } from "./farm.js";
 import type { Logger } from "./logger.js";
+import type { Stores } from "./stores.js";
 
 /** `repo.new_sha` after validation. */
 export interface AnalysisRequest {
@@ -99,6 +100,12 @@ export interface ServiceContext {
   farm: Farm;
   config: FarmConfig;
   log: Logger;
+  /**
+   * Stores shared by the services of one process (the embedded default), so
+   * that what one stage writes the next reads from memory. Default: each
+   * service opens its own.
+   */
+  stores?: Stores;
 }
 
 /** `repo.analysis.completed` (public, JSON; `id` is added by Events.publish). */

@@ -204,6 +204,20 @@ export class Objects {
   }
 }
 
+/** The three stores a service works with. */
+export interface Stores {
+  objects: Objects;
+  results: ResultCache;
+  reports: ReportStore;
+}
+
+/** Opens the object store, the result cache and the report store on one connection. */
+export async function openStores(nc: NatsConnection): Promise<Stores> {
+  const objects = await Objects.open(nc);
+  const results = await ResultCache.open(nc, objects);
+  return { objects, results, reports: await ReportStore.open(nc, objects, results) };
+}
+
 export const objectNames = {
   blob: (id: string) => `blob/${id}`,
   manifest: (repoKey: string, sha: string) => `manifest/${repoKey}/${sha}`,

@@ -1,15 +1,13 @@
 /** aggregator: results in, per-commit reports and analysis events out; serves report.get. */
 import type { Service, ServiceContext } from "../../shared/pipeline.js";
-import { Objects, ReportStore, ResultCache } from "../../shared/stores.js";
+import { openStores } from "../../shared/stores.js";
 import { subjects } from "../../shared/topology.js";
 import { Aggregator } from "./handlers.js";
 import { ResultTracker } from "./tracker.js";
 
 export async function startAggregator(ctx: ServiceContext): Promise<Service> {
   const { farm } = ctx;
-  const objects = await Objects.open(farm.nc);
-  const results = await ResultCache.open(farm.nc, objects);
-  const reports = await ReportStore.open(farm.nc, objects, results);
+  const { objects, results, reports } = ctx.stores ?? (await openStores(farm.nc));
   const agg = new Aggregator({ ...ctx, objects, results, reports, tracker: new ResultTracker(results, { givenUp: reports, stallMs: ctx.config.commitStallSeconds * 1000 }) });
   // A parent assembled by another instance: its children here look for it at once.
   const wake = (e: { sha?: unknown }) => void (typeof e?.sha === "string" && agg.wakeChildrenOf(e.sha));

@@ -1,7 +1,7 @@
 /** ingest: consumes `repo.new_sha` from its stream, so a publish during an outage is not lost. */
 import { Mirrors, redactUrl } from "../../shared/git.js";
 import type { Service, ServiceContext } from "../../shared/pipeline.js";
-import { Objects, ReportStore, ResultCache } from "../../shared/stores.js";
+import { openStores } from "../../shared/stores.js";
 import { subjects } from "../../shared/topology.js";
 import { DEFAULT_MAX_ANALYSES, Ingest, redactNewShaPayload } from "./handlers.js";
 
@@ -10,8 +10,7 @@ const REQUESTS_IN_FLIGHT = 2 * DEFAULT_MAX_ANALYSES;
 
 export async function startIngest(ctx: ServiceContext): Promise<Service> {
   const { farm, config } = ctx;
-  const objects = await Objects.open(farm.nc);
-  const reports = await ReportStore.open(farm.nc, objects, await ResultCache.open(farm.nc, objects));
+  const { objects, reports } = ctx.stores ?? (await openStores(farm.nc));
   const mirrors = new Mirrors({ dataDir: config.dataDir, allowLocal: config.allowLocalRepos });
   const ingest = new Ingest({ ...ctx, objects, reports, mirrors, maxAnalyses: DEFAULT_MAX_ANALYSES });
   const worker = await farm.worker(subjects.newSha, ingest.onNewSha, {

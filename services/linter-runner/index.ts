@@ -1,7 +1,7 @@
 /** linter-runner: pulls lint batches, serves lint.file. Scale it out; it uses every core. */
 import { LintPool } from "../../shared/lint/index.js";
 import type { Service, ServiceContext } from "../../shared/pipeline.js";
-import { Objects, ResultCache } from "../../shared/stores.js";
+import { openStores } from "../../shared/stores.js";
 import { subjects } from "../../shared/topology.js";
 import { LinterRunner } from "./handlers.js";
 
@@ -14,8 +14,7 @@ const LINT_THREAD_YOUNG_MB = 96;
 
 export async function startLinterRunner(ctx: ServiceContext): Promise<Service> {
   const { farm, config } = ctx;
-  const objects = await Objects.open(farm.nc);
-  const results = await ResultCache.open(farm.nc, objects);
+  const { objects, results } = ctx.stores ?? (await openStores(farm.nc));
   const pool = new LintPool({ threads: config.concurrency, resourceLimits: { maxOldGenerationSizeMb: config.lintThreadHeapMb, maxYoungGenerationSizeMb: LINT_THREAD_YOUNG_MB } });
   const runner = new LinterRunner({ ...ctx, objects, results, pool });
   const workers = [

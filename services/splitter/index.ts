@@ -1,13 +1,13 @@
 /** splitter: commit manifests in, lint batches and commit file lists out. */
 import type { Service, ServiceContext } from "../../shared/pipeline.js";
-import { Objects, ResultCache } from "../../shared/stores.js";
+import { openStores } from "../../shared/stores.js";
 import { subjects } from "../../shared/topology.js";
 import { Splitter } from "./handlers.js";
 
 export async function startSplitter(ctx: ServiceContext): Promise<Service> {
   const { farm } = ctx;
-  const objects = await Objects.open(farm.nc);
-  const splitter = new Splitter({ ...ctx, objects, results: await ResultCache.open(farm.nc, objects) });
+  const { objects, results } = ctx.stores ?? (await openStores(farm.nc));
+  const splitter = new Splitter({ ...ctx, objects, results });
   const worker = await farm.worker(subjects.commitManifest, splitter.onManifest, { concurrency: 8, ackWait: 15_000 });
   return { name: "splitter", close: () => worker.close() };
 }
