@@ -1,6 +1,6 @@
 /**
  * The messages that flow between the services (see the data flow in
- * ARCHITECTURE.md). Large lists travel as object-store references.
+ * docs/ARCHITECTURE.md; the wire contract is the README's "Subjects"). Large lists travel as object-store references.
  */
 import type { FarmConfig } from "./config.js";
 import type { Farm } from "./farm.js";
