@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,6 +19,11 @@ const opts = { timeoutMs: 5_000, staleMs: 60_000, pollMs: 10 };
 /** A pid that certainly belonged to a process that has exited. */
 function deadPid(): number {
   return spawnSync(process.execPath, ["-e", ""]).pid!;
+}
+
+/** What the lock's owner file says now. */
+function owner(lockDir: string): { pid?: number; token?: string } {
+  return JSON.parse(readFileSync(path.join(lockDir, "owner.json"), "utf8")) as { pid?: number; token?: string };
 }
 
 function plantLock(lockDir: string, owner: object): void {
@@ -56,17 +61,22 @@ describe("cross-process directory lock", () => {
   it("breaks a lock whose process is dead", async () => {
     const lockDir = path.join(tmp, "dead.lock");
     plantLock(lockDir, { pid: deadPid(), host: os.hostname(), token: "dead", since: Date.now() });
-    const t0 = Date.now();
-    const token = await acquireDirLock(lockDir, opts);
-    expect(Date.now() - t0).toBeLessThan(1000);
+    // Far shorter than a live holder would be waited for (opts.timeoutMs): only breaking it gets the lock.
+    const token = await acquireDirLock(lockDir, { ...opts, timeoutMs: 2_000 });
+    expect(owner(lockDir)).toMatchObject({ pid: process.pid, token });
+    expect(token).not.toBe("dead");
     await releaseDirLock(lockDir, token);
+    expect(existsSync(lockDir)).toBe(false);
   });
 
   it("breaks a lock older than staleMs even if its pid lives", async () => {
     const lockDir = path.join(tmp, "old.lock");
     plantLock(lockDir, { pid: process.pid, host: os.hostname(), token: "old", since: Date.now() - 120_000 });
-    const token = await acquireDirLock(lockDir, opts);
+    const token = await acquireDirLock(lockDir, { ...opts, timeoutMs: 2_000 });
+    expect(owner(lockDir)).toMatchObject({ pid: process.pid, token });
+    expect(token).not.toBe("old");
     await releaseDirLock(lockDir, token);
+    expect(existsSync(lockDir)).toBe(false);
   });
 
   it("waits for a live holder and times out with a transient error", async () => {
