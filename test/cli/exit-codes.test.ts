@@ -4,7 +4,7 @@ import { describe, expect, test } from "vitest";
 import { EXIT, errorLine, exitCodeOf, UsageError } from "../../cli/context.js";
 import { ClusterUnreachableError } from "../../shared/connection.js";
 import { StoreInUseError } from "../../shared/embedded.js";
-import { NoRespondersError, PermanentError, TimeoutError } from "../../shared/errors.js";
+import { FarmError, isPermanent, NoRespondersError, PermanentError, TimeoutError } from "../../shared/errors.js";
 
 describe("exitCodeOf", () => {
   test.each([
@@ -18,6 +18,18 @@ describe("exitCodeOf", () => {
     ["anything else", new Error("bug"), EXIT.internal],
   ])("%s", (_what, err, code) => {
     expect(exitCodeOf(err)).toBe(code);
+  });
+});
+
+test("an unreachable cluster is a FarmError with its own code, its cause kept", () => {
+  const cause = new Error("ECONNREFUSED");
+  const err = new ClusterUnreachableError("nats://x:1", cause);
+  expect(err).toBeInstanceOf(FarmError);
+  expect({ name: err.name, code: err.code, cause: err.cause, permanent: isPermanent(err) }).toEqual({
+    name: "ClusterUnreachableError",
+    code: "E_CLUSTER_UNREACHABLE",
+    cause,
+    permanent: false,
   });
 });
 
