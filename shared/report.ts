@@ -223,17 +223,31 @@ function ruleless(m: LintMessage): { kind?: string; fatal?: boolean } {
   return { kind: ruleName(m), ...(m.fatal ? { fatal: true } : {}) };
 }
 
+/** A file as the delta compares it: by path, blob and config. */
+interface Versioned {
+  path: string;
+  blob: string;
+  configId?: string;
+}
+
+/**
+ * The files of `current` and of `parent` that are not the same (path, blob,
+ * config) on the other side: only they can hold new or fixed issues.
+ */
+export function changedFiles<F extends Versioned>(current: readonly F[], parent: readonly F[]): { now: F[]; before: F[] } {
+  const parentByPath = new Map(parent.map((f) => [f.path, f]));
+  const currentByPath = new Map(current.map((f) => [f.path, f]));
+  const same = (a: F, b: F | undefined) => b !== undefined && a.blob === b.blob && a.configId === b.configId;
+  return { now: current.filter((f) => !same(f, parentByPath.get(f.path))), before: parent.filter((f) => !same(f, currentByPath.get(f.path))) };
+}
+
 /**
  * New and fixed issues of `current` against `parent`. Unchanged files (same
  * path, same blob, same config) are skipped; a file whose config changed (a
  * rule turned on in `.farm.json`) is compared like an edited one.
  */
 export function computeDelta(current: FileMessages[], parent: FileMessages[]): Delta {
-  const parentByPath = new Map(parent.map((f) => [f.path, f]));
-  const currentByPath = new Map(current.map((f) => [f.path, f]));
-  const same = (a: FileMessages, b: FileMessages | undefined) => b !== undefined && a.blob === b.blob && a.configId === b.configId;
-  const changedNow = current.filter((f) => !same(f, parentByPath.get(f.path)));
-  const changedBefore = parent.filter((f) => !same(f, currentByPath.get(f.path)));
+  const { now: changedNow, before: changedBefore } = changedFiles(current, parent);
   const now = new Map(changedNow.flatMap(fingerprints).map((x) => [x.fingerprint, x.entry]));
   const before = new Map(changedBefore.flatMap(fingerprints).map((x) => [x.fingerprint, x.entry]));
   const byPlace = (a: DeltaEntry, b: DeltaEntry) => a.path.localeCompare(b.path) || a.line - b.line || a.column - b.column;

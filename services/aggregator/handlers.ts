@@ -7,6 +7,7 @@ import type { TaskResult } from "../../shared/envelope.js";
 import type { TaskContext } from "../../shared/worker.js";
 import type { BatchDone, CommitFiles, CompletedEvent, LintBatch, ServiceContext } from "../../shared/pipeline.js";
 import {
+  changedFiles,
   computeDelta,
   countRules,
   resultKey,
@@ -169,13 +170,9 @@ export class Aggregator {
 
   /** New and fixed issues against the baseline: only files whose (path, blob, config) changed are loaded. */
   private async delta(files: readonly FileRef[], baseline: Baseline) {
-    const before = new Map(baseline.files.map((f) => [f.path, f]));
-    const now = new Map(files.map((f) => [f.path, f]));
-    const same = (a: FileRef, b: FileRef | undefined) => b !== undefined && a.blob === b.blob && a.configId === b.configId;
-    const changedNow = files.filter((f) => !same(f, before.get(f.path)));
-    const changedBefore = baseline.files.filter((f) => !same(f, now.get(f.path)));
-    const current = (await this.load(changedNow)).filter(isLinted);
-    const parent = (await this.load(changedBefore, baseline.failures)).filter(isLinted);
+    const { now, before } = changedFiles(files, baseline.files);
+    const current = (await this.load(now)).filter(isLinted);
+    const parent = (await this.load(before, baseline.failures)).filter(isLinted);
     return computeDelta(current, parent);
   }
 

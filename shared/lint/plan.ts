@@ -6,6 +6,7 @@
  * thread (heartbeats, other repositories' commits, SIGTERM).
  */
 import { setImmediate as nextTurn } from "node:timers/promises";
+import { Lru } from "../lru.js";
 import { configId, configOfShape, fileShape, shapeKey } from "./config.js";
 import { PlanBudgetError } from "./errors.js";
 import { loadRepoSettings, settingsKey } from "./settings.js";
@@ -104,18 +105,20 @@ class Planner {
  * than once per commit. Keeps the last `size` settings (default 8).
  */
 export class PlanCache {
-  private readonly planners: Map<string, Planner> = new Map();
+  private readonly planners: Lru<string, Planner>;
 
-  constructor(private readonly size = 8) {}
+  constructor(size = 8) {
+    this.planners = new Lru(size);
+  }
 
   /** The planner of `input`'s settings (loaded, and checked, only when new). Throws RepoConfigError. */
   planner(input: RepoSettingsInput, versions: LinterVersions): Planner {
     const key = `${settingsKey(input)}\0${JSON.stringify(versions)}`;
     let planner = this.planners.get(key);
-    if (planner) this.planners.delete(key);
-    else planner = new Planner(loadRepoSettings(input), versions);
-    this.planners.set(key, planner);
-    if (this.planners.size > this.size) this.planners.delete(this.planners.keys().next().value!);
+    if (!planner) {
+      planner = new Planner(loadRepoSettings(input), versions);
+      this.planners.set(key, planner);
+    }
     return planner;
   }
 }
