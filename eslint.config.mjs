@@ -1,11 +1,36 @@
-// farm's own code passes its own lint: ESLint's and typescript-eslint's recommended rules.
+// farm's own code passes its own lint: ESLint's and typescript-eslint's recommended rules, type-aware
+// for the product (shared/, services/, cli/); tests get the type-aware rules that catch real bugs
+// (a promise nobody awaits) without the no-unsafe-* family, which JSON-parsing assertions trip by design.
 import js from "@eslint/js";
 import globals from "globals";
 import tseslint from "typescript-eslint";
+
+const product = ["shared/**/*.ts", "services/**/*.ts", "cli/**/*.ts"];
 
 export default tseslint.config(
   { ignores: ["dist/", "node_modules/", ".farm/", "test/**/fixtures/", "coverage/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   { languageOptions: { globals: { ...globals.node } } },
+  {
+    files: ["**/*.ts"],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+  },
+  ...tseslint.configs.recommendedTypeCheckedOnly.map((c) => ({ ...c, files: product })),
+  {
+    files: ["test/**/*.ts"],
+    rules: {
+      "@typescript-eslint/no-floating-promises": "error",
+      "@typescript-eslint/no-misused-promises": "error",
+      "@typescript-eslint/await-thenable": "error",
+    },
+  },
+  {
+    // Farm's error codes are one typed set: name them through ErrorCodes.
+    files: product,
+    ignores: ["shared/errors.ts"],
+    rules: {
+      "no-restricted-syntax": ["error", { selector: "Literal[value=/^E_[A-Z_]+$/]", message: "Use ErrorCodes from shared/errors.ts, not a bare error code." }],
+    },
+  },
 );

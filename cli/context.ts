@@ -3,10 +3,9 @@ import { errors as natsErrors } from "@nats-io/transport-node";
 import { ClusterUnreachableError, connectOptionsFrom } from "../shared/connection.js";
 import { loadConfig, type FarmConfig } from "../shared/config.js";
 import { NatsServerMissingError, PortUnavailableError, StoreInUseError } from "../shared/embedded.js";
-import { FarmError, NoRespondersError, PermanentError, RemoteError, TimeoutError } from "../shared/errors.js";
+import { ErrorCodes, FarmError, isPermanent, NoRespondersError, TimeoutError } from "../shared/errors.js";
 import { Farm } from "../shared/farm.js";
 import { createLogger, type Logger } from "../shared/logger.js";
-import { InvalidInputError } from "../shared/git.js";
 import { findLocalFarm } from "../shared/local-farm.js";
 
 export const EXIT = { ok: 0, issuesFound: 1, usage: 2, unreachable: 3, internal: 4 } as const;
@@ -14,15 +13,15 @@ export const EXIT = { ok: 0, issuesFound: 1, usage: 2, unreachable: 3, internal:
 /** Bad flags or arguments: exit 2 with a one-line reason. */
 export class UsageError extends FarmError {
   constructor(message: string) {
-    super(message, "E_USAGE");
+    super(message, ErrorCodes.Usage);
   }
 }
 
 export function exitCodeOf(err: unknown): number {
-  if (err instanceof UsageError || err instanceof InvalidInputError || err instanceof PermanentError) return EXIT.usage;
-  if (err instanceof RemoteError && err.permanent) return EXIT.usage;
-  if (err instanceof ClusterUnreachableError || err instanceof NatsServerMissingError || err instanceof StoreInUseError) return EXIT.unreachable;
-  if (err instanceof PortUnavailableError) return EXIT.unreachable;
+  // Bad input, here or at a worker (an InvalidInputError is a PermanentError): trying again will not help.
+  if (err instanceof UsageError || isPermanent(err)) return EXIT.usage;
+  const unreachable = [ClusterUnreachableError, NatsServerMissingError, StoreInUseError, PortUnavailableError];
+  if (unreachable.some((E) => err instanceof E)) return EXIT.unreachable;
   // The cluster is there but nobody answered (in time): like unreachable, worth another try.
   if (err instanceof natsErrors.TimeoutError || err instanceof TimeoutError || err instanceof NoRespondersError) return EXIT.unreachable;
   return EXIT.internal;

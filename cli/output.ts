@@ -5,12 +5,12 @@
  */
 import { once } from "node:events";
 import type { Writable } from "node:stream";
-import { FarmError } from "../shared/errors.js";
+import { ErrorCodes, FarmError } from "../shared/errors.js";
 
 /** The stream written to was closed by its reader: nothing more can be said there. */
 export class OutputClosedError extends FarmError {
   constructor() {
-    super("the output was closed by its reader", "E_OUTPUT_CLOSED");
+    super("the output was closed by its reader", ErrorCodes.OutputClosed);
   }
 }
 

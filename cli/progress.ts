@@ -1,11 +1,8 @@
 /** Progress of an analysis: a bar on a terminal, plain lines otherwise. */
 import { SingleBar, Presets } from "cli-progress";
+import type { SplitStats } from "../shared/pipeline.js";
 
-interface Stats {
-  files: number;
-  cacheHits: number;
-  queued: number;
-}
+type Stats = Pick<SplitStats, "cacheHits" | "queued">;
 
 export class Progress {
   private bar?: SingleBar;

@@ -1,5 +1,5 @@
 /** The four services by name: what `farm service <name>` and the embedded default start. */
-import { openStores } from "../shared/stores.js";
+import { openStores } from "../shared/stores/index.js";
 import type { Service, ServiceContext } from "../shared/pipeline.js";
 import { announce } from "../shared/presence.js";
 import { startAggregator } from "./aggregator/index.js";

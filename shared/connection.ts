@@ -2,7 +2,7 @@
 import { connect, credsAuthenticator, type NatsConnection } from "@nats-io/transport-node";
 import { readFile } from "node:fs/promises";
 import type { FarmConfig } from "./config.js";
-import { FarmError } from "./errors.js";
+import { ErrorCodes, FarmError } from "./errors.js";
 
 export interface ConnectOptions {
   servers: string;
@@ -30,7 +30,7 @@ export interface ConnectOptions {
 /** No server of the cluster answered the connect (transient: worth another try later). */
 export class ClusterUnreachableError extends FarmError {
   constructor(servers: string, cause: unknown) {
-    super(`cannot reach NATS at ${servers}: ${(cause as Error)?.message ?? String(cause)}`, "E_CLUSTER_UNREACHABLE", { cause });
+    super(`cannot reach NATS at ${servers}: ${(cause as Error)?.message ?? String(cause)}`, ErrorCodes.ClusterUnreachable, { cause });
   }
 }
 

@@ -5,13 +5,13 @@
 import { headers as natsHeaders, nuid, type MsgHdrs } from "@nats-io/transport-node";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { H } from "./envelope.js";
-import { PermanentError } from "./errors.js";
-import { DLQ_PREFIX, DLQ_STREAM } from "./topology.js";
+import { ErrorCodes, PermanentError } from "./errors.js";
+import { DLQ_PREFIX, DLQ_STREAM, messageIds } from "./topology.js";
 
 /** `replay` was asked for sequence numbers the dead-letter stream does not hold (or not with that subject). */
 export class UnknownDeadLetterError extends PermanentError {
   constructor(readonly seqs: number[]) {
-    super(`no dead-letter entry ${seqs.map((s) => `#${s}`).join(", ")} (nothing was replayed; \`farm dlq ls\` lists the entries)`, "E_UNKNOWN_DEAD_LETTER");
+    super(`no dead-letter entry ${seqs.map((s) => `#${s}`).join(", ")} (nothing was replayed; \`farm dlq ls\` lists the entries)`, ErrorCodes.UnknownDeadLetter);
   }
 }
 
@@ -84,7 +84,7 @@ export class DeadLetters {
     h.set(H.dlqTime, new Date().toISOString());
     await this.js.publish(`${DLQ_PREFIX}.${info.stream}.${msg.subject}`, msg.data, {
       headers: h,
-      msgID: `dlq.${info.stream}.${info.streamSeq}`,
+      msgID: messageIds.deadLetter(info.stream, info.streamSeq),
     });
   }
 
@@ -113,7 +113,7 @@ export class DeadLetters {
     if (missing.length > 0) throw new UnknownDeadLetterError(missing);
     for (const d of entries) {
       const h = copyHeaders(headersOf(d), (k) => !DROP.has(k) && !DLQ_HEADERS.has(k));
-      await this.js.publish(d.subject, d.data, { headers: h, msgID: `replay.${d.seq}.${nuid.next()}` });
+      await this.js.publish(d.subject, d.data, { headers: h, msgID: messageIds.replay(d.seq, nuid.next()) });
       await this.jsm.streams.deleteMessage(DLQ_STREAM, d.seq, false);
     }
     return entries;

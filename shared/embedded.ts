@@ -7,14 +7,14 @@ import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { FarmError } from "./errors.js";
+import { ErrorCodes, FarmError } from "./errors.js";
 
 export class NatsServerMissingError extends FarmError {
   constructor(bin: string) {
     super(
       `${bin} is not installed: install it (Debian/Ubuntu: apt-get install nats-server; macOS: brew install nats-server) ` +
         `or point farm at a cluster with --nats URL / NATS_URL`,
-      "E_NO_NATS_SERVER",
+      ErrorCodes.NoNatsServer,
     );
   }
 }
@@ -27,7 +27,7 @@ export class NatsServerMissingError extends FarmError {
 export class PortUnavailableError extends FarmError {
   readonly port: number;
   constructor(port: number, why = "is already in use") {
-    super(`port ${port} (127.0.0.1:${port}) ${why}: stop what listens there, or pass --port N to use another port`, "E_PORT_UNAVAILABLE");
+    super(`port ${port} (127.0.0.1:${port}) ${why}: stop what listens there, or pass --port N to use another port`, ErrorCodes.PortUnavailable);
     this.port = port;
   }
 }
@@ -78,7 +78,7 @@ export interface NatsServerOptions {
 
 export class StoreInUseError extends FarmError {
   constructor(storeDir: string, pid: number) {
-    super(`${storeDir} is in use by another farm process (pid ${pid}): stop it, or give this one another FARM_DATA_DIR`, "E_STORE_IN_USE");
+    super(`${storeDir} is in use by another farm process (pid ${pid}): stop it, or give this one another FARM_DATA_DIR`, ErrorCodes.StoreInUse);
   }
 }
 
@@ -94,6 +94,7 @@ function isExecutable(file: string): boolean {
     accessSync(file, constants.X_OK);
     return true;
   } catch {
+    // Missing or not executable: the next candidate is tried.
     return false;
   }
 }
@@ -149,7 +150,7 @@ export class NatsServer {
       proc.once("exit", (code) =>
         fail(/bind: address already in use/.test(log) ? new PortUnavailableError(this.port) : new Error(`nats-server exited with ${code}:\n${log}`)),
       );
-      proc.stderr!.on("data", (d: Buffer) => {
+      proc.stderr.on("data", (d: Buffer) => {
         log += d.toString();
         if (log.includes("Server is ready")) {
           clearTimeout(timer);
@@ -158,8 +159,8 @@ export class NatsServer {
       });
     });
     proc.removeAllListeners("exit");
-    proc.stderr!.removeAllListeners("data");
-    proc.stderr!.resume();
+    proc.stderr.removeAllListeners("data");
+    proc.stderr.resume();
     if (this.opts.pidFile) writeFileSync(this.opts.pidFile, `${proc.pid} ${process.pid}\n`);
   }
 
@@ -202,6 +203,7 @@ function servesStore(pid: number, storeDir: string): boolean {
     const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
     return argv.some((a) => a.endsWith("nats-server")) && argv.includes(storeDir);
   } catch {
+    // No such process (or no /proc): it serves nothing.
     return false;
   }
 }
@@ -211,6 +213,7 @@ async function reapOrphan(pidFile: string, storeDir: string): Promise<void> {
   try {
     [server, parent] = readFileSync(pidFile, "utf8").trim().split(" ").map(Number);
   } catch {
+    // No pid file: no orphan to reap.
     return;
   }
   if (!servesStore(server, storeDir)) return void rmSync(pidFile, { force: true });

@@ -44,7 +44,7 @@ export class Events {
   /** Every subscriber gets every event matching `pattern` (wildcards allowed). */
   subscribe<T = unknown>(pattern: string, handler: EventHandler<T>, opts: SubscribeOptions = {}): Subscription {
     const sub = this.nc.subscribe(pattern, { queue: opts.queue });
-    (async () => {
+    void (async () => {
       for await (const m of sub) {
         try {
           await handler(decode<T>(m.data, m.headers), m.subject);

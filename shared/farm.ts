@@ -15,7 +15,8 @@ import { DeadLetters } from "./dlq.js";
 import { Events } from "./events.js";
 import { Jobs } from "./jobs.js";
 import { createLogger } from "./logger.js";
-import { openTopology } from "./topology.js";
+import type { QueueSpec, Queues } from "./queues.js";
+import { farmQueueRegistry, openTopology } from "./topology.js";
 import { Worker, type Handler, type WorkerOptions } from "./worker.js";
 
 export interface FarmOptions extends ConnectOptions {
@@ -26,6 +27,11 @@ export interface FarmOptions extends ConnectOptions {
   replicas?: number;
   /** How long connect waits for a cluster that is still forming. Default 60000 ms. */
   readyTimeout?: number;
+  /**
+   * Work queues of your own, beside farm's (`farmQueues`): each a stream that
+   * `jobs.distribute`/`enqueue` and workers of its subjects use, created at connect.
+   */
+  queues?: QueueSpec[];
 }
 
 export class Farm {
@@ -41,9 +47,11 @@ export class Farm {
     readonly js: JetStreamClient,
     readonly jsm: JetStreamManager,
     readonly log: Logger,
+    /** The work queues this farm knows: farm's own and the connect options'. */
+    readonly queues: Queues,
     inboxPrefix?: string,
   ) {
-    this.jobs = new Jobs(nc, js, inboxPrefix);
+    this.jobs = new Jobs({ nc, queues, inboxPrefix });
     this.events = new Events(nc, log);
     this.dlq = new DeadLetters(js, jsm);
   }
@@ -51,13 +59,14 @@ export class Farm {
   static async connect(opts: FarmOptions): Promise<Farm> {
     const log = opts.log ?? createLogger({ name: opts.name });
     const nc = await connectNats(opts);
-    const jsm = await openTopology(nc, { create: opts.ensureTopology ?? true, replicas: opts.replicas, log, readyTimeout: opts.readyTimeout });
-    return new Farm(nc, jetstream(nc), jsm, log, opts.inboxPrefix);
+    const queues = farmQueueRegistry(opts.queues);
+    const jsm = await openTopology(nc, { create: opts.ensureTopology ?? true, replicas: opts.replicas, log, readyTimeout: opts.readyTimeout, queues });
+    return new Farm(nc, jetstream(nc), jsm, log, queues, opts.inboxPrefix);
   }
 
   /** Starts a worker for `subject`; closed with the farm. */
   async worker<T = unknown, R = unknown>(subject: string, handler: Handler<T, R>, opts?: WorkerOptions): Promise<Worker<T, R>> {
-    const w = new Worker<T, R>({ nc: this.nc, js: this.js, jsm: this.jsm, dlq: this.dlq, log: this.log }, subject, handler, opts);
+    const w = new Worker<T, R>({ nc: this.nc, js: this.js, jsm: this.jsm, dlq: this.dlq, log: this.log, queues: this.queues }, subject, handler, opts);
     await w.start();
     this.workers.add(w);
     return w;

@@ -3,6 +3,7 @@ export * from "./codec.js";
 export * from "./config.js";
 export * from "./logger.js";
 export * from "./connection.js";
+export * from "./queues.js";
 export * from "./topology.js";
 export * from "./envelope.js";
 export * from "./jobs.js";

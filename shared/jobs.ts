@@ -10,11 +10,12 @@ import {
   type Msg,
   type NatsConnection,
 } from "@nats-io/transport-node";
-import { JetStreamApiError, JetStreamError, PubHeaders, type ApiError, type JetStreamClient, type PubAck } from "@nats-io/jetstream";
+import { JetStreamApiError, JetStreamError, PubHeaders, type ApiError, type PubAck } from "@nats-io/jetstream";
 import { decode, encode, formatHeaders } from "./codec.js";
-import { isNatsTimeout, NoRespondersError, RemoteError, TimeoutError, FarmError, type WireError } from "./errors.js";
+import { ErrorCodes, FarmError, isNatsTimeout, NoRespondersError, RemoteError, TimeoutError, type WireError } from "./errors.js";
 import { H, type ErrorReply, type TaskResult } from "./envelope.js";
-import { queueSubject, streamFor } from "./topology.js";
+import { delayFor } from "./backoff.js";
+import type { Queues } from "./queues.js";
 import { sleep } from "./concurrency.js";
 
 export interface SendOptions {
@@ -44,7 +45,7 @@ function sniffsAsJson(data: Uint8Array): boolean {
 /** The stream's answer to one publish, checked as `js.publish` checks it. */
 function pubAck(m: Msg, wire: string): PubAck {
   if (m.data.length === 0 && m.headers?.code === 503) {
-    throw new FarmError(`no stream on the server captures "${wire}": was the topology created?`, "E_TOPOLOGY", {
+    throw new FarmError(`no stream on the server captures "${wire}": was the topology created?`, ErrorCodes.Topology, {
       cause: new natsErrors.NoRespondersError(wire),
     });
   }
@@ -72,28 +73,39 @@ function isNoResponders(err: unknown): boolean {
   );
 }
 
-/** The queued subject for `subject`, refused when no work-queue stream captures it. */
-function queuedOn(subject: string): string {
-  const wire = queueSubject(subject);
-  if (!streamFor(wire)) throw new FarmError(`no work queue captures "${wire}": declare it in shared/topology.ts`, "E_TOPOLOGY");
-  return wire;
+function undecodableResult(id: string, err: unknown): WireError {
+  const message = `the result of task "${id}" could not be decoded: ${(err as Error).message}`;
+  return { name: "DecodeError", message, code: ErrorCodes.Decode, permanent: true };
 }
 
 /** The stream dropped the task as a copy: its result went, or goes, to whoever queued it first. */
 function duplicateError(id: string): WireError {
   const message = `task id "${id}" was already queued within the stream's duplicate window; this copy was dropped`;
-  return { name: "DuplicateTask", message, code: "E_DUPLICATE", permanent: true };
+  return { name: "DuplicateTask", message, code: ErrorCodes.Duplicate, permanent: true };
 }
 
 
+/** While no worker serves a subject yet (one is starting): 50 ms, doubling, at most 1 s apart. */
+const NO_RESPONDERS_BACKOFF = { initialMs: 50, maxMs: 1000 };
+
+export interface JobsDeps {
+  nc: NatsConnection;
+  /** Which subjects have a work queue (distribute and enqueue refuse the others). */
+  queues: Queues;
+  /** The connection's reply-subject prefix (ConnectOptions.inboxPrefix). Default `_INBOX`. */
+  inboxPrefix?: string;
+}
+
 export class Jobs {
-  constructor(
-    private readonly nc: NatsConnection,
-    // Publishes go through publishAll on the connection; kept for the constructor's callers.
-    private readonly js: JetStreamClient,
-    /** The connection's reply-subject prefix (ConnectOptions.inboxPrefix). */
-    private readonly inboxPrefix?: string,
-  ) {}
+  private readonly nc: NatsConnection;
+  private readonly queues: Queues;
+  private readonly inboxPrefix?: string;
+
+  constructor(deps: JobsDeps) {
+    this.nc = deps.nc;
+    this.queues = deps.queues;
+    this.inboxPrefix = deps.inboxPrefix;
+  }
 
   /** One job now: the first worker of the queue group answers. */
   async send<R = unknown, T = unknown>(subject: string, task: T, opts: SendOptions = {}): Promise<R> {
@@ -113,7 +125,7 @@ export class Jobs {
         return body as R;
       } catch (err) {
         if (isNoResponders(err)) {
-          const wait = Math.min(50 * 2 ** attempt, 1000);
+          const wait = delayFor(attempt, NO_RESPONDERS_BACKOFF);
           if (Date.now() + wait > deadline) throw new NoRespondersError(subject, { cause: err });
           await sleep(wait);
           continue;
@@ -137,11 +149,11 @@ export class Jobs {
     tasks: T[],
     opts: DistributeOptions<T> | FireAndForgetOptions<T> = {},
   ): Promise<TaskResult<R>[] | Enqueued> {
-    const wire = queuedOn(subject);
+    const wire = this.queues.queuedOn(subject).wire;
     const ids = tasks.map((t, i) => opts.id?.(t, i) ?? nuid.next());
     if ("resultsTo" in opts && opts.resultsTo) {
       // Checked now: a worker could not deliver the results, and would fail every task.
-      queuedOn(opts.resultsTo);
+      this.queues.queuedOn(opts.resultsTo);
       const dups = await this.publishAll(wire, tasks, ids, opts.window, (h) => h.set(H.resultsTo, opts.resultsTo));
       return { ids, duplicates: dups.length };
     }
@@ -150,7 +162,7 @@ export class Jobs {
 
   /** Queues tasks and returns once the stream holds them; nobody waits for results. */
   async enqueue<T>(subject: string, tasks: T[], opts: Pick<DistributeOptions<T>, "id" | "window"> = {}): Promise<Enqueued> {
-    const wire = queuedOn(subject);
+    const wire = this.queues.queuedOn(subject).wire;
     const ids = tasks.map((t, i) => opts.id?.(t, i) ?? nuid.next());
     const dups = await this.publishAll(wire, tasks, ids, opts.window, () => {});
     return { ids, duplicates: dups.length };
@@ -164,8 +176,8 @@ export class Jobs {
     opts: DistributeOptions<T>,
   ): Promise<TaskResult<R>[]> {
     const index = new Map(ids.map((id, i) => [id, i]));
-    if (index.size !== ids.length) throw new FarmError("task ids must be unique", "E_DUPLICATE_ID");
-    const results: (TaskResult<R> | undefined)[] = new Array(tasks.length);
+    if (index.size !== ids.length) throw new FarmError("task ids must be unique", ErrorCodes.DuplicateId);
+    const results = new Array<TaskResult<R> | undefined>(tasks.length);
     let remaining = tasks.length;
     let allIn!: () => void;
     const collected = new Promise<void>((resolve) => (allIn = resolve));
@@ -177,13 +189,19 @@ export class Jobs {
     };
     const inbox = createInbox(this.inboxPrefix);
     const sub = this.nc.subscribe(inbox, {
-      callback: (_err, m) => {
+      callback: (subErr, m) => {
+        // A subscription error (e.g. a permission violation) ends nothing here: the timeout settles what is left.
+        if (subErr) return;
+        let r: TaskResult<R>;
         try {
-          const r = decode<TaskResult<R>>(m.data, m.headers);
-          settle(index.get(r.id), r);
-        } catch {
-          // not a result: ignore it
+          r = decode<TaskResult<R>>(m.data, m.headers);
+        } catch (err) {
+          // A result this client cannot read still settles its task (workers name it in a header), not at the timeout.
+          const id = m.headers?.get(H.taskId);
+          if (id) settle(index.get(id), { id, subject, ok: false, error: undecodableResult(id, err) });
+          return;
         }
+        settle(index.get(r.id), r);
       },
     });
     const timeout = opts.timeout ?? 300_000;
@@ -205,7 +223,7 @@ export class Jobs {
           id: ids[i],
           subject,
           ok: false as const,
-          error: { name: "TimeoutError", message: `no result within ${timeout} ms`, code: "E_TIMEOUT", permanent: false },
+          error: { name: "TimeoutError", message: `no result within ${timeout} ms`, code: ErrorCodes.Timeout, permanent: false },
         },
     );
   }
@@ -245,7 +263,7 @@ export class Jobs {
           try {
             if (pubAck(m, wire).duplicate) duplicates.push(i);
           } catch (e) {
-            return finish(e);
+            return finish(e as Error);
           }
           if (next >= tasks.length && waiting.size === 0) finish();
           else pump();
@@ -256,7 +274,7 @@ export class Jobs {
         const oldest = waiting.values().next().value;
         if (oldest !== undefined && Date.now() - oldest > PUB_ACK_TIMEOUT) finish(new natsErrors.TimeoutError());
       }, 250);
-      const finish = (err?: unknown) => {
+      const finish = (err?: Error) => {
         if (over) return;
         over = true;
         clearInterval(watchdog);
@@ -277,7 +295,7 @@ export class Jobs {
             nc.publish(wire, data, { reply: prefix + i, headers: h });
           }
         } catch (err) {
-          finish(err); // a closed connection, a payload over max_payload, an unencodable task
+          finish(err as Error); // a closed connection, a payload over max_payload, an unencodable task
         }
       };
       pump();

@@ -38,8 +38,9 @@ export function writeLocalFarm(dataDir: string, url: string): LocalFarm {
 export function findLocalFarm(dataDir: string): LocalFarm | undefined {
   let record: Partial<LocalFarm>;
   try {
-    record = JSON.parse(readFileSync(localFarmFile(dataDir), "utf8"));
+    record = JSON.parse(readFileSync(localFarmFile(dataDir), "utf8")) as Partial<LocalFarm>;
   } catch {
+    // No record, or a half-written one: no local farm to join.
     return undefined;
   }
   if (typeof record?.url !== "string" || !Number.isInteger(record.pid) || record.pid! <= 0) return undefined;
@@ -51,8 +52,9 @@ export function findLocalFarm(dataDir: string): LocalFarm | undefined {
 export function removeLocalFarm(dataDir: string, pid = process.pid): void {
   const file = localFarmFile(dataDir);
   try {
-    if (JSON.parse(readFileSync(file, "utf8"))?.pid !== pid) return;
+    if ((JSON.parse(readFileSync(file, "utf8")) as Partial<LocalFarm> | null)?.pid !== pid) return;
   } catch {
+    // No record, or not readable: nothing of ours to remove.
     return;
   }
   rmSync(file, { force: true });

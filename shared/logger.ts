@@ -33,5 +33,5 @@ function redacting(dest: DestinationStream & { flushSync?: () => void; flush?: (
     ...(dest.flushSync ? { flushSync: () => dest.flushSync!() } : {}),
     ...(dest.flush ? { flush: (cb?: (err?: Error) => void) => dest.flush!(cb) } : {}),
     ...(dest.end ? { end: () => dest.end!() } : {}),
-  } as DestinationStream;
+  };
 }

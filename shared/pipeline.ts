@@ -1,18 +1,27 @@
 /**
- * The messages that flow between the services (see the data flow in
- * docs/ARCHITECTURE.md; the wire contract is the README's "Subjects"). Large lists travel as object-store references.
+ * The contract: every message between the services and every event they
+ * publish, declared once (see the data flow in docs/ARCHITECTURE.md; the wire
+ * contract is the README's "Subjects"). Large lists travel as object-store references.
  */
 import type { FarmConfig } from "./config.js";
 import type { Farm } from "./farm.js";
+import type { TreeEntry } from "./git/objects.js";
 import type { Logger } from "./logger.js";
-import type { Stores } from "./stores.js";
+import type { Stores } from "./stores/index.js";
 
-/** `repo.new_sha` after validation. */
+/**
+ * `repo.new_sha` as any client publishes it (JSON): `{repo, sha}` with a url or
+ * local path, or `{owner, repo, sha}` with the operator's clone-url template.
+ * Validated into a `RepoRef` (shared/git/validate.ts) by ingest.
+ */
 export interface AnalysisRequest {
   repo: string;
+  owner?: string;
   sha: string;
+  /** Informational only; never passed to git. */
   ref?: string;
-  history: number;
+  /** First-parent ancestors to analyze too. Default 0. */
+  history?: number;
 }
 
 /** Identifies one commit of one analysis; carried by every later message. */
@@ -31,20 +40,19 @@ export interface CommitRef {
   subject: string;
 }
 
-export interface ManifestEntry {
-  path: string;
-  blob: string;
-  size: number;
-  mode: string;
-}
+/** One row of a commit's manifest: a tree entry as git lists it. */
+export type ManifestEntry = TreeEntry;
 
 /** ingest → splitter (`commit.manifest`): the tree lives in the object store. */
 export interface CommitManifest extends CommitRef {
   manifest: string;
 }
 
-/** What a linter needs to know about a file besides its content. */
-export interface BatchFile {
+/**
+ * A file of a commit as analyzed, and what a linter needs to know about it
+ * besides its content: its result lives at `kvKeys.result(blob, configId)`.
+ */
+export interface FileRef {
   path: string;
   blob: string;
   configId: string;
@@ -58,7 +66,7 @@ export interface BatchFile {
  */
 export interface LintBatch {
   settings: Record<string, unknown>;
-  files: BatchFile[];
+  files: FileRef[];
 }
 
 /** linter-runner → aggregator (`results.lint`, as the batch task's result). */
@@ -67,9 +75,13 @@ export interface BatchDone {
   linted: number;
 }
 
+/** What the splitter did with a commit's files; travels on to `repo.analysis.completed`. */
 export interface SplitStats {
+  /** Lintable files of the commit. */
   files: number;
+  /** Of those, files whose result was stored already. */
   cacheHits: number;
+  /** Of those, files queued for linting. */
   queued: number;
 }
 
@@ -108,7 +120,34 @@ export interface ServiceContext {
   stores?: Stores;
 }
 
-/** `repo.analysis.completed` (public, JSON; `id` is added by Events.publish). */
+// ---- events (public, JSON; `id` is added by Events.publish) ----------------------------
+
+/** `repo.analysis.started` from ingest: the history this request analyzes. */
+export interface AnalysisStartedEvent {
+  repo: string;
+  sha: string;
+  /** The requested commits, oldest first. */
+  commits: string[];
+  /** Analyzed too, for the oldest commit's delta; not reported. */
+  baseline: string | null;
+}
+
+/** `repo.analysis.started` from the aggregator: one commit's files are being linted. */
+export interface CommitStartedEvent {
+  repo: string;
+  sha: string;
+  files: number;
+}
+
+/** `repo.analysis.progress`: results of one commit stored so far. */
+export interface ProgressEvent {
+  repo: string;
+  sha: string;
+  done: number;
+  total: number;
+}
+
+/** `repo.analysis.completed` */
 export interface CompletedEvent {
   repo: string;
   sha: string;
@@ -120,3 +159,29 @@ export interface CompletedEvent {
   notes?: string[];
   stats: SplitStats;
 }
+
+/** `repo.analysis.failed`: `repo` and `sha` are null when the request did not say them. */
+export interface FailedEvent {
+  repo: string | null;
+  sha: string | null;
+  reason: string;
+}
+
+/** Each event subject and its payload. */
+export interface AnalysisEvents {
+  "repo.analysis.started": AnalysisStartedEvent | CommitStartedEvent;
+  "repo.analysis.progress": ProgressEvent;
+  "repo.analysis.completed": CompletedEvent;
+  "repo.analysis.failed": FailedEvent;
+}
+
+export type AnalysisEventSubject = keyof AnalysisEvents;
+
+/** Any analysis event, as a subscriber receives it (with its `id`). */
+export type AnalysisEvent = AnalysisEvents[AnalysisEventSubject] & { id: string };
+
+/**
+ * An event as read off the wire from any client: every field unchecked. A
+ * subscriber that acts on an event checks each field it uses.
+ */
+export type Unchecked<E> = { [K in keyof E]?: unknown };

@@ -124,16 +124,6 @@ export function countRules(files: { messages: Namable[] }[]): Record<string, num
   return counts;
 }
 
-/** A file of a commit as analyzed: where its result lives. */
-export interface FileRef {
-  path: string;
-  blob: string;
-  configId: string;
-}
-
-export function resultKey(blob: string, configId: string): string {
-  return `${blob}.${configId}`;
-}
 
 export function hashLine(text: string | undefined): string {
   const normalized = (text ?? "").replace(/\s+/g, " ").trim();

@@ -140,6 +140,7 @@ function repositoryUriOf(repo: string): string | undefined {
   try {
     return withoutCredentials(repo);
   } catch {
+    // Not a url SARIF can carry: leave the location out rather than guess.
     return undefined;
   }
 }

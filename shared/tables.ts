@@ -7,7 +7,7 @@
  */
 import { decode, encode } from "./codec.js";
 import { Lru } from "./lru.js";
-import type { Objects } from "./stores.js";
+import type { Objects } from "./stores/index.js";
 
 /** What a table's name points to: its chunks in order. */
 interface TableDoc {

@@ -3,7 +3,6 @@
  * KV buckets and the object store, created idempotently at start-up.
  */
 import {
-  AckPolicy,
   DiscardPolicy,
   JetStreamApiError,
   jetstreamManager,
@@ -16,8 +15,11 @@ import { Kvm } from "@nats-io/kv";
 import { Objm } from "@nats-io/obj";
 import { nanos, type NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
+import { nextDelay } from "./backoff.js";
 import { sleep } from "./concurrency.js";
 import { isNatsTimeout } from "./errors.js";
+import { InvalidKeyError } from "./git/errors.js";
+import { Queues, streamSubjects, type QueueSpec } from "./queues.js";
 
 /** Public and internal subjects. Edge subjects are the public contract. */
 export const subjects = {
@@ -29,46 +31,37 @@ export const subjects = {
   failed: "repo.analysis.failed",
   reportGet: "report.get",
   lintFile: "lint.file",
-  // internal work (queued: see queueSubject)
+  // internal work (queued on `q.<subject>`: see shared/queues.ts)
   commitManifest: "commit.manifest",
   lintBatch: "lint.batch",
   commitFiles: "results.commit_files",
   lintResults: "results.lint",
 } as const;
 
-/** Subjects that clients publish directly and a stream captures as they are. */
-const ingress = new Set<string>([subjects.newSha]);
-
-/** Prefix of queued (work-queue) subjects; keeps request-reply subjects out of streams. */
-export const QUEUE_PREFIX = "q.";
-
 /**
- * The subject a task for `subject` travels on when it is distributed.
- * Ingress subjects are captured as-is; everything else gets the queue prefix,
- * so the same name can serve request-reply without the stream answering it.
+ * Farm's own work queues, declared in the queue registry like a library
+ * user's: one stream per stage, so limits and permissions stay per stage.
  */
-export function queueSubject(subject: string): string {
-  return ingress.has(subject) ? subject : QUEUE_PREFIX + subject;
-}
-
-export function isIngress(subject: string): boolean {
-  return ingress.has(subject);
-}
-
-export interface WorkQueueSpec {
-  stream: string;
-  subjects: string[];
-}
-
-/** Work-queue streams: one per stage, so limits and permissions stay per stage. */
-export const workQueues: WorkQueueSpec[] = [
-  { stream: "REPOS", subjects: [subjects.newSha] },
-  { stream: "COMMITS", subjects: ["q.commit.>"] },
-  { stream: "LINT", subjects: ["q.lint.>"] },
-  { stream: "RESULTS", subjects: ["q.results.>"] },
+export const farmQueues: readonly QueueSpec[] = [
+  { stream: "REPOS", ingress: [subjects.newSha] },
+  { stream: "COMMITS", subjects: ["commit.>"] },
+  { stream: "LINT", subjects: ["lint.>"] },
+  { stream: "RESULTS", subjects: ["results.>"] },
   // Ad-hoc work of library users and tests.
-  { stream: "JOBS", subjects: ["q.jobs.>"] },
+  { stream: "JOBS", subjects: ["jobs.>"] },
 ];
+
+/** A registry of farm's queues plus `extra` (a library user's). */
+export function farmQueueRegistry(extra: readonly QueueSpec[] = []): Queues {
+  return new Queues(farmQueues).declare(...extra);
+}
+
+const pipelineQueues = farmQueueRegistry();
+
+/** The wire subject of one of farm's own queued subjects (the pipeline's, not a library user's). */
+export function queueSubject(subject: string): string {
+  return pipelineQueues.wireSubject(subject);
+}
 
 /**
  * Every `repo.analysis.*` event, kept a day, one copy per event id: a late or
@@ -93,28 +86,78 @@ export const BLOB_STORE = "farm-blobs";
 /** The stream behind an object store bucket. */
 export const objectStream = (bucket: string) => `OBJ_${bucket}`;
 
-/** NATS subject match: `*` one token, `>` the rest. */
-export function subjectMatches(pattern: string, subject: string): boolean {
-  const p = pattern.split(".");
-  const s = subject.split(".");
-  for (let i = 0; i < p.length; i++) {
-    if (p[i] === ">") return s.length > i;
-    if (i >= s.length) return false;
-    if (p[i] !== "*" && p[i] !== s[i]) return false;
-  }
-  return p.length === s.length;
-}
-
-/** The work-queue stream that captures a queued subject, or undefined. */
-export function streamFor(wireSubject: string): string | undefined {
-  return workQueues.find((w) => w.subjects.some((p) => subjectMatches(p, wireSubject)))?.stream;
-}
-
 /** A durable consumer name derived from a subject (`lint.batch` → `lint_batch`). */
 export function durableName(subject: string): string {
   if (/[*>\s]/.test(subject)) throw new Error(`a worker subject must be concrete, got "${subject}"`);
   return subject.replace(/\./g, "_");
 }
+
+/** The object store's names: every one content-addressed or keyed by commit. */
+export const objectNames = {
+  blob: (id: string) => `blob/${id}`,
+  manifest: (repoKey: string, sha: string) => `manifest/${repoKey}/${sha}`,
+  files: (repoKey: string, sha: string) => `files/${repoKey}/${sha}`,
+  report: (repoKey: string, sha: string) => `report/${repoKey}/${sha}`,
+  /** A report.get answer too big for one message, as the JSON the client asked for. */
+  reply: (repoKey: string, sha: string) => `reply/${repoKey}/${sha}`,
+  result: (key: string) => `result/${key}`,
+  /** Chunks of a repo's tables (trees, file lists): content-addressed, shared by its commits. */
+  chunks: (repoKey: string) => `table/${repoKey}`,
+  /** An effective lint config, by its id (a content hash): what a lint batch refers to. */
+  lintConfig: (configId: string) => `lint-config/${configId}`,
+};
+
+/**
+ * Keys of the KV buckets. A key the store would refuse throws InvalidKeyError
+ * (permanent): a retry builds the same key.
+ */
+export const kvKeys = {
+  /** A commit's report head (buckets.reports). */
+  report(repoKey: string, sha: string): string {
+    return validKvKey(`${repoKey}.${sha}`);
+  },
+  /** Why a commit's analysis was given up (buckets.reports). */
+  reportFailed: (repoKey: string, sha: string) => `${kvKeys.report(repoKey, sha)}.failed`,
+  /** Why a result key's lint work was given up (buckets.reports). */
+  givenUp: (resultKey: string) => `given-up.${resultKey}`,
+  /** A file's result (buckets.results): its content and its effective config. */
+  result: (blob: string, configId: string) => `${blob}.${configId}`,
+};
+
+function validKvKey(key: string): string {
+  if (!isValidKvKey(key)) throw new InvalidKeyError(key);
+  return key;
+}
+
+/** The queue group of a subject's request-reply servers: one of them answers each request. */
+export function queueGroup(subject: string): string {
+  return `farm.${subject}`;
+}
+
+/** The durable that reads a worker durable's max-deliveries advisories. */
+export function advisoryDurable(durable: string): string {
+  return `adv_${durable}`;
+}
+
+/**
+ * Message ids (`Nats-Msg-Id`): the same id for the same message, so that a
+ * stream drops a re-send inside its duplicate window (a redelivered task
+ * publishing again, two ingest instances queueing the same analysis).
+ */
+export const messageIds = {
+  /** A task's result on a results queue, per delivery of the task. */
+  result: (taskId: string, delivery: string | number) => `${taskId}.result.${delivery}`,
+  /** A commit's manifest, per analysis (see Ingest.dedupeId). */
+  manifest: (analysisId: string, sha: string) => `manifest.${analysisId}.${sha}`,
+  /** A commit's file list, per request. */
+  commitFiles: (requestId: string, sha: string) => `files.${requestId}.${sha}`,
+  /** A lint batch, by the digest of what it lints. */
+  lintBatch: (digest: string) => `batch.${digest}`,
+  /** A dead letter, by where its task was. */
+  deadLetter: (stream: string, seq: number) => `dlq.${stream}.${seq}`,
+  /** A replay of a dead letter: unique, so that a replay is never dropped as a copy. */
+  replay: (seq: number, unique: string) => `replay.${seq}.${unique}`,
+};
 
 /**
  * A key the KV buckets accept end to end: the client's own check (`[-/=.\w]`,
@@ -140,14 +183,16 @@ export interface TopologyOptions {
    * no leader, not enough peers for the replicas). Default 60000 ms.
    */
   readyTimeout?: number;
+  /** The work queues whose streams to create. Default farm's own (`farmQueues`). */
+  queues?: Queues;
 }
 
 type StreamSpec = Partial<StreamConfig> & { name: string };
 
-function streamConfigs(replicas: number): StreamSpec[] {
-  const work = workQueues.map((w) => ({
-    name: w.stream,
-    subjects: w.subjects,
+function streamConfigs(replicas: number, queues: Queues): StreamSpec[] {
+  const work = queues.list().map((q) => ({
+    name: q.stream,
+    subjects: streamSubjects(q),
     retention: RetentionPolicy.Workqueue,
     storage: StorageType.File,
     num_replicas: replicas,
@@ -210,7 +255,7 @@ export async function openTopology(nc: NatsConnection, opts: TopologyOptions & {
   const jsm = await step("JetStream account", () => jetstreamManager(nc));
   if (!opts.create) return jsm;
   const replicas = opts.replicas ?? 1;
-  for (const cfg of streamConfigs(replicas)) await step(`stream ${cfg.name}`, () => ensureStream(jsm, cfg, opts.log));
+  for (const cfg of streamConfigs(replicas, opts.queues ?? pipelineQueues)) await step(`stream ${cfg.name}`, () => ensureStream(jsm, cfg, opts.log));
   const kvm = new Kvm(nc);
   for (const name of Object.values(buckets)) await step(`bucket ${name}`, () => kvm.create(name, { replicas, history: 1 }));
   await step(`object store ${BLOB_STORE}`, () => new Objm(nc).create(BLOB_STORE, { replicas }));
@@ -237,9 +282,11 @@ export function whenReady<T>(what: string, fn: () => Promise<T>, opts: { readyTi
   return untilReady(what, fn, Date.now() + (opts.readyTimeout ?? 60_000), opts.log);
 }
 
+const NOT_READY_BACKOFF = { initialMs: 250, maxMs: 4000 };
+
 // Idempotent steps: a create that timed out may have happened; the retry finds it in place.
 async function untilReady<T>(what: string, fn: () => Promise<T>, deadline: number, log?: Logger): Promise<T> {
-  for (let wait = 250; ; wait = Math.min(wait * 2, 4000)) {
+  for (let wait = nextDelay(undefined, NOT_READY_BACKOFF); ; wait = nextDelay(wait, NOT_READY_BACKOFF)) {
     try {
       return await fn();
     } catch (err) {
@@ -249,7 +296,3 @@ async function untilReady<T>(what: string, fn: () => Promise<T>, deadline: numbe
     }
   }
 }
-
-export const consumerDefaults = {
-  ack_policy: AckPolicy.Explicit,
-} as const;

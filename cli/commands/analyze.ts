@@ -8,6 +8,7 @@ import type { Writable } from "node:stream";
 import path from "node:path";
 import { encode } from "../../shared/codec.js";
 import { repoKey } from "../../shared/git.js";
+import type { AnalysisRequest, AnalysisStartedEvent, CompletedEvent, FailedEvent, SplitStats, Unchecked } from "../../shared/pipeline.js";
 import type { Report } from "../../shared/report.js";
 import { toSarif } from "../../shared/sarif.js";
 import { subjects } from "../../shared/topology.js";
@@ -33,15 +34,16 @@ interface AnalyzeFlags extends ConnectionFlags {
   timeout: string;
 }
 
-/** The fields of the `repo.analysis.*` events this command follows (any client may publish them: all checked). */
-interface AnalysisEvent {
-  repo?: unknown;
-  sha?: string | null;
-  commits?: string[];
-  baseline?: unknown;
-  requested?: boolean;
-  stats?: { files: number; cacheHits: number; queued: number };
-  reason?: string;
+/** The `repo.analysis.*` events this command follows: any client may publish them, so every field is checked. */
+type FollowedEvent = Unchecked<AnalysisStartedEvent & CompletedEvent & FailedEvent>;
+
+function isShaList(v: unknown): v is string[] {
+  return Array.isArray(v) && v.every((s) => typeof s === "string");
+}
+
+function statsOf(v: unknown): SplitStats | undefined {
+  const s = v as Partial<SplitStats> | null;
+  return typeof s?.queued === "number" && typeof s.cacheHits === "number" && typeof s.files === "number" ? (s as SplitStats) : undefined;
 }
 
 export async function analyzeCommand(repoArg: string, flags: AnalyzeFlags) {
@@ -115,22 +117,22 @@ async function follow(farm: Farm, repo: string, sha: string, history: number, ti
   const check = () => {
     if (expected && expected.every((s) => done.has(s))) settle();
   };
-  const sub = farm.events.subscribe<AnalysisEvent>(`${subjects.analysis}.>`, (e, subject) => {
+  const sub = farm.events.subscribe<FollowedEvent>(`${subjects.analysis}.>`, (e, subject) => {
     if (typeof e?.repo !== "string" || repoKey(e.repo) !== key) return;
-    if (subject === subjects.started && Array.isArray(e.commits) && e.sha === sha) {
+    if (subject === subjects.started && isShaList(e.commits) && e.sha === sha) {
       expected = e.commits;
       baseline = typeof e.baseline === "string" ? e.baseline : null;
-      progress.start(expected!.length);
+      progress.start(expected.length);
     } else if (subject === subjects.completed && e.requested && typeof e.sha === "string") {
       if (!done.has(e.sha)) {
         done.add(e.sha);
-        progress.commitDone(e.stats);
+        progress.commitDone(statsOf(e.stats));
       }
     } else if (subject === subjects.completed && e.sha === baseline) {
       baseline = null;
-      progress.counted(e.stats);
+      progress.counted(statsOf(e.stats));
     } else if (subject === subjects.failed && (e.sha === sha || e.sha === null || (typeof e.sha === "string" && expected?.includes(e.sha)))) {
-      settle(new UsageError(`analysis failed: ${e.reason}`));
+      settle(new UsageError(`analysis failed: ${String(e.reason)}`));
       return;
     }
     check();
@@ -138,7 +140,7 @@ async function follow(farm: Farm, repo: string, sha: string, history: number, ti
   const timer = setTimeout(() => settle(new Error(`no result within ${timeoutMs / 1000} s (see farm status)`)), timeoutMs);
   try {
     await farm.nc.flush();
-    await farm.js.publish(subjects.newSha, encode({ repo, sha, history }, "json"));
+    await farm.js.publish(subjects.newSha, encode({ repo, sha, history } satisfies AnalysisRequest, "json"));
     await finished;
   } finally {
     clearTimeout(timer);

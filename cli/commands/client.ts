@@ -1,5 +1,6 @@
 /** Client commands against a running cluster: publish, report, events. */
 import { encode } from "../../shared/codec.js";
+import type { AnalysisRequest } from "../../shared/pipeline.js";
 import type { Report } from "../../shared/report.js";
 import { EventLog } from "../../shared/event-log.js";
 import { fetchReport } from "../../shared/report-client.js";
@@ -20,7 +21,7 @@ export async function publishCommand(repo: string, sha: string, flags: PublishFl
   const history = parseCount("--history", flags.history);
   const farm = await connectClient(ctx, "farm-publish");
   try {
-    const payload = { repo, sha, history, ...(flags.ref ? { ref: flags.ref } : {}) };
+    const payload: AnalysisRequest = { repo, sha, history, ...(flags.ref ? { ref: flags.ref } : {}) };
     // A JetStream publish: the ack proves the stream holds it, so it survives an ingest outage.
     const ack = await farm.js.publish(subjects.newSha, encode(payload, "json")).catch((err: Error) => {
       throw new UsageError(`the cluster did not store repo.new_sha (${err.message}): is farm running there?`);

@@ -1,6 +1,6 @@
 /** `farm status`: what is queued, in flight, redelivered and dead-lettered; who is up. */
 import { whoIsUp } from "../../shared/presence.js";
-import { DLQ_STREAM, workQueues } from "../../shared/topology.js";
+import { DLQ_STREAM } from "../../shared/topology.js";
 import { commandContext, connectClient, type ConnectionFlags } from "../context.js";
 
 export async function statusCommand(flags: ConnectionFlags & { json?: boolean }) {
@@ -8,7 +8,8 @@ export async function statusCommand(flags: ConnectionFlags & { json?: boolean })
   const farm = await connectClient(ctx, "farm-status");
   try {
     const streams = [];
-    for (const { stream } of workQueues) {
+    for (const { stream } of farm.queues.list()) {
+      // A stream not created yet (no service has started) has nothing to show.
       const info = await farm.jsm.streams.info(stream).catch(() => null);
       if (!info) continue;
       const consumers = [];

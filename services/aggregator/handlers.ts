@@ -2,28 +2,24 @@
  * The aggregator's handlers: count results in, assemble a commit's report once
  * every file has a result, diff it against the parent, store it, announce it.
  */
-import { isPermanent, PermanentError } from "../../shared/errors.js";
+import { announce, announceFailed, isFinalFailure } from "../../shared/announce.js";
+import { nextDelay } from "../../shared/backoff.js";
 import type { TaskResult } from "../../shared/envelope.js";
 import type { TaskContext } from "../../shared/worker.js";
-import type { BatchDone, CommitFiles, CompletedEvent, LintBatch, ServiceContext } from "../../shared/pipeline.js";
+import type { BatchDone, CommitFiles, CompletedEvent, FileRef, LintBatch, ServiceContext } from "../../shared/pipeline.js";
 import {
   changedFiles,
   computeDelta,
   countRules,
-  resultKey,
   summarize,
   unlintableResult,
   type FileMessages,
-  type FileRef,
   type FileResult,
   type Summary,
 } from "../../shared/report.js";
-import { toSarif } from "../../shared/sarif.js";
-import { encode } from "../../shared/codec.js";
-import { eventId } from "../../shared/events.js";
-import { Lru, objectNames, ReportStore, type Objects, type ResultCache, type StoredReport } from "../../shared/stores.js";
-import { BLOB_STORE, subjects } from "../../shared/topology.js";
-import { repoIdentity, repoKey } from "../../shared/git.js";
+import { Lru } from "../../shared/lru.js";
+import { ReportStore, type Objects, type ResultCache, type StoredReport } from "../../shared/stores/index.js";
+import { kvKeys, subjects } from "../../shared/topology.js";
 import { mapLimit } from "../../shared/concurrency.js";
 import type { ResultTracker } from "./tracker.js";
 
@@ -34,13 +30,10 @@ export interface AggregatorDeps extends ServiceContext {
   tracker: ResultTracker;
   /** Ms between progress events of one commit. Default 500. */
   progressEveryMs?: number;
-  /** Largest report.get answer sent inline. Default: the server's max payload less 16 KiB. */
-  maxReplyBytes?: number;
 }
 
 /** First and longest gap between looks in the store for a parent another instance assembles. */
-const PARENT_POLL_MS = 500;
-const PARENT_POLL_MAX_MS = 8_000;
+const PARENT_POLL = { initialMs: 500, maxMs: 8_000 };
 
 export class Aggregator {
   /** Commits (by report key) whose task this instance is running: their children wait without polling. */
@@ -51,15 +44,13 @@ export class Aggregator {
   private readonly baselines = new Lru<string, Baseline>(256);
   /** What a commit's tally needs of a result, by result key (a key's result never changes). */
   private readonly digests = new Lru<string, Digest>(100_000);
-  /** Big report.get answers being read part by part. */
-  private readonly replies = new Lru<string, Uint8Array>(4);
 
   constructor(private readonly d: AggregatorDeps) {}
 
   /** `results.lint`: a batch's results are in the cache (or the batch was given up). */
   onBatchResult = async (r: TaskResult<BatchDone> & { task?: LintBatch }): Promise<void> => {
     if (r.ok) return this.d.tracker.done(r.value.keys);
-    const keys = (r.task?.files ?? []).map((f) => resultKey(f.blob, f.configId));
+    const keys = (r.task?.files ?? []).map((f) => kvKeys.result(f.blob, f.configId));
     this.d.log.warn({ keys: keys.length, error: r.error.message }, "lint batch given up");
     await this.d.tracker.failed(keys, r.error.message);
   };
@@ -67,15 +58,15 @@ export class Aggregator {
   /** `results.commit_files`: held (with heartbeats) until the commit's report is stored. */
   onCommitFiles = async (c: CommitFiles, ctx: TaskContext): Promise<void> => {
     if (c.failed !== undefined) return this.gaveUp(c, c.failed);
-    const key = ReportStore.key(c.repoKey, c.sha);
+    const key = kvKeys.report(c.repoKey, c.sha);
     this.assembling.set(key, (this.assembling.get(key) ?? 0) + 1);
     try {
       await this.assembleCommit(c, ctx);
     } catch (err) {
       // Handed back at shutdown, or another attempt will come: not given up.
-      if (ctx.signal.aborted || (!isPermanent(err) && ctx.attempt < ctx.maxDeliver)) throw err;
+      if (!isFinalFailure(err, ctx)) throw err;
       const reason = (err as Error).message;
-      this.d.farm.events.publish(subjects.failed, { repo: c.repo, sha: c.sha, reason }, { id: eventId(subjects.failed, c.requestId, c.sha) });
+      announceFailed(this.d.farm.events, { repo: c.repo, sha: c.sha, reason }, c.requestId, c.sha);
       await this.gaveUp(c, reason);
       throw err;
     } finally {
@@ -100,10 +91,10 @@ export class Aggregator {
       if (existing) return this.announce(c, existing);
     }
     const files = (await this.d.objects.tables.get<FileRef>(c.files)) ?? [];
-    if (ctx.attempt === 1) farm.events.publish(subjects.started, { repo: c.repo, sha: c.sha, files: files.length }, { id: eventId(subjects.started, c.requestId, c.sha) });
+    if (ctx.attempt === 1) announce(farm.events, subjects.started, { repo: c.repo, sha: c.sha, files: files.length }, c.requestId, c.sha);
     // The parent first: a commit waiting in a long history holds nothing but its message.
     const baseline = await this.baseline(c, ctx);
-    const keys = [...new Set(files.map((f) => resultKey(f.blob, f.configId)))];
+    const keys = [...new Set(files.map((f) => kvKeys.result(f.blob, f.configId)))];
     // Results this instance has seen need no waiting: in a history, nearly all of them.
     const unseen = keys.filter((k) => !this.d.results.known(k));
     await this.d.tracker.waitAll(unseen, this.progress(c, keys.length), ctx.signal);
@@ -111,7 +102,7 @@ export class Aggregator {
     // No baseline (the parent could not be analyzed): no delta, rather than every issue "new".
     const delta = c.parent && baseline ? await this.delta(files, baseline) : null;
     // The child's delta needs only this: it need not wait for the report's writes below.
-    this.baselines.set(ReportStore.key(c.repoKey, c.sha), { files: tally.kept, failures: tally.failures });
+    this.baselines.set(kvKeys.report(c.repoKey, c.sha), { files: tally.kept, failures: tally.failures });
     this.wakeChildrenOf(c.sha);
     const report = await this.d.reports.put(
       {
@@ -140,17 +131,17 @@ export class Aggregator {
    * message, rules in the same order, at the cost of a lookup per file.
    */
   private async tally(files: readonly FileRef[]): Promise<Tally> {
-    const keys = files.map((f) => resultKey(f.blob, f.configId));
+    const keys = files.map((f) => kvKeys.result(f.blob, f.configId));
     const digests: (Digest | undefined)[] = keys.map((k) => this.digests.get(k));
     const failures: Record<string, string> = {};
     await mapLimit([...digests.keys()].filter((i) => !digests[i]), 64, async (i) => {
-      const key = keys[i]!;
+      const key = keys[i];
       const found = await this.d.results.get(key);
       const failure = found ? undefined : this.d.tracker.failure(key);
       if (!found && !failure) throw new Error(`result ${key} vanished from the cache`);
       digests[i] = digestOf(found ?? unlintableResult(failure!));
       // A failure is this commit's only: a replayed batch may bring the result.
-      if (found) this.digests.set(key, digests[i]!);
+      if (found) this.digests.set(key, digests[i]);
       else failures[key] = failure!;
     });
     const kept: FileRef[] = [];
@@ -176,77 +167,6 @@ export class Aggregator {
     return computeDelta(current, parent);
   }
 
-  /**
-   * `report.get`: `{repo, sha, format?}` → the report (or SARIF), or `{error}`.
-   * An answer too big for one message is put whole (JSON) in the object store
-   * and answered as `{repo, sha, object: {bucket, name}, size, parts}`; the same
-   * request with `object` and `part` answers that part (README, "report.get"),
-   * so a client allowed only report.get can read it too.
-   */
-  onReportGet = async (q: { repo?: unknown; sha?: unknown; format?: unknown; view?: unknown; object?: unknown; part?: unknown }) => {
-    if (typeof q?.repo !== "string" || typeof q?.sha !== "string")
-      throw new PermanentError('report.get needs {"repo": "<url or path>", "sha": "<40 or 64 hex>"}', "E_BAD_REQUEST");
-    const sha = q.sha.toLowerCase();
-    const format = q.format === "sarif" ? "sarif" : "json";
-    const summary = q.view === "summary" && format === "json";
-    // What a big answer's object is named by: a summary and a report of one commit are different answers.
-    const kind = summary ? "summary" : format;
-    // The repository's identity: a client's credentials are never echoed back.
-    const repo = repoIdentity(q.repo);
-    if (q.part !== undefined) return this.replyPart(repo, sha, kind, q.object, q.part);
-    const head = await this.d.reports.head(repoKey(repo), sha);
-    if (!head) {
-      const failure = await this.d.reports.failure(repoKey(repo), sha);
-      if (failure) throw new PermanentError(`the analysis of ${repo} at ${sha} failed: ${failure}`, "E_ANALYSIS_FAILED");
-      throw new PermanentError(`no report for ${repo} at ${sha}: publish repo.new_sha for it first`, "E_NOT_FOUND");
-    }
-    // A history's view: no file is assembled (a big delta may still need parts).
-    const answer = summary ? await this.d.reports.summary(head) : await this.fullAnswer(head, format);
-    // JSON is the larger of the two encodings a client may ask for: size the answer by it.
-    const json = encode(answer, "json");
-    if (json.length <= this.maxReplyBytes()) return answer;
-    const name = await this.d.objects.putContent(objectNames.reply(head.repoKey, `${sha}.${kind}`), json);
-    return { repo, sha, object: { bucket: BLOB_STORE, name }, size: json.length, parts: Math.ceil(json.length / this.partBytes()) };
-  };
-
-  private async fullAnswer(head: StoredReport, format: "json" | "sarif") {
-    const report = await this.d.reports.assemble(head);
-    return format === "sarif" ? toSarif(report) : report;
-  }
-
-  /** Part `part` of a big answer, base64 (JSON clients): only of the reply objects of this repo and sha. */
-  private async replyPart(repo: string, sha: string, kind: string, object: unknown, part: unknown) {
-    const prefix = `${objectNames.reply(repoKey(repo), `${sha}.${kind}`)}/`;
-    if (typeof object !== "string" || !object.startsWith(prefix) || !/^[0-9a-f]{32}$/.test(object.slice(prefix.length)))
-      throw new PermanentError(`report.get part: "object" must be the name report.get answered for this repo, sha and format`, "E_BAD_REQUEST");
-    if (typeof part !== "number" || !Number.isInteger(part) || part < 0) throw new PermanentError(`report.get part: "part" must be an integer ≥ 0`, "E_BAD_REQUEST");
-    const data = await this.replyBytes(object);
-    const size = this.partBytes();
-    const parts = Math.ceil(data.length / size);
-    if (part >= parts) throw new PermanentError(`report.get part: ${object} has ${parts} parts (0 to ${parts - 1})`, "E_BAD_REQUEST");
-    return { part, parts, data: Buffer.from(data.subarray(part * size, (part + 1) * size)).toString("base64") };
-  }
-
-  /** A client reads a big answer part after part: the object is read once, not once per part. */
-  private async replyBytes(name: string): Promise<Uint8Array> {
-    const cached = this.replies.get(name);
-    if (cached) return cached;
-    const data = await this.d.objects.getBytes(name);
-    if (!data) throw new PermanentError(`${name} is not in the object store: ask report.get again`, "E_NOT_FOUND");
-    this.replies.set(name, data);
-    return data;
-  }
-
-  /** Bytes of one part: base64 (4/3) of it plus the envelope fits a message. */
-  private partBytes(): number {
-    return Math.floor((this.maxReplyBytes() * 3) / 4) - 1024;
-  }
-
-  /** The server's message limit, less room for headers. */
-  private maxReplyBytes(): number {
-    return this.d.maxReplyBytes ?? (this.d.farm.nc.info?.max_payload ?? 1024 * 1024) - 16 * 1024;
-  }
-
   /** `.completed`, with the same id when a redelivered task announces the stored report again. */
   private announce(c: CommitFiles, report: StoredReport) {
     const event: CompletedEvent = {
@@ -260,7 +180,7 @@ export class Aggregator {
       ...(report.notes ? { notes: report.notes } : {}),
       stats: c.stats,
     };
-    this.d.farm.events.publish(subjects.completed, event, { id: eventId(subjects.completed, c.requestId, c.sha) });
+    announce(this.d.farm.events, subjects.completed, event, c.requestId, c.sha);
   }
 
   private progress(c: CommitFiles, total: number) {
@@ -271,7 +191,7 @@ export class Aggregator {
       if (missing > 0 && now - last < every) return;
       last = now;
       const done = total - missing;
-      this.d.farm.events.publish(subjects.progress, { repo: c.repo, sha: c.sha, done, total }, { id: eventId(subjects.progress, c.requestId, c.sha, done) });
+      announce(this.d.farm.events, subjects.progress, { repo: c.repo, sha: c.sha, done, total }, c.requestId, c.sha, done);
     };
   }
 
@@ -285,8 +205,8 @@ export class Aggregator {
    */
   private async baseline(c: CommitFiles, ctx: TaskContext): Promise<Baseline | null> {
     if (!c.parent) return null;
-    const parentKey = ReportStore.key(c.repoKey, c.parent);
-    let gap = PARENT_POLL_MS;
+    const parentKey = kvKeys.report(c.repoKey, c.parent);
+    let gap = nextDelay(undefined, PARENT_POLL);
     for (;;) {
       const assembled = this.baselines.get(parentKey);
       if (assembled) return assembled;
@@ -304,7 +224,7 @@ export class Aggregator {
       if (!c.parentExpected) return null;
       if (await this.d.reports.failure(c.repoKey, c.parent)) return null;
       await this.sleepUntilStored(c.parent, ctx.signal, gap);
-      gap = Math.min(PARENT_POLL_MAX_MS, gap * 2);
+      gap = nextDelay(gap, PARENT_POLL);
     }
   }
 
@@ -332,7 +252,7 @@ export class Aggregator {
   /** Results of files; a file whose batch was given up gets a fatal "could not lint" message. */
   private async load(files: readonly FileRef[], failures: Record<string, string> = {}): Promise<(Loaded | typeof SKIPPED)[]> {
     return mapLimit(files, 64, async (f) => {
-      const key = resultKey(f.blob, f.configId);
+      const key = kvKeys.result(f.blob, f.configId);
       // A real result wins over a recorded failure: the batch may have been replayed since.
       const found = await this.d.results.get(key);
       const failure = found ? undefined : (this.d.tracker.failure(key) ?? failures[key]);

@@ -8,16 +8,18 @@
  * round, and less often the longer it stays missing (its batch is simply still
  * being linted).
  */
-import type { ReportStore, ResultCache } from "../../shared/stores.js";
+import type { ReportStore, ResultCache } from "../../shared/stores/index.js";
+import { nextDelay } from "../../shared/backoff.js";
 import { mapLimit } from "../../shared/concurrency.js";
-import { PermanentError } from "../../shared/errors.js";
+import type { Logger } from "../../shared/logger.js";
+import { ErrorCodes, PermanentError } from "../../shared/errors.js";
 
 /** A commit's results stopped arriving: its work was lost or is stuck, and it must not wait without bound. */
 export class CommitStalledError extends PermanentError {
   constructor(missing: number, stallMs: number) {
     super(
       `${missing} file result(s) did not arrive within ${Math.round(stallMs / 1000)} s of the last one: their lint work was lost or is stuck (see \`farm status\` and \`farm dlq ls\`)`,
-      "E_COMMIT_STALLED",
+      ErrorCodes.CommitStalled,
     );
   }
 }
@@ -45,6 +47,8 @@ export interface TrackerOptions {
    * Long enough for a deep lint queue shared by many repositories. Default 1800000 (30 min).
    */
   stallMs?: number;
+  /** Where a failed re-check round is said (it is retried on the next round). Default: nowhere. */
+  log?: Pick<Logger, "warn">;
 }
 
 interface Due {
@@ -66,6 +70,7 @@ export class ResultTracker {
   private readonly givenUp?: TrackerOptions["givenUp"];
   private readonly givenUpForMs: number;
   private readonly stallMs: number;
+  private readonly log?: Pick<Logger, "warn">;
 
   constructor(
     private readonly cache: ResultCache,
@@ -76,6 +81,7 @@ export class ResultTracker {
     this.givenUp = opts.givenUp;
     this.givenUpForMs = opts.givenUpForMs ?? 600_000;
     this.stallMs = opts.stallMs ?? 1_800_000;
+    this.log = opts.log;
   }
 
   /**
@@ -113,11 +119,11 @@ export class ResultTracker {
       if (w.missing.size === 0) return;
       this.schedule();
       await new Promise<void>((res, rej) => {
-        onAbort = () => rej(signal!.reason);
+        onAbort = () => rej(asError(signal!.reason));
         signal?.addEventListener("abort", onAbort, { once: true });
         stalled = rej;
         watch();
-        all.then(res);
+        void all.then(res);
       });
     } finally {
       clearTimeout(stall);
@@ -166,7 +172,7 @@ export class ResultTracker {
     keys.forEach((k, i) => {
       if (found[i]) return this.settle(k);
       if (!this.waiting.has(k)) return;
-      const gap = Math.min(this.maxRecheckMs, this.due.has(k) ? this.due.get(k)!.gap * 2 : this.recheckMs);
+      const gap = nextDelay(this.due.get(k)?.gap, { initialMs: this.recheckMs, maxMs: this.maxRecheckMs });
       this.due.set(k, { at: now + gap, gap });
     });
   }
@@ -197,8 +203,9 @@ export class ResultTracker {
       const now = Date.now();
       const keys = [...this.due].filter(([k, d]) => d.at <= now && this.waiting.has(k)).map(([k]) => k);
       await this.check(keys);
-    } catch {
+    } catch (err) {
       // The cache is unreachable for now (a failover): the next round asks again.
+      this.log?.warn({ err: (err as Error).message }, "result re-check failed; retrying next round");
     } finally {
       this.checking = false;
       this.schedule();
@@ -230,4 +237,9 @@ export class ResultTracker {
       this.due.delete(key);
     }
   }
+}
+
+/** An abort's reason as an Error: the Worker aborts with a ShutdownError; anyone else may not. */
+function asError(reason: unknown): Error {
+  return reason instanceof Error ? reason : new Error(`aborted: ${String(reason)}`);
 }

@@ -5,27 +5,27 @@
  */
 import { createHash } from "node:crypto";
 import { decode, encode, formatOf } from "../../shared/codec.js";
-import { eventId } from "../../shared/events.js";
+import { announce, announceFailed, isFinalFailure } from "../../shared/announce.js";
 import { mapLimit, Semaphore } from "../../shared/concurrency.js";
-import { DecodeError, FarmError, PermanentError, isPermanent } from "../../shared/errors.js";
+import { ErrorCodes, DecodeError, FarmError, PermanentError, isPermanent } from "../../shared/errors.js";
 import {
   firstParentHistory,
   firstParentTrees,
-  InvalidKeyError,
   isInvalidKeyError,
   readBlobs,
   redactUrl,
   repoIdentity,
   repoKey,
   validateRepoRef,
+  type CommitInfo,
   type CommitTree,
   type Mirrors,
   type RepoRef,
 } from "../../shared/git.js";
 import { isConfigFile, isLintable } from "../../shared/lintable.js";
-import type { CommitManifest, CommitRef, ManifestEntry, ServiceContext } from "../../shared/pipeline.js";
-import { objectNames, ReportStore, type Objects } from "../../shared/stores.js";
-import { isValidKvKey, subjects } from "../../shared/topology.js";
+import type { AnalysisStartedEvent, CommitManifest, CommitRef, ManifestEntry, ServiceContext } from "../../shared/pipeline.js";
+import { ReportStore, type Objects } from "../../shared/stores/index.js";
+import { kvKeys, messageIds, objectNames, subjects } from "../../shared/topology.js";
 import type { TaskContext } from "../../shared/worker.js";
 
 /** A `repo.new_sha` payload is a few hundred bytes; anything this big is not one. */
@@ -72,13 +72,6 @@ export interface IngestStats {
   duplicateManifests: number;
 }
 
-interface Commit {
-  sha: string;
-  parents: string[];
-  authorDate: string;
-  subject: string;
-}
-
 /** One analysis in flight; every identical request awaits the same `done`. */
 interface Run {
   done: Promise<void>;
@@ -116,25 +109,25 @@ export class Ingest {
     } catch (err) {
       // An invalid store key comes back the same on every attempt: permanent, even as the KV client's plain Error.
       const permanent = isPermanent(err) || isInvalidKeyError(err);
-      const last = permanent || ctx.attempt >= ctx.maxDeliver;
+      const last = isFinalFailure(err, ctx, permanent);
       const message = redactUrl((err as Error).message);
       // Joined requests share the failure: one `.failed` for it, from whichever of them gives up first.
       if (last && !run?.announced) {
         if (run) run.announced = true;
         this.failed(req, raw, permanent ? message : `gave up after ${ctx.attempt} attempts: ${message}`, ctx.id);
       }
-      if (permanent && !isPermanent(err)) throw new PermanentError(message, isInvalidKeyError(err) ? "E_INVALID_KEY" : "E_BAD_INPUT", { cause: err });
+      if (permanent && !isPermanent(err)) throw new PermanentError(message, isInvalidKeyError(err) ? ErrorCodes.InvalidKey : ErrorCodes.BadInput, { cause: err });
       throw withoutSecrets(err, message);
     }
   };
 
   private parse(raw: Uint8Array, ctx: TaskContext): RepoRef {
     if (raw.length > MAX_REQUEST_BYTES)
-      throw new PermanentError(`repo.new_sha payload is ${raw.length} bytes; the limit is ${MAX_REQUEST_BYTES}`, "E_TOO_LARGE");
+      throw new PermanentError(`repo.new_sha payload is ${raw.length} bytes; the limit is ${MAX_REQUEST_BYTES}`, ErrorCodes.TooLarge);
     const body = decode<unknown>(raw, ctx.headers);
     if (!body || typeof body !== "object" || Array.isArray(body))
       throw new DecodeError('repo.new_sha payload must be an object like {"repo": "...", "sha": "..."}');
-    return validateRepoRef(body as Record<string, unknown>, {
+    return validateRepoRef(body, {
       allowLocal: this.d.config.allowLocalRepos,
       cloneUrlTemplate: this.d.config.cloneUrlTemplate,
     });
@@ -148,8 +141,8 @@ export class Ingest {
    */
   private runOrJoin(req: RepoRef, ctx: TaskContext): Run {
     const key = repoKey(req.repo);
-    // No key built from this repo may be one the store refuses (see isValidKvKey): refused before any work.
-    if (!isValidKvKey(ReportStore.key(key, req.sha))) throw new InvalidKeyError(ReportStore.key(key, req.sha));
+    // No key built from this repo may be one the store refuses (kvKeys throws): refused before any work.
+    kvKeys.report(key, req.sha);
     const analysis = createHash("sha256").update(`${key}\0${req.sha}\0${req.history}`).digest("hex").slice(0, 24);
     const running = this.inFlight.get(analysis);
     if (running) {
@@ -196,7 +189,7 @@ export class Ingest {
     const echo = req ?? bestEffort(raw);
     // Even a request refused as invalid is echoed without its credentials.
     const repo = echo.repo === undefined ? null : repoIdentity(echo.repo);
-    this.d.farm.events.publish(subjects.failed, { repo, sha: echo.sha ?? null, reason }, { id: eventId(subjects.failed, requestId) });
+    announceFailed(this.d.farm.events, { repo, sha: echo.sha ?? null, reason }, requestId);
     this.d.log.warn({ repo, sha: echo.sha, reason }, "analysis failed");
   }
 
@@ -204,15 +197,16 @@ export class Ingest {
     const { mirrors, objects, log } = this.d;
     // The clone url (credentials included) goes to git and nowhere else.
     const mirror = await mirrors.ensure(req.cloneUrl, req.sha);
-    const commits: Commit[] = await firstParentHistory(mirror, req.sha, req.history);
+    const commits: CommitInfo[] = await firstParentHistory(mirror, req.sha, req.history);
     const plan = await this.plan(req.repo, key, mirror, commits, requestId);
-    this.d.farm.events.publish(subjects.started, {
+    const started: AnalysisStartedEvent = {
       repo: req.repo,
       sha: req.sha,
       commits: plan.filter((c) => c.requested).map((c) => c.sha),
       // Analyzed too, for the first delta: its linting is part of what this request costs.
       baseline: plan.find((c) => !c.requested)?.sha ?? null,
-    }, { id: eventId(subjects.started, requestId, req.sha) });
+    };
+    announce(this.d.farm.events, subjects.started, started, requestId, req.sha);
     // Oldest first (parents reach the aggregator before their children), a few commits at a
     // time: the first ones are being linted while the rest of a long history uploads. One git
     // log for the whole history: each tree is its parent's plus the commit's changes.
@@ -230,7 +224,7 @@ export class Ingest {
       const queued = await this.d.farm.jobs.enqueue(subjects.commitManifest, manifests, {
         // Stable per analysis (see dedupeId): a redelivered repo.new_sha, or an identical one on
         // another instance, does not queue its commits twice.
-        id: (m: CommitManifest) => `manifest.${dedupeId}.${m.sha}`,
+        id: (m: CommitManifest) => messageIds.manifest(dedupeId, m.sha),
       });
       this.counts.duplicateManifests += queued.duplicates;
       round = [];
@@ -246,7 +240,7 @@ export class Ingest {
   }
 
   /** The requested commits, plus the oldest one's parent when it has no report yet (the delta needs it). */
-  private async plan(repo: string, key: string, mirror: string, commits: Commit[], requestId: string): Promise<CommitRef[]> {
+  private async plan(repo: string, key: string, mirror: string, commits: CommitInfo[], requestId: string): Promise<CommitRef[]> {
     const oldestParent = commits.at(-1)?.parents[0];
     const baseline = oldestParent && !(await this.d.reports.head(key, oldestParent)) ? (await firstParentHistory(mirror, oldestParent, 0))[0] : undefined;
     const all = baseline ? [...commits, baseline] : commits;
@@ -255,7 +249,7 @@ export class Ingest {
   }
 
 
-  private ref(base: Pick<CommitRef, "requestId" | "repo" | "repoKey">, c: Commit, requested: boolean, inPlan: Set<string>): CommitRef {
+  private ref(base: Pick<CommitRef, "requestId" | "repo" | "repoKey">, c: CommitInfo, requested: boolean, inPlan: Set<string>): CommitRef {
     const parent = c.parents[0] ?? null;
     return {
       ...base,
@@ -279,12 +273,12 @@ export class Ingest {
     if (missing.length === 0) return 0;
     // Writes overlap (a window of them in flight) while git streams the contents.
     const window = new Set<Promise<void>>();
-    let failure: unknown;
+    let failure: Error | undefined;
     for await (const [blob, data] of readBlobs(mirror, missing)) {
       if (failure) break;
       const put: Promise<void> = objects
         .putOnce(objectNames.blob(blob), data, { absent: true })
-        .then(() => {}, (err) => void (failure ??= err))
+        .then(() => {}, (err: Error) => void (failure ??= err))
         .finally(() => window.delete(put));
       window.add(put);
       if (window.size >= UPLOAD_WINDOW) await Promise.race(window);
@@ -323,7 +317,7 @@ export function redactNewShaPayload(data: Uint8Array, headers?: Parameters<typeo
  */
 function withoutSecrets(err: unknown, redacted: string): unknown {
   if (!(err instanceof Error) || err.message === redacted) return err;
-  const code = err instanceof FarmError ? err.code : "E_TASK";
+  const code = err instanceof FarmError ? err.code : ErrorCodes.Task;
   const copy = isPermanent(err) ? new PermanentError(redacted, code) : new FarmError(redacted, code);
   copy.name = err.name;
   return copy;

@@ -1,7 +1,7 @@
 /** ingest: consumes `repo.new_sha` from its stream, so a publish during an outage is not lost. */
 import { Mirrors, redactUrl } from "../../shared/git.js";
 import type { Service, ServiceContext } from "../../shared/pipeline.js";
-import { openStores } from "../../shared/stores.js";
+import { openStores } from "../../shared/stores/index.js";
 import { subjects } from "../../shared/topology.js";
 import { DEFAULT_MAX_ANALYSES, Ingest, redactNewShaPayload } from "./handlers.js";
 

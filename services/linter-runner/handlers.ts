@@ -6,11 +6,13 @@ import { isBinary, looksMinified } from "../../shared/lintable.js";
 import type { FileLintConfig, LintPool } from "../../shared/lint/index.js";
 import { defaultFileConfig } from "../../shared/lint/index.js";
 import type { BatchDone, LintBatch, ServiceContext } from "../../shared/pipeline.js";
-import { resultKey, withLineHashes, stripCached, type FileResult, type LintMessage } from "../../shared/report.js";
-import { Lru, objectNames, type Objects, type ResultCache } from "../../shared/stores.js";
+import { withLineHashes, stripCached, type FileResult, type LintMessage } from "../../shared/report.js";
+import { Lru } from "../../shared/lru.js";
+import { type Objects, type ResultCache } from "../../shared/stores/index.js";
 import { mapLimit } from "../../shared/concurrency.js";
 import { encode } from "../../shared/codec.js";
-import { isPermanent, PermanentError } from "../../shared/errors.js";
+import { ErrorCodes, isPermanent, PermanentError } from "../../shared/errors.js";
+import { kvKeys, objectNames } from "../../shared/topology.js";
 
 export interface RunnerDeps extends ServiceContext {
   objects: Objects;
@@ -62,7 +64,7 @@ export class LinterRunner {
         group.forEach(({ index, text }, j) => (results[index] = { messages: withLineHashes(messages[j], text) }));
       }),
     );
-    const keys = batch.files.map((f) => resultKey(f.blob, f.configId));
+    const keys = batch.files.map((f) => kvKeys.result(f.blob, f.configId));
     await mapLimit(keys, 32, (k, i) => this.d.results.put(k, results[i]!));
     return { keys, linted: toLint.length };
   };
@@ -70,17 +72,17 @@ export class LinterRunner {
   /** `lint.file`: one file's content linted now with the default config. */
   onLintFile = async (q: { path?: unknown; content?: unknown }): Promise<{ messages: LintMessage[] }> => {
     if (typeof q?.path !== "string" || typeof q?.content !== "string")
-      throw new PermanentError('lint.file needs {"path": "<file name>", "content": "<source>"}', "E_BAD_REQUEST");
+      throw new PermanentError('lint.file needs {"path": "<file name>", "content": "<source>"}', ErrorCodes.BadRequest);
     const size = Buffer.byteLength(q.content);
     if (size > this.d.config.maxFileSize)
-      throw new PermanentError(`lint.file content is ${size} bytes; files over ${this.d.config.maxFileSize} bytes are not linted`, "E_TOO_LARGE");
+      throw new PermanentError(`lint.file content is ${size} bytes; files over ${this.d.config.maxFileSize} bytes are not linted`, ErrorCodes.TooLarge);
     const [r] = await this.d.pool.lint([{ path: q.path, content: q.content, config: defaultFileConfig(q.path) }]);
     const answer = { messages: stripCached(withLineHashes(r.messages, q.content)) };
     // The answer is one message: say so rather than leave the client waiting for a reply that cannot be sent.
     const bytes = encode(answer, "json").length;
     const limit = (this.d.farm.nc.info?.max_payload ?? 1024 * 1024) - 16 * 1024;
     if (bytes > limit)
-      throw new PermanentError(`lint.file found ${answer.messages.length} messages (${bytes} bytes), more than one reply can carry (${limit}); analyze the repository instead`, "E_TOO_LARGE");
+      throw new PermanentError(`lint.file found ${answer.messages.length} messages (${bytes} bytes), more than one reply can carry (${limit}); analyze the repository instead`, ErrorCodes.TooLarge);
     return answer;
   };
 

@@ -1,7 +1,7 @@
 /** linter-runner: pulls lint batches, serves lint.file. Scale it out; it uses every core. */
 import { LintPool } from "../../shared/lint/index.js";
 import type { Service, ServiceContext } from "../../shared/pipeline.js";
-import { openStores } from "../../shared/stores.js";
+import { openStores } from "../../shared/stores/index.js";
 import { subjects } from "../../shared/topology.js";
 import { LinterRunner } from "./handlers.js";
 

@@ -5,8 +5,8 @@
  */
 import { createHash } from "node:crypto";
 import { mapLimit } from "../../shared/concurrency.js";
-import { isPermanent } from "../../shared/errors.js";
-import { eventId } from "../../shared/events.js";
+import { announceFailed, isFinalFailure } from "../../shared/announce.js";
+import { maxPayload } from "../../shared/limits.js";
 import { entryKind, isLintable, isRegularFile } from "../../shared/lintable.js";
 import {
   DEFAULT_PLAN_BUDGET_MS,
@@ -19,10 +19,11 @@ import {
   type FileLintConfig,
   type RepoConfigError,
 } from "../../shared/lint/index.js";
-import type { BatchFile, CommitFiles, CommitManifest, CommitRef, LintBatch, ManifestEntry, ServiceContext, SplitStats } from "../../shared/pipeline.js";
-import { resultKey, type FileRef } from "../../shared/report.js";
-import { Lru, objectNames, type Objects, type ResultCache } from "../../shared/stores.js";
-import { subjects } from "../../shared/topology.js";
+import type { CommitFiles, CommitManifest, CommitRef, FileRef, LintBatch, ManifestEntry, ServiceContext, SplitStats } from "../../shared/pipeline.js";
+
+import { Lru } from "../../shared/lru.js";
+import { type Objects, type ResultCache } from "../../shared/stores/index.js";
+import { kvKeys, messageIds, objectNames, subjects } from "../../shared/topology.js";
 import type { TaskContext } from "../../shared/worker.js";
 import { Claims } from "./claims.js";
 import { storeConfigs } from "./lint-configs.js";
@@ -70,13 +71,13 @@ export class Splitter {
     try {
       return await this.split(m, ctx);
     } catch (err) {
-      if (!ctx.signal.aborted && (isPermanent(err) || ctx.attempt >= ctx.maxDeliver)) {
+      if (isFinalFailure(err, ctx)) {
         const reason = (err as Error).message;
-        this.d.farm.events.publish(subjects.failed, { repo: m.repo, sha: m.sha, reason }, { id: eventId(subjects.failed, m.requestId, m.sha) });
+        announceFailed(this.d.farm.events, { repo: m.repo, sha: m.sha, reason }, m.requestId, m.sha);
         // Children of this commit wait for its report as their baseline: tell the aggregator there will be none.
         const gaveUp: CommitFiles = { ...withoutManifest(m), files: "", linters: {}, stats: { files: 0, cacheHits: 0, queued: 0 }, failed: reason };
         await this.d.farm.jobs
-          .enqueue(subjects.commitFiles, [gaveUp], { id: () => `files.${m.requestId}.${m.sha}` })
+          .enqueue(subjects.commitFiles, [gaveUp], { id: () => messageIds.commitFiles(m.requestId, m.sha) })
           .catch((e: Error) => ctx.log.warn({ sha: m.sha, err: e.message }, "could not record the failed commit"));
       }
       throw err;
@@ -103,7 +104,7 @@ export class Splitter {
     const linters = reportLinterVersions(new Set(files.map((f) => f.config.linters).flat()));
     const { notes } = plan.settings;
     const next: CommitFiles = { ...withoutManifest(m), files: filesObject, linters, stats, ...(notes.length > 0 ? { notes } : {}) };
-    await this.d.farm.jobs.enqueue(subjects.commitFiles, [next], { id: () => `files.${m.requestId}.${m.sha}` });
+    await this.d.farm.jobs.enqueue(subjects.commitFiles, [next], { id: () => messageIds.commitFiles(m.requestId, m.sha) });
     return stats;
   }
 
@@ -136,7 +137,7 @@ export class Splitter {
    * batches are in the stream, so a retry queues them.
    */
   private async queue(refs: FileRef[], byPath: Map<string, ManifestEntry>, configs: Map<string, FileLintConfig>): Promise<number> {
-    const claimed = this.claims.take(refs.map((r) => [resultKey(r.blob, r.configId), r] as const));
+    const claimed = this.claims.take(refs.map((r) => [kvKeys.result(r.blob, r.configId), r] as const));
     let queued = false;
     try {
       const candidates = [...claimed];
@@ -175,10 +176,9 @@ export class Splitter {
   private pack(refs: FileRef[], byPath: Map<string, ManifestEntry>): LintBatch[] {
     const maxFiles = this.d.batchFiles ?? 64;
     const maxBytes = this.d.batchBytes ?? 4 * 1024 * 1024;
-    const maxPayload = this.d.farm.nc.info?.max_payload ?? 1024 * 1024;
-    const maxMessage = Math.min(this.d.batchMessageBytes ?? 256 * 1024, Math.floor(maxPayload / 2));
+    const maxMessage = Math.min(this.d.batchMessageBytes ?? 256 * 1024, Math.floor(maxPayload(this.d.farm.nc) / 2));
     const batches: LintBatch[] = [];
-    let files: BatchFile[] = [];
+    let files: FileRef[] = [];
     let settings: Record<string, string> = {};
     let bytes = 0;
     let encoded = 0;
@@ -192,7 +192,7 @@ export class Splitter {
     };
     for (const r of refs) {
       const size = byPath.get(r.path)!.size;
-      const file: BatchFile = { path: r.path, blob: r.blob, configId: r.configId };
+      const file: FileRef = { path: r.path, blob: r.blob, configId: r.configId };
       const cost = () => encodedSize(file) + (r.configId in settings ? 0 : settingSize(r.configId));
       if (files.length > 0 && (files.length >= maxFiles || bytes + size > maxBytes || encoded + cost() > maxMessage)) flush();
       encoded += cost();
@@ -206,7 +206,7 @@ export class Splitter {
 }
 
 /** Upper bound of a file's share of the msgpack batch: its three strings plus keys and headers. */
-function encodedSize(f: BatchFile): number {
+function encodedSize(f: FileRef): number {
   return Buffer.byteLength(f.path) + Buffer.byteLength(f.blob) + Buffer.byteLength(f.configId) + 32;
 }
 
@@ -219,7 +219,7 @@ function settingSize(configId: string): number {
 function batchId(b: LintBatch): string {
   const h = createHash("sha256");
   for (const f of b.files) h.update(`${f.blob}.${f.configId}\n`);
-  return `batch.${h.digest("hex").slice(0, 32)}`;
+  return messageIds.lintBatch(h.digest("hex").slice(0, 32));
 }
 
 /** The commit's ref without the manifest's object name (later messages carry their own references). */

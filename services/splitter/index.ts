@@ -1,6 +1,6 @@
 /** splitter: commit manifests in, lint batches and commit file lists out. */
 import type { Service, ServiceContext } from "../../shared/pipeline.js";
-import { openStores } from "../../shared/stores.js";
+import { openStores } from "../../shared/stores/index.js";
 import { subjects } from "../../shared/topology.js";
 import { Splitter } from "./handlers.js";
 

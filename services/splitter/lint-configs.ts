@@ -10,7 +10,8 @@
 import { encode } from "../../shared/codec.js";
 import { mapLimit } from "../../shared/concurrency.js";
 import type { FileLintConfig } from "../../shared/lint/index.js";
-import { objectNames, type Objects } from "../../shared/stores.js";
+import { type Objects } from "../../shared/stores/index.js";
+import { objectNames } from "../../shared/topology.js";
 
 /** Writes the configs that are not in the object store yet (write-once: a reader is never disturbed). */
 export async function storeConfigs(objects: Objects, configs: ReadonlyMap<string, FileLintConfig>): Promise<void> {

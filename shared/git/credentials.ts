@@ -39,6 +39,7 @@ export function repoIdentity(repo: string): string {
   try {
     u = new URL(repo);
   } catch {
+    // Not a url (a local path, scp form): nothing to strip but what redactUrl finds.
     return redactUrl(repo);
   }
   return secretsOf(u).length === 0 && !hasSecretParam(u) ? repo : withoutCredentials(repo);
@@ -99,6 +100,7 @@ export function gitCredentials(cloneUrl: string, base: NodeJS.ProcessEnv = proce
   try {
     u = new URL(cloneUrl);
   } catch {
+    // Not a url: git gets it as given and no credential comes with it.
     return { url: cloneUrl, env: {}, secrets: [] };
   }
   const secrets = secretsOf(u);
@@ -160,6 +162,7 @@ function decode(s: string): string {
   try {
     return decodeURIComponent(s);
   } catch {
+    // A malformed escape: keep the text as written.
     return s;
   }
 }

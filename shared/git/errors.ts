@@ -3,7 +3,7 @@
  * `isPermanent()` classifies them without the caller knowing about git:
  * permanent ones are acknowledged and reported, transient ones are retried.
  */
-import { FarmError, PermanentError } from "../errors.js";
+import { ErrorCodes, FarmError, PermanentError } from "../errors.js";
 import { redactUrl, repoIdentity } from "./credentials.js";
 
 export { redactUrl };
@@ -13,7 +13,7 @@ export class InvalidInputError extends PermanentError {
   /** The offending field, e.g. "repo", "sha", "history". */
   readonly field: string;
   constructor(field: string, message: string) {
-    super(message, "E_INVALID_INPUT");
+    super(message, ErrorCodes.InvalidInput);
     this.field = field;
   }
 }
@@ -25,7 +25,7 @@ export class UnknownShaError extends PermanentError {
   constructor(repo: string, sha: string, detail = "even after fetching") {
     // The identity, never the clone url: the error's fields are serialized into logs.
     const shown = repoIdentity(repo);
-    super(`commit ${sha} is not in ${shown} (${detail}); check that it was pushed and that the repo url is right`, "E_UNKNOWN_SHA");
+    super(`commit ${sha} is not in ${shown} (${detail}); check that it was pushed and that the repo url is right`, ErrorCodes.UnknownSha);
     this.repo = shown;
     this.sha = sha;
   }
@@ -34,7 +34,7 @@ export class UnknownShaError extends PermanentError {
 /** A file asked for by path is larger than the caller allowed. Permanent: the content will not shrink. */
 export class FileTooLargeError extends PermanentError {
   constructor(spec: string, size: number, maxBytes: number) {
-    super(`${spec} is ${size} bytes, more than the ${maxBytes} allowed`, "E_FILE_TOO_LARGE");
+    super(`${spec} is ${size} bytes, more than the ${maxBytes} allowed`, ErrorCodes.FileTooLarge);
   }
 }
 
@@ -47,7 +47,7 @@ export class GitError extends FarmError {
   /** The tail of git's stderr. */
   readonly stderr: string;
   constructor(message: string, details: { args?: string[]; exitCode?: number | null; stderr?: string } = {}, options?: ErrorOptions) {
-    super(message, "E_GIT", options);
+    super(message, ErrorCodes.Git, options);
     this.args = (details.args ?? []).map(redactUrl);
     this.exitCode = details.exitCode ?? null;
     this.stderr = redactUrl(details.stderr ?? "");
@@ -68,7 +68,7 @@ export class LockTimeoutError extends GitError {
 export class InvalidKeyError extends PermanentError {
   readonly key: string;
   constructor(key: string, why = "is not a valid NATS key") {
-    super(`key ${JSON.stringify(redactUrl(key))} ${why}`, "E_INVALID_KEY");
+    super(`key ${JSON.stringify(redactUrl(key))} ${why}`, ErrorCodes.InvalidKey);
     this.key = redactUrl(key);
   }
 }

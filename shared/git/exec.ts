@@ -90,6 +90,7 @@ export function killGit(child: ChildProcess): void {
   try {
     process.kill(-child.pid, "SIGKILL");
   } catch {
+    // No process group (already reaped, or not its leader): kill the child alone.
     child.kill("SIGKILL");
   }
 }

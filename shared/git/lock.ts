@@ -128,6 +128,7 @@ async function breakStaleLock(lockDir: string, stale: Owner): Promise<void> {
   try {
     await mkdir(breaker);
   } catch {
+    // Another process is breaking it: wait for it, unless its breaker is itself stale.
     const age = Date.now() - ((await stat(breaker).catch(() => null))?.mtimeMs ?? Date.now());
     if (age > BREAKER_STALE_MS) await rmdir(breaker).catch(() => {});
     await new Promise((r) => setTimeout(r, 20));
@@ -148,6 +149,7 @@ async function removeLock(lockDir: string, suffix: string): Promise<void> {
   try {
     await rename(lockDir, trash);
   } catch {
+    // Gone already (released, or removed by another breaker): nothing to remove.
     return;
   }
   await rm(trash, { recursive: true, force: true });

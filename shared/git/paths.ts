@@ -18,6 +18,7 @@ export function displayPath(bytes: Uint8Array): string {
   try {
     text = utf8.decode(bytes);
   } catch {
+    // Not UTF-8: git's quoted form keeps distinct names distinct.
     return quotePath(bytes);
   }
   return text.startsWith('"') ? quotePath(bytes) : text;

@@ -194,7 +194,7 @@ function checkSchemeUrl(url: string, scheme: string, allowLocal: boolean, bad: (
     return bad(`has an invalid host or user name; use ${ALLOWED}`);
   }
   if (u.pathname === "" || u.pathname === "/") return bad("has no repository path; use e.g. https://host/owner/name.git");
-  return scheme as "https" | "ssh";
+  return scheme;
 }
 
 /** git's own rule: a ":" before the first "/" makes it an ssh address, not a path. */

@@ -64,7 +64,7 @@ export function eslintConfigFor(config: FileLintConfig, extra: Linter.Config[] =
   ];
   if (config.language === "ts") blocks.push(...(tseslint.configs.recommended as Linter.Config[]));
   blocks.push(...extra);
-  if (Object.keys(config.rules).length > 0) blocks.push({ files: LINT_FILES, rules: config.rules as Linter.RulesRecord });
+  if (Object.keys(config.rules).length > 0) blocks.push({ files: LINT_FILES, rules: config.rules });
   return blocks;
 }
 

@@ -3,7 +3,7 @@
  * another attempt on the same commit would fail the same way, so the fabric's
  * `isPermanent()` must see them as such and never retry.
  */
-import { FarmError, PermanentError } from "../errors.js";
+import { ErrorCodes, FarmError, PermanentError } from "../errors.js";
 
 /** The repo's lint configuration (`.farm.json`, `.jshintrc`, rule settings) is invalid. */
 export class RepoConfigError extends PermanentError {
@@ -12,7 +12,7 @@ export class RepoConfigError extends PermanentError {
   /** The message without the file prefix. */
   readonly detail: string;
   constructor(detail: string, file?: string, options?: ErrorOptions) {
-    super(file ? `${file}: ${detail}` : detail, "E_LINT_CONFIG", options);
+    super(file ? `${file}: ${detail}` : detail, ErrorCodes.LintConfig, options);
     this.file = file;
     this.detail = detail;
   }
@@ -21,7 +21,7 @@ export class RepoConfigError extends PermanentError {
 /** An option the engine knows about but does not implement (e.g. trusted repo JS configs). */
 export class LintUnsupportedError extends PermanentError {
   constructor(message: string) {
-    super(message, "E_LINT_UNSUPPORTED");
+    super(message, ErrorCodes.LintUnsupported);
   }
 }
 
@@ -34,7 +34,7 @@ export class PlanBudgetError extends PermanentError {
   constructor(budgetMs: number, planned: number, total: number) {
     super(
       `planning the commit took more than its budget of ${budgetMs} ms (${planned} of ${total} paths planned): given up`,
-      "E_LINT_PLAN_BUDGET",
+      ErrorCodes.LintPlanBudget,
     );
     this.budgetMs = budgetMs;
   }
@@ -43,14 +43,14 @@ export class PlanBudgetError extends PermanentError {
 /** The pool was closed: the tasks were not linted. Not the files' fault, so not permanent. */
 export class LintPoolClosedError extends FarmError {
   constructor(message = "lint pool is closed") {
-    super(message, "E_LINT_POOL_CLOSED");
+    super(message, ErrorCodes.LintPoolClosed);
   }
 }
 
 /** Threads of the pool cannot start (a broken install, not a file's fault). */
 export class LintPoolStartError extends FarmError {
   constructor(message: string, options?: ErrorOptions) {
-    super(message, "E_LINT_POOL_START", options);
+    super(message, ErrorCodes.LintPoolStart, options);
   }
 }
 
@@ -80,6 +80,6 @@ export function fromThreadError(wire: ThreadError): Error {
 /** A path whose extension the engine does not lint (bad input: permanent). */
 export class NotLintableError extends PermanentError {
   constructor(path: string) {
-    super(`not a lintable file (by extension): ${path}`, "E_NOT_LINTABLE");
+    super(`not a lintable file (by extension): ${path}`, ErrorCodes.NotLintable);
   }
 }

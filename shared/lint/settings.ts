@@ -11,7 +11,7 @@ import { compileGlobs, globProblem, type GlobMatcher } from "./glob.js";
 import { isPlainObject, parseRepoJson } from "./jsonc.js";
 import { dirOf, packageTypes } from "./source-type.js";
 import { LINTER_NAMES } from "./types.js";
-import type { JshintOptions, LinterName, RuleEntry, RuleOverrides } from "./types.js";
+import type { JshintOptions, LinterName, RuleOverrides } from "./types.js";
 
 export const FARM_JSON = ".farm.json";
 export const JSHINTRC = ".jshintrc";
@@ -66,7 +66,7 @@ export function parseFarmJson(text: string, file = FARM_JSON): FarmJson {
   if (!isPlainObject(jshint)) throw new RepoConfigError(`"jshint" must be an object of JSHint options`, file);
 
   return {
-    ignores: ignores as string[],
+    ignores: ignores,
     linters,
     rules: normaliseRules(rules, file),
     jshint,
@@ -106,7 +106,7 @@ const SEVERITY: Record<string, 0 | 1 | 2> = { off: 0, warn: 1, error: 2, "0": 0,
 export function normaliseRules(rules: Record<string, unknown>, file = FARM_JSON): RuleOverrides {
   const out: RuleOverrides = {};
   for (const [name, value] of Object.entries(rules)) {
-    const [sev, ...options] = Array.isArray(value) ? value : [value];
+    const [sev, ...options] = (Array.isArray(value) ? value : [value]) as unknown[];
     const n = typeof sev === "string" || typeof sev === "number" ? SEVERITY[String(sev)] : undefined;
     if (n === undefined || (Array.isArray(value) && value.length === 0)) {
       throw new RepoConfigError(
@@ -114,7 +114,7 @@ export function normaliseRules(rules: Record<string, unknown>, file = FARM_JSON)
         file,
       );
     }
-    out[name] = (options.length > 0 ? [n, ...options] : n) as RuleEntry;
+    out[name] = (options.length > 0 ? [n, ...options] : n);
   }
   return out;
 }
@@ -265,7 +265,7 @@ export function nearestJshintrcDir(path: string, jshintrcs: ReadonlyMap<string, 
 function contentGetter(contents: RepoSettingsInput["contents"]): (path: string) => string {
   const lookup =
     contents instanceof Map
-      ? (p: string) => contents.get(p)
+      ? (p: string): unknown => contents.get(p)
       : (p: string) => (Object.hasOwn(contents, p) ? (contents as Record<string, string>)[p] : undefined);
   return (path) => {
     const text = lookup(path);

@@ -57,6 +57,7 @@ export function packageTypes(packageJsons: Iterable<readonly [string, string]>):
       const t = (parsed as { type?: unknown } | null)?.type;
       type = typeof t === "string" ? t : undefined;
     } catch {
+      // Unreadable package.json: no "type", as Node itself would treat the files.
       type = undefined;
     }
     out.set(dirOf(path), type);

@@ -2,39 +2,28 @@
  * The real `farm` command line, driven as child processes: the embedded
  * default, a long-running `farm up` with clients in other processes, exit codes.
  */
-import { spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import os from "node:os";
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { commit, FarmCli, git, gitEnv, initRepo, type Run } from "../harness/cli.js";
+import { FarmCli, killChildren, type Child, type Run } from "../harness/cli.js";
+import { useTempDir } from "../harness/files.js";
+import { gitEnv } from "../harness/git.js";
 import { freePort } from "../harness/nats-server.js";
+import { threeCommits } from "./helpers.js";
 
-const tmp = mkdtempSync(path.join(os.tmpdir(), "farm-cli-"));
+const tmp = useTempDir("farm-cli-");
 const cli = new FarmCli({ cwd: tmp, env: { ...gitEnv(tmp), FARM_DATA_DIR: path.join(tmp, "data-default") } });
-
-function makeRepo(name: string): { dir: string; shas: string[] } {
-  const dir = initRepo(path.join(tmp, name));
-  const shas = [
-    commit(dir, { "package.json": '{"name":"x"}\n', "index.js": "const a = 1;\nmodule.exports = a;\n" }, "first"),
-    commit(dir, { "lib/util.js": "function f() { return undefinedThing; }\nmodule.exports = f;\n" }, "add util with an error"),
-    commit(dir, { "index.js": "const a = 1;\nconst unused = 2;\nmodule.exports = a;\n" }, "unused variable"),
-  ];
-  return { dir, shas };
-}
 
 const farm = (args: string[], env: Record<string, string> = {}): Promise<Run> => cli.run(args, env);
 
-let repo: { dir: string; shas: string[] };
+let repo: ReturnType<typeof threeCommits>;
 
 beforeAll(() => {
-  repo = makeRepo("repo");
+  repo = threeCommits(path.join(tmp, "repo"));
 });
 
-afterAll(() => {
-  cli.kill();
-  rmSync(tmp, { recursive: true, force: true });
-});
+afterAll(killChildren);
 
 describe("farm analyze on the embedded default", () => {
   test("prints a table with one row per commit and the top rules", async () => {
@@ -123,18 +112,11 @@ describe.concurrent("usage and environment errors", () => {
 });
 
 /** `farm up` on the embedded default, once it prints the url clients use. */
-async function startUp(dataDir: string, port?: number): Promise<{ up: ChildProcess; url: string }> {
+async function startUp(dataDir: string, port?: number): Promise<{ up: Child; url: string }> {
   // Its own port: `farm up` defaults to 4222, which another test (or the machine) may hold.
   const up = cli.spawn(["up", "--port", String(port ?? (await freePort()))], { FARM_DATA_DIR: dataDir });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    up.stdout!.on("data", (d) => {
-      out += d;
-      const m = out.match(/"nats":"(nats:\/\/[^"]+)"/);
-      if (m) resolve(m[1]);
-    });
-    up.on("exit", (code) => reject(new Error(`farm up exited with ${code}`)));
-  });
+  const nats = /"nats":"(nats:\/\/[^"]+)"/;
+  const url = nats.exec(await up.line(nats))![1];
   return { up, url };
 }
 
@@ -144,7 +126,7 @@ function serversOf(dataDir: string): string[] {
 }
 
 describe("farm up with clients in other processes", () => {
-  let up: ChildProcess;
+  let up: Child;
   let url = "";
   const dataDir = path.join(tmp, "data-up");
 
@@ -154,16 +136,14 @@ describe("farm up with clients in other processes", () => {
 
   test("publish, events, report and status from other processes", async () => {
     const events = cli.spawn(["events", "repo.analysis.completed", "--nats", url]);
-    let seen = "";
-    events.stdout.on("data", (d) => (seen += d));
-    await new Promise<void>((resolve) => events.stderr.on("data", (d) => String(d).includes("listening") && resolve()));
+    await events.line("listening", { stream: "stderr" });
 
     const pub = await farm(["publish", repo.dir, repo.shas[2], "--history", "1", "--nats", url]);
     expect(pub.code).toBe(0);
     expect(JSON.parse(pub.stdout)).toMatchObject({ stream: "REPOS" });
 
-    await expect.poll(() => seen.split("\n").filter((l) => l.includes(repo.shas[2])).length, { timeout: 60_000 }).toBe(1);
-    events.kill("SIGTERM");
+    await expect.poll(() => events.stdout().split("\n").filter((l) => l.includes(repo.shas[2])).length, { timeout: 60_000 }).toBe(1);
+    await events.stop("SIGTERM");
 
     const report = await farm(["report", repo.dir, repo.shas[2], "--json", "--nats", url]);
     expect(report.code).toBe(0);
@@ -177,12 +157,12 @@ describe("farm up with clients in other processes", () => {
   });
 
   test("a poison request lands in the DLQ; replay runs it again once it can succeed", async () => {
-    const late = makeRepo("late");
+    const late = threeCommits(path.join(tmp, "late"));
     // A sha the repository does not have yet: a permanent failure, parked.
-    const futureSha = commit(late.dir, { "later.js": "later();\n" }, "later");
-    git(late.dir, "reset", "-q", "--hard", "HEAD~1");
-    git(late.dir, "reflog", "expire", "--expire=now", "--all");
-    git(late.dir, "gc", "-q", "--prune=now");
+    const futureSha = late.commit("later", { "later.js": "later();\n" });
+    late.git("reset", "-q", "--hard", "HEAD~1");
+    late.git("reflog", "expire", "--expire=now", "--all");
+    late.git("gc", "-q", "--prune=now");
     expect((await farm(["publish", late.dir, futureSha, "--nats", url])).code).toBe(0);
 
     await expect
@@ -193,7 +173,7 @@ describe("farm up with clients in other processes", () => {
     expect(entry.reason).toMatch(new RegExp(futureSha.slice(0, 12)));
 
     // Now the commit exists: replay is processed and the DLQ empties.
-    const again = commit(late.dir, { "later.js": "later();\n" }, "later");
+    const again = late.commit("later", { "later.js": "later();\n" });
     expect(again).toBe(futureSha); // same tree, author, committer, date
     const replay = await farm(["replay", "--seq", String(entry.seq), "--nats", url]);
     expect(replay.code).toBe(0);
@@ -214,9 +194,7 @@ describe("farm up with clients in other processes", () => {
   test("SIGTERM stops farm up and its nats-server", async () => {
     const serverPid = spawnSync("pgrep", ["-f", `nats-server.*${dataDir}`], { encoding: "utf8" }).stdout.trim();
     expect(serverPid).toMatch(/^\d+$/);
-    const exited = new Promise<number | null>((resolve) => up.on("exit", (code) => resolve(code)));
-    up.kill("SIGTERM");
-    expect(await exited).toBe(0);
+    expect(await up.stop("SIGTERM")).toBe(0);
     expect(spawnSync("pgrep", ["-f", `nats-server.*${dataDir}`]).status).toBe(1); // no orphan
   });
 });
@@ -234,18 +212,14 @@ describe("the embedded default's nats-server after its farm was SIGKILLed", () =
     expect(second.stdout).toContain(repo.shas[2].slice(0, 10));
     expect(serversOf(dataDir)).toEqual([orphan]); // no second nats-server on the store
 
-    const killed = new Promise((resolve) => first.up.on("exit", resolve));
-    first.up.kill("SIGKILL");
-    await killed;
+    expect(await first.up.stop("SIGKILL")).toBe("SIGKILL");
     expect(serversOf(dataDir)).toEqual([orphan]); // left behind: SIGKILL gives farm no chance to stop it
 
     const next = await startUp(dataDir);
     const now = serversOf(dataDir);
     expect(now).toHaveLength(1);
     expect(now[0]).not.toBe(orphan);
-    const exited = new Promise<number | null>((resolve) => next.up.on("exit", (code) => resolve(code)));
-    next.up.kill("SIGTERM");
-    expect(await exited).toBe(0);
+    expect(await next.up.stop("SIGTERM")).toBe(0);
     expect(serversOf(dataDir)).toEqual([]);
   }, 120_000);
 });

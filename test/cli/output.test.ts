@@ -3,37 +3,34 @@
  * says why, a closed pipe that ends quietly, progress that counts all the work,
  * and replay/dlq that say what does not exist.
  */
-import { spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import os from "node:os";
+import { spawnSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { commit, FARM, FarmCli, git, gitEnv, initRepo } from "../harness/cli.js";
+import { FARM, FarmCli, killChildren, type Child } from "../harness/cli.js";
+import { useTempDir } from "../harness/files.js";
+import { gitEnv, type TestRepo } from "../harness/git.js";
 import { NatsServer } from "../harness/nats-server.js";
 import { waitFor } from "../harness/wait.js";
+import { threeCommits } from "./helpers.js";
 
-const tmp = mkdtempSync(path.join(os.tmpdir(), "farm-out-"));
+const tmp = useTempDir("farm-out-");
 const cli = new FarmCli({ cwd: tmp, env: { ...gitEnv(tmp), FARM_DATA_DIR: path.join(tmp, "data") } });
+let repo: TestRepo;
 let dir = "";
 let shas: string[] = [];
 /** More output than a pipe buffers (64 KiB), so that a reader leaving early is noticed. */
 const noisy = Array.from({ length: 3000 }, (_, i) => `undefinedThing${i};`).join("\n") + "\n";
 
 beforeAll(() => {
-  dir = initRepo(path.join(tmp, "repo"));
-  shas = [
-    commit(dir, { "package.json": '{"name":"x"}\n', "index.js": "const a = 1;\nmodule.exports = a;\n" }, "first"),
-    commit(dir, { "lib/util.js": "function f() { return undefinedThing; }\nmodule.exports = f;\n" }, "add util with an error"),
-    commit(dir, { "index.js": "const a = 1;\nconst unused = 2;\nmodule.exports = a;\n" }, "unused variable"),
-  ];
-  git(dir, "tag", "v1", shas[1]);
-  git(dir, "branch", "old", shas[0]);
+  repo = threeCommits(path.join(tmp, "repo"));
+  dir = repo.dir;
+  shas = [...repo.shas];
+  repo.git("tag", "v1", shas[1]);
+  repo.git("branch", "old", shas[0]);
 });
 
-afterAll(() => {
-  cli.kill();
-  rmSync(tmp, { recursive: true, force: true });
-});
+afterAll(killChildren);
 
 /** Runs farm with stdout into `head -1`; resolves with farm's own exit status and stderr. */
 function intoHead(args: string[], env: Record<string, string>): { code: number; stderr: string; first: string } {
@@ -101,18 +98,18 @@ describe("farm analyze on the embedded default", () => {
   });
 
   test("a reader that closes the pipe early ends the command quietly", () => {
-    commit(dir, { "noisy.js": noisy }, "many issues");
+    repo.commit("many issues", { "noisy.js": noisy });
     const r = intoHead(["analyze", dir, "--format", "json"], { FARM_DATA_DIR: path.join(tmp, "data-pipe") });
     expect(r.first).toBe("{\n");
     expect(r.stderr).not.toMatch(/EPIPE|Error/);
     expect(r.code).toBe(0);
-    git(dir, "reset", "-q", "--hard", shas[2]);
+    repo.git("reset", "-q", "--hard", shas[2]);
   });
 });
 
 describe("client commands against a running cluster", () => {
   let server: NatsServer;
-  let up: ChildProcess;
+  let up: Child;
   let nats: Record<string, string>;
   let noisySha = "";
 
@@ -120,17 +117,15 @@ describe("client commands against a running cluster", () => {
     server = await NatsServer.start();
     nats = { NATS_URL: server.url, FARM_ALLOW_LOCAL_REPOS: "1" };
     up = cli.spawn(["up"], nats);
-    let out = "";
-    up.stdout!.on("data", (d) => (out += d));
-    await waitFor("farm up ready", () => out.includes("farm ready"), 60_000);
-    noisySha = commit(dir, { "noisy.js": noisy }, "many issues");
-    git(dir, "reset", "-q", "--hard", shas[2]);
+    await up.line("farm ready");
+    noisySha = repo.commit("many issues", { "noisy.js": noisy });
+    repo.git("reset", "-q", "--hard", shas[2]);
     expect((await cli.run(["publish", dir, noisySha, "--history", "3"], nats)).code).toBe(0);
     await waitFor("the noisy report", async () => (await cli.run(["report", dir, noisySha.slice(0, 8), "--json"], nats)).code === 0, 60_000, 500);
   }, 120_000);
 
   afterAll(async () => {
-    up?.kill("SIGTERM");
+    await up?.stop("SIGTERM");
     await server?.dispose();
   });
 
@@ -152,13 +147,9 @@ describe("client commands against a running cluster", () => {
 
   test("farm events --since prints what the EVENTS stream kept, each event once, then listens", async () => {
     const child = cli.spawn(["events", "--since", "1h", "repo.analysis.completed"], nats);
-    let out = "";
-    child.stdout!.on("data", (d) => (out += d));
-    await waitFor("the stored .completed events", () => [noisySha, ...shas].every((s) => out.includes(s)), 30_000);
-    const exited = new Promise((resolve) => child.on("exit", resolve));
-    child.kill("SIGTERM");
-    await exited;
-    const events = out.trim().split("\n").map((l) => JSON.parse(l));
+    await waitFor("the stored .completed events", () => [noisySha, ...shas].every((s) => child.stdout().includes(s)), 30_000);
+    await child.stop("SIGTERM");
+    const events = child.stdout().trim().split("\n").map((l) => JSON.parse(l));
     expect(events.every((e) => e.subject === "repo.analysis.completed")).toBe(true);
     expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
     expect(events.filter((e) => e.sha === noisySha)).toHaveLength(1);

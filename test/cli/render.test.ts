@@ -71,7 +71,7 @@ describe("mapOrdered", () => {
     const got: number[] = [];
     for await (const v of mapOrdered(items, 3, async (ms, i) => {
       most = Math.max(most, ++inFlight);
-      await new Promise((r) => setTimeout(r, ms));
+      await new Promise((r) => setTimeout(r, ms)); // each item's own duration: later items finish first, what is tested
       inFlight--;
       return i;
     })) {

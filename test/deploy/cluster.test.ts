@@ -9,10 +9,9 @@
  * Twice: the node back 10 s later while the analysis still runs, and the node
  * down until the analysis has completed. (The second stalled while objects were
  * read through the client's R1 ordered consumer, which nats-server 2.9.10 may
- * place on the offline peer; shared/stores.ts reads them by message get now.)
+ * place on the offline peer; shared/stores/objects.ts reads them by message get now.)
  */
 import path from "node:path";
-import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
@@ -20,12 +19,16 @@ import { NatsServer, freePort } from "../harness/nats-server.js";
 import { Farm, subjects } from "../../shared/index.js";
 import type { Report } from "../../shared/report.js";
 import { SERVICE_NAMES } from "../../services/index.js";
-import { makeRepo, quietLog, startService, tempDir, waitFor, type RunningService } from "./helpers.js";
+import { createLogger } from "../../shared/logger.js";
+import { quietLog } from "../harness/farms.js";
+import { useTempDir } from "../harness/files.js";
+import { waitFor } from "../harness/wait.js";
+import { makeRepo, startService, type RunningService } from "./helpers.js";
 
 /** Commits analyzed: enough that the kill lands mid-run. */
 const COMMITS = Number(process.env.FARM_CLUSTER_TEST_COMMITS || 30);
 
-let tmp: string;
+const tmp = useTempDir("farm-deploy-cluster-");
 let repo: string;
 let shas: string[];
 let reference: Map<string, Report>;
@@ -35,7 +38,6 @@ const running = new Set<RunningService>();
 const conns = new Set<NatsConnection>();
 
 beforeAll(async () => {
-  tmp = tempDir("farm-deploy-cluster-");
   repo = path.join(tmp, "repo");
   shas = makeRepo(repo, COMMITS);
   // The fault-free reference: one node, replicas 1.
@@ -55,7 +57,6 @@ afterAll(async () => {
   for (const s of [...running].reverse()) await s.close().catch(() => {});
   for (const nc of conns) await nc.close().catch(() => {});
   for (const s of servers) await s.dispose().catch(() => {});
-  rmSync(tmp, { recursive: true, force: true });
 });
 
 /** Three nodes of one cluster (not started), each its own server name, store and ports, routes to all. */
@@ -183,6 +184,7 @@ async function killMidRun(name: string, restartAfterMs: number | "after the anal
       expect(lint.config.num_replicas).toBe(3);
       killed = nodes[Number(lint.cluster!.leader!.slice(1)) - 1];
       await killed.stop("SIGKILL");
+      // How long the node stays down is part of the fault under test: a sleep on purpose.
       if (typeof restartAfterMs === "number") restarted = new Promise((r) => setTimeout(r, restartAfterMs)).then(() => killed!.start());
     },
     Math.max(2, Math.floor(COMMITS / 5)),
@@ -212,11 +214,14 @@ test("a service started before the cluster has formed waits for it, then creates
   // One node of three: no JetStream quorum, stream creation cannot succeed yet.
   await nodes[0].start();
   let connected = false;
-  const farm = Farm.connect({ servers: nodes[0].url, replicas: 3, log: quietLog("early"), readyTimeout: 120_000 }).then((f) => {
+  const logged: string[] = [];
+  const log = createLogger({ level: "warn", name: "early", destination: { write: (line: string) => void logged.push(line) } });
+  const farm = Farm.connect({ servers: nodes[0].url, replicas: 3, log, readyTimeout: 120_000 }).then((f) => {
     connected = true;
     return f;
   });
-  await new Promise((r) => setTimeout(r, 3000));
+  // It tried, was told JetStream is not ready, and tried again: waiting, not failed.
+  await waitFor("two retries of the topology", () => logged.filter((l) => l.includes("JetStream not ready yet; retrying")).length >= 2, 60_000);
   expect(connected).toBe(false);
   await Promise.all(nodes.slice(1).map((n) => n.start()));
   const f = await farm;

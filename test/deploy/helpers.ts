@@ -1,22 +1,19 @@
 /**
  * Shared pieces of the deploy tests: the real auth.conf behind a real
- * nats-server, services started the way `farm service <name>` starts them,
- * permission errors collected per connection, small real git repositories.
+ * nats-server, services started the way `farm service <name>` starts them
+ * (each on its own connection, under its own user), small real git repositories.
  */
-import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
-import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import type { NatsConnection } from "@nats-io/transport-node";
 import { NatsServer } from "../harness/nats-server.js";
-import { createLogger, Farm, loadConfig, type FarmConfig } from "../../shared/index.js";
-import type { Service } from "../../shared/pipeline.js";
-import { startServices, type ServiceName } from "../../services/index.js";
+import type { FarmConfig } from "../../shared/index.js";
+import type { ServiceName } from "../../services/index.js";
+import { ROOT } from "../harness/children.js";
+import { TestRepo, type Files } from "../harness/git.js";
+import { startCluster, testConfig, type Cluster } from "../harness/pipeline.js";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-export const repoRoot = path.resolve(here, "../..");
+export const repoRoot = ROOT;
 export const AUTH_CONF = path.join(repoRoot, "deploy/nats/auth.conf");
 
 /** The users of deploy/nats/auth.conf and the environment variable holding each password. */
@@ -33,14 +30,6 @@ export type UserName = keyof typeof USERS;
 /** The inbox prefix auth.conf lets each user subscribe to (NATS_INBOX_PREFIX); the operator keeps the default. */
 export function inboxOf(user: UserName): string | undefined {
   return user === "farm-admin" ? undefined : `_INBOX_${user}`;
-}
-
-export function quietLog(name = "test") {
-  return createLogger({ level: process.env.FARM_TEST_LOG_LEVEL ?? "silent", name });
-}
-
-export function tempDir(prefix: string): string {
-  return mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
 /**
@@ -65,23 +54,8 @@ export async function startAuthServer(dir: string): Promise<{ server: NatsServer
   return { server, passwords };
 }
 
-/** Every asynchronous error the server sent this connection (permission violations among them). */
-export function collectErrors(nc: NatsConnection): string[] {
-  const errors: string[] = [];
-  (async () => {
-    for await (const s of nc.status()) {
-      if (s.type === "error") errors.push(String((s as { error?: unknown }).error));
-    }
-  })().catch(() => {});
-  return errors;
-}
-
-export interface RunningService {
+export interface RunningService extends Cluster {
   name: ServiceName;
-  farm: Farm;
-  services: Service[];
-  errors: string[];
-  close(): Promise<void>;
 }
 
 /** What `farm service <name>` does, in this process: connect (ensureTopology included), start. */
@@ -89,87 +63,33 @@ export async function startService(
   name: ServiceName,
   servers: string,
   auth: { user?: string; password?: string; inboxPrefix?: string },
-  config: Partial<FarmConfig>,
+  config: Partial<FarmConfig> & { dataDir: string },
 ): Promise<RunningService> {
-  const log = quietLog(name);
-  const cfg = loadConfig({}, { natsUrl: servers, concurrency: 1, allowLocalRepos: true, ...auth, ...config });
-  const farm = await Farm.connect({
-    servers,
-    name: `farm-${name}`,
-    user: auth.user,
-    password: auth.password,
-    inboxPrefix: auth.inboxPrefix,
-    replicas: cfg.replicas,
-    log,
-  });
-  const errors = collectErrors(farm.nc);
-  const services = await startServices([name], { farm, config: cfg, log });
-  let closing: Promise<void> | undefined;
-  return {
-    name,
-    farm,
-    services,
-    errors,
-    close: () =>
-      (closing ??= (async () => {
-        for (const s of services) await s.close();
-        await farm.close();
-      })()),
-  };
-}
-
-import { waitFor } from "../harness/wait.js";
-export { waitFor };
-
-// ---- git ---------------------------------------------------------------------------
-
-const gitEnv: NodeJS.ProcessEnv = {
-  ...process.env,
-  GIT_AUTHOR_NAME: "Farm Test",
-  GIT_AUTHOR_EMAIL: "test@farm.invalid",
-  GIT_COMMITTER_NAME: "Farm Test",
-  GIT_COMMITTER_EMAIL: "test@farm.invalid",
-  GIT_CONFIG_GLOBAL: "/dev/null",
-  GIT_CONFIG_NOSYSTEM: "1",
-};
-
-export function git(cwd: string, ...args: string[]): string {
-  return execFileSync("git", args, { cwd, env: gitEnv, encoding: "utf8" }).trim();
+  const cfg = testConfig(config.dataDir, { natsUrl: servers, concurrency: 1, ...auth, ...config });
+  return { name, ...(await startCluster(servers, [name], cfg, { name: `farm-${name}` })) };
 }
 
 /**
- * A repository of `commits` commits (oldest first in the returned list) with
+ * A repository of `commits` commits (their shas, oldest first) with
  * deterministic dates; each commit changes a few JavaScript files, some with
  * lint errors, and leaves most of the tree as it was (as real histories do).
  */
 export function makeRepo(dir: string, commits: number): string[] {
-  mkdirSync(dir, { recursive: true });
-  git(dir, "init", "-q", "-b", "main");
-  writeFileSync(path.join(dir, "package.json"), '{"name":"deploy-fixture","type":"commonjs"}\n');
-  const shas: string[] = [];
+  const repo = new TestRepo(dir);
   for (let i = 0; i < commits; i++) {
     const mod = i % 7;
-    mkdirSync(path.join(dir, "lib"), { recursive: true });
+    const files: Files = i === 0 ? { "package.json": '{"name":"deploy-fixture","type":"commonjs"}\n' } : {};
     // A file that grows: new issues appear, some get fixed later.
-    writeFileSync(
-      path.join(dir, `lib/m${mod}.js`),
-      [
-        `"use strict";`,
-        `function f${i}(a) { return a + ${i}; }`,
-        i % 3 === 0 ? `const unused${i} = ${i};` : `// clean at ${i}`,
-        i % 4 === 0 ? `module.exports = missing${i};` : `module.exports = f${i};`,
-        "",
-      ].join("\n"),
-    );
-    if (i % 5 === 0) writeFileSync(path.join(dir, "index.js"), `const x = require("./lib/m${mod}");\nconsole.log(x, ${i});\n`);
-    if (i % 11 === 0) writeFileSync(path.join(dir, "lib/broken.js"), i % 22 === 0 ? "function (\n" : "module.exports = 1;\n");
-    git(dir, "add", "-A");
-    const date = `@${1_700_000_000 + i * 60} +0000`;
-    execFileSync("git", ["commit", "-q", "-m", `commit ${i}`], {
-      cwd: dir,
-      env: { ...gitEnv, GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date },
-    });
-    shas.push(git(dir, "rev-parse", "HEAD"));
+    files[`lib/m${mod}.js`] = [
+      `"use strict";`,
+      `function f${i}(a) { return a + ${i}; }`,
+      i % 3 === 0 ? `const unused${i} = ${i};` : `// clean at ${i}`,
+      i % 4 === 0 ? `module.exports = missing${i};` : `module.exports = f${i};`,
+      "",
+    ].join("\n");
+    if (i % 5 === 0) files["index.js"] = `const x = require("./lib/m${mod}");\nconsole.log(x, ${i});\n`;
+    if (i % 11 === 0) files["lib/broken.js"] = i % 22 === 0 ? "function (\n" : "module.exports = 1;\n";
+    repo.commit(`commit ${i}`, files);
   }
-  return shas;
+  return repo.shas;
 }

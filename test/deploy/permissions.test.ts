@@ -5,38 +5,31 @@
  * no permission error on any service's connection).
  */
 import path from "node:path";
-import { existsSync, rmSync, writeFileSync } from "node:fs";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { Farm, subjects, buckets } from "../../shared/index.js";
-import { Objects } from "../../shared/stores.js";
+import { Objects } from "../../shared/stores/index.js";
 import { EventLog } from "../../shared/event-log.js";
 import { whoIsUp } from "../../shared/presence.js";
 import { fetchReport } from "../../shared/report-client.js";
 import type { Report } from "../../shared/report.js";
 import { SERVICE_NAMES } from "../../services/index.js";
 import type { NatsServer } from "../harness/nats-server.js";
-import {
-  collectErrors,
-  makeRepo,
-  quietLog,
-  startAuthServer,
-  startService,
-  tempDir,
-  waitFor,
-  type RunningService,
-  type UserName,
-  repoRoot,
-  inboxOf,
-  git,
-} from "./helpers.js";
+import { spawnNode, type Child } from "../harness/children.js";
+import { quietLog } from "../harness/farms.js";
+import { useTempDir } from "../harness/files.js";
+import { TestRepo } from "../harness/git.js";
+import { collectErrors } from "../harness/pipeline.js";
+import { waitFor, within } from "../harness/wait.js";
+import { inboxOf, makeRepo, repoRoot, startAuthServer, startService, type RunningService, type UserName } from "./helpers.js";
 
 const PERMISSION = /permissions? violation/i;
 
-let tmp: string;
+const tmp = useTempDir("farm-deploy-perm-");
 let server: NatsServer;
 let passwords: Record<UserName, string>;
 const conns: NatsConnection[] = [];
@@ -61,7 +54,6 @@ function clientFarm(): Promise<Farm> {
 }
 
 beforeAll(async () => {
-  tmp = tempDir("farm-deploy-perm-");
   ({ server, passwords } = await startAuthServer(path.join(tmp, "nats")));
 });
 
@@ -69,7 +61,6 @@ afterAll(async () => {
   for (const s of running.reverse()) await s.close().catch(() => {});
   for (const nc of conns) await nc.close().catch(() => {});
   await server?.dispose();
-  rmSync(tmp, { recursive: true, force: true });
 });
 
 describe("authentication", () => {
@@ -189,7 +180,7 @@ describe("every service under its own user", () => {
       const nc = await as(user);
       const errors = collectErrors(nc);
       const objects = await Objects.open(nc);
-      const got = await Promise.race([objects.getBytes("test/big"), new Promise<"stalled">((r) => setTimeout(() => r("stalled"), 10_000))]);
+      const got = await within(objects.getBytes("test/big"), 10_000, "stalled" as const);
       expect({ user, size: got === "stalled" ? got : got?.length, errors }).toEqual({ user, size: big.length, errors: [] });
     }
   });
@@ -273,12 +264,9 @@ describe("a report bigger than one message", () => {
   test("farm-client reads it whole through report.get alone (no object-store permission)", async () => {
     // The services of the test above still run, each under its own user.
     expect(running.map((s) => s.name).sort()).toEqual([...SERVICE_NAMES].sort());
-    const repo = path.join(tmp, "big");
-    git(tmp, "init", "-q", "-b", "main", repo);
-    writeFileSync(path.join(repo, "big.js"), "debugger;\n".repeat(8000));
-    git(repo, "add", "-A");
-    git(repo, "commit", "-q", "-m", "many issues");
-    const sha = git(repo, "rev-parse", "HEAD");
+    const big = new TestRepo(path.join(tmp, "big"));
+    const sha = big.commit("many issues", { "big.js": "debugger;\n".repeat(8000) });
+    const repo = big.dir;
 
     const client = await clientFarm();
     const errors = collectErrors(client.nc);
@@ -303,11 +291,9 @@ describe("a report bigger than one message", () => {
 describe("the container healthcheck (deploy/healthcheck.mjs)", () => {
   const FARM_JS = path.join(repoRoot, "dist/cli/farm.js");
   const HEALTHCHECK = path.join(repoRoot, "deploy/healthcheck.mjs");
-  let child: ChildProcess | undefined;
+  let child: Child | undefined;
 
-  afterAll(() => {
-    if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-  });
+  afterAll(() => child?.stop("SIGKILL"));
 
   function healthcheck(env: Record<string, string>, ...args: string[]) {
     const r = spawnSync(process.execPath, [HEALTHCHECK, ...args], { cwd: repoRoot, env: { ...process.env, ...env }, encoding: "utf8", timeout: 30_000 });
@@ -325,10 +311,7 @@ describe("the container healthcheck (deploy/healthcheck.mjs)", () => {
       FARM_DATA_DIR: path.join(tmp, "data-hc"),
       FARM_LOG_LEVEL: "warn",
     };
-    child = spawn(process.execPath, [FARM_JS, "service", "splitter"], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
-    let log = "";
-    child.stderr!.on("data", (d) => (log += d));
-    const exited = new Promise<number | null>((resolve) => child!.on("exit", (code) => resolve(code)));
+    child = spawnNode([FARM_JS, "service", "splitter"], { env });
     const pid = String(child.pid);
     await waitFor("a healthy splitter", () => healthcheck({ ...env, FARM_HEALTHCHECK_PID: pid }).code === 0, 30_000, 500);
     expect(healthcheck({ ...env, FARM_HEALTHCHECK_PID: pid }, "--liveness")).toMatchObject({ code: 0 });
@@ -338,7 +321,6 @@ describe("the container healthcheck (deploy/healthcheck.mjs)", () => {
     const dead = { ...env, NATS_URL: "nats://127.0.0.1:1", FARM_HEALTHCHECK_PID: pid };
     expect(healthcheck(dead)).toMatchObject({ code: 1 });
     expect(healthcheck(dead, "--liveness")).toMatchObject({ code: 0 });
-    child.kill("SIGTERM");
-    expect(await exited, log).toBe(0);
+    expect(await child.stop("SIGTERM"), child.output()).toBe(0);
   }, 90_000);
 });

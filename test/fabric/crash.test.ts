@@ -1,39 +1,20 @@
 import { afterEach, describe, expect, test } from "vitest";
 import { decode } from "../../shared/index.js";
-import { killChildren, spawnFixture, useFarms, waitFor } from "./helpers.js";
+import { killChildren } from "../harness/children.js";
+import { useFarms } from "../harness/farms.js";
+import { waitFor } from "../harness/wait.js";
+import { spawnWorker, watchFixture } from "./helpers.js";
 
-const env = useFarms("client", "box");
+const env = useFarms(["client", "box"]);
 afterEach(killChildren);
-
-interface Report {
-  n: number;
-  attempt: number;
-  pid: number;
-}
-
-/** Collects what fixture workers on `subject` report. */
-async function watch(subject: string) {
-  const seen = { ready: [] as Report[], started: [] as Report[], done: [] as Report[] };
-  for (const kind of ["ready", "started", "done"] as const) {
-    env.client.events.subscribe<Report>(`fixture.${subject}.${kind}`, (r) => void seen[kind].push(r));
-  }
-  await env.client.nc.flush();
-  return seen;
-}
 
 describe("workers that die", () => {
   test("a worker SIGKILLed mid-task: the task is redelivered to another worker and completes", async () => {
     const subject = "jobs.crash";
     const opts = { ackWait: 2000, maxDeliver: 5 };
-    const seen = await watch(subject);
-    const child = spawnFixture("worker", {
-      NATS_URL: env.server.url,
-      FIXTURE_SUBJECT: subject,
-      FIXTURE_MODE: "slow",
-      FIXTURE_DELAY: 600_000, // never finishes on its own
-      FIXTURE_ACK_WAIT: opts.ackWait,
-      FIXTURE_MAX_DELIVER: opts.maxDeliver,
-    });
+    const seen = await watchFixture(env.client, subject);
+    // A task of 10 minutes: it never finishes on its own.
+    const child = spawnWorker(env.server.url, subject, { mode: "slow", delay: 600_000, ...opts });
     await waitFor(`the child worker to be ready\n${child.output()}`, () => seen.ready.length === 1);
 
     const pending = env.client.jobs.distribute<{ n: number; attempt: number; by: string }>(subject, [{ n: 1 }], { timeout: 40_000 });
@@ -60,18 +41,12 @@ describe("workers that die", () => {
   test("a task whose worker dies on every attempt is dead-lettered via the max-deliveries advisory", async () => {
     const subject = "jobs.doomed";
     const opts = { ackWait: 1000, maxDeliver: 2 };
-    const seen = await watch(subject);
+    const seen = await watchFixture(env.client, subject);
     const pending = env.client.jobs.distribute(subject, [{ n: 13 }], { id: () => "doomed-1", timeout: 40_000 });
 
     // Each attempt kills its worker; the test plays the supervisor that restarts it.
     for (let attempt = 1; attempt <= opts.maxDeliver; attempt++) {
-      const child = spawnFixture("worker", {
-        NATS_URL: env.server.url,
-        FIXTURE_SUBJECT: subject,
-        FIXTURE_MODE: "die",
-        FIXTURE_ACK_WAIT: opts.ackWait,
-        FIXTURE_MAX_DELIVER: opts.maxDeliver,
-      });
+      const child = spawnWorker(env.server.url, subject, { mode: "die", ...opts });
       expect(await child.exited).toBe("SIGKILL");
       // Flushed before the crash, but the exit may be noticed before the event arrives.
       await waitFor(`attempt ${attempt}'s report`, () => seen.started.length === attempt);

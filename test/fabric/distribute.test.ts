@@ -1,21 +1,17 @@
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { Farm, PermanentError, sleep, type TaskResult } from "../../shared/index.js";
-import { NatsServer } from "../harness/nats-server.js";
-import { connectFarm, tally, waitFor } from "./helpers.js";
+import { beforeAll, describe, expect, test } from "vitest";
+import { PermanentError, sleep, type Farm, type TaskResult } from "../../shared/index.js";
+import { useFarms } from "../harness/farms.js";
+import { waitFor } from "../harness/wait.js";
+import { tally } from "./helpers.js";
 
-let server: NatsServer;
+const env = useFarms(["client", "box-1", "box-2", "box-3"]);
 let client: Farm;
 /** Three workers, each on its own connection, as if on three boxes. */
 let boxes: Farm[] = [];
 
-beforeAll(async () => {
-  server = await NatsServer.start();
-  client = await connectFarm(server.url, { name: "client" });
-  boxes = await Promise.all([1, 2, 3].map((i) => connectFarm(server.url, { name: `box-${i}` })));
-});
-afterAll(async () => {
-  await Promise.all([client, ...boxes].map((f) => f?.close()));
-  await server?.dispose();
+beforeAll(() => {
+  client = env.client;
+  boxes = [env["box-1"], env["box-2"], env["box-3"]];
 });
 
 interface Task {
@@ -33,7 +29,7 @@ describe("distribute, awaited", () => {
           async ({ n }) => {
             handled.push(n);
             byBox[box]++;
-            await sleep(2); // real work takes time: lets every box get a share
+            await sleep(2); // the task's own duration (real work takes time): lets every box get a share
             if (n === 150) throw new PermanentError(`task ${n} is malformed`, "E_BAD_TASK");
             return { n, twice: n * 2, box };
           },

@@ -1,16 +1,12 @@
 import { afterEach, describe, expect, test } from "vitest";
 import { ShutdownError } from "../../shared/index.js";
-import { connectFarm, killChildren, spawnFixture, tally, useFarms, waitFor } from "./helpers.js";
+import { killChildren } from "../harness/children.js";
+import { connectFarm, useFarms } from "../harness/farms.js";
+import { waitFor } from "../harness/wait.js";
+import { observed, spawnWorker, tally, watchFixture, type FixtureReport } from "./helpers.js";
 
-const env = useFarms("client", "box");
+const env = useFarms(["client", "box"]);
 afterEach(killChildren);
-
-interface Report {
-  n: number;
-  attempt: number;
-  pid: number;
-  at: number;
-}
 
 describe("graceful shutdown", () => {
   // The ack wait is longer than this test may run: a task that was not handed
@@ -22,21 +18,9 @@ describe("graceful shutdown", () => {
     { timeout: 40_000 },
     async () => {
       const subject = "jobs.drain";
-      const seen = { ready: [] as Report[], started: [] as Report[], done: [] as Report[] };
-      for (const kind of ["ready", "started", "done"] as const) {
-        env.client.events.subscribe<Report>(`fixture.${subject}.${kind}`, (r) => void seen[kind].push({ ...r, at: Date.now() }));
-      }
-      await env.client.nc.flush();
-
-      const child = spawnFixture("worker", {
-        NATS_URL: env.server.url,
-        FIXTURE_SUBJECT: subject,
-        FIXTURE_MODE: "slow",
-        FIXTURE_DELAY: 4000,
-        FIXTURE_CONCURRENCY: 3,
-        FIXTURE_PREFETCH: 3,
-        FIXTURE_ACK_WAIT: ackWait,
-      });
+      const seen = await watchFixture(env.client, subject);
+      // Tasks of 4 s: still running when SIGTERM comes.
+      const child = spawnWorker(env.server.url, subject, { mode: "slow", delay: 4000, concurrency: 3, prefetch: 3, ackWait });
       await waitFor(`the child worker to be ready\n${child.output()}`, () => seen.ready.length === 1);
 
       const tasks = Array.from({ length: 9 }, (_, n) => ({ n }));
@@ -48,11 +32,11 @@ describe("graceful shutdown", () => {
         return seen.started.length === 3 && info.num_ack_pending === 6 && info.num_pending === 3;
       });
 
-      const local: Report[] = [];
+      const local: FixtureReport[] = [];
       await env.box.worker<{ n: number }, { n: number }>(
         subject,
         ({ n }, ctx) => {
-          local.push({ n, attempt: ctx.attempt, pid: process.pid, at: Date.now() });
+          local.push({ n, attempt: ctx.attempt, pid: process.pid, at: observed() });
           return { n };
         },
         { concurrency: 3, ackWait },
@@ -69,7 +53,7 @@ describe("graceful shutdown", () => {
       expect(seen.done.map((r) => r.n).sort()).toEqual(childRan);
       expect(seen.done.every((r) => r.pid === child.pid && r.attempt === 1)).toBe(true);
       // Buffered at SIGTERM: handed back (a second delivery) and finished here,
-      // before the child was even done with its running tasks.
+      // before the child was even done with its running tasks (`at`: the order this process saw each).
       const handedBack = local.filter((r) => r.attempt === 2);
       expect(handedBack).toHaveLength(3);
       const childFirstDone = Math.min(...seen.done.map((r) => r.at));

@@ -1,20 +1,15 @@
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { Farm } from "../../shared/index.js";
-import { NatsServer } from "../harness/nats-server.js";
-import { connectFarm, waitFor } from "./helpers.js";
+import { beforeAll, describe, expect, test } from "vitest";
+import type { Farm } from "../../shared/index.js";
+import { useFarms } from "../harness/farms.js";
+import { waitFor } from "../harness/wait.js";
 
-let server: NatsServer;
+const env = useFarms(["pub", "a", "b"], { ensureTopology: false });
 let publisher: Farm;
 let a: Farm;
 let b: Farm;
 
-beforeAll(async () => {
-  server = await NatsServer.start();
-  [publisher, a, b] = await Promise.all(["pub", "a", "b"].map((name) => connectFarm(server.url, { name, ensureTopology: false })));
-});
-afterAll(async () => {
-  await Promise.all([publisher, a, b].map((f) => f?.close()));
-  await server?.dispose();
+beforeAll(() => {
+  ({ pub: publisher, a, b } = env);
 });
 
 type Seen = { subject: string; payload: unknown };

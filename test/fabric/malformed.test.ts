@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { decode, Farm, H, type Worker } from "../../shared/index.js";
-import { NatsServer } from "../harness/nats-server.js";
-import { connectFarm, waitFor } from "./helpers.js";
+import { decode, H, type Farm, type Worker } from "../../shared/index.js";
+import { useFarms } from "../harness/farms.js";
+import { waitFor } from "../harness/wait.js";
 
-let server: NatsServer;
+const env = useFarms(["client", "box"]);
 let client: Farm;
 let box: Farm;
 let bare: NatsConnection;
@@ -12,11 +12,9 @@ let worker: Worker<{ n: number }, number>;
 const handled: unknown[] = [];
 
 beforeAll(async () => {
-  server = await NatsServer.start();
-  client = await connectFarm(server.url, { name: "client" });
-  box = await connectFarm(server.url, { name: "box" });
+  ({ client, box } = env);
   // Not a farm client: no headers, no codec, just bytes.
-  bare = await connect({ servers: server.url, name: "bare" });
+  bare = await connect({ servers: env.server.url, name: "bare" });
   worker = await box.worker<{ n: number }, number>(
     "jobs.x",
     (t) => {
@@ -28,8 +26,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await bare?.close();
-  await Promise.all([client, box].map((f) => f?.close()));
-  await server?.dispose();
 });
 
 const garbage = Uint8Array.from([0xc1, 0xff, 0x00, 0x13, 0x37]);

@@ -1,9 +1,10 @@
 import { describe, expect, test } from "vitest";
 import { decode, sleep, type TaskResult } from "../../shared/index.js";
-import { tally, useFarms, waitFor } from "./helpers.js";
+import { useFarms } from "../harness/farms.js";
+import { waitFor } from "../harness/wait.js";
+import { tally } from "./helpers.js";
 
-const env = useFarms("client", "box");
-
+const env = useFarms(["client", "box"]);
 
 interface Task {
   n: number;
@@ -19,7 +20,7 @@ describe("slow tasks and ack waits", () => {
     const calls: Call[] = [];
     const slow = async ({ n }: Task, ctx: { attempt: number }) => {
       calls.push({ n, attempt: ctx.attempt, at: Date.now() });
-      await sleep(5000);
+      await sleep(5000); // the task's own duration, longer than its ack wait: what is tested
       return ctx.attempt;
     };
     // A second idle worker stands ready: a redelivery would have reached it.
@@ -40,7 +41,7 @@ describe("slow tasks and ack waits", () => {
     const calls: Call[] = [];
     const handler = async ({ n }: Task, ctx: { attempt: number }) => {
       calls.push({ n, attempt: ctx.attempt, at: Date.now() });
-      await sleep(2000);
+      await sleep(2000); // the task's own duration, longer than its ack wait: what is tested
       return n;
     };
     await env.box.worker("jobs.queued", handler, { ackWait: 1500 });

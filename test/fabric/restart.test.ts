@@ -1,8 +1,8 @@
 import { describe, expect, test } from "vitest";
-import { useFarms, waitFor } from "./helpers.js";
+import { useFarms } from "../harness/farms.js";
+import { waitFor } from "../harness/wait.js";
 
-const env = useFarms("client", "box");
-
+const env = useFarms(["client", "box"]);
 
 describe("server restart", () => {
   test("workers reconnect and keep serving both verbs; queued work survives", { timeout: 40_000 }, async () => {

@@ -1,22 +1,15 @@
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { Farm, NoRespondersError, PermanentError, RemoteError, TimeoutError, sleep } from "../../shared/index.js";
-import { NatsServer } from "../harness/nats-server.js";
-import { connectFarm } from "./helpers.js";
+import { beforeAll, describe, expect, test, vi } from "vitest";
+import { NoRespondersError, PermanentError, RemoteError, TimeoutError, sleep, type Farm } from "../../shared/index.js";
+import { useFarms } from "../harness/farms.js";
+import { waitFor } from "../harness/wait.js";
 
-let server: NatsServer;
+// Caller and workers on separate connections, as in production.
+const env = useFarms(["client", "workers"]);
 let client: Farm;
 let workers: Farm;
 
-beforeAll(async () => {
-  server = await NatsServer.start();
-  // Caller and workers on separate connections, as in production.
-  client = await connectFarm(server.url, { name: "client" });
-  workers = await connectFarm(server.url, { name: "workers" });
-});
-afterAll(async () => {
-  await client?.close();
-  await workers?.close();
-  await server?.dispose();
+beforeAll(() => {
+  ({ client, workers } = env);
 });
 
 async function caught(p: Promise<unknown>): Promise<unknown> {
@@ -57,10 +50,16 @@ describe("send", () => {
   });
 
   test("no responders yet: send retries until a worker starts", async () => {
-    const pending = client.jobs.send<string>("jobs.late", "ping", { timeout: 5000 });
-    await sleep(300); // the worker genuinely starts after the first request
-    await workers.worker<string, string>("jobs.late", (t) => `${t}-pong`);
-    expect(await pending).toBe("ping-pong");
+    const requests = vi.spyOn(client.nc, "request");
+    try {
+      const pending = client.jobs.send<string>("jobs.late", "ping", { timeout: 5000 });
+      // A second request: the first found no responders. The worker genuinely starts after it.
+      await waitFor("a request refused for want of responders", () => requests.mock.calls.filter(([subject]) => subject === "jobs.late").length >= 2, 5000, 5);
+      await workers.worker<string, string>("jobs.late", (t) => `${t}-pong`);
+      expect(await pending).toBe("ping-pong");
+    } finally {
+      requests.mockRestore();
+    }
   });
 
   test("nobody ever serves the subject: NoRespondersError once noRespondersWait is over", async () => {
@@ -90,7 +89,7 @@ describe("send", () => {
 
   test("concurrent sends are each answered with their own result", async () => {
     await workers.worker<number, number>("jobs.double", async (n) => {
-      await sleep(5);
+      await sleep(5); // the task's own duration: answers overlap
       return n * 2;
     }, { concurrency: 4 });
     const ns = Array.from({ length: 50 }, (_, i) => i);

@@ -1,17 +1,12 @@
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { Farm } from "../../shared/index.js";
-import { NatsServer } from "../harness/nats-server.js";
+import { beforeAll, expect, test } from "vitest";
+import type { Farm } from "../../shared/index.js";
+import { useFarms } from "../harness/farms.js";
 
-let server: NatsServer;
+const env = useFarms(["farm"]);
 let farm: Farm;
 
-beforeAll(async () => {
-  server = await NatsServer.start();
-  farm = await Farm.connect({ servers: server.url });
-});
-afterAll(async () => {
-  await farm?.close();
-  await server?.dispose();
+beforeAll(() => {
+  farm = env.farm;
 });
 
 test("send round trip returns the worker's value", async () => {

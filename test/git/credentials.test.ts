@@ -20,31 +20,18 @@ import {
 } from "../../shared/git.js";
 import { runGit } from "../../shared/git/exec.js";
 import { createLogger } from "../../shared/logger.js";
+import { filesMatching, useTempDir } from "../harness/files.js";
+import { git } from "../harness/git.js";
 import { startGitHttpServer, type GitHttpServer } from "./git-http-server.js";
-import { git, removeDir, tempDir, TestRepo } from "./helpers.js";
-import { filesMatching } from "../harness/files.js";
+import { SECRET, servedOrigin, SHA, TOKEN, withUser } from "./helpers.js";
 
-const SECRET = "s3cr3t";
-const TOKEN = "t0k3n";
-const SHA = "0123456789abcdef0123456789abcdef01234567";
-
-let tmp: string;
-let origin: TestRepo;
-/** Served as `<url>/x.git`: a bare copy of origin. */
+const tmp = useTempDir("farm-credentials-");
+/** Served as `<url>/x.git`: a bare copy of a repository. */
 let projectRoot: string;
 
 beforeAll(() => {
-  tmp = tempDir("farm-credentials-");
-  origin = TestRepo.init(path.join(tmp, "origin"));
-  origin.commit("one", { "a.js": "let a = 1;\n" });
-  projectRoot = path.join(tmp, "http-root");
-  git(tmp, "clone", "--quiet", "--bare", origin.dir, path.join(projectRoot, "x.git"));
+  ({ projectRoot } = servedOrigin(tmp));
 });
-
-afterAll(() => removeDir(tmp));
-
-/** `https://host/...` with `userinfo@` put in. */
-const withUser = (url: string, userinfo: string) => url.replace("://", `://${userinfo}@`);
 
 describe("the url without credentials", () => {
   it("withoutCredentials drops userinfo (ssh keeps its user) and secret query parameters", () => {

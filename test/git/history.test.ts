@@ -1,8 +1,9 @@
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { firstParentHistory, firstParentTrees, InvalidInputError, listTree, Mirrors, UnknownShaError, type CommitTree, type TreeEntry } from "../../shared/git.js";
-import { removeDir, tempDir, TestRepo } from "./helpers.js";
+import { useTempDir } from "../harness/files.js";
+import { TestRepo } from "../harness/git.js";
 
 // Counts the git processes farm starts (the helpers use execFileSync, not spawn).
 const spawned = vi.hoisted(() => ({ args: [] as string[][] }));
@@ -15,7 +16,7 @@ vi.mock("node:child_process", async (importOriginal) => {
   return { ...mod, spawn, default: { ...mod, spawn } };
 });
 
-let tmp: string;
+const tmp = useTempDir("farm-history-");
 let origin: TestRepo;
 let mirror: string;
 let head: string;
@@ -25,8 +26,7 @@ const c: Record<string, string> = {};
 const latin1Name = Buffer.concat([Buffer.from("src/"), Buffer.from([0xe9]), Buffer.from(".js")]);
 
 beforeAll(async () => {
-  tmp = tempDir();
-  origin = TestRepo.init(path.join(tmp, "origin"));
+  origin = new TestRepo(path.join(tmp, "origin"));
   const at = (rel: string) => path.join(origin.dir, rel);
   const commitIndex = (subject: string) => {
     origin.tick();
@@ -56,27 +56,14 @@ beforeAll(async () => {
   c.manyRemoved = origin.commit("many paths removed", { ...Object.fromEntries(Object.keys(many).map((p) => [p, null])), "src/w.js": "w\n", "a1.js": null });
   chmodSync(at("a0.js"), 0o755);
   c.chmod = origin.commit("mode change");
-  rmSync(at("B.js"));
   origin.symlink("a.js", "B.js");
   c.toSymlink = origin.commit("file becomes a symlink");
-  rmSync(at("B.js"));
-  writeFileSync(at("B.js"), "B again\n");
-  c.fromSymlink = origin.commit("symlink becomes a file");
-  rmSync(at("a.js"));
-  mkdirSync(at("a"));
-  writeFileSync(at("a/b.js"), "a/b\n");
-  c.toDir = origin.commit("file a.js replaced by dir a/");
+  c.fromSymlink = origin.commit("symlink becomes a file", { "B.js": "B again\n" });
+  c.toDir = origin.commit("file a.js replaced by dir a/", { "a.js": null, "a/b.js": "a/b\n" });
   // The same at one name: file `a` then directory `a` holding b.js, which sorts between "a.js" and "a0.js".
-  rmSync(at("a"), { recursive: true });
-  writeFileSync(at("a"), "plain a\n");
-  writeFileSync(at("a.js"), "a.js back\n");
-  c.fileA = origin.commit("directory a/ becomes file a");
-  rmSync(at("a"));
-  mkdirSync(at("a"));
-  writeFileSync(at("a/b.js"), "a/b again\n");
-  c.dirA = origin.commit("file a becomes directory a/");
-  rmSync(at("a"), { recursive: true });
-  writeFileSync(at("a"), "plain a again\n");
+  c.fileA = origin.commit("directory a/ becomes file a", { a: "plain a\n", "a.js": "a.js back\n" });
+  c.dirA = origin.commit("file a becomes directory a/", { "a/b.js": "a/b again\n" });
+  origin.write({ a: "plain a again\n" });
   writeFileSync(Buffer.concat([Buffer.from(`${origin.dir}/`), latin1Name]), "latin1 name\n");
   c.latin1 = origin.commit("directory a/ back to file a; a name that is not UTF-8");
   c.empty = origin.commit("nothing changed");
@@ -112,8 +99,6 @@ beforeAll(async () => {
   head = c.gitlinkRemove;
   mirror = await new Mirrors({ dataDir: path.join(tmp, "data"), allowLocal: true }).ensure(origin.dir, head);
 });
-
-afterAll(() => removeDir(tmp));
 
 async function collect(sha: string, n: number): Promise<CommitTree[]> {
   const out: CommitTree[] = [];

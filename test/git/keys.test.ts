@@ -9,8 +9,8 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isPermanent } from "../../shared/errors.js";
 import { InvalidInputError, InvalidKeyError, isInvalidKeyError, repoKey, validateRepoUrl } from "../../shared/git.js";
-import { ReportStore } from "../../shared/stores.js";
 import { NatsServer } from "../harness/nats-server.js";
+import { kvKeys } from "../../shared/topology.js";
 
 const SHA = "0123456789abcdef0123456789abcdef01234567";
 
@@ -64,7 +64,7 @@ describe("repoKey", () => {
   it("each key works in the reports bucket of a real nats-server (put, get, and its .failed record)", async () => {
     const kv = await new Kvm(nc).create("keys-test", { history: 1 });
     for (const repo of HOSTILE) {
-      const key = ReportStore.key(repoKey(repo), SHA);
+      const key = kvKeys.report(repoKey(repo), SHA);
       await kv.put(key, repo);
       await kv.put(`${key}.failed`, "why");
       expect((await kv.get(key))?.string(), repo).toBe(repo);

@@ -2,17 +2,14 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { isPermanent } from "../../shared/errors.js";
 import { LockTimeoutError } from "../../shared/git.js";
 import { acquireDirLock, releaseDirLock, withDirLock } from "../../shared/git/lock.js";
-import { removeDir, runTsx, tempDir } from "./helpers.js";
+import { runTsx } from "../harness/children.js";
+import { useTempDir } from "../harness/files.js";
 
-let tmp: string;
-beforeAll(() => {
-  tmp = tempDir("farm-lock-");
-});
-afterAll(() => removeDir(tmp));
+const tmp = useTempDir("farm-lock-");
 
 const opts = { timeoutMs: 5_000, staleMs: 60_000, pollMs: 10 };
 
@@ -35,6 +32,7 @@ describe("cross-process directory lock", () => {
   it("never lets two processes hold it at once", async () => {
     const lockDir = path.join(tmp, "shared.lock");
     const child = path.join(import.meta.dirname, "fixtures/lock-child.ts");
+    // A common start time (lock-child.ts waits for it), so the three contend for the lock at once.
     const startAt = String(Date.now() + 1500);
     const outs = await Promise.all([0, 1, 2].map(() => runTsx(child, [lockDir, startAt, "200"])));
     const intervals = outs.map((o) => JSON.parse(o) as [number, number]).sort((a, b) => a[0] - b[0]);
@@ -50,6 +48,7 @@ describe("cross-process directory lock", () => {
       Array.from({ length: 5 }, () =>
         withDirLock(lockDir, opts, async () => {
           max = Math.max(max, ++inside);
+          // Held a while (what is tested: the others wait meanwhile), not a wait for something to happen.
           await new Promise((r) => setTimeout(r, 20));
           inside--;
         }),
@@ -58,26 +57,21 @@ describe("cross-process directory lock", () => {
     expect(max).toBe(1);
   });
 
-  it("breaks a lock whose process is dead", async () => {
-    const lockDir = path.join(tmp, "dead.lock");
-    plantLock(lockDir, { pid: deadPid(), host: os.hostname(), token: "dead", since: Date.now() });
+  /** A lock planted with `planted` as its owner is broken and taken, then given back. */
+  async function expectBroken(name: string, planted: { pid: number; token: string; since: number }) {
+    const lockDir = path.join(tmp, name);
+    plantLock(lockDir, { host: os.hostname(), ...planted });
     // Far shorter than a live holder would be waited for (opts.timeoutMs): only breaking it gets the lock.
     const token = await acquireDirLock(lockDir, { ...opts, timeoutMs: 2_000 });
     expect(owner(lockDir)).toMatchObject({ pid: process.pid, token });
-    expect(token).not.toBe("dead");
+    expect(token).not.toBe(planted.token);
     await releaseDirLock(lockDir, token);
     expect(existsSync(lockDir)).toBe(false);
-  });
+  }
 
-  it("breaks a lock older than staleMs even if its pid lives", async () => {
-    const lockDir = path.join(tmp, "old.lock");
-    plantLock(lockDir, { pid: process.pid, host: os.hostname(), token: "old", since: Date.now() - 120_000 });
-    const token = await acquireDirLock(lockDir, { ...opts, timeoutMs: 2_000 });
-    expect(owner(lockDir)).toMatchObject({ pid: process.pid, token });
-    expect(token).not.toBe("old");
-    await releaseDirLock(lockDir, token);
-    expect(existsSync(lockDir)).toBe(false);
-  });
+  it("breaks a lock whose process is dead", () => expectBroken("dead.lock", { pid: deadPid(), token: "dead", since: Date.now() }));
+
+  it("breaks a lock older than staleMs even if its pid lives", () => expectBroken("old.lock", { pid: process.pid, token: "old", since: Date.now() - 120_000 }));
 
   it("waits for a live holder and times out with a transient error", async () => {
     const lockDir = path.join(tmp, "live.lock");

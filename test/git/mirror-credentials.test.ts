@@ -10,49 +10,35 @@ import { mkdirSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GitError, Mirrors } from "../../shared/git.js";
+import { filesMatching, useTempDir } from "../harness/files.js";
+import { git, trustCertificate, type TestRepo } from "../harness/git.js";
 import { startGitHttpServer, type GitHttpServer } from "./git-http-server.js";
-import { git, removeDir, tempDir, TestRepo } from "./helpers.js";
-import { filesMatching } from "../harness/files.js";
+import { LEAK, SECRET, servedOrigin, SHA, TOKEN, withUser } from "./helpers.js";
 
-const SECRET = "s3cr3t";
-const TOKEN = "t0k3n";
-const SHA = "0123456789abcdef0123456789abcdef01234567";
-
-let tmp: string;
+const tmp = useTempDir("farm-mirror-credentials-");
 let origin: TestRepo;
 let head: string;
 /** Served as `<url>/x.git`: a bare copy of origin. */
 let projectRoot: string;
 
 beforeAll(() => {
-  tmp = tempDir("farm-mirror-credentials-");
-  origin = TestRepo.init(path.join(tmp, "origin"));
-  head = origin.commit("one", { "a.js": "let a = 1;\n" });
-  projectRoot = path.join(tmp, "http-root");
-  git(tmp, "clone", "--quiet", "--bare", origin.dir, path.join(projectRoot, "x.git"));
+  ({ origin, head, projectRoot } = servedOrigin(tmp));
 });
-
-afterAll(() => removeDir(tmp));
-
-/** `https://host/...` with `userinfo@` put in. */
-const withUser = (url: string, userinfo: string) => url.replace("://", `://${userinfo}@`);
 
 describe("Mirrors with a credentialed https url", () => {
   let server: GitHttpServer;
-  let savedCa: string | undefined;
+  let distrust: () => void;
 
   beforeAll(async () => {
     const certDir = path.join(tmp, "tls");
     mkdirSync(certDir);
     server = await startGitHttpServer({ projectRoot, user: "user", password: SECRET, tls: { certDir } });
     // git trusts the throwaway certificate (every git child inherits the environment).
-    savedCa = process.env.GIT_SSL_CAINFO;
-    process.env.GIT_SSL_CAINFO = server.caFile;
+    distrust = trustCertificate(server.caFile!);
   });
 
   afterAll(async () => {
-    if (savedCa === undefined) delete process.env.GIT_SSL_CAINFO;
-    else process.env.GIT_SSL_CAINFO = savedCa;
+    distrust?.();
     await server?.close();
   });
 
@@ -88,9 +74,9 @@ describe("Mirrors with a credentialed https url", () => {
     const err = await mirrors.ensure(`https://user:${SECRET}@127.0.0.1:1/x.git?access_token=${TOKEN}`, SHA).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(GitError);
     const all = JSON.stringify({ message: (err as GitError).message, stderr: (err as GitError).stderr, args: (err as GitError).args, err });
-    expect(all).not.toMatch(new RegExp(`${SECRET}|${TOKEN}`));
+    expect(all).not.toMatch(LEAK);
     expect((err as GitError).args).toContain("https://127.0.0.1:1/x.git");
-    expect(readdirSync(mirrors.root).join(" ")).not.toMatch(new RegExp(`${SECRET}|${TOKEN}|user`));
+    expect(readdirSync(mirrors.root).join(" ")).not.toMatch(new RegExp(`${LEAK.source}|user`));
   });
 
   it("file:// urls with userinfo are refused (they are no urls), without echoing the secret", async () => {

@@ -1,22 +1,21 @@
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { isPermanent } from "../../shared/errors.js";
 import { GitError, InvalidInputError, Mirrors, repoKey, UnknownShaError } from "../../shared/git.js";
 import { remoteConfigArgs, runGit } from "../../shared/git/exec.js";
-import { git, removeDir, runTsx, tempDir, TestRepo } from "./helpers.js";
+import { runTsx } from "../harness/children.js";
+import { useTempDir } from "../harness/files.js";
+import { git, TestRepo } from "../harness/git.js";
 
-let tmp: string;
+const tmp = useTempDir("farm-mirrors-");
 let origin: TestRepo;
 let first: string;
 
 beforeAll(() => {
-  tmp = tempDir();
-  origin = TestRepo.init(path.join(tmp, "origin"));
+  origin = new TestRepo(path.join(tmp, "origin"));
   first = origin.commit("one", { "a.js": "let a = 1;\n" });
 });
-
-afterAll(() => removeDir(tmp));
 
 let n = 0;
 const freshMirrors = () => new Mirrors({ dataDir: path.join(tmp, `data-${++n}`), allowLocal: true });

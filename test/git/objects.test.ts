@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
   FileTooLargeError,
   firstParentHistory,
@@ -15,9 +15,10 @@ import {
   resolveHead,
   UnknownShaError,
 } from "../../shared/git.js";
-import { gitBuffer, removeDir, tempDir, TestRepo } from "./helpers.js";
+import { useTempDir } from "../harness/files.js";
+import { gitBuffer, TestRepo } from "../harness/git.js";
 
-let tmp: string;
+const tmp = useTempDir("farm-objects-");
 let origin: TestRepo;
 let mirror: string;
 const c: Record<string, string> = {};
@@ -25,8 +26,7 @@ const c: Record<string, string> = {};
 const binary = Buffer.concat([Buffer.from(Array.from({ length: 256 }, (_, i) => i)), randomBytes(300_000)]);
 
 beforeAll(async () => {
-  tmp = tempDir();
-  origin = TestRepo.init(path.join(tmp, "origin"));
+  origin = new TestRepo(path.join(tmp, "origin"));
   // main: c1 - c2 ----- c3 - merge
   //               \          /
   // feature:       f1 ---- f2
@@ -55,8 +55,6 @@ beforeAll(async () => {
   c.head = origin.head();
   mirror = await new Mirrors({ dataDir: path.join(tmp, "data"), allowLocal: true }).ensure(origin.dir, c.head);
 });
-
-afterAll(() => removeDir(tmp));
 
 describe("firstParentHistory", () => {
   it("follows first parents only across a merge, newest first", async () => {
@@ -209,7 +207,7 @@ describe("hasCommit and resolveHead", () => {
 
 describe("SHA-256 repositories", () => {
   it("clone, history, tree and blobs work with 64-hex ids", async () => {
-    const repo = TestRepo.init(path.join(tmp, "origin256"), { objectFormat: "sha256" });
+    const repo = new TestRepo(path.join(tmp, "origin256"), { objectFormat: "sha256" });
     const first = repo.commit("one", { "a.js": "let a = 1;\n" });
     const second = repo.commit("two", { "b.bin": binary.subarray(0, 5000) });
     expect(second).toMatch(/^[0-9a-f]{64}$/);

@@ -8,11 +8,12 @@
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { displayPath, listTree, Mirrors, pathBytes, readFileAt } from "../../shared/git.js";
-import { gitBuffer, removeDir, tempDir, TestRepo } from "./helpers.js";
+import { useTempDir } from "../harness/files.js";
+import { gitBuffer, TestRepo } from "../harness/git.js";
 
-let tmp: string;
+const tmp = useTempDir("farm-paths-");
 let origin: TestRepo;
 let mirror: string;
 let head: string;
@@ -22,8 +23,7 @@ const rawName = (dir: string, ...parts: (string | number[])[]) =>
   Buffer.concat([Buffer.from(`${dir}/`), ...parts.map((p) => (typeof p === "string" ? Buffer.from(p) : Buffer.from(p)))]);
 
 beforeAll(async () => {
-  tmp = tempDir("farm-paths-");
-  origin = TestRepo.init(path.join(tmp, "origin"));
+  origin = new TestRepo(path.join(tmp, "origin"));
   writeFileSync(rawName(origin.dir, [0xff], ".js"), "var ff = 1;\n");
   writeFileSync(rawName(origin.dir, [0xfe], ".js"), "var fe = 2;\n");
   writeFileSync(rawName(origin.dir, 'x', [0xc3], '"\\.js'), "var mixed = 3;\n"); // a lone lead byte, a quote, a backslash
@@ -32,8 +32,6 @@ beforeAll(async () => {
   head = origin.commit("names that are bytes");
   mirror = await new Mirrors({ dataDir: path.join(tmp, "data"), allowLocal: true }).ensure(origin.dir, head);
 });
-
-afterAll(() => removeDir(tmp));
 
 describe("listTree with names that are not UTF-8", () => {
   it("gives each file its own name (git's quoted form when not UTF-8) and its own blob", async () => {

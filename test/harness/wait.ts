@@ -15,3 +15,17 @@ export async function waitFor<T>(what: string, check: () => T | Promise<T>, time
     await new Promise((r) => setTimeout(r, every));
   }
 }
+
+/**
+ * `p`'s value, or `otherwise` if `p` has not settled within `ms`: for asserting
+ * that something ends (a process, a waiter) rather than hanging the test.
+ */
+export async function within<T, F>(p: Promise<T>, ms: number, otherwise: F): Promise<T | F> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<F>((resolve) => (timer = setTimeout(() => resolve(otherwise), ms)));
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,14 +1,14 @@
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
-import { afterAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { isPermanent } from "../../shared/errors.js";
 import { LintEngine, RepoConfigError, configId, defaultFileConfig, planRepoLint } from "../../shared/lint/index.js";
 import type { LintMessage, PlannedFile } from "../../shared/lint/index.js";
+import { useTempDir } from "../harness/files.js";
 import { SOURCES } from "./fixtures/sources.js";
 
 const run = promisify(execFile);
@@ -27,8 +27,7 @@ async function lintAll(files: Record<string, string>, planned: PlannedFile[]): P
 }
 
 describe("default config equals the ESLint CLI with the documented flat config", () => {
-  const dir = mkdtempSync(join(tmpdir(), "farm-lint-cli-"));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = useTempDir("farm-lint-cli-");
 
   test("same messages for CommonJS, ESM, JSX, TypeScript and a parse error", async () => {
     const { files, plan: p } = plan();

@@ -5,38 +5,27 @@
  * seconds), parked as "permanent" in the dead-letter stream, and the service
  * still analyzes a valid request afterwards.
  */
-import { existsSync, rmSync } from "node:fs";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { pack } from "msgpackr";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { NatsServer } from "../harness/nats-server.js";
-import { RawClient, startCluster, startServer, tempDir, testConfig, TestRepo, waitFor, type AnalysisEvent, type Cluster } from "./helpers.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { TestRepo } from "../harness/git.js";
+import { usePipeline, type AnalysisEvent } from "../harness/pipeline.js";
+import { waitFor } from "../harness/wait.js";
 
-let server: NatsServer;
-let client: RawClient;
-let work: string;
+// Services of their own per test (started below), on one server and client.
+const env = usePipeline({ prefix: "farm-bad-input-", services: [] });
 let repo: TestRepo;
 let sha: string;
 let pwned: string;
-const clusters: Cluster[] = [];
 
-beforeAll(async () => {
-  work = tempDir("farm-bad-input-");
+beforeAll(() => {
   // Where the clone url template of {owner, repo, sha} requests points (see the last test).
-  repo = new TestRepo(path.join(work, "acme", "widget"));
+  repo = new TestRepo(path.join(env.work, "acme", "widget"));
   repo.commit("c1", { "a.js": "module.exports = 1;\n" });
   sha = repo.commit("c2", { "b.js": "var unused = 2;\n" });
-  pwned = path.join(work, "pwned");
-  server = await startServer();
-  client = await RawClient.connect(server.url);
-}, 60_000);
-
-afterAll(async () => {
-  await client?.close();
-  for (const c of clusters) await c.close();
-  await server?.dispose();
-  if (work) rmSync(work, { recursive: true, force: true });
+  pwned = path.join(env.work, "pwned");
 });
 
 interface Case {
@@ -51,10 +40,10 @@ let failedSoFar = 0;
 
 /** Publishes one bad payload and waits for its own failed event: one at a time, so each reason is attributable. */
 async function expectFailure(c: Case): Promise<AnalysisEvent> {
-  client.publish("repo.new_sha", c.payload);
+  env.client.publish("repo.new_sha", c.payload);
   // 20 s: a retried (transient) failure would only be reported after the backoff, 100 s later.
-  await waitFor(`repo.analysis.failed for ${c.name}`, () => client.of("failed").length > failedSoFar, 20_000);
-  const failed = client.of("failed");
+  await waitFor(`repo.analysis.failed for ${c.name}`, () => env.client.of("failed").length > failedSoFar, 20_000);
+  const failed = env.client.of("failed");
   expect(failed, `exactly one failed event for ${c.name}`).toHaveLength(failedSoFar + 1);
   failedSoFar = failed.length;
   const e = failed.at(-1)!;
@@ -67,8 +56,7 @@ const json = (v: unknown) => JSON.stringify(v);
 
 describe("bad repo.new_sha input", () => {
   it("file:// urls and local paths are refused when local repos are off", async () => {
-    const cluster = await startCluster(server.url, ["ingest"], testConfig(path.join(work, "data-off"), { allowLocalRepos: false }));
-    clusters.push(cluster);
+    const cluster = await env.startCluster(["ingest"], { dataDir: path.join(env.work, "data-off"), allowLocalRepos: false });
     const fileUrl = pathToFileURL(repo.dir).href;
     await expectFailure({ name: "file:// url", payload: json({ repo: fileUrl, sha }), reason: /file:\/\/ url, and local repositories are not enabled/, echo: { repo: fileUrl, sha } });
     await expectFailure({ name: "absolute path", payload: json({ repo: repo.dir, sha }), reason: /local path, and local repositories are not enabled/ });
@@ -77,12 +65,7 @@ describe("bad repo.new_sha input", () => {
   }, 90_000);
 
   it("every other bad input gets a failed event with a reason; a valid request then completes", async () => {
-    const cluster = await startCluster(
-      server.url,
-      ["ingest", "splitter", "linter-runner", "aggregator"],
-      testConfig(path.join(work, "data"), { cloneUrlTemplate: path.join(work, "{owner}", "{repo}") }),
-    );
-    clusters.push(cluster);
+    const cluster = await env.startCluster(["ingest", "splitter", "linter-runner", "aggregator"], { cloneUrlTemplate: path.join(env.work, "{owner}", "{repo}") });
     const r = repo.dir;
     const cases: Case[] = [
       // Not a payload at all.
@@ -133,26 +116,26 @@ describe("bad repo.new_sha input", () => {
     expect(parked.every((d) => d.kind === "permanent" && d.attempts === 1)).toBe(true);
     expect(existsSync(pwned)).toBe(false);
     // Nothing was analyzed, nothing crashed: the same service analyzes a valid request.
-    expect(client.of("completed")).toEqual([]);
-    const before = client.events.length;
-    client.newSha({ repo: r, sha, history: 1 });
-    const done = await client.completed(repo.shas, 120_000, { after: before });
+    expect(env.client.of("completed")).toEqual([]);
+    const before = env.client.events.length;
+    env.client.newSha({ repo: r, sha, history: 1 });
+    const done = await env.client.completed(repo.shas, 120_000, { after: before });
     expect(done.get(sha)!.delta).toEqual({ new: 1, fixed: 0 });
-    expect(client.of("failed")).toHaveLength(failedSoFar);
+    expect(env.client.of("failed")).toHaveLength(failedSoFar);
   }, 240_000);
 
   it("the other accepted forms: a msgpack payload, and {owner, repo, sha} through the clone url template", async () => {
     const [c1, c2] = repo.shas;
-    const before = client.events.length;
+    const before = env.client.events.length;
     // What a non-JavaScript client's msgpack library sends: a plain map.
-    client.publish("repo.new_sha", pack({ repo: repo.dir, sha: c1 }));
-    await client.completed([c1], 60_000, { after: before, requested: true });
-    const templated = client.events.length;
-    client.newSha({ owner: "acme", repo: "widget", sha: c2, ref: "refs/heads/main" });
-    const done = await client.completed([c2], 60_000, { after: templated, requested: true });
+    env.client.publish("repo.new_sha", pack({ repo: repo.dir, sha: c1 }));
+    await env.client.completed([c1], 60_000, { after: before, requested: true });
+    const templated = env.client.events.length;
+    env.client.newSha({ owner: "acme", repo: "widget", sha: c2, ref: "refs/heads/main" });
+    const done = await env.client.completed([c2], 60_000, { after: templated, requested: true });
     // The url built from the template is the repo's identity: the same mirror, the same reports.
     expect(done.get(c2)!.repo).toBe(repo.dir);
-    expect((await client.report(repo.dir, c2)).sha).toBe(c2);
-    expect(client.of("failed")).toHaveLength(failedSoFar);
+    expect((await env.client.report(repo.dir, c2)).sha).toBe(c2);
+    expect(env.client.of("failed")).toHaveLength(failedSoFar);
   }, 120_000);
 });

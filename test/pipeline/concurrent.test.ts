@@ -3,58 +3,41 @@
  * report and delta as if analyzed one by one. And a publish while ingest is
  * down waits in the stream until an ingest comes back.
  */
-import { readdirSync, rmSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startServices, stopServices } from "../../services/index.js";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { Service } from "../../shared/pipeline.js";
 import type { MirrorStats } from "../../shared/git.js";
-import type { NatsServer } from "../harness/nats-server.js";
-import { RawClient, startCluster, startServer, tempDir, testConfig, TestRepo, type Cluster } from "./helpers.js";
+import { TestRepo } from "../harness/git.js";
+import { usePipeline } from "../harness/pipeline.js";
 
-let server: NatsServer;
-let cluster: Cluster;
-let client: RawClient;
-let work: string;
+const env = usePipeline({ prefix: "farm-concurrent-" });
 let repo: TestRepo;
-let lateIngest: Service[] = [];
 
 const mirrorStats = (s: Service) => (s.stats!() as { mirrors: MirrorStats }).mirrors;
 
-beforeAll(async () => {
-  work = tempDir("farm-concurrent-");
-  repo = new TestRepo(path.join(work, "repo"));
+beforeAll(() => {
+  repo = new TestRepo(path.join(env.work, "repo"));
   repo.commit("c0", { "package.json": "{}\n", "src/base.js": "module.exports = 1;\n" });
   // Each commit adds one file with one issue: its delta is exactly that issue.
   for (let i = 1; i <= 6; i++) repo.commit(`c${i}`, { [`src/f${i}.js`]: `const unused${i} = ${i};\nmodule.exports = {};\n` });
-  server = await startServer();
-  cluster = await startCluster(server.url, ["ingest", "splitter", "linter-runner", "aggregator"], testConfig(path.join(work, "data")));
-  client = await RawClient.connect(server.url);
-}, 60_000);
-
-afterAll(async () => {
-  await client?.close();
-  await stopServices(lateIngest);
-  await cluster?.close();
-  await server?.dispose();
-  if (work) rmSync(work, { recursive: true, force: true });
 });
 
 describe("many commits of one repo at once", () => {
   it("six repo.new_sha published back to back: one clone, all complete, right deltas", async () => {
     const shas = repo.shas.slice(1);
-    for (const sha of shas) client.newSha({ repo: repo.dir, sha });
-    const done = await client.completed(shas, 180_000, { requested: true });
+    for (const sha of shas) env.client.newSha({ repo: repo.dir, sha });
+    const done = await env.client.completed(shas, 180_000, { requested: true });
 
-    const ingest = cluster.services.find((s) => s.name === "ingest")!;
+    const ingest = env.cluster.services.find((s) => s.name === "ingest")!;
     expect(mirrorStats(ingest)).toEqual({ clones: 1, fetches: 0 });
-    const mirrors = readdirSync(path.join(work, "data", "mirrors")).filter((n) => n.endsWith(".git"));
+    const mirrors = readdirSync(path.join(env.work, "data", "mirrors")).filter((n) => n.endsWith(".git"));
     expect(mirrors).toHaveLength(1);
 
     for (const [i, sha] of shas.entries()) {
       const n = i + 1;
       expect(done.get(sha)!.parent).toBe(repo.shas[i]);
-      const report = await client.report(repo.dir, sha);
+      const report = await env.client.report(repo.dir, sha);
       expect(report.files.map((f) => f.path).sort()).toEqual(["src/base.js", ...Array.from({ length: n }, (_, k) => `src/f${k + 1}.js`)].sort());
       expect(report.delta!.new).toEqual([expect.objectContaining({ path: `src/f${n}.js`, ruleId: "no-unused-vars", line: 1 })]);
       expect(report.delta!.fixed).toEqual([]);
@@ -66,19 +49,19 @@ describe("many commits of one repo at once", () => {
   }, 240_000);
 
   it("a publish while ingest is down is processed when an ingest comes back: fetched, not cloned", async () => {
-    const ingest = cluster.services.find((s) => s.name === "ingest")!;
+    const ingest = env.cluster.services.find((s) => s.name === "ingest")!;
     await ingest.close();
     const sha = repo.commit("c7", { "src/f7.js": "debugger;\n" });
-    const after = client.events.length;
-    client.newSha({ repo: repo.dir, sha });
-    await client.nc.flush(); // the stream has it before we look
+    const after = env.client.events.length;
+    env.client.newSha({ repo: repo.dir, sha });
+    await env.client.nc.flush(); // the stream has it before we look
     // Nothing happens without an ingest: the request waits in the REPOS stream.
-    const info = await cluster.farm.jsm.streams.info("REPOS");
+    const info = await env.cluster.farm.jsm.streams.info("REPOS");
     expect(info.state.messages).toBe(1);
-    expect(client.events.slice(after)).toEqual([]);
+    expect(env.client.events.slice(after)).toEqual([]);
 
-    lateIngest = await startServices(["ingest"], { farm: cluster.farm, config: cluster.config, log: cluster.farm.log });
-    const done = await client.completed([sha], 120_000, { after, requested: true });
+    const lateIngest = await env.cluster.add(["ingest"]);
+    const done = await env.client.completed([sha], 120_000, { after, requested: true });
     expect(done.get(sha)!.delta).toEqual({ new: 1, fixed: 0 });
     expect(mirrorStats(lateIngest[0])).toEqual({ clones: 0, fetches: 1 });
   }, 180_000);

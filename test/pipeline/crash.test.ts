@@ -3,25 +3,15 @@
  * batches, then replaced by a fresh one: the reports are identical to those of
  * a fault-free run (on its own nats-server and data dir).
  */
-import { rmSync } from "node:fs";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Report } from "../../shared/report.js";
-import type { NatsServer } from "../harness/nats-server.js";
-import {
-  killChildren,
-  RawClient,
-  spawnService,
-  startCluster,
-  startServer,
-  tempDir,
-  testConfig,
-  TestRepo,
-  waitFor,
-  type Child,
-  type Cluster,
-  type Files,
-} from "./helpers.js";
+import type { ServiceName } from "../../services/index.js";
+import { killChildren, spawnService, type Child } from "../harness/children.js";
+import { useTempDir } from "../harness/files.js";
+import { TestRepo, type Files } from "../harness/git.js";
+import { closePipelines, startPipeline, type RawClient } from "../harness/pipeline.js";
+import { waitFor } from "../harness/wait.js";
 
 const FILES = 160;
 
@@ -65,38 +55,18 @@ function buildRepo(dir: string): TestRepo {
   return repo;
 }
 
-let work: string;
+const work = useTempDir("farm-crash-");
 let repo: TestRepo;
-const servers: NatsServer[] = [];
-const clusters: Cluster[] = [];
-const clients: RawClient[] = [];
 
 beforeAll(() => {
-  work = tempDir("farm-crash-");
   repo = buildRepo(path.join(work, "repo"));
 });
 
-afterEach(async () => {
-  await killChildren();
-});
+afterEach(killChildren);
+afterAll(closePipelines);
 
-afterAll(async () => {
-  await killChildren();
-  for (const c of clients) await c.close();
-  for (const c of clusters) await c.close();
-  for (const s of servers) await s.dispose();
-  if (work) rmSync(work, { recursive: true, force: true });
-});
-
-async function freshSetup(name: string, services: Parameters<typeof startCluster>[1]) {
-  const server = await startServer();
-  servers.push(server);
-  const cluster = await startCluster(server.url, services, testConfig(path.join(work, `data-${name}`)));
-  clusters.push(cluster);
-  const client = await RawClient.connect(server.url);
-  clients.push(client);
-  return { server, cluster, client };
-}
+/** Each run on a nats-server and data dir of its own. */
+const freshSetup = (name: string, services: readonly ServiceName[]) => startPipeline({ work, services, config: { dataDir: path.join(work, `data-${name}`) } });
 
 async function reportsOf(client: RawClient): Promise<Report[]> {
   return Promise.all(repo.shas.map((sha) => client.report(repo.dir, sha)));

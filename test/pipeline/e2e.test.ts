@@ -3,24 +3,13 @@
  * services in-process, a bare NATS client speaking raw JSON, and ESLint run
  * directly on each commit's checkout as the oracle.
  */
-import { rmSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { countRules, type DeltaEntry, type Report, type ReportSummary } from "../../shared/report.js";
-import type { NatsServer } from "../harness/nats-server.js";
-import {
-  eslintOracle,
-  reportAsOracle,
-  RawClient,
-  startCluster,
-  startServer,
-  tempDir,
-  testConfig,
-  TestRepo,
-  type AnalysisEvent,
-  type Cluster,
-} from "./helpers.js";
+import { TestRepo } from "../harness/git.js";
+import { usePipeline, type AnalysisEvent } from "../harness/pipeline.js";
+import { eslintOracle, reportAsOracle } from "./helpers.js";
 
 // ---- the repository -------------------------------------------------------------------
 
@@ -101,37 +90,23 @@ function buildRepo(dir: string): TestRepo {
 
 // ---- the run --------------------------------------------------------------------------
 
-let server: NatsServer;
-let cluster: Cluster;
-let client: RawClient;
-let work: string;
+const env = usePipeline({ prefix: "farm-e2e-" });
 let repo: TestRepo;
 let shas: string[];
 const firstRun = new Map<string, AnalysisEvent>();
 const reports = new Map<string, Report>();
 
-beforeAll(async () => {
-  work = tempDir("farm-e2e-");
-  repo = buildRepo(path.join(work, "repo"));
+beforeAll(() => {
+  repo = buildRepo(path.join(env.work, "repo"));
   shas = repo.shas;
-  server = await startServer();
-  cluster = await startCluster(server.url, ["ingest", "splitter", "linter-runner", "aggregator"], testConfig(path.join(work, "data")));
-  client = await RawClient.connect(server.url);
-}, 60_000);
-
-afterAll(async () => {
-  await client?.close();
-  await cluster?.close();
-  await server?.dispose();
-  if (work) rmSync(work, { recursive: true, force: true });
 });
 
 const byPath = (entries: DeltaEntry[], p: string) => entries.filter((e) => e.path === p);
 
 describe("pipeline end to end", () => {
   it("analyzes all five commits from one raw JSON repo.new_sha with history 4", async () => {
-    client.newSha({ repo: repo.dir, sha: shas[4], ref: "refs/heads/main", history: 4 });
-    const done = await client.completed(shas, 180_000);
+    env.client.newSha({ repo: repo.dir, sha: shas[4], ref: "refs/heads/main", history: 4 });
+    const done = await env.client.completed(shas, 180_000);
     for (const [sha, e] of done) firstRun.set(sha, e);
     for (const sha of shas) {
       const e = firstRun.get(sha)!;
@@ -142,17 +117,17 @@ describe("pipeline end to end", () => {
     // The first commit has everything to lint; later ones only what changed.
     expect(firstRun.get(shas[0])!.parent).toBeNull();
     expect(firstRun.get(shas[1])!.parent).toBe(shas[0]);
-    expect(client.of("failed")).toEqual([]);
-    const started = client.of("started").find((e) => Array.isArray(e.commits));
+    expect(env.client.of("failed")).toEqual([]);
+    const started = env.client.of("started").find((e) => Array.isArray(e.commits));
     expect(started?.commits).toEqual(expect.arrayContaining(shas));
 
-    for (const sha of shas) reports.set(sha, await client.report(repo.dir, sha));
+    for (const sha of shas) reports.set(sha, await env.client.report(repo.dir, sha));
   }, 240_000);
 
   it("every report equals ESLint run directly on that commit's checkout", async () => {
     expect(reports.size).toBe(5);
     for (const [i, sha] of shas.entries()) {
-      const checkout = repo.checkout(sha, path.join(work, `checkout-${i + 1}`));
+      const checkout = repo.checkout(sha, path.join(env.work, `checkout-${i + 1}`));
       const expected = await eslintOracle(checkout);
       const report = reports.get(sha)!;
       expect(report.sha).toBe(sha);
@@ -220,40 +195,40 @@ describe("pipeline end to end", () => {
   });
 
   it("a second run of the same commits lints nothing and gives identical reports", async () => {
-    const after = client.events.length;
-    client.newSha({ repo: repo.dir, sha: shas[4], history: 4 });
-    const again = await client.completed(shas, 120_000, { after });
+    const after = env.client.events.length;
+    env.client.newSha({ repo: repo.dir, sha: shas[4], history: 4 });
+    const again = await env.client.completed(shas, 120_000, { after });
     for (const sha of shas) {
       const stats = again.get(sha)!.stats!;
       expect(stats.queued, `queued at ${sha}`).toBe(0);
       expect(stats.cacheHits).toBe(stats.files);
       expect(stats.files).toBe(firstRun.get(sha)!.stats!.files);
-      expect(await client.report(repo.dir, sha)).toEqual(reports.get(sha));
+      expect(await env.client.report(repo.dir, sha)).toEqual(reports.get(sha));
     }
   }, 180_000);
 
   it("report.get with view summary is the report without its files, with its rule counts", async () => {
     for (const sha of shas) {
       const { files, ...rest } = reports.get(sha)!;
-      const summary = await client.request<ReportSummary>("report.get", { repo: repo.dir, sha, view: "summary" });
+      const summary = await env.client.request<ReportSummary>("report.get", { repo: repo.dir, sha, view: "summary" });
       expect(summary).toEqual({ ...rest, rules: countRules(files) });
       expect(Object.values(summary.rules).reduce((a, b) => a + b, 0)).toBe(rest.summary.errors + rest.summary.warnings);
     }
   });
 
   it("report.get: an unknown commit or a bad request is an {error} JSON reply", async () => {
-    const unknown = await client.request<{ error?: string }>("report.get", { repo: repo.dir, sha: "0".repeat(40) });
+    const unknown = await env.client.request<{ error?: string }>("report.get", { repo: repo.dir, sha: "0".repeat(40) });
     expect(unknown.error).toMatch(/no report/);
-    const bad = await client.request<{ error?: string }>("report.get", { repo: repo.dir });
+    const bad = await env.client.request<{ error?: string }>("report.get", { repo: repo.dir });
     expect(bad.error).toMatch(/report\.get needs/);
     // Upper-case sha, the file:// spelling of the same repo, a trailing slash: the same report.
-    expect(await client.report(repo.dir, shas[2].toUpperCase())).toEqual(reports.get(shas[2]));
-    expect(await client.report(pathToFileURL(repo.dir).href, shas[2])).toEqual(reports.get(shas[2]));
-    expect(await client.report(`${repo.dir}/`, shas[2])).toEqual(reports.get(shas[2]));
+    expect(await env.client.report(repo.dir, shas[2].toUpperCase())).toEqual(reports.get(shas[2]));
+    expect(await env.client.report(pathToFileURL(repo.dir).href, shas[2])).toEqual(reports.get(shas[2]));
+    expect(await env.client.report(`${repo.dir}/`, shas[2])).toEqual(reports.get(shas[2]));
   });
 
   it("lint.file answers raw JSON with the file's messages", async () => {
-    const r = await client.request<{ messages: { ruleId: string | null; line: number; column: number; message: string }[] }>("lint.file", {
+    const r = await env.client.request<{ messages: { ruleId: string | null; line: number; column: number; message: string }[] }>("lint.file", {
       path: "x.js",
       content: "var a = 1;\nundefinedName();\n",
     });
@@ -261,19 +236,19 @@ describe("pipeline end to end", () => {
       ["no-unused-vars", 1, 5],
       ["no-undef", 2, 1],
     ]);
-    const ts = await client.request<{ messages: { ruleId: string | null }[] }>("lint.file", { path: "y.ts", content: "let v: any = 1;\nexport { v };\n" });
+    const ts = await env.client.request<{ messages: { ruleId: string | null }[] }>("lint.file", { path: "y.ts", content: "let v: any = 1;\nexport { v };\n" });
     expect(ts.messages.map((m) => m.ruleId)).toEqual(expect.arrayContaining(["@typescript-eslint/no-explicit-any", "prefer-const"]));
-    const bad = await client.request<{ error?: string }>("lint.file", { path: "x.js" });
+    const bad = await env.client.request<{ error?: string }>("lint.file", { path: "x.js" });
     expect(bad.error).toMatch(/lint\.file needs/);
     // Answers that cannot fit in one reply are an {error}, not a silent timeout.
-    const tooBig = await client.request<{ error?: string }>("lint.file", { path: "x.js", content: "x;\n".repeat(200 * 1024) });
+    const tooBig = await env.client.request<{ error?: string }>("lint.file", { path: "x.js", content: "x;\n".repeat(200 * 1024) });
     expect(tooBig.error).toMatch(/files over 524288 bytes are not linted/);
-    const tooMany = await client.request<{ error?: string }>("lint.file", { path: "x.js", content: "debugger;\n".repeat(12_000) });
+    const tooMany = await env.client.request<{ error?: string }>("lint.file", { path: "x.js", content: "debugger;\n".repeat(12_000) });
     expect(tooMany.error).toMatch(/12000 messages .* more than one reply can carry/);
   });
 
   it("report.get with format sarif is SARIF 2.1.0 with baseline states from the delta", async () => {
-    const sarif = (await client.request<unknown>("report.get", { repo: repo.dir, sha: shas[2], format: "sarif" })) as {
+    const sarif = (await env.client.request<unknown>("report.get", { repo: repo.dir, sha: shas[2], format: "sarif" })) as {
       version: string;
       $schema: string;
       runs: {
@@ -315,7 +290,7 @@ describe("pipeline end to end", () => {
     expect(state("src/broken.js", "eslint/parse-error")).toEqual(["unchanged"]);
     expect(run.results.filter((r) => r.baselineState === "new")).toHaveLength(report.delta!.new.length);
     // The root commit has no baseline: no baselineState at all.
-    const root = (await client.request<{ runs: { results: { baselineState?: string }[] }[] }>("report.get", { repo: repo.dir, sha: shas[0], format: "sarif" })).runs[0];
+    const root = (await env.client.request<{ runs: { results: { baselineState?: string }[] }[] }>("report.get", { repo: repo.dir, sha: shas[0], format: "sarif" })).runs[0];
     expect(root.results.length).toBeGreaterThan(0);
     expect(root.results.every((r) => r.baselineState === undefined)).toBe(true);
   });

@@ -6,25 +6,16 @@
  */
 import path from "node:path";
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { afterEach, describe, expect, test } from "vitest";
 import { EVENTS_STREAM } from "../../shared/topology.js";
-import type { NatsServer } from "../harness/nats-server.js";
-import { RawClient, startCluster, startServer, tempDir, testConfig, TestRepo, waitFor, type Cluster, type Files } from "./helpers.js";
+import { useTempDir } from "../harness/files.js";
+import { TestRepo, type Files } from "../harness/git.js";
+import { closePipelines, startPipeline } from "../harness/pipeline.js";
+import { waitFor } from "../harness/wait.js";
 
-let work: string;
-const servers: NatsServer[] = [];
-const clusters: Cluster[] = [];
-const clients: RawClient[] = [];
-
-beforeAll(() => {
-  work = tempDir("farm-events-");
-});
-afterEach(async () => {
-  for (const c of clients.splice(0)) await c.close().catch(() => {});
-  for (const c of clusters.splice(0)) await c.close().catch(() => {});
-  for (const s of servers.splice(0)) await s.dispose();
-});
-afterAll(() => undefined);
+const work = useTempDir("farm-events-");
+// Each test on a nats-server of its own.
+afterEach(closePipelines);
 
 interface Stored {
   subject: string;
@@ -55,15 +46,10 @@ function history(dir: string, commits: number, files: number): TestRepo {
 
 describe("analysis events", () => {
   test(".completed carries the report's delta: null for a root commit, the counts otherwise; every event has an id", async () => {
-    const server = await startServer();
-    servers.push(server);
     const repo = new TestRepo(path.join(work, "small"));
     repo.commit("root", { "a.js": "const unused = 1;\n" });
     repo.commit("child", { "b.js": "debugger;\n" });
-    const cluster = await startCluster(server.url, ["ingest", "splitter", "linter-runner", "aggregator"], testConfig(path.join(work, "data-small")));
-    clusters.push(cluster);
-    const client = await RawClient.connect(server.url);
-    clients.push(client);
+    const { client } = await startPipeline({ work, config: { dataDir: path.join(work, "data-small") } });
     client.newSha({ repo: repo.dir, sha: repo.shas[1], history: 1 });
     const done = await client.completed(repo.shas);
     expect(done.get(repo.shas[0])!.delta).toBeNull();
@@ -75,13 +61,8 @@ describe("analysis events", () => {
   });
 
   test("after a nats-server restart mid-analysis the EVENTS stream holds each commit's .completed once, and repeats carry the same id", async () => {
-    const server = await startServer();
-    servers.push(server);
     const repo = history(path.join(work, "long"), 24, 30);
-    const cluster = await startCluster(server.url, ["ingest", "splitter", "linter-runner", "aggregator"], testConfig(path.join(work, "data-long")));
-    clusters.push(cluster);
-    const client = await RawClient.connect(server.url);
-    clients.push(client);
+    const { server, client } = await startPipeline({ work, config: { dataDir: path.join(work, "data-long") } });
     client.newSha({ repo: repo.dir, sha: repo.shas.at(-1), history: repo.shas.length - 1 });
     const jsm = await jetstreamManager(client.nc);
     await waitFor("a few commits completed", () => client.of("completed").length >= 3, 120_000);
@@ -108,15 +89,10 @@ describe("analysis events", () => {
   }, 300_000);
 
   test("a commit whose lint results never come ends .failed with why, instead of waiting without bound", async () => {
-    const server = await startServer();
-    servers.push(server);
     const repo = new TestRepo(path.join(work, "stalled"));
     repo.commit("one", { "a.js": "const a = 1;\n" });
     // No linter-runner: the batch is queued and never linted.
-    const cluster = await startCluster(server.url, ["ingest", "splitter", "aggregator"], testConfig(path.join(work, "data-stalled"), { commitStallSeconds: 2 }));
-    clusters.push(cluster);
-    const client = await RawClient.connect(server.url);
-    clients.push(client);
+    const { client } = await startPipeline({ work, services: ["ingest", "splitter", "aggregator"], config: { dataDir: path.join(work, "data-stalled"), commitStallSeconds: 2 } });
     client.newSha({ repo: repo.dir, sha: repo.shas[0] });
     const [failed] = await waitFor("the .failed event", () => (client.of("failed").length ? client.of("failed") : undefined), 60_000);
     expect(failed).toMatchObject({ repo: repo.dir, sha: repo.shas[0] });

@@ -6,46 +6,29 @@
  * results. The runner that gives up is a real farm worker on lint.batch whose
  * every attempt fails; the rest is the real pipeline.
  */
-import { rmSync } from "node:fs";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startServices, stopServices } from "../../services/index.js";
+import { beforeAll, describe, expect, it } from "vitest";
 import { PermanentError } from "../../shared/errors.js";
-import type { Service } from "../../shared/pipeline.js";
 import { subjects } from "../../shared/topology.js";
-import type { NatsServer } from "../harness/nats-server.js";
-import { eslintOracle, RawClient, reportAsOracle, startCluster, startServer, tempDir, testConfig, TestRepo, waitFor, type Cluster } from "./helpers.js";
+import { TestRepo } from "../harness/git.js";
+import { usePipeline } from "../harness/pipeline.js";
+import { waitFor } from "../harness/wait.js";
+import { eslintOracle, reportAsOracle } from "./helpers.js";
 
-let server: NatsServer;
-let cluster: Cluster;
-let client: RawClient;
-let work: string;
+const env = usePipeline({ prefix: "farm-given-up-", services: ["ingest", "splitter", "aggregator"] });
 let repo: TestRepo;
-let runner: Service[] = [];
 
-beforeAll(async () => {
-  work = tempDir("farm-given-up-");
-  repo = new TestRepo(path.join(work, "repo"));
+beforeAll(() => {
+  repo = new TestRepo(path.join(env.work, "repo"));
   repo.commit("c1", { "a.js": "var a = 1;\nundefinedA();\n", "b.js": "debugger;\n" });
   repo.commit("c2", { "c.js": "undefinedName();\n" });
-  server = await startServer();
-  cluster = await startCluster(server.url, ["ingest", "splitter", "aggregator"], testConfig(path.join(work, "data")));
-  client = await RawClient.connect(server.url);
-}, 60_000);
-
-afterAll(async () => {
-  await client?.close();
-  await stopServices(runner);
-  await cluster?.close();
-  await server?.dispose();
-  if (work) rmSync(work, { recursive: true, force: true });
 });
 
 const couldNotLint = (m: { message: string }) => m.message.startsWith("farm could not lint this file");
 
 describe("lint work that was given up", () => {
   it("the commit completes with a 'could not lint' result per file, consistent with its summary", async () => {
-    const broken = await cluster.farm.worker(
+    const broken = await env.cluster.farm.worker(
       subjects.lintBatch,
       () => {
         throw new PermanentError("simulated: no linter available", "E_TEST");
@@ -53,10 +36,10 @@ describe("lint work that was given up", () => {
       { concurrency: 1 },
     );
     const [c1] = repo.shas;
-    client.newSha({ repo: repo.dir, sha: c1 });
-    await client.completed([c1], 60_000);
+    env.client.newSha({ repo: repo.dir, sha: c1 });
+    await env.client.completed([c1], 60_000);
     await broken.close();
-    const r1 = await client.report(repo.dir, c1);
+    const r1 = await env.client.report(repo.dir, c1);
     expect(r1.files.map((f) => f.path).sort()).toEqual(["a.js", "b.js"]);
     for (const f of r1.files) {
       expect(f.messages).toHaveLength(1);
@@ -64,16 +47,16 @@ describe("lint work that was given up", () => {
       expect(f.messages[0].message).toMatch(/could not lint this file: .*simulated: no linter available/);
     }
     expect(r1.summary).toEqual({ files: 2, errors: 2, warnings: 0 });
-    expect(await cluster.farm.dlq.list()).toHaveLength(1);
+    expect(await env.cluster.farm.dlq.list()).toHaveLength(1);
   }, 90_000);
 
   it("a later commit sharing those files completes (the files are not waited for forever)", async () => {
-    runner = await startServices(["linter-runner"], { farm: cluster.farm, config: cluster.config, log: cluster.farm.log });
+    await env.cluster.add(["linter-runner"]);
     const c2 = repo.shas[1];
-    const after = client.events.length;
-    client.newSha({ repo: repo.dir, sha: c2 });
-    await client.completed([c2], 60_000, { after });
-    const r2 = await client.report(repo.dir, c2);
+    const after = env.client.events.length;
+    env.client.newSha({ repo: repo.dir, sha: c2 });
+    await env.client.completed([c2], 60_000, { after });
+    const r2 = await env.client.report(repo.dir, c2);
     const byPath = new Map(r2.files.map((f) => [f.path, f.messages]));
     expect(byPath.get("a.js")!.every(couldNotLint)).toBe(true);
     expect(byPath.get("c.js")!.map((m) => m.ruleId)).toEqual(["no-undef"]);
@@ -82,18 +65,18 @@ describe("lint work that was given up", () => {
 
   it("replaying the dead letters fills in the real results", async () => {
     const [c1] = repo.shas;
-    const replayed = await cluster.farm.dlq.replay({ all: true });
+    const replayed = await env.cluster.farm.dlq.replay({ all: true });
     expect(replayed).toHaveLength(1);
     const r1 = await waitFor(
       "the replayed batch's results in c1's report",
       async () => {
-        const r = await client.report(repo.dir, c1);
+        const r = await env.client.report(repo.dir, c1);
         return r.files.some((f) => f.messages.some(couldNotLint)) ? undefined : r;
       },
       60_000,
       200,
     );
-    const expected = await eslintOracle(repo.checkout(c1, path.join(work, "checkout-1")));
+    const expected = await eslintOracle(repo.checkout(c1, path.join(env.work, "checkout-1")));
     expect(reportAsOracle(r1)).toEqual(expected);
     const all = r1.files.flatMap((f) => f.messages);
     expect(r1.summary).toEqual({ files: 2, errors: all.filter((m) => m.severity === 2).length, warnings: all.filter((m) => m.severity === 1).length });

@@ -8,129 +8,101 @@
  * - issue 9: identical requests while one is in flight are one analysis,
  *   within one ingest and across two.
  */
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Kvm } from "@nats-io/kv";
 import { pack } from "msgpackr";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startServices, stopServices } from "../../services/index.js";
 import { Ingest, type IngestStats } from "../../services/ingest/handlers.js";
-import { Farm } from "../../shared/farm.js";
 import { Mirrors } from "../../shared/git.js";
 import { createLogger } from "../../shared/logger.js";
-import type { Service } from "../../shared/pipeline.js";
-import { Objects, ReportStore, ResultCache } from "../../shared/stores.js";
+import { Objects, ReportStore, ResultCache } from "../../shared/stores/index.js";
 import { buckets } from "../../shared/topology.js";
 import type { TaskContext } from "../../shared/worker.js";
-import type { NatsServer } from "../harness/nats-server.js";
 import { startGitHttpServer, type GitHttpServer } from "../git/git-http-server.js";
-import { git, RawClient, startServer, tempDir, testConfig, TestRepo, waitFor } from "./helpers.js";
+import { LEAK, SECRET, TOKEN } from "../git/helpers.js";
 import { filesMatching } from "../harness/files.js";
+import { git, TestRepo, trustCertificate } from "../harness/git.js";
+import { testConfig, usePipeline } from "../harness/pipeline.js";
+import { waitFor } from "../harness/wait.js";
 
-const SECRET = "s3cr3t";
-const TOKEN = "t0k3n";
-const LEAK = new RegExp(`${SECRET}|${TOKEN}`);
-const ALL = ["ingest", "splitter", "linter-runner", "aggregator"] as const;
-
-let server: NatsServer;
-let farm: Farm;
-let services: Service[];
-let client: RawClient;
-let work: string;
-let dataDir: string;
 /** Every line every service logged (JSON, as production writes it). */
 const logLines: string[] = [];
-
-beforeAll(async () => {
-  work = tempDir("farm-hostile-");
-  dataDir = path.join(work, "data");
-  server = await startServer();
-  // The services log at debug into memory, through the production logger (and its redaction).
-  const log = createLogger({ level: "debug", name: "hostile", destination: { write: (s: string) => void logLines.push(s) } });
-  farm = await Farm.connect({ servers: server.url, log, name: "hostile" });
-  services = await startServices(ALL, { farm, config: testConfig(dataDir), log });
-  client = await RawClient.connect(server.url);
-}, 60_000);
-
-afterAll(async () => {
-  await client?.close();
-  await stopServices(services ?? []);
-  await farm?.close();
-  await server?.dispose();
-  if (work) rmSync(work, { recursive: true, force: true });
+// The services log at debug into memory, through the production logger (and its redaction).
+const env = usePipeline({
+  prefix: "farm-hostile-",
+  log: createLogger({ level: "debug", name: "hostile", destination: { write: (s: string) => void logLines.push(s) } }),
 });
 
-const ingestStats = () => services.find((s) => s.name === "ingest")!.stats!() as unknown as IngestStats;
+const ingestStats = () => env.cluster.services.find((s) => s.name === "ingest")!.stats!() as unknown as IngestStats;
 /** The `.completed` events of `sha` since event number `after`. */
-const completedOf = (sha: string, after: number) => client.events.slice(after).filter((e) => e.subject === "repo.analysis.completed" && e.data.sha === sha);
+const completedOf = (sha: string, after: number) => env.client.events.slice(after).filter((e) => e.subject === "repo.analysis.completed" && e.data.sha === sha);
 /** Messages the COMMITS stream ever stored: one per queued manifest. */
-const manifestsQueued = async () => (await farm.jsm.streams.info("COMMITS")).state.last_seq;
+const manifestsQueued = async () => (await env.cluster.farm.jsm.streams.info("COMMITS")).state.last_seq;
 
 /** Every key of farm's KV buckets and every object name of its store. */
 async function storedNames(): Promise<string[]> {
   const names: string[] = [];
   for (const bucket of Object.values(buckets)) {
-    const kv = await new Kvm(farm.nc).open(bucket);
+    const kv = await new Kvm(env.cluster.farm.nc).open(bucket);
     for await (const k of await kv.keys()) names.push(k);
   }
-  const objects = await Objects.open(farm.nc);
+  const objects = await Objects.open(env.cluster.farm.nc);
   for (const info of await objects.store.list()) names.push(info.name);
   return names;
 }
 
 describe("issue 3: credentials in the repo url", () => {
   let https: GitHttpServer;
-  let savedCa: string | undefined;
+  let distrust: () => void;
   let repo: TestRepo;
   let cleanUrl: string;
 
   beforeAll(async () => {
-    repo = new TestRepo(path.join(work, "private"));
+    repo = new TestRepo(path.join(env.work, "private"));
     repo.commit("c1", { "a.js": "module.exports = 1;\n" });
     repo.commit("c2", { "b.js": "var unused = 2;\n" });
-    const root = path.join(work, "https-root");
-    git(work, ["clone", "--quiet", "--bare", repo.dir, path.join(root, "private.git")]);
-    const certDir = path.join(work, "tls");
+    const root = path.join(env.work, "https-root");
+    git(env.work, "clone", "--quiet", "--bare", repo.dir, path.join(root, "private.git"));
+    const certDir = path.join(env.work, "tls");
     mkdirSync(certDir);
     https = await startGitHttpServer({ projectRoot: root, user: "user", password: SECRET, tls: { certDir } });
     cleanUrl = `${https.url}/private.git`;
     // The services' git children trust the throwaway certificate.
-    savedCa = process.env.GIT_SSL_CAINFO;
-    process.env.GIT_SSL_CAINFO = https.caFile;
+    distrust = trustCertificate(https.caFile!);
   }, 30_000);
 
   afterAll(async () => {
-    if (savedCa === undefined) delete process.env.GIT_SSL_CAINFO;
-    else process.env.GIT_SSL_CAINFO = savedCa;
+    distrust?.();
     await https?.close();
   });
 
   it("a private repo analyzed through https://user:secret@…: the repo everywhere is the url without them", async () => {
-    const after = client.events.length;
-    client.newSha({ repo: cleanUrl.replace("://", `://user:${SECRET}@`), sha: repo.shas[1], history: 1 });
-    const done = await client.completed(repo.shas, 120_000, { after });
+    const after = env.client.events.length;
+    env.client.newSha({ repo: cleanUrl.replace("://", `://user:${SECRET}@`), sha: repo.shas[1], history: 1 });
+    const done = await env.client.completed(repo.shas, 120_000, { after });
     expect(done.get(repo.shas[1])!.delta).toEqual({ new: 1, fixed: 0 });
-    for (const e of client.events.slice(after)) expect(e.data.repo, e.subject).toBe(cleanUrl);
+    for (const e of env.client.events.slice(after)) expect(e.data.repo, e.subject).toBe(cleanUrl);
     // The server got the credentials: they were used, just never shown.
     expect(https.requests.some((r) => r.includes(`Basic ${Buffer.from(`user:${SECRET}`).toString("base64")}`))).toBe(true);
-    const report = await client.report(cleanUrl, repo.shas[1]);
+    const report = await env.client.report(cleanUrl, repo.shas[1]);
     expect(report.repo).toBe(cleanUrl);
     expect(JSON.stringify(report)).not.toMatch(LEAK);
-    expect(JSON.stringify(await client.report(cleanUrl, repo.shas[1], "sarif"))).not.toMatch(LEAK);
+    expect(JSON.stringify(await env.client.report(cleanUrl, repo.shas[1], "sarif"))).not.toMatch(LEAK);
   }, 150_000);
 
   it("refused, failing and undecodable requests with secrets: none in their .failed events", async () => {
-    const before = client.of("failed").length;
+    const before = env.client.of("failed").length;
     // Refused at once (http://): permanent, one .failed, echoing the repo without its credentials.
-    client.newSha({ repo: `http://user:${SECRET}@example.com/x.git?access_token=${TOKEN}`, sha: repo.shas[1] });
+    env.client.newSha({ repo: `http://user:${SECRET}@example.com/x.git?access_token=${TOKEN}`, sha: repo.shas[1] });
     // The same as msgpack, as a non-JavaScript client may send it.
-    client.publish("repo.new_sha", pack({ repo: `http://user:${SECRET}@example.com/y.git`, sha: repo.shas[1] }));
+    env.client.publish("repo.new_sha", pack({ repo: `http://user:${SECRET}@example.com/y.git`, sha: repo.shas[1] }));
     // Not JSON at all: the parser's message quotes the payload.
-    client.publish("repo.new_sha", `{"repo": "https://user:${SECRET}@example.com/x.git?access_token=${TOKEN}", "sha": `);
+    env.client.publish("repo.new_sha", `{"repo": "https://user:${SECRET}@example.com/x.git?access_token=${TOKEN}", "sha": `);
     // Right credentials, unknown commit: permanent, after a real fetch.
-    client.newSha({ repo: cleanUrl.replace("://", `://user:${SECRET}@`), sha: "0".repeat(40) });
-    await waitFor("four .failed events", () => client.of("failed").length >= before + 4, 60_000);
-    const failed = client.of("failed").slice(before);
+    env.client.newSha({ repo: cleanUrl.replace("://", `://user:${SECRET}@`), sha: "0".repeat(40) });
+    await waitFor("four .failed events", () => env.client.of("failed").length >= before + 4, 60_000);
+    const failed = env.client.of("failed").slice(before);
     expect(failed.map((e) => e.repo).sort()).toEqual([null, "http://example.com/x.git", "http://example.com/y.git", cleanUrl].sort());
     for (const e of failed) expect(JSON.stringify(e)).not.toMatch(LEAK);
   }, 90_000);
@@ -141,16 +113,16 @@ describe("issue 4: repos whose path no key mapping may break", () => {
   it("paths with '..', a space, unicode, '*' and '>' are each analyzed, each with its own report", async () => {
     const names = ["a..b", "with space", "ünïcødé ✓", "st*r", "gt>", "dots...", ".hidden"];
     const repos = names.map((n, i) => {
-      const r = new TestRepo(path.join(work, "odd", n));
+      const r = new TestRepo(path.join(env.work, "odd", n));
       r.commit("c1", { "index.js": `var unused${i} = ${i};\n` });
       return r;
     });
-    const after = client.events.length;
-    for (const r of repos) client.newSha({ repo: r.dir, sha: r.shas[0] });
-    const done = await client.completed(repos.map((r) => r.shas[0]), 60_000, { after });
+    const after = env.client.events.length;
+    for (const r of repos) env.client.newSha({ repo: r.dir, sha: r.shas[0] });
+    const done = await env.client.completed(repos.map((r) => r.shas[0]), 60_000, { after });
     for (const [i, r] of repos.entries()) {
       expect(done.get(r.shas[0])!.repo, names[i]).toBe(r.dir);
-      const report = await client.report(r.dir, r.shas[0]);
+      const report = await env.client.report(r.dir, r.shas[0]);
       expect(report.files.map((f) => f.messages[0]?.message), names[i]).toEqual([`'unused${i}' is assigned a value but never used.`]);
     }
   }, 90_000);
@@ -158,16 +130,16 @@ describe("issue 4: repos whose path no key mapping may break", () => {
 
 describe("issue 5: file names that are not UTF-8", () => {
   it("\\xff.js and \\xfe.js are two report entries, each with its own blob and messages", async () => {
-    const r = new TestRepo(path.join(work, "bytes"));
+    const r = new TestRepo(path.join(env.work, "bytes"));
     writeFileSync(Buffer.concat([Buffer.from(`${r.dir}/`), Buffer.from([0xff]), Buffer.from(".js")]), "var ff = 1;\n");
     writeFileSync(Buffer.concat([Buffer.from(`${r.dir}/`), Buffer.from([0xfe]), Buffer.from(".js")]), "debugger;\n");
     const sha = r.commit("names that are bytes");
-    const after = client.events.length;
-    client.newSha({ repo: r.dir, sha });
-    await client.completed([sha], 60_000, { after });
-    const files = (await client.report(r.dir, sha)).files;
+    const after = env.client.events.length;
+    env.client.newSha({ repo: r.dir, sha });
+    await env.client.completed([sha], 60_000, { after });
+    const files = (await env.client.report(r.dir, sha)).files;
     const lsTree = new Map(
-      git(r.dir, ["ls-tree", "-r", sha])
+      git(r.dir, "ls-tree", "-r", sha)
         .split("\n")
         .map((l) => [l.split("\t")[1], l.split(" ")[2].split("\t")[0]] as const),
     );
@@ -184,7 +156,7 @@ describe("issue 5: file names that are not UTF-8", () => {
 describe("issue 9: identical requests are one analysis", () => {
   /** A repo of `n` commits, one file each (shas are reproducible: the name keeps repos apart). */
   function history(name: string, n: number): TestRepo {
-    const r = new TestRepo(path.join(work, name));
+    const r = new TestRepo(path.join(env.work, name));
     for (let i = 0; i < n; i++) r.commit(`${name} c${i}`, { [`src/f${i}.js`]: `const unused${i} = ${i};\nmodule.exports = {};\n` });
     return r;
   }
@@ -193,11 +165,11 @@ describe("issue 9: identical requests are one analysis", () => {
     const r = history("five", 12);
     const before = ingestStats();
     const queuedBefore = await manifestsQueued();
-    const after = client.events.length;
-    for (let i = 0; i < 5; i++) client.newSha({ repo: r.dir, sha: r.shas.at(-1), history: 11 });
-    await client.completed(r.shas, 120_000, { after });
-    // A second run would show within a few seconds: nothing to poll for, so wait.
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const after = env.client.events.length;
+    for (let i = 0; i < 5; i++) env.client.newSha({ repo: r.dir, sha: r.shas.at(-1), history: 11 });
+    await env.client.completed(r.shas, 120_000, { after });
+    // Every request settled and nothing left in any queue: a second run would have shown by now.
+    await env.client.settled();
     for (const sha of r.shas) expect(completedOf(sha, after), sha).toHaveLength(1);
     expect((await manifestsQueued()) - queuedBefore).toBe(12);
     const now = ingestStats();
@@ -209,11 +181,12 @@ describe("issue 9: identical requests are one analysis", () => {
     const r = history("five-bad", 1);
     const sha = "2".repeat(40);
     const before = ingestStats();
-    const failedBefore = client.of("failed").length;
-    for (let i = 0; i < 5; i++) client.newSha({ repo: r.dir, sha });
-    await waitFor("five dead-letter entries", async () => (await farm.dlq.list({ subject: "repo.new_sha" })).filter((d) => d.reason.includes(sha)).length === 5, 60_000);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    expect(client.of("failed").slice(failedBefore).filter((e) => e.sha === sha)).toHaveLength(1);
+    const failedBefore = env.client.of("failed").length;
+    for (let i = 0; i < 5; i++) env.client.newSha({ repo: r.dir, sha });
+    await waitFor("five dead-letter entries", async () => (await env.cluster.farm.dlq.list({ subject: "repo.new_sha" })).filter((d) => d.reason.includes(sha)).length === 5, 60_000);
+    // Each request announces its failure (or not) before it is dead-lettered: all five have, and the client has what they sent.
+    await env.client.settled();
+    expect(env.client.of("failed").slice(failedBefore).filter((e) => e.sha === sha)).toHaveLength(1);
     expect(ingestStats().analyses - before.analyses).toBe(1);
   }, 90_000);
 
@@ -221,11 +194,11 @@ describe("issue 9: identical requests are one analysis", () => {
     const r = history("two-instances", 6);
     const payload = JSON.stringify({ repo: r.dir, sha: r.shas.at(-1), history: 5 });
     // A second ingest with its own mirrors, as on another host; it gets its copy directly.
-    const objects = await Objects.open(farm.nc);
-    const reports = await ReportStore.open(farm.nc, objects, await ResultCache.open(farm.nc, objects));
+    const objects = await Objects.open(env.cluster.farm.nc);
+    const reports = await ReportStore.open(env.cluster.farm.nc, objects, await ResultCache.open(env.cluster.farm.nc, objects));
     const log = createLogger({ level: "silent" });
-    const config = testConfig(path.join(work, "data-b"));
-    const other = new Ingest({ farm, config, log, objects, reports, mirrors: new Mirrors({ dataDir: config.dataDir, allowLocal: true }) });
+    const config = testConfig(path.join(env.work, "data-b"));
+    const other = new Ingest({ farm: env.cluster.farm, config, log, objects, reports, mirrors: new Mirrors({ dataDir: config.dataDir, allowLocal: true }) });
     const ctx: TaskContext = {
       id: "REPOS.other",
       subject: "repo.new_sha",
@@ -240,12 +213,12 @@ describe("issue 9: identical requests are one analysis", () => {
     await waitFor("the start of a time bucket", () => Date.now() % 5000 < 500, 6000, 20);
     const queuedBefore = await manifestsQueued();
     const duplicatesBefore = ingestStats().duplicateManifests;
-    const after = client.events.length;
-    client.newSha(JSON.parse(payload) as Record<string, unknown>);
+    const after = env.client.events.length;
+    env.client.newSha(JSON.parse(payload) as Record<string, unknown>);
     await other.onNewSha(new TextEncoder().encode(payload), ctx);
-    await client.completed(r.shas, 120_000, { after });
-    // A second queuing of the commits would show within a few seconds: nothing to poll for, so wait.
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await env.client.completed(r.shas, 120_000, { after });
+    // Both requests settled and nothing left in any queue: a second queuing of the commits would have shown by now.
+    await env.client.settled();
     expect((await manifestsQueued()) - queuedBefore).toBe(6);
     for (const sha of r.shas) expect(completedOf(sha, after), sha).toHaveLength(1);
     // Both ran; between them, the stream dropped one copy of each manifest.
@@ -258,7 +231,7 @@ describe("issue 9: identical requests are one analysis", () => {
 describe("issue 3: what is left after all of it", () => {
   it("an unreachable one is retried, and its retries are logged without the secret", async () => {
     const sha = "1".repeat(40);
-    client.newSha({ repo: `https://user:${SECRET}@127.0.0.1:1/x.git?access_token=${TOKEN}`, sha });
+    env.client.newSha({ repo: `https://user:${SECRET}@127.0.0.1:1/x.git?access_token=${TOKEN}`, sha });
     // The first attempt failed and will be retried: the worker logs it, with git's message (which names the url).
     await waitFor("the retry's log line", () => logLines.find((l) => l.includes("will retry") && l.includes("127.0.0.1:1")), 60_000);
   }, 90_000);
@@ -266,13 +239,13 @@ describe("issue 3: what is left after all of it", () => {
   it("no log line, KV key, object name or mirror holds a secret", async () => {
     expect(logLines.length).toBeGreaterThan(0);
     expect(logLines.filter((l) => LEAK.test(l))).toEqual([]);
-    expect(client.events.filter((e) => LEAK.test(JSON.stringify(e.data)))).toEqual([]);
+    expect(env.client.events.filter((e) => LEAK.test(JSON.stringify(e.data)))).toEqual([]);
     expect((await storedNames()).filter((n) => LEAK.test(n))).toEqual([]);
-    expect(filesMatching(path.join(dataDir, "mirrors"), LEAK)).toEqual([]);
+    expect(filesMatching(path.join(env.dataDir, "mirrors"), LEAK)).toEqual([]);
   }, 30_000);
 
   it("the dead-letter copies of the refused requests (JSON and msgpack) do not expose the secret", async () => {
-    const parked = await farm.dlq.list({ subject: "repo.new_sha" });
+    const parked = await env.cluster.farm.dlq.list({ subject: "repo.new_sha" });
     expect(parked.length).toBeGreaterThanOrEqual(4);
     for (const d of parked) expect(Buffer.from(d.data).toString("utf8"), d.reason).not.toMatch(LEAK);
     for (const d of parked) expect(d.reason).not.toMatch(LEAK);

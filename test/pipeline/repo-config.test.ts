@@ -5,29 +5,26 @@
  * of unchanged files new, and invalid rule options: the commit's configuration
  * error (`.failed` with the reason, at once), never a stuck or false report.
  */
-import { rmSync } from "node:fs";
 import path from "node:path";
 import { ESLint } from "eslint";
 import js from "@eslint/js";
 import globals from "globals";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { Report } from "../../shared/report.js";
-import type { NatsServer } from "../harness/nats-server.js";
-import { RawClient, reportAsOracle, sortMessages, startCluster, startServer, tempDir, testConfig, TestRepo, waitFor, type Cluster, type OracleMessage } from "./helpers.js";
+import { TestRepo } from "../harness/git.js";
+import { usePipeline } from "../harness/pipeline.js";
+import { waitFor } from "../harness/wait.js";
+import { reportAsOracle, sortMessages, type OracleMessage } from "./helpers.js";
 
 const A_JS = "const unused = 1;\nmodule.exports = function (x) {\n  return x == 2;\n};\n";
 const OLD_JS = "x = 1;\nmodule.exports = x;\n";
 
-let server: NatsServer;
-let cluster: Cluster;
-let client: RawClient;
-let work: string;
+const env = usePipeline({ prefix: "farm-repo-config-" });
 let repo: TestRepo;
 const reports = new Map<string, Report>();
 
-beforeAll(async () => {
-  work = tempDir("farm-repo-config-");
-  repo = new TestRepo(path.join(work, "repo"));
+beforeAll(() => {
+  repo = new TestRepo(path.join(env.work, "repo"));
   repo.commit("c0: broken settings", { ".farm.json": "{not json", "src/a.js": A_JS });
   repo.commit("c1: settings", {
     ".farm.json": JSON.stringify({ ignores: ["gen/"], rules: { "no-unused-vars": "warn" } }),
@@ -39,22 +36,12 @@ beforeAll(async () => {
   repo.commit("c2: turn eqeqeq on", { ".farm.json": JSON.stringify({ ignores: ["gen/"], rules: { "no-unused-vars": "warn", eqeqeq: "error" } }) });
   repo.commit("c3: invalid rule options", { ".farm.json": JSON.stringify({ rules: { "no-unused-vars": ["error", { bogus: true }] } }) });
   repo.commit("c4: one more file, same invalid options", { "src/b.js": "module.exports = 2;\n" });
-  server = await startServer();
-  cluster = await startCluster(server.url, ["ingest", "splitter", "linter-runner", "aggregator"], testConfig(path.join(work, "data")));
-  client = await RawClient.connect(server.url);
-}, 60_000);
-
-afterAll(async () => {
-  await client?.close();
-  await cluster?.close();
-  await server?.dispose();
-  if (work) rmSync(work, { recursive: true, force: true });
 });
 
 /** ESLint directly on one file's content with the documented default plus `rules`. */
 async function oracle(file: string, content: string, rules: Record<string, unknown>): Promise<OracleMessage[]> {
   const eslint = new ESLint({
-    cwd: work,
+    cwd: env.work,
     overrideConfigFile: true,
     overrideConfig: [
       js.configs.recommended,
@@ -62,7 +49,7 @@ async function oracle(file: string, content: string, rules: Record<string, unkno
       { rules: rules as never },
     ],
   });
-  const [r] = await eslint.lintText(content, { filePath: path.join(work, file) });
+  const [r] = await eslint.lintText(content, { filePath: path.join(env.work, file) });
   return sortMessages(r.messages.map((m) => ({ ruleId: m.ruleId, severity: m.severity, line: m.line, column: m.column, message: m.message })));
 }
 
@@ -76,18 +63,18 @@ describe(".farm.json and .jshintrc through the pipeline", () => {
     c0 = repo.shas.shift()!;
     const shas = repo.shas.slice(0, 2);
     const c3 = repo.shas[2];
-    client.newSha({ repo: repo.dir, sha: c3, history: 2 });
-    await client.completed(shas, 120_000, { expectFailed: [c0, c3] });
-    for (const sha of shas) reports.set(sha, await client.report(repo.dir, sha));
-    await waitFor("c3's failed event", () => client.of("failed").some((e) => e.sha === c3), 30_000);
-    expect(client.of("failed")).toEqual(
+    env.client.newSha({ repo: repo.dir, sha: c3, history: 2 });
+    await env.client.completed(shas, 120_000, { expectFailed: [c0, c3] });
+    for (const sha of shas) reports.set(sha, await env.client.report(repo.dir, sha));
+    await waitFor("c3's failed event", () => env.client.of("failed").some((e) => e.sha === c3), 30_000);
+    expect(env.client.of("failed")).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ repo: repo.dir, sha: c0, reason: expect.stringMatching(/\.farm\.json: invalid JSON/) }),
         expect.objectContaining({ repo: repo.dir, sha: c3, reason: expect.stringMatching(/^\.farm\.json: invalid options for rule "no-unused-vars": .*"bogus"/) }),
       ]),
     );
-    expect(client.of("failed")).toHaveLength(2);
-    const r0 = await client.request<{ error?: string }>("report.get", { repo: repo.dir, sha: c0 });
+    expect(env.client.of("failed")).toHaveLength(2);
+    const r0 = await env.client.request<{ error?: string }>("report.get", { repo: repo.dir, sha: c0 });
     expect(r0.error).toMatch(/analysis .* failed: \.farm\.json: invalid JSON/);
     // No baseline: no delta, rather than every issue of the first good commit "new".
     expect(reports.get(shas[0])!.parent).toBe(c0);
@@ -118,16 +105,16 @@ describe(".farm.json and .jshintrc through the pipeline", () => {
   });
 
   it("invalid rule options fail the commit with the reason: no report, no per-file messages", async () => {
-    const r3 = await client.request<{ error?: string }>("report.get", { repo: repo.dir, sha: repo.shas[2] });
+    const r3 = await env.client.request<{ error?: string }>("report.get", { repo: repo.dir, sha: repo.shas[2] });
     expect(r3.error).toMatch(/invalid options for rule "no-unused-vars"/);
   });
 
   it("a later commit with the same invalid options fails the same way, at once", async () => {
     const sha = repo.shas[3];
-    const after = client.events.length;
-    client.newSha({ repo: repo.dir, sha });
-    const failed = await waitFor("c4's failed event", () => client.events.slice(after).find((e) => e.subject === "repo.analysis.failed" && e.data.sha === sha), 30_000);
+    const after = env.client.events.length;
+    env.client.newSha({ repo: repo.dir, sha });
+    const failed = await waitFor("c4's failed event", () => env.client.events.slice(after).find((e) => e.subject === "repo.analysis.failed" && e.data.sha === sha), 30_000);
     expect(failed.data.reason).toMatch(/invalid options for rule "no-unused-vars"/);
-    expect(client.events.slice(after).filter((e) => e.subject === "repo.analysis.completed" && e.data.sha === sha)).toEqual([]);
+    expect(env.client.events.slice(after).filter((e) => e.subject === "repo.analysis.completed" && e.data.sha === sha)).toEqual([]);
   }, 90_000);
 });

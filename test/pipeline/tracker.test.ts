@@ -1,35 +1,37 @@
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { beforeAll, expect, test } from "vitest";
 import { Kvm } from "@nats-io/kv";
-import { Farm } from "../../shared/index.js";
+import type { Farm } from "../../shared/index.js";
 import { buckets } from "../../shared/topology.js";
-import { Objects, ReportStore, ResultCache } from "../../shared/stores.js";
+import { Objects, ReportStore, ResultCache } from "../../shared/stores/index.js";
 import { ResultTracker } from "../../services/aggregator/tracker.js";
-import { NatsServer } from "../harness/nats-server.js";
+import { useFarms } from "../harness/farms.js";
+import { waitFor, within } from "../harness/wait.js";
 
-let server: NatsServer;
+const env = useFarms(["farm"]);
 let farm: Farm;
 let cache: CountingCache;
 let reports: ReportStore;
 
-/** The real result cache over NATS, counting how often each key is asked for. */
+/** The real result cache over NATS, counting how often each key is asked for, and how often answered. */
 class CountingCache extends ResultCache {
   asked = new Map<string, number>();
+  answered = new Map<string, number>();
   override async has(key: string): Promise<boolean> {
     this.asked.set(key, (this.asked.get(key) ?? 0) + 1);
-    return super.has(key);
+    const found = await super.has(key);
+    this.answered.set(key, (this.answered.get(key) ?? 0) + 1);
+    return found;
   }
 }
 
+/** How many questions about `key` the cache has answered. */
+const answers = (key: string) => cache.answered.get(key) ?? 0;
+
 beforeAll(async () => {
-  server = await NatsServer.start();
-  farm = await Farm.connect({ servers: server.url });
+  farm = env.farm;
   const objects = await Objects.open(farm.nc);
   cache = new CountingCache(await new Kvm(farm.nc).open(buckets.results), objects);
   reports = await ReportStore.open(farm.nc, objects, cache);
-});
-afterAll(async () => {
-  await farm?.close();
-  await server?.dispose();
 });
 
 const result = { messages: [] };
@@ -39,7 +41,7 @@ test("keys already in the cache settle at once; keys announced by done() settle 
   const tracker = new ResultTracker(cache, { recheckMs: 60_000 });
   await cache.put("t1.a", result);
   const wait = tracker.waitAll(["t1.a", "t1.b"], noProgress);
-  await new Promise((r) => setTimeout(r, 50));
+  await waitFor("the cache's answer about t1.b", () => answers("t1.b") === 1, 10_000, 5);
   tracker.done(["t1.b"]);
   await wait;
   expect(cache.asked.get("t1.b")).toBe(1);
@@ -48,7 +50,8 @@ test("keys already in the cache settle at once; keys announced by done() settle 
 test("a result another aggregator was told about is found by the re-check", async () => {
   const tracker = new ResultTracker(cache, { recheckMs: 100 });
   const wait = tracker.waitAll(["t2.a"], noProgress);
-  await new Promise((r) => setTimeout(r, 250));
+  // Missing at the first question and at a re-check: only a later re-check can find it.
+  await waitFor("two answers about t2.a", () => answers("t2.a") >= 2, 10_000, 5);
   await cache.put("t2.a", result); // no done(): the batch's message went elsewhere
   await wait;
   expect(tracker.awaited).toBe(0);
@@ -57,12 +60,12 @@ test("a result another aggregator was told about is found by the re-check", asyn
 test("many commits waiting for one missing key ask the cache for it once per round, not once per commit", async () => {
   const tracker = new ResultTracker(cache, { recheckMs: 100, maxRecheckMs: 400 });
   const waits = Array.from({ length: 50 }, () => tracker.waitAll(["t3.shared"], noProgress));
-  await new Promise((r) => setTimeout(r, 1500));
-  // 1 s of rounds with gaps 100, 200, 400, 400 ms: a handful of asks, where 50 waiters
-  // re-checking on their own would have asked hundreds of times.
+  // Four rounds (the first question, then re-checks after 100, 200 and 400 ms): four asks, and
+  // at most a fifth on the wire, where 50 waiters re-checking on their own would have asked 200 times.
+  await waitFor("four answers about t3.shared", () => answers("t3.shared") >= 4, 20_000, 5);
   const asked = cache.asked.get("t3.shared")!;
-  expect(asked).toBeGreaterThanOrEqual(2);
-  expect(asked).toBeLessThanOrEqual(8);
+  expect(asked).toBeGreaterThanOrEqual(4);
+  expect(asked).toBeLessThanOrEqual(5);
   tracker.done(["t3.shared"]);
   await Promise.all(waits);
 });
@@ -76,7 +79,9 @@ test("a failed key settles every waiter and is remembered for later ones; abort 
   expect(tracker.failure("t4.a")).toBe("linter crashed");
   const ac = new AbortController();
   const stuck = tracker.waitAll(["t4.never"], noProgress, ac.signal);
-  setTimeout(() => ac.abort(new Error("shutting down")), 50);
+  // Aborted while it waits: after the cache said it has no result.
+  await waitFor("the cache's answer about t4.never", () => answers("t4.never") === 1, 10_000, 5);
+  ac.abort(new Error("shutting down"));
   await expect(stuck).rejects.toThrow("shutting down");
   expect(tracker.awaited).toBe(0);
 });
@@ -94,7 +99,7 @@ test("commits arriving while an earlier one's answer settles its keys are never 
     if (i % 3 === 0) await new Promise((r) => setImmediate(r));
     else await Promise.resolve();
   }
-  const outcome = await Promise.race([Promise.all(waits).then(() => "all settled"), new Promise((r) => setTimeout(() => r("hung"), 10_000))]);
+  const outcome = await within(Promise.all(waits).then(() => "all settled"), 10_000, "hung");
   expect({ outcome, awaited: tracker.awaited }).toEqual({ outcome: "all settled", awaited: 0 });
 });
 
@@ -106,18 +111,30 @@ test("a batch given up on one aggregator settles a commit waiting on another, on
   await there.failed(["t6.a"], "linter-runner killed on every attempt");
   await cache.put("t6.b", result);
   // The failure reached `there` only; `here` finds it in the shared record on a re-check (or never settles).
-  const outcome = await Promise.race([wait, new Promise((r) => setTimeout(() => r("still waiting"), 10_000))]);
+  const outcome = await within(wait, 10_000, "still waiting");
   expect(outcome).toBe("settled");
   expect(here.failure("t6.a")).toBe("linter-runner killed on every attempt");
   expect(here.failure("t6.b")).toBeUndefined();
 });
 
 test("a given-up record older than givenUpForMs is not a failure: the key was queued again", async () => {
-  const tracker = new ResultTracker(cache, { recheckMs: 100, maxRecheckMs: 200, givenUp: reports, givenUpForMs: 1 });
+  // The record, as the tracker reads it: each lookup counted once answered.
+  let lookups = 0;
+  const givenUp = {
+    markGivenUp: (keys: string[], reason: string) => reports.markGivenUp(keys, reason),
+    givenUp: async (key: string, forMs: number) => {
+      const reason = await reports.givenUp(key, forMs);
+      lookups++;
+      return reason;
+    },
+  };
+  const tracker = new ResultTracker(cache, { recheckMs: 100, maxRecheckMs: 200, givenUp, givenUpForMs: 1 });
   await reports.markGivenUp(["t7.a"], "long ago");
+  // Aging the record past givenUpForMs (1 ms) is what is tested: a sleep on purpose.
   await new Promise((r) => setTimeout(r, 20));
   const wait = tracker.waitAll(["t7.a"], noProgress);
-  await new Promise((r) => setTimeout(r, 1000));
+  // A key missing long enough to be asked at the longest gap is looked up in the record: twice, to be sure.
+  await waitFor("two lookups of t7.a's record", () => lookups >= 2, 20_000, 5);
   expect(tracker.failure("t7.a")).toBeUndefined();
   expect(tracker.awaited).toBe(1);
   await cache.put("t7.a", result);

@@ -1,0 +1,36 @@
+/**
+ * A real nats-server for a test file and farm connections to it, each closed
+ * after the file's tests (child processes included).
+ */
+import { afterAll, beforeAll } from "vitest";
+import { createLogger, Farm, type FarmOptions } from "../../shared/index.js";
+import { killChildren } from "./children.js";
+import { NatsServer } from "./nats-server.js";
+
+/** Farm logs go straight to fd 2; keep the test output readable unless FARM_TEST_LOG_LEVEL asks. */
+export function quietLog(name = "test") {
+  return createLogger({ level: process.env.FARM_TEST_LOG_LEVEL ?? "silent", name });
+}
+
+export function connectFarm(url: string, opts: Partial<FarmOptions> = {}): Promise<Farm> {
+  return Farm.connect({ servers: url, log: quietLog(opts.name), ...opts });
+}
+
+/**
+ * A fresh nats-server for the file's tests and one Farm connection per name
+ * (as if on separate boxes), each with `opts`; filled in before the tests,
+ * and everything, child processes included, closed after them.
+ */
+export function useFarms<N extends string>(names: readonly N[], opts: Partial<FarmOptions> = {}): { server: NatsServer } & Record<N, Farm> {
+  const env = {} as { server: NatsServer } & Record<N, Farm>;
+  beforeAll(async () => {
+    env.server = await NatsServer.start();
+    for (const name of names) (env as Record<N, Farm>)[name] = await connectFarm(env.server.url, { name, ...opts });
+  });
+  afterAll(async () => {
+    await killChildren();
+    await Promise.all(names.map((n) => env[n]?.close()));
+    await env.server?.dispose();
+  });
+  return env;
+}
