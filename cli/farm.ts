@@ -15,7 +15,11 @@ function connectionOptions(cmd: Command): Command {
     .addOption(new Option("--creds <file>", "NATS credentials file").env("NATS_CREDS"))
     .addOption(new Option("--user <user>", "NATS user").env("NATS_USER"))
     .addOption(new Option("--password <password>", "NATS password").env("NATS_PASSWORD"))
-    .addOption(new Option("--inbox-prefix <prefix>", "prefix of reply subjects, when the server allows this user only its own (default _INBOX)").env("NATS_INBOX_PREFIX"))
+    .addOption(
+      new Option("--inbox-prefix <prefix>", "prefix of reply subjects, when the server allows this user only its own (default _INBOX)").env(
+        "NATS_INBOX_PREFIX",
+      ),
+    )
     .addOption(new Option("--log-level <level>", "log level: fatal, error, warn, info, debug").env("FARM_LOG_LEVEL"));
 }
 
@@ -36,10 +40,16 @@ export function buildProgram(): Command {
         .command("analyze")
         .description("analyze a commit and its first-parent ancestors, then print the reports")
         .argument("<repo>", "a local repository path or a clone url")
-        .option("--sha <rev>", "commit to analyze: for a local repository any revision (HEAD, a branch, a tag, a short sha); for a url the full id (default: HEAD)")
+        .option(
+          "--sha <rev>",
+          "commit to analyze: for a local repository any revision (HEAD, a branch, a tag, a short sha); for a url the full id (default: HEAD)",
+        )
         .option("--commits <n>", "how many commits: the sha and n-1 first-parent ancestors", "1")
         .addOption(
-          new Option("--format <format>", "output: table (one commit: its issues under the table), json, ndjson (one report per line), sarif (the requested commit against its parent)")
+          new Option(
+            "--format <format>",
+            "output: table (one commit: its issues under the table), json, ndjson (one report per line), sarif (the requested commit against its parent)",
+          )
             .choices(["table", "json", "ndjson", "sarif"])
             .default("table"),
         )
@@ -47,7 +57,12 @@ export function buildProgram(): Command {
         .option("--details", "table of a history: print each commit's new issues (file, line:col, severity, message, rule) under the table")
         .option("--sarif-dir <dir>", "also write one SARIF file per analyzed commit, <dir>/<sha>.sarif (code-scanning uploads of a history)")
         .option("--out <file>", "write the output to a file instead of stdout")
-        .addOption(new Option("--fail-on <level>", "exit 1, saying how many issues in which commits, when a printed commit has issues at or above this level").choices(["error", "warning"]))
+        .addOption(
+          new Option("--fail-on <level>", "exit 1, saying how many issues in which commits, when a printed commit has issues at or above this level").choices([
+            "error",
+            "warning",
+          ]),
+        )
         .option("--timeout <seconds>", "give up waiting after this many seconds", "3600"),
     ),
     [
@@ -72,10 +87,7 @@ export function buildProgram(): Command {
 
   examples(
     connectionOptions(
-      program
-        .command("service")
-        .description("run one service (the container entrypoint)")
-        .argument("<name>", "ingest | splitter | linter-runner | aggregator"),
+      program.command("service").description("run one service (the container entrypoint)").argument("<name>", "ingest | splitter | linter-runner | aggregator"),
     ),
     ["NATS_URL=nats://nats:4222 farm service linter-runner"],
   ).action(serviceCommand);
@@ -100,7 +112,11 @@ export function buildProgram(): Command {
         .description("fetch a commit's report")
         .argument("<repo>", "a local repository path, or the clone url or path as the cluster's ingest saw it")
         .argument("<sha>", "the commit: for a local repository any revision (HEAD, a branch, a tag, a short sha), else the full id")
-        .addOption(new Option("--format <format>", "output: table (with the commit's issues under it), json, sarif").choices(["table", "json", "sarif"]).default("table"))
+        .addOption(
+          new Option("--format <format>", "output: table (with the commit's issues under it), json, sarif")
+            .choices(["table", "json", "sarif"])
+            .default("table"),
+        )
         .option("--json", "same as --format json"),
     ),
     ["farm report . HEAD", "farm report /srv/repo 4f3e1c... --format sarif > out.sarif"],
@@ -117,9 +133,12 @@ export function buildProgram(): Command {
     ["farm events", "farm events 'repo.analysis.completed'", "farm events --since 1h 'repo.analysis.failed'"],
   ).action(eventsCommand);
 
-  examples(connectionOptions(program.command("status").description("streams and consumers: pending, in flight, redelivered, dead-lettered").option("--json", "print JSON")), [
-    "farm status",
-  ]).action(statusCommand);
+  examples(
+    connectionOptions(
+      program.command("status").description("streams and consumers: pending, in flight, redelivered, dead-lettered").option("--json", "print JSON"),
+    ),
+    ["farm status"],
+  ).action(statusCommand);
 
   const dlq = examples(program.command("dlq").description("the dead-letter stream: work that failed for good, with its reason"), [
     "farm dlq ls",

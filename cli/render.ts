@@ -103,12 +103,23 @@ class ReportWriter {
 }
 
 function pad(cells: string[], widths: number[], right: boolean[]): string {
-  return cells.map((c, i) => (right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd();
+  return cells
+    .map((c, i) => (right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+    .join("  ")
+    .trimEnd();
 }
 
 function table(head: string[], rows: string[][], right: boolean[]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  return [pad(head, widths, right), pad(widths.map((w) => "-".repeat(w)), widths, right), ...rows.map((r) => pad(r, widths, right))].join("\n");
+  return [
+    pad(head, widths, right),
+    pad(
+      widths.map((w) => "-".repeat(w)),
+      widths,
+      right,
+    ),
+    ...rows.map((r) => pad(r, widths, right)),
+  ].join("\n");
 }
 
 function tableRow(r: AnyReport): string[] {
@@ -129,7 +140,12 @@ function tableText(rows: string[][], rules: [string, number][]): string {
   let out = table(["commit", "date", "files", "errors", "warnings", "new", "fixed", "subject"], rows, right) + "\n";
   if (rules.length > 0) {
     out += "\nTop rules (across these commits)\n";
-    out += table(["rule", "count"], rules.map(([rule, n]) => [rule, String(n)]), [false, true]) + "\n";
+    out +=
+      table(
+        ["rule", "count"],
+        rules.map(([rule, n]) => [rule, String(n)]),
+        [false, true],
+      ) + "\n";
   }
   return out;
 }
@@ -155,7 +171,13 @@ export function stylish(issues: Issue[]): string {
   let out = "";
   for (const [file, list] of [...byFile].sort((a, b) => a[0].localeCompare(b[0]))) {
     list.sort((a, b) => a.line - b.line || a.column - b.column);
-    const rows = list.map((i) => [`${i.line}:${i.column}`, i.severity === 2 ? "error" : "warning", i.message.replace(/\s+/g, " "), qualifiedRule(i), i.isNew ? "new" : ""]);
+    const rows = list.map((i) => [
+      `${i.line}:${i.column}`,
+      i.severity === 2 ? "error" : "warning",
+      i.message.replace(/\s+/g, " "),
+      qualifiedRule(i),
+      i.isNew ? "new" : "",
+    ]);
     const widths = [0, 1, 2, 3].map((c) => Math.max(...rows.map((r) => r[c].length)));
     out += `${file}\n${rows.map((r) => `  ${r.map((c, k) => (k < 4 ? c.padEnd(widths[k]) : c)).join("  ")}`.trimEnd()).join("\n")}\n\n`;
   }

@@ -11,7 +11,10 @@ import { DLQ_PREFIX, DLQ_STREAM, messageIds } from "./topology.js";
 /** `replay` was asked for sequence numbers the dead-letter stream does not hold (or not with that subject). */
 export class UnknownDeadLetterError extends PermanentError {
   constructor(readonly seqs: number[]) {
-    super(`no dead-letter entry ${seqs.map((s) => `#${s}`).join(", ")} (nothing was replayed; \`farm dlq ls\` lists the entries)`, ErrorCodes.UnknownDeadLetter);
+    super(
+      `no dead-letter entry ${seqs.map((s) => `#${s}`).join(", ")} (nothing was replayed; \`farm dlq ls\` lists the entries)`,
+      ErrorCodes.UnknownDeadLetter,
+    );
   }
 }
 

@@ -27,5 +27,4 @@ export interface ErrorReply {
 }
 
 export type TaskResult<R = unknown> =
-  | { id: string; subject: string; ok: true; value: R }
-  | { id: string; subject: string; ok: false; error: WireError; task?: unknown };
+  { id: string; subject: string; ok: true; value: R } | { id: string; subject: string; ok: false; error: WireError; task?: unknown };

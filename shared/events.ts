@@ -16,7 +16,10 @@ export interface PublishOptions {
 
 /** A stable event id from what identifies the event (its subject, the request, the commit…). */
 export function eventId(...parts: (string | number | null | undefined)[]): string {
-  return createHash("sha256").update(parts.map((p) => String(p ?? "")).join("\0")).digest("hex").slice(0, 24);
+  return createHash("sha256")
+    .update(parts.map((p) => String(p ?? "")).join("\0"))
+    .digest("hex")
+    .slice(0, 24);
 }
 
 export type EventHandler<T> = (payload: T, subject: string) => void | Promise<void>;

@@ -2,14 +2,7 @@
  * Two of the four verbs: `send` one job now (request-reply to a queue group)
  * and `distribute` many (a JetStream work queue).
  */
-import {
-  createInbox,
-  errors as natsErrors,
-  headers as natsHeaders,
-  nuid,
-  type Msg,
-  type NatsConnection,
-} from "@nats-io/transport-node";
+import { createInbox, errors as natsErrors, headers as natsHeaders, nuid, type Msg, type NatsConnection } from "@nats-io/transport-node";
 import { JetStreamApiError, JetStreamError, PubHeaders, type ApiError, type PubAck } from "@nats-io/jetstream";
 import { decode, encode, formatHeaders } from "./codec.js";
 import { ErrorCodes, FarmError, isNatsTimeout, NoRespondersError, RemoteError, TimeoutError, type WireError } from "./errors.js";
@@ -67,10 +60,7 @@ export interface Enqueued {
 }
 
 function isNoResponders(err: unknown): boolean {
-  return (
-    err instanceof natsErrors.NoRespondersError ||
-    (err instanceof natsErrors.RequestError && err.isNoResponders())
-  );
+  return err instanceof natsErrors.NoRespondersError || (err instanceof natsErrors.RequestError && err.isNoResponders());
 }
 
 function undecodableResult(id: string, err: unknown): WireError {
@@ -83,7 +73,6 @@ function duplicateError(id: string): WireError {
   const message = `task id "${id}" was already queued within the stream's duplicate window; this copy was dropped`;
   return { name: "DuplicateTask", message, code: ErrorCodes.Duplicate, permanent: true };
 }
-
 
 /** While no worker serves a subject yet (one is starting): 50 ms, doubling, at most 1 s apart. */
 const NO_RESPONDERS_BACKOFF = { initialMs: 50, maxMs: 1000 };
@@ -144,11 +133,7 @@ export class Jobs {
    */
   distribute<R = unknown, T = unknown>(subject: string, tasks: T[], opts?: DistributeOptions<T>): Promise<TaskResult<R>[]>;
   distribute<T = unknown>(subject: string, tasks: T[], opts: FireAndForgetOptions<T>): Promise<Enqueued>;
-  async distribute<R, T>(
-    subject: string,
-    tasks: T[],
-    opts: DistributeOptions<T> | FireAndForgetOptions<T> = {},
-  ): Promise<TaskResult<R>[] | Enqueued> {
+  async distribute<R, T>(subject: string, tasks: T[], opts: DistributeOptions<T> | FireAndForgetOptions<T> = {}): Promise<TaskResult<R>[] | Enqueued> {
     const wire = this.queues.queuedOn(subject).wire;
     const ids = tasks.map((t, i) => opts.id?.(t, i) ?? nuid.next());
     if ("resultsTo" in opts && opts.resultsTo) {
@@ -168,13 +153,7 @@ export class Jobs {
     return { ids, duplicates: dups.length };
   }
 
-  private async awaitResults<R, T>(
-    wire: string,
-    subject: string,
-    tasks: T[],
-    ids: string[],
-    opts: DistributeOptions<T>,
-  ): Promise<TaskResult<R>[]> {
+  private async awaitResults<R, T>(wire: string, subject: string, tasks: T[], ids: string[], opts: DistributeOptions<T>): Promise<TaskResult<R>[]> {
     const index = new Map(ids.map((id, i) => [id, i]));
     if (index.size !== ids.length) throw new FarmError("task ids must be unique", ErrorCodes.DuplicateId);
     const results = new Array<TaskResult<R> | undefined>(tasks.length);
@@ -237,13 +216,7 @@ export class Jobs {
    * build two Error objects, a timer and a promise chain for every task, which
    * cost more than the rest of the path (see test/bench/fabric.ts).
    */
-  private publishAll<T>(
-    wire: string,
-    tasks: T[],
-    ids: string[],
-    window = 256,
-    decorate: (h: ReturnType<typeof natsHeaders>) => void,
-  ): Promise<number[]> {
+  private publishAll<T>(wire: string, tasks: T[], ids: string[], window = 256, decorate: (h: ReturnType<typeof natsHeaders>) => void): Promise<number[]> {
     if (tasks.length === 0) return Promise.resolve([]);
     const nc = this.nc;
     const prefix = `${createInbox(this.inboxPrefix)}.`;

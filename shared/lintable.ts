@@ -36,13 +36,7 @@ export function entryKind(mode: string): string {
 }
 
 export function isLintable(f: TreeFile, maxFileSize: number): boolean {
-  return (
-    isRegularFile(f.mode) &&
-    f.size <= maxFileSize &&
-    hasLintableExtension(f.path) &&
-    !VENDORED.test(f.path) &&
-    !MINIFIED.test(f.path)
-  );
+  return isRegularFile(f.mode) && f.size <= maxFileSize && hasLintableExtension(f.path) && !VENDORED.test(f.path) && !MINIFIED.test(f.path);
 }
 
 export function isConfigFile(path: string): boolean {

@@ -86,7 +86,10 @@ export class Queues {
     const wire = this.wireSubject(subject);
     const stream = this.streamFor(wire);
     if (!stream) {
-      throw new FarmError(`no work queue captures "${wire}": declare one, e.g. Farm.connect({ queues: [{ stream: "MINE", subjects: ["${subject}"] }] })`, ErrorCodes.Topology);
+      throw new FarmError(
+        `no work queue captures "${wire}": declare one, e.g. Farm.connect({ queues: [{ stream: "MINE", subjects: ["${subject}"] }] })`,
+        ErrorCodes.Topology,
+      );
     }
     return { wire, stream };
   }

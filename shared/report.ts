@@ -124,7 +124,6 @@ export function countRules(files: { messages: Namable[] }[]): Record<string, num
   return counts;
 }
 
-
 export function hashLine(text: string | undefined): string {
   const normalized = (text ?? "").replace(/\s+/g, " ").trim();
   return createHash("sha256").update(normalized).digest("hex").slice(0, 16);
@@ -242,7 +241,13 @@ export function computeDelta(current: FileMessages[], parent: FileMessages[]): D
   const before = new Map(changedBefore.flatMap(fingerprints).map((x) => [x.fingerprint, x.entry]));
   const byPlace = (a: DeltaEntry, b: DeltaEntry) => a.path.localeCompare(b.path) || a.line - b.line || a.column - b.column;
   return {
-    new: [...now].filter(([fp]) => !before.has(fp)).map(([, e]) => e).sort(byPlace),
-    fixed: [...before].filter(([fp]) => !now.has(fp)).map(([, e]) => e).sort(byPlace),
+    new: [...now]
+      .filter(([fp]) => !before.has(fp))
+      .map(([, e]) => e)
+      .sort(byPlace),
+    fixed: [...before]
+      .filter(([fp]) => !now.has(fp))
+      .map(([, e]) => e)
+      .sort(byPlace),
   };
 }

@@ -70,9 +70,7 @@ function sarifRun(report: Report, toolVersion: string): Sarif.Run {
         ...(LINTER_HOMES[name] ? { informationUri: LINTER_HOMES[name] } : {}),
       })),
     },
-    ...(repositoryUri
-      ? { versionControlProvenance: [{ repositoryUri, revisionId: report.sha, mappedTo: { uriBaseId: SRCROOT } }] }
-      : {}),
+    ...(repositoryUri ? { versionControlProvenance: [{ repositoryUri, revisionId: report.sha, mappedTo: { uriBaseId: SRCROOT } }] } : {}),
     ...(root ? { originalUriBaseIds: root } : {}),
     properties: { parent: report.parent },
     results,

@@ -2,15 +2,7 @@
  * The whole NATS topology of farm in one place: subjects, streams, consumers,
  * KV buckets and the object store, created idempotently at start-up.
  */
-import {
-  DiscardPolicy,
-  JetStreamApiError,
-  jetstreamManager,
-  RetentionPolicy,
-  StorageType,
-  type JetStreamManager,
-  type StreamConfig,
-} from "@nats-io/jetstream";
+import { DiscardPolicy, JetStreamApiError, jetstreamManager, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { Objm } from "@nats-io/obj";
 import { nanos, type NatsConnection } from "@nats-io/transport-node";

@@ -6,7 +6,15 @@ const utf8 = new TextDecoder();
 
 function view(d: DeadLetter) {
   const preview = utf8.decode(d.data.subarray(0, 200));
-  return { seq: d.seq, subject: d.subject, kind: d.kind, attempts: d.attempts, reason: d.reason, time: d.time, payload: /^[\x20-\x7e\s]*$/.test(preview) ? preview : `<${d.data.length} bytes>` };
+  return {
+    seq: d.seq,
+    subject: d.subject,
+    kind: d.kind,
+    attempts: d.attempts,
+    reason: d.reason,
+    time: d.time,
+    payload: /^[\x20-\x7e\s]*$/.test(preview) ? preview : `<${d.data.length} bytes>`,
+  };
 }
 
 export async function dlqListCommand(flags: ConnectionFlags & { json?: boolean }) {
@@ -16,7 +24,9 @@ export async function dlqListCommand(flags: ConnectionFlags & { json?: boolean }
     const entries = (await farm.dlq.list()).map(view);
     if (flags.json) process.stdout.write(JSON.stringify(entries, null, 2) + "\n");
     else if (entries.length === 0) process.stdout.write("the dead-letter stream is empty\n");
-    else for (const e of entries) process.stdout.write(`#${e.seq} ${e.subject} (${e.kind}, ${e.attempts} attempts, ${e.time})\n    ${e.reason}\n    ${e.payload}\n`);
+    else
+      for (const e of entries)
+        process.stdout.write(`#${e.seq} ${e.subject} (${e.kind}, ${e.attempts} attempts, ${e.time})\n    ${e.reason}\n    ${e.payload}\n`);
   } finally {
     await farm.close();
   }
@@ -30,7 +40,10 @@ export async function replayCommand(flags: ConnectionFlags & { all?: boolean; se
   try {
     const replayed = await farm.dlq.replay(flags.all ? { all: true } : { seqs });
     if (flags.json) process.stdout.write(JSON.stringify(replayed.map(view), null, 2) + "\n");
-    else process.stdout.write(`replayed ${replayed.length} ${replayed.length === 1 ? "entry" : "entries"}${replayed.map((d) => `\n  #${d.seq} → ${d.subject}`).join("")}\n`);
+    else
+      process.stdout.write(
+        `replayed ${replayed.length} ${replayed.length === 1 ? "entry" : "entries"}${replayed.map((d) => `\n  #${d.seq} → ${d.subject}`).join("")}\n`,
+      );
   } finally {
     await farm.close();
   }

@@ -15,7 +15,8 @@ interface UpFlags extends ConnectionFlags {
 /** A TCP port, 1-65535. */
 export function parsePort(value: string): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`--port must be an integer from 1 to 65535, got "${value}"`);
+  if (!/^\d+$/.test(value.trim()) || !Number.isInteger(n) || n < 1 || n > 65535)
+    throw new UsageError(`--port must be an integer from 1 to 65535, got "${value}"`);
   return n;
 }
 

@@ -30,11 +30,14 @@ export async function statusCommand(flags: ConnectionFlags & { json?: boolean })
     for (const s of streams) {
       if (s.consumers.length === 0) lines.push(`${s.stream.padEnd(10)} ${"-".padEnd(24)} ${String(s.messages).padStart(8)}`);
       for (const c of s.consumers)
-        lines.push(`${s.stream.padEnd(10)} ${c.name.padEnd(24)} ${String(c.pending).padStart(8)} ${String(c.inFlight).padStart(10)} ${String(c.redelivered).padStart(12)}`);
+        lines.push(
+          `${s.stream.padEnd(10)} ${c.name.padEnd(24)} ${String(c.pending).padStart(8)} ${String(c.inFlight).padStart(10)} ${String(c.redelivered).padStart(12)}`,
+        );
     }
     lines.push("", `dead-lettered: ${status.deadLettered}${status.deadLettered ? " (farm dlq ls)" : ""}`, "");
     lines.push(`instances: ${instances.length}`);
-    for (const i of instances.sort((a, b) => a.service.localeCompare(b.service))) lines.push(`  ${i.service.padEnd(14)} ${i.host} pid ${i.pid} since ${i.startedAt}`);
+    for (const i of instances.sort((a, b) => a.service.localeCompare(b.service)))
+      lines.push(`  ${i.service.padEnd(14)} ${i.host} pid ${i.pid} since ${i.startedAt}`);
     process.stdout.write(lines.join("\n") + "\n");
   } finally {
     await farm.close();

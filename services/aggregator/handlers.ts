@@ -7,16 +7,7 @@ import { nextDelay } from "../../shared/backoff.js";
 import type { TaskResult } from "../../shared/envelope.js";
 import type { TaskContext } from "../../shared/worker.js";
 import type { BatchDone, CommitFiles, CompletedEvent, FileRef, LintBatch, ServiceContext } from "../../shared/pipeline.js";
-import {
-  changedFiles,
-  computeDelta,
-  countRules,
-  summarize,
-  unlintableResult,
-  type FileMessages,
-  type FileResult,
-  type Summary,
-} from "../../shared/report.js";
+import { changedFiles, computeDelta, countRules, summarize, unlintableResult, type FileMessages, type FileResult, type Summary } from "../../shared/report.js";
 import { Lru } from "../../shared/lru.js";
 import { ReportStore, type Objects, type ResultCache, type StoredReport } from "../../shared/stores/index.js";
 import { kvKeys, subjects } from "../../shared/topology.js";
@@ -134,16 +125,20 @@ export class Aggregator {
     const keys = files.map((f) => kvKeys.result(f.blob, f.configId));
     const digests: (Digest | undefined)[] = keys.map((k) => this.digests.get(k));
     const failures: Record<string, string> = {};
-    await mapLimit([...digests.keys()].filter((i) => !digests[i]), 64, async (i) => {
-      const key = keys[i];
-      const found = await this.d.results.get(key);
-      const failure = found ? undefined : this.d.tracker.failure(key);
-      if (!found && !failure) throw new Error(`result ${key} vanished from the cache`);
-      digests[i] = digestOf(found ?? unlintableResult(failure!));
-      // A failure is this commit's only: a replayed batch may bring the result.
-      if (found) this.digests.set(key, digests[i]);
-      else failures[key] = failure!;
-    });
+    await mapLimit(
+      [...digests.keys()].filter((i) => !digests[i]),
+      64,
+      async (i) => {
+        const key = keys[i];
+        const found = await this.d.results.get(key);
+        const failure = found ? undefined : this.d.tracker.failure(key);
+        if (!found && !failure) throw new Error(`result ${key} vanished from the cache`);
+        digests[i] = digestOf(found ?? unlintableResult(failure!));
+        // A failure is this commit's only: a replayed batch may bring the result.
+        if (found) this.digests.set(key, digests[i]);
+        else failures[key] = failure!;
+      },
+    );
     const kept: FileRef[] = [];
     const rules: Record<string, number> = {};
     let errors = 0;
@@ -262,7 +257,6 @@ export class Aggregator {
       return { path: f.path, blob: f.blob, configId: f.configId, messages: r.messages, ...(failure ? { failure } : {}) };
     });
   }
-
 }
 
 const SKIPPED = Symbol("skipped");
@@ -303,4 +297,3 @@ interface Loaded extends FileMessages {
 function isLinted(f: Loaded | typeof SKIPPED): f is Loaded {
   return f !== SKIPPED;
 }
-

@@ -9,7 +9,13 @@ import { ResultTracker } from "./tracker.js";
 export async function startAggregator(ctx: ServiceContext): Promise<Service> {
   const { farm } = ctx;
   const { objects, results, reports } = ctx.stores ?? (await openStores(farm.nc));
-  const agg = new Aggregator({ ...ctx, objects, results, reports, tracker: new ResultTracker(results, { givenUp: reports, stallMs: ctx.config.commitStallSeconds * 1000, log: ctx.log }) });
+  const agg = new Aggregator({
+    ...ctx,
+    objects,
+    results,
+    reports,
+    tracker: new ResultTracker(results, { givenUp: reports, stallMs: ctx.config.commitStallSeconds * 1000, log: ctx.log }),
+  });
   const reportServer = new ReportServer({ reports, objects, nc: farm.nc });
   // A parent assembled by another instance: its children here look for it at once.
   const wake = (e: { sha?: unknown }) => void (typeof e?.sha === "string" && agg.wakeChildrenOf(e.sha));

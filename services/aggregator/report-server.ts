@@ -80,7 +80,8 @@ export class ReportServer {
     const prefix = `${objectNames.reply(repoKey(repo), `${sha}.${kind}`)}/`;
     if (typeof object !== "string" || !object.startsWith(prefix) || !/^[0-9a-f]{32}$/.test(object.slice(prefix.length)))
       throw new PermanentError(`report.get part: "object" must be the name report.get answered for this repo, sha and format`, ErrorCodes.BadRequest);
-    if (typeof part !== "number" || !Number.isInteger(part) || part < 0) throw new PermanentError(`report.get part: "part" must be an integer ≥ 0`, ErrorCodes.BadRequest);
+    if (typeof part !== "number" || !Number.isInteger(part) || part < 0)
+      throw new PermanentError(`report.get part: "part" must be an integer ≥ 0`, ErrorCodes.BadRequest);
     const data = await this.replyBytes(object);
     const size = this.partBytes();
     const parts = Math.ceil(data.length / size);

@@ -116,7 +116,8 @@ export class Ingest {
         if (run) run.announced = true;
         this.failed(req, raw, permanent ? message : `gave up after ${ctx.attempt} attempts: ${message}`, ctx.id);
       }
-      if (permanent && !isPermanent(err)) throw new PermanentError(message, isInvalidKeyError(err) ? ErrorCodes.InvalidKey : ErrorCodes.BadInput, { cause: err });
+      if (permanent && !isPermanent(err))
+        throw new PermanentError(message, isInvalidKeyError(err) ? ErrorCodes.InvalidKey : ErrorCodes.BadInput, { cause: err });
       throw withoutSecrets(err, message);
     }
   };
@@ -216,7 +217,10 @@ export class Ingest {
     let roundSize = FIRST_ROUND;
     const flush = async () => {
       // Only what changed can be new to the store: an unchanged blob was uploaded with an older commit.
-      uploaded += await this.uploadBlobs(mirror, round.flatMap((c) => c.changed));
+      uploaded += await this.uploadBlobs(
+        mirror,
+        round.flatMap((c) => c.changed),
+      );
       const manifests: CommitManifest[] = await mapLimit(round, 8, async (c) => ({
         ...refs.get(c.sha)!,
         manifest: await objects.tables.put(objectNames.manifest(key, c.sha), objectNames.chunks(key), c.tree, (e) => e.path),
@@ -248,7 +252,6 @@ export class Ingest {
     return all.map((c) => this.ref({ requestId, repo, repoKey: key }, c, c !== baseline, inPlan));
   }
 
-
   private ref(base: Pick<CommitRef, "requestId" | "repo" | "repoKey">, c: CommitInfo, requested: boolean, inPlan: Set<string>): CommitRef {
     const parent = c.parents[0] ?? null;
     return {
@@ -278,7 +281,10 @@ export class Ingest {
       if (failure) break;
       const put: Promise<void> = objects
         .putOnce(objectNames.blob(blob), data, { absent: true })
-        .then(() => {}, (err: Error) => void (failure ??= err))
+        .then(
+          () => {},
+          (err: Error) => void (failure ??= err),
+        )
         .finally(() => window.delete(put));
       window.add(put);
       if (window.size >= UPLOAD_WINDOW) await Promise.race(window);

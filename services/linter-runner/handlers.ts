@@ -82,7 +82,10 @@ export class LinterRunner {
     const bytes = encode(answer, "json").length;
     const limit = (this.d.farm.nc.info?.max_payload ?? 1024 * 1024) - 16 * 1024;
     if (bytes > limit)
-      throw new PermanentError(`lint.file found ${answer.messages.length} messages (${bytes} bytes), more than one reply can carry (${limit}); analyze the repository instead`, ErrorCodes.TooLarge);
+      throw new PermanentError(
+        `lint.file found ${answer.messages.length} messages (${bytes} bytes), more than one reply can carry (${limit}); analyze the repository instead`,
+        ErrorCodes.TooLarge,
+      );
     return answer;
   };
 

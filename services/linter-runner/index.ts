@@ -15,7 +15,10 @@ const LINT_THREAD_YOUNG_MB = 96;
 export async function startLinterRunner(ctx: ServiceContext): Promise<Service> {
   const { farm, config } = ctx;
   const { objects, results } = ctx.stores ?? (await openStores(farm.nc));
-  const pool = new LintPool({ threads: config.concurrency, resourceLimits: { maxOldGenerationSizeMb: config.lintThreadHeapMb, maxYoungGenerationSizeMb: LINT_THREAD_YOUNG_MB } });
+  const pool = new LintPool({
+    threads: config.concurrency,
+    resourceLimits: { maxOldGenerationSizeMb: config.lintThreadHeapMb, maxYoungGenerationSizeMb: LINT_THREAD_YOUNG_MB },
+  });
   const runner = new LinterRunner({ ...ctx, objects, results, pool });
   const workers = [
     // Two batches per thread keep every thread busy while the next batch's contents arrive.

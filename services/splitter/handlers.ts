@@ -158,7 +158,12 @@ export class Splitter {
 
   /** Contents of the regular .farm.json, .jshintrc and package.json files, from the blob store. */
   private async configContents(tree: readonly ManifestEntry[], notRegular: ReadonlyMap<string, string>): Promise<Map<string, string>> {
-    const paths = new Set(repoConfigPaths(tree.map((e) => e.path), notRegular));
+    const paths = new Set(
+      repoConfigPaths(
+        tree.map((e) => e.path),
+        notRegular,
+      ),
+    );
     const wanted = tree.filter((e) => paths.has(e.path));
     const texts = await mapLimit(wanted, 16, async (e) => {
       const known = this.configTexts.get(e.blob);

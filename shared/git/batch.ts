@@ -114,7 +114,7 @@ class ByteReader {
 
   private async next(): Promise<Buffer | null> {
     const r = await this.it.next();
-    return r.done ? null : (r.value);
+    return r.done ? null : r.value;
   }
 
   /** The next line without its LF, or null at a clean end of stream. */

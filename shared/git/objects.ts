@@ -94,7 +94,7 @@ export async function listTree(mirror: string, sha: string): Promise<TreeEntry[]
   const out = (await runLocal(args, mirror, id)).stdout;
   const entries: TreeEntry[] = [];
   // Records split as bytes: a path is bytes, and decoding the whole output at once would turn every undecodable name into the same U+FFFD.
-  for (let start = 0; start < out.length; ) {
+  for (let start = 0; start < out.length;) {
     const nul = out.indexOf(0, start);
     const end = nul < 0 ? out.length : nul;
     const rec = out.subarray(start, end);

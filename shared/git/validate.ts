@@ -84,10 +84,7 @@ export function validateRepoRef(input: unknown, opts: RepoRefOptions = {}): Repo
   const history = validateHistory(p.history, opts.maxHistory ?? DEFAULT_MAX_HISTORY);
   const ref = validateInfoRef(p.ref);
 
-  const repo =
-    p.owner !== undefined
-      ? buildCloneUrl(opts.cloneUrlTemplate, validateName("owner", p.owner), validateName("repo", p.repo))
-      : (p.repo as string);
+  const repo = p.owner !== undefined ? buildCloneUrl(opts.cloneUrlTemplate, validateName("owner", p.owner), validateName("repo", p.repo)) : (p.repo as string);
   validateRepoUrl(repo, { allowLocal: opts.allowLocal });
 
   const out = { repo: repoIdentity(repo), sha, history } as RepoRef;
@@ -105,7 +102,10 @@ export function validateSha(sha: unknown, field = "sha"): string {
   if (typeof sha !== "string" || !SHA_RE.test(sha)) {
     const shown = typeof sha === "string" ? JSON.stringify(sha.slice(0, 80)) : typeof sha;
     const what = field === "sha" ? "commit id" : "object id";
-    throw new InvalidInputError(field, `"${field}" must be a full ${what} (40 hex chars, or 64 for SHA-256 repos), got ${shown}; send the output of \`git rev-parse <ref>\``);
+    throw new InvalidInputError(
+      field,
+      `"${field}" must be a full ${what} (40 hex chars, or 64 for SHA-256 repos), got ${shown}; send the output of \`git rev-parse <ref>\``,
+    );
   }
   return sha.toLowerCase();
 }
@@ -113,7 +113,10 @@ export function validateSha(sha: unknown, field = "sha"): string {
 function validateHistory(history: unknown, max: number): number {
   if (history === undefined || history === null) return 0;
   if (typeof history !== "number" || !Number.isInteger(history) || history < 0 || history > max) {
-    throw new InvalidInputError("history", `"history" must be an integer from 0 to ${max} (first-parent ancestors to analyze too), got ${JSON.stringify(history)}`);
+    throw new InvalidInputError(
+      "history",
+      `"history" must be an integer from 0 to ${max} (first-parent ancestors to analyze too), got ${JSON.stringify(history)}`,
+    );
   }
   return history;
 }
@@ -128,7 +131,10 @@ function validateInfoRef(ref: unknown): string | undefined {
 
 function validateName(field: "owner" | "repo", v: unknown): string {
   if (typeof v !== "string" || v.length === 0 || v.length > 100 || !NAME_RE.test(v) || v.startsWith("-") || v.startsWith(".")) {
-    throw new InvalidInputError(field, `"${field}" must be a plain name of letters, digits, "_", "." or "-" (not starting with "-" or "."), got ${JSON.stringify(v)}`);
+    throw new InvalidInputError(
+      field,
+      `"${field}" must be a plain name of letters, digits, "_", "." or "-" (not starting with "-" or "."), got ${JSON.stringify(v)}`,
+    );
   }
   return v;
 }
@@ -215,7 +221,7 @@ function checkScp(url: string, bad: (why: string) => never): RepoUrlKind {
     return bad(`looks like an ssh address (user@host:path) but "${userHost}" is not a valid user@host; use ${ALLOWED}`);
   }
   if (repoPath === "" || repoPath.startsWith("-")) {
-    return bad("has an empty repository path or one starting with \"-\"; use user@host:owner/name.git");
+    return bad('has an empty repository path or one starting with "-"; use user@host:owner/name.git');
   }
   return "scp";
 }

@@ -57,9 +57,7 @@ export function fileShape(path: string, settings: RepoLintSettings): FileShape |
 
   const jshint = linters.includes("jshint");
   const jshintrc = jshintrcDir === null ? {} : settings.jshintrcs.get(jshintrcDir)!;
-  const overrides = jshint
-    ? overridePatterns(jshintrc, settings.farmJshint).filter((p) => matcherOf(p, settings.overrideMatchers).matches(path))
-    : [];
+  const overrides = jshint ? overridePatterns(jshintrc, settings.farmJshint).filter((p) => matcherOf(p, settings.overrideMatchers).matches(path)) : [];
   return { kind, linters, sourceType: sourceTypeOf(path, settings.packageTypes), jshintrcDir: jshint ? jshintrcDir : null, overrides };
 }
 
@@ -117,12 +115,7 @@ function rulesFor(language: "js" | "ts", rules: RuleOverrides): RuleOverrides {
  * the JSHint CLI does) applied. Keys JSHint's CLI handles itself are removed.
  * `matchers`: compiled patterns (RepoLintSettings.overrideMatchers); others are compiled here.
  */
-export function jshintOptionsFor(
-  path: string,
-  jshintrc: JshintOptions,
-  farm: JshintOptions,
-  matchers: Map<string, GlobMatcher> = new Map(),
-): JshintOptions {
+export function jshintOptionsFor(path: string, jshintrc: JshintOptions, farm: JshintOptions, matchers: Map<string, GlobMatcher> = new Map()): JshintOptions {
   return mergeJshint(jshintrc, farm, (p) => matcherOf(p, matchers).matches(path));
 }
 
@@ -208,5 +201,8 @@ export function configIdInput(config: FileLintConfig, versions: LinterVersions =
 
 /** Short content-address of an effective config: sha256 hex of its canonical JSON, first 16 chars. */
 export function configId(config: FileLintConfig, versions: LinterVersions = linterVersions()): string {
-  return createHash("sha256").update(canonicalJson(configIdInput(config, versions))).digest("hex").slice(0, 16);
+  return createHash("sha256")
+    .update(canonicalJson(configIdInput(config, versions)))
+    .digest("hex")
+    .slice(0, 16);
 }

@@ -32,10 +32,7 @@ export class LintUnsupportedError extends PermanentError {
 export class PlanBudgetError extends PermanentError {
   readonly budgetMs: number;
   constructor(budgetMs: number, planned: number, total: number) {
-    super(
-      `planning the commit took more than its budget of ${budgetMs} ms (${planned} of ${total} paths planned): given up`,
-      ErrorCodes.LintPlanBudget,
-    );
+    super(`planning the commit took more than its budget of ${budgetMs} ms (${planned} of ${total} paths planned): given up`, ErrorCodes.LintPlanBudget);
     this.budgetMs = budgetMs;
   }
 }

@@ -8,15 +8,7 @@ export * from "./errors.js";
 export { stripJsonComments } from "./jsonc.js";
 export { compileGlobs, globMatch, globProblem, matchesAny } from "./glob.js";
 export type { GlobMatcher, GlobOptions } from "./glob.js";
-export {
-  LINTABLE_EXTENSIONS,
-  fileKind,
-  isLintable,
-  packageJsonPaths,
-  packageTypes,
-  resolveSourceTypes,
-  sourceTypeOf,
-} from "./source-type.js";
+export { LINTABLE_EXTENSIONS, fileKind, isLintable, packageJsonPaths, packageTypes, resolveSourceTypes, sourceTypeOf } from "./source-type.js";
 export type { FileKind, PackageTypes } from "./source-type.js";
 export {
   DEFAULT_IGNORES,

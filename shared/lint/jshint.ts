@@ -18,9 +18,7 @@ export function runJshint(source: string, options: JshintOptions): LintMessage[]
   try {
     JSHINT(source.replace(/^\uFEFF/, ""), rest, (globals ?? {}) as Record<string, boolean>);
   } catch (err) {
-    return [
-      { linter: "jshint", ruleId: null, severity: 2, line: 1, column: 1, message: `jshint crashed: ${firstLine(err)}`, fatal: true },
-    ];
+    return [{ linter: "jshint", ruleId: null, severity: 2, line: 1, column: 1, message: `jshint crashed: ${firstLine(err)}`, fatal: true }];
   }
   // JSHint reports undefined variables after the rest; reports read better in source order.
   return (JSHINT.errors as (LintError | null)[])

@@ -168,7 +168,7 @@ export async function planRepoLintAsync(input: RepoSettingsInput, options: PlanO
   const planner = timed(() => options.cache?.planner(input, versions) ?? new Planner(loadRepoSettings(input), versions));
   const { paths } = input;
   const files: PlannedFile[] = [];
-  for (let i = 0; i < paths.length; ) {
+  for (let i = 0; i < paths.length;) {
     signal?.throwIfAborted();
     const end = Math.min(paths.length, i + slice);
     timed(() => {

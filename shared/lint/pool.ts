@@ -299,9 +299,7 @@ function createThread(init: ThreadInit, resourceLimits: ResourceLimits | undefin
     const options = { workerData: init, resourceLimits, execArgv };
     if (!here.endsWith(".ts")) return new Worker(new URL("./thread.js", here), options);
     const entry = new URL("./thread.ts", here).href;
-    const code =
-      `import(${JSON.stringify(tsxApiUrl())})` +
-      `.then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
+    const code = `import(${JSON.stringify(tsxApiUrl())})` + `.then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
     return new Worker(code, { ...options, eval: true });
   };
   try {

@@ -109,12 +109,9 @@ export function normaliseRules(rules: Record<string, unknown>, file = FARM_JSON)
     const [sev, ...options] = (Array.isArray(value) ? value : [value]) as unknown[];
     const n = typeof sev === "string" || typeof sev === "number" ? SEVERITY[String(sev)] : undefined;
     if (n === undefined || (Array.isArray(value) && value.length === 0)) {
-      throw new RepoConfigError(
-        `rule ${JSON.stringify(name)}: severity must be "off", "warn", "error", 0, 1 or 2 (got ${JSON.stringify(value)})`,
-        file,
-      );
+      throw new RepoConfigError(`rule ${JSON.stringify(name)}: severity must be "off", "warn", "error", 0, 1 or 2 (got ${JSON.stringify(value)})`, file);
     }
-    out[name] = (options.length > 0 ? [n, ...options] : n);
+    out[name] = options.length > 0 ? [n, ...options] : n;
   }
   return out;
 }

@@ -81,10 +81,7 @@ export function sourceTypeOf(path: string, types: PackageTypes): SourceType {
  * the tree's package.json files (path → content), e.g. fetched for the paths
  * that {@link packageJsonPaths} returns.
  */
-export function resolveSourceTypes(
-  paths: Iterable<string>,
-  packageJsons: Iterable<readonly [string, string]>,
-): Map<string, SourceType> {
+export function resolveSourceTypes(paths: Iterable<string>, packageJsons: Iterable<readonly [string, string]>): Map<string, SourceType> {
   const types = packageTypes(packageJsons);
   const out = new Map<string, SourceType>();
   for (const path of paths) if (isLintable(path)) out.set(path, sourceTypeOf(path, types));

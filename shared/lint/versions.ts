@@ -18,14 +18,7 @@ export interface LinterVersions {
   jshint: string;
 }
 
-const PACKAGES: readonly (keyof LinterVersions)[] = [
-  "eslint",
-  "@eslint/js",
-  "typescript-eslint",
-  "typescript",
-  "globals",
-  "jshint",
-];
+const PACKAGES: readonly (keyof LinterVersions)[] = ["eslint", "@eslint/js", "typescript-eslint", "typescript", "globals", "jshint"];
 
 const require = createRequire(import.meta.url);
 let cached: LinterVersions | undefined;

@@ -1,6 +1,14 @@
 /** The object store: write-once objects written in two publishes, read by stream message gets. */
 import { createHash } from "node:crypto";
-import { JetStreamApiError, JetStreamApiCodes, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type MsgRequest } from "@nats-io/jetstream";
+import {
+  JetStreamApiError,
+  JetStreamApiCodes,
+  jetstream,
+  jetstreamManager,
+  type JetStreamClient,
+  type JetStreamManager,
+  type MsgRequest,
+} from "@nats-io/jetstream";
 import { Objm, type ObjectStore } from "@nats-io/obj";
 import { headers as natsHeaders, nuid, type NatsConnection } from "@nats-io/transport-node";
 import { decode, encode } from "../codec.js";

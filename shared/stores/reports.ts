@@ -2,16 +2,7 @@
 import { Kvm, type KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { decode, encode } from "../codec.js";
-import {
-  countRules,
-  publicMessages,
-  summarize,
-  unlintableResult,
-  type Report,
-  type ReportSummary,
-  type Summary,
-  type Delta,
-} from "../report.js";
+import { countRules, publicMessages, summarize, unlintableResult, type Report, type ReportSummary, type Summary, type Delta } from "../report.js";
 import type { FileRef } from "../pipeline.js";
 import { buckets, kvKeys, objectNames } from "../topology.js";
 import { mapLimit } from "../concurrency.js";

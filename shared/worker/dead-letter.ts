@@ -91,7 +91,10 @@ export class DeadLetterer {
   /** Parks a copy of the task and sends the distributor its failed result. */
   async park(p: ParkOptions): Promise<void> {
     const kept = this.keep({ data: p.msg.data, reason: p.reason });
-    await this.deps.dlq.park({ ...p.msg, data: kept.data }, { stream: p.stream, streamSeq: p.streamSeq, attempts: p.attempts, reason: kept.reason, kind: p.kind });
+    await this.deps.dlq.park(
+      { ...p.msg, data: kept.data },
+      { stream: p.stream, streamSeq: p.streamSeq, attempts: p.attempts, reason: kept.reason, kind: p.kind },
+    );
     this.deps.counts.deadLettered++;
     // The distributor sees the worker's own error, as `send` would; "DeadLettered" when there is none.
     const error: WireError = p.cause ?? { name: "DeadLettered", message: p.reason, code: ErrorCodes.DeadLetter, permanent: true };

@@ -37,11 +37,9 @@ export class RedisServer {
   static async start(bin: string): Promise<RedisServer> {
     const port = await freePort();
     const dir = mkdtempSync(path.join(os.tmpdir(), "farm-bench-redis-"));
-    const proc = spawn(
-      bin,
-      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--loglevel", "warning"],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
+    const proc = spawn(bin, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--loglevel", "warning"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     const server = new RedisServer(proc, port, dir);
     let log = "";
     await new Promise<void>((resolve, reject) => {

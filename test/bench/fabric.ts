@@ -476,7 +476,11 @@ function machine() {
       return false;
     }
   });
-  const natsVersion = natsBin ? execFileSync(natsBin, ["--version"], { encoding: "utf8" }).trim().replace(/^nats-server:\s*/, "") : "?";
+  const natsVersion = natsBin
+    ? execFileSync(natsBin, ["--version"], { encoding: "utf8" })
+        .trim()
+        .replace(/^nats-server:\s*/, "")
+    : "?";
   const require = createRequire(import.meta.url);
   const pkg = (name: string) => {
     try {
@@ -528,7 +532,9 @@ async function main() {
   if (!redisBin) throw new Error("redis-server is not installed: apt-get install -y redis-server (the BullMQ baseline needs it)");
   info.redis = redisVersion(redisBin);
   console.log(`farm fabric benchmark${smoke ? " (SMOKE: tiny inputs, values meaningless)" : ""} — ${new Date().toISOString()}`);
-  console.log(`machine: ${info.cpu}, ${info.cores} cores, ${info.memoryGiB} GiB; node ${info.node}; nats-server ${info.natsServer}; @nats-io ${info.natsClient}; redis ${info.redis}; bullmq ${info.bullmq}; load avg ${info.loadAvgAtStart.join(" ")}`);
+  console.log(
+    `machine: ${info.cpu}, ${info.cores} cores, ${info.memoryGiB} GiB; node ${info.node}; nats-server ${info.natsServer}; @nats-io ${info.natsClient}; redis ${info.redis}; bullmq ${info.bullmq}; load avg ${info.loadAvgAtStart.join(" ")}`,
+  );
   console.log(
     `params: ${P.tasks} tasks, 2 workers × concurrency ${P.concurrency}, publish window ${P.window}, best of ${P.rounds} round(s); ` +
       `${P.requests} sequential requests, ${P.flightRequests} requests with ${P.inflight} in flight`,

@@ -68,7 +68,13 @@ export async function planHistory(gitDir: string, head: string, n: number): Prom
   const history = (await firstParentHistory(gitDir, head, n - 1)).reverse();
   const configTexts = new Map<string, string>();
   const configs = new Map<string, FileLintConfig>();
-  const candidates: { info: (typeof history)[number]; files: FileVersion[]; lintableExtPaths: string[]; types: [string, string | undefined][]; unmirrored: string[] }[] = [];
+  const candidates: {
+    info: (typeof history)[number];
+    files: FileVersion[];
+    lintableExtPaths: string[];
+    types: [string, string | undefined][];
+    unmirrored: string[];
+  }[] = [];
   for (const c of history) {
     const tree = await listTree(gitDir, c.sha);
     const paths = tree.map((e) => e.path);

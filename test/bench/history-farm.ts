@@ -139,7 +139,21 @@ export async function runFarmEmbedded(o: EmbeddedOptions): Promise<FarmRun> {
   const output = o.output ?? "summary";
   rmSync(o.outFile, { force: true });
   const nodeArgs = o.cpuProfDir ? ["--cpu-prof", "--cpu-prof-dir", o.cpuProfDir] : [];
-  const args = [...nodeArgs, ...o.farm.args, "analyze", o.repo, "--sha", o.sha, "--commits", String(o.commits), ...FORMAT_ARGS[output], "--out", o.outFile, "--timeout", ANALYZE_TIMEOUT_S];
+  const args = [
+    ...nodeArgs,
+    ...o.farm.args,
+    "analyze",
+    o.repo,
+    "--sha",
+    o.sha,
+    "--commits",
+    String(o.commits),
+    ...FORMAT_ARGS[output],
+    "--out",
+    o.outFile,
+    "--timeout",
+    ANALYZE_TIMEOUT_S,
+  ];
   const env = farmEnv({ FARM_DATA_DIR: o.dataDir, FARM_LOG_LEVEL: "info" });
   let pid = 0;
   let natsPid = 0;
@@ -254,7 +268,9 @@ export async function runFarmSplit(o: { farm: FarmCommand; repo: string; sha: st
   const pids = new Map<string, number>();
   const watcher = new ProcWatcher(() => pids, 200);
   try {
-    const nats = spawn(natsServerBin(), ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", path.join(o.dir, "nats")], { stdio: ["ignore", "ignore", "pipe"] });
+    const nats = spawn(natsServerBin(), ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", path.join(o.dir, "nats")], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
     children.push(nats);
     await waitForLine(nats, "stderr", "Server is ready", 15_000, "nats-server");
     pids.set("nats-server", nats.pid!);
@@ -273,7 +289,22 @@ export async function runFarmSplit(o: { farm: FarmCommand; repo: string; sha: st
     const t0 = performance.now();
     await run(
       process.execPath,
-      [...o.farm.args, "analyze", o.repo, "--sha", o.sha, "--commits", String(o.commits), ...FORMAT_ARGS.summary, "--out", outFile, "--nats", url, "--timeout", ANALYZE_TIMEOUT_S],
+      [
+        ...o.farm.args,
+        "analyze",
+        o.repo,
+        "--sha",
+        o.sha,
+        "--commits",
+        String(o.commits),
+        ...FORMAT_ARGS.summary,
+        "--out",
+        outFile,
+        "--nats",
+        url,
+        "--timeout",
+        ANALYZE_TIMEOUT_S,
+      ],
       { env: farmEnv({ FARM_LOG_LEVEL: "warn" }), stdio: ["ignore", "pipe", "pipe"], onSpawn: (pid) => pids.set("client", pid) },
     );
     const wallMs = performance.now() - t0;

@@ -128,10 +128,20 @@ export function summarizeProfiles(dir: string, wallMs: number): ProfileSummary {
     ) + "\n";
   for (const t of threads.filter((x) => x.busyMs > 200)) {
     text += `\n${t.thread}: top self time\n`;
-    text += table(["function", "self"], t.topSelf.map(([k, ms]) => [k.slice(0, 110), fmtS(ms)]), [false, true]) + "\n";
+    text +=
+      table(
+        ["function", "self"],
+        t.topSelf.map(([k, ms]) => [k.slice(0, 110), fmtS(ms)]),
+        [false, true],
+      ) + "\n";
     if (t.topFarmInclusive.length) {
       text += `${t.thread}: farm functions, inclusive CPU (on-CPU samples only; awaits not counted)\n`;
-      text += table(["function", "incl"], t.topFarmInclusive.map(([k, ms]) => [k.slice(0, 110), fmtS(ms)]), [false, true]) + "\n";
+      text +=
+        table(
+          ["function", "incl"],
+          t.topFarmInclusive.map(([k, ms]) => [k.slice(0, 110), fmtS(ms)]),
+          [false, true],
+        ) + "\n";
     }
   }
   return { threads, text };

@@ -179,7 +179,11 @@ export async function npmReleaseRepo(benchDir: string, spec = DEFAULT_PACKAGE): 
     };
     // -f: a .gitignore inside the package must not drop published files.
     await git(repo, [`--work-tree=${root}`, "add", "-A", "-f", "."], { env });
-    await git(repo, [`--work-tree=${root}`, "commit", "-q", "--allow-empty", "--no-verify", "-m", `${pkg} ${r.version}`, "-m", `Published ${r.time}\n${r.tarball}`], { env });
+    await git(
+      repo,
+      [`--work-tree=${root}`, "commit", "-q", "--allow-empty", "--no-verify", "-m", `${pkg} ${r.version}`, "-m", `Published ${r.time}\n${r.tarball}`],
+      { env },
+    );
     if ((i + 1) % 25 === 0) log(`committed ${done.length + i + 1}/${plan.releases.length} (${r.version})`);
   }
   await downloads;
@@ -305,7 +309,13 @@ export async function smokeRepo(dir: string): Promise<string> {
     ]),
     deletes: ["lib/y.cjs"],
   });
-  commits.push({ message: "smoke 4", files: new Map([["package.json", JSON.stringify({ name: "smoke", version: "1.0.1", type: "module" })], ["src/a.js", "export const a = () => zz;\n"]]) });
+  commits.push({
+    message: "smoke 4",
+    files: new Map([
+      ["package.json", JSON.stringify({ name: "smoke", version: "1.0.1", type: "module" })],
+      ["src/a.js", "export const a = () => zz;\n"],
+    ]),
+  });
   await fastImport(repo, commits);
   return repo;
 }

@@ -30,7 +30,18 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { keyOf, planHistory, runEslintHistory, writeSampleConfig, type CommitCounts, type EslintRun, type HistoryPlan } from "./history-eslint.js";
-import { farmBuilt, farmFromSource, FORMAT_ARGS, runFarmEmbedded, runFarmSplit, SERVICES, type FarmCommand, type FarmRun, type ReportCounts, type SplitRun } from "./history-farm.js";
+import {
+  farmBuilt,
+  farmFromSource,
+  FORMAT_ARGS,
+  runFarmEmbedded,
+  runFarmSplit,
+  SERVICES,
+  type FarmCommand,
+  type FarmRun,
+  type ReportCounts,
+  type SplitRun,
+} from "./history-farm.js";
 import { summarizeProfiles, type ProfileSummary } from "./history-profile.js";
 import { fmtMB, fmtMiB, fmtN, fmtS, fmtX, git, gitDirOf, log, machineInfo, PROJECT_ROOT, run, table, type ProcSample } from "./history-util.js";
 import { DEFAULT_PACKAGE, MOCHA, memoryRepo, mochaRepo, npmReleaseRepo, smokeRepo } from "./history-workload.js";
@@ -113,7 +124,8 @@ if (opts.workload !== undefined && opts.repo) usage("--workload and --repo exclu
 if (opts.workload !== undefined && smoke) usage("--workload and --smoke exclude each other (--smoke uses its own tiny repos)");
 const workloadName: Workload = (opts.workload as Workload | undefined) ?? "mongoose";
 if (workloadName === "mocha" && (opts.package || opts.from || opts.to)) usage("--package, --from and --to belong to the mongoose (npm releases) workload");
-if (opts.commits !== undefined && opts.commits !== "all" && !(Number.isInteger(Number(opts.commits)) && Number(opts.commits) >= 1)) usage("--commits must be a positive integer or all");
+if (opts.commits !== undefined && opts.commits !== "all" && !(Number.isInteger(Number(opts.commits)) && Number(opts.commits) >= 1))
+  usage("--commits must be a positive integer or all");
 const benchDir = path.resolve(process.env.FARM_BENCH_DIR || path.join(PROJECT_ROOT, ".farm/bench"));
 const workDir = mkdtempSync(path.join(os.tmpdir(), "farm-history-"));
 const cores = os.availableParallelism();
@@ -162,7 +174,10 @@ function compare(name: string, plan: HistoryPlan, ref: Reference, got: (sha: str
     if (g?.perFile && ea?.perFile) {
       const ef = ea.perFile;
       const paths = new Set([...ef.keys(), ...g.perFile.keys()]);
-      files = [...paths].filter((p) => ef.get(p) !== g.perFile!.get(p)).slice(0, 8).map((p) => `${p}: ${ref.short} ${ef.get(p) ?? "absent"}, ${name.split(" ")[0]} ${g.perFile!.get(p) ?? "absent"}`);
+      files = [...paths]
+        .filter((p) => ef.get(p) !== g.perFile!.get(p))
+        .slice(0, 8)
+        .map((p) => `${p}: ${ref.short} ${ef.get(p) ?? "absent"}, ${name.split(" ")[0]} ${g.perFile!.get(p) ?? "absent"}`);
     }
     check.mismatches.push({ sha: c.sha, expected, got: issues(g), files });
   }
@@ -180,15 +195,27 @@ function compareTotals(name: string, plan: HistoryPlan, ref: Reference, got: (sh
       check.equal++;
       continue;
     }
-    const detail = !e ? `no ${ref.short} counts` : !g ? `commit not printed by ${who}` : TOTALS.filter((k) => e[k] !== g[k]).map((k) => `${k}: ${ref.short} ${e[k]}, ${who} ${g[k]}`).join("; ");
+    const detail = !e
+      ? `no ${ref.short} counts`
+      : !g
+        ? `commit not printed by ${who}`
+        : TOTALS.filter((k) => e[k] !== g[k])
+            .map((k) => `${k}: ${ref.short} ${e[k]}, ${who} ${g[k]}`)
+            .join("; ");
     check.mismatches.push({ sha: c.sha, expected: issues(e), got: issues(g), detail });
   }
   return check;
 }
 
-const fromEslint = (r: EslintRun) => (sha: string): Counts | undefined => r.perCommit.get(sha) satisfies CommitCounts | undefined;
+const fromEslint =
+  (r: EslintRun) =>
+  (sha: string): Counts | undefined =>
+    r.perCommit.get(sha) satisfies CommitCounts | undefined;
 
-const fromReports = (runs: Map<string, ReportCounts>) => (sha: string): Counts | undefined => runs.get(sha);
+const fromReports =
+  (runs: Map<string, ReportCounts>) =>
+  (sha: string): Counts | undefined =>
+    runs.get(sha);
 
 function procRow(name: string, s: ProcSample | undefined): string[] {
   return [name, fmtMiB(s?.hwmKb), s ? fmtS(s.cpuMs) : "-"];
@@ -274,12 +301,18 @@ async function main() {
     rmSync(dataDir, { recursive: true, force: true });
     log(`(c) farm analyze ${FORMAT_ARGS.summary.join(" ")}, cold (${farm.label})`);
     cold = await runFarmEmbedded({ farm, repo, sha: head, commits, dataDir, outFile: path.join(workDir, "farm-cold.ndjson"), output: "summary" });
-    log(`(c) cold: ${fmtS(cold.wallMs)} (commits queued at ${fmtS(cold.ingestDoneMs)}, all completed at ${fmtS(cold.allCompletedMs)}, ${fmtMB(cold.outputBytes)} of summaries; CPU farm ${fmtS(cold.cpuMs)}, nats-server ${fmtS(cold.natsCpuMs)}); warm run`);
+    log(
+      `(c) cold: ${fmtS(cold.wallMs)} (commits queued at ${fmtS(cold.ingestDoneMs)}, all completed at ${fmtS(cold.allCompletedMs)}, ${fmtMB(cold.outputBytes)} of summaries; CPU farm ${fmtS(cold.cpuMs)}, nats-server ${fmtS(cold.natsCpuMs)}); warm run`,
+    );
     warm = await runFarmEmbedded({ farm, repo, sha: head, commits, dataDir, outFile: path.join(workDir, "farm-warm.ndjson"), output: "summary" });
-    log(`(c) warm: ${fmtS(warm.wallMs)} (commits queued at ${fmtS(warm.ingestDoneMs)}, all completed at ${fmtS(warm.allCompletedMs)}; CPU farm ${fmtS(warm.cpuMs)}); full per-file reports (${FORMAT_ARGS.full.join(" ")}), warm`);
+    log(
+      `(c) warm: ${fmtS(warm.wallMs)} (commits queued at ${fmtS(warm.ingestDoneMs)}, all completed at ${fmtS(warm.allCompletedMs)}; CPU farm ${fmtS(warm.cpuMs)}); full per-file reports (${FORMAT_ARGS.full.join(" ")}), warm`,
+    );
     const fullFile = path.join(workDir, "farm-full.ndjson");
     full = await runFarmEmbedded({ farm, repo, sha: head, commits, dataDir, outFile: fullFile, output: "full" });
-    log(`(c) full reports, warm: ${fmtS(full.wallMs)} (all completed at ${fmtS(full.allCompletedMs)}, ${fmtMB(full.outputBytes)} of reports; CPU farm ${fmtS(full.cpuMs)})`);
+    log(
+      `(c) full reports, warm: ${fmtS(full.wallMs)} (all completed at ${fmtS(full.allCompletedMs)}, ${fmtMB(full.outputBytes)} of reports; CPU farm ${fmtS(full.cpuMs)})`,
+    );
     if (!opts["keep-work"]) rmSync(fullFile, { force: true }); // gigabytes for a whole history
     if (floor) {
       const d = floor.cpuMs / cores;
@@ -334,27 +367,38 @@ async function main() {
     const profDir = path.join(workDir, "cpu-prof");
     mkdirSync(profDir, { recursive: true });
     log("profile: cold farm run under --cpu-prof");
-    const profRun = await runFarmEmbedded({ farm, repo, sha: head, commits, dataDir: path.join(workDir, "farm-prof"), outFile: path.join(workDir, "farm-prof.ndjson"), output: "summary", cpuProfDir: profDir });
+    const profRun = await runFarmEmbedded({
+      farm,
+      repo,
+      sha: head,
+      commits,
+      dataDir: path.join(workDir, "farm-prof"),
+      outFile: path.join(workDir, "farm-prof.ndjson"),
+      output: "summary",
+      cpuProfDir: profDir,
+    });
     profile = summarizeProfiles(profDir, profRun.wallMs);
   }
 
   // ------------------------------------------------------------ checks
   const checks: Check[] = [];
   const commitBySha = new Map(plan.commits.map((c) => [c.sha, c]));
-  const fromFloor = floor && ((sha: string): Counts | undefined => {
-    const c = commitBySha.get(sha);
-    if (!c) return undefined;
-    let errors = 0;
-    let warnings = 0;
-    const perFile = new Map<string, number>();
-    for (const f of c.files) {
-      const k = floor!.counts[keyOf(f)];
-      perFile.set(f.path, k ? k[0] + k[1] : NaN);
-      errors += k ? k[0] : NaN;
-      warnings += k ? k[1] : NaN;
-    }
-    return { files: c.files.length, errors, warnings, perFile };
-  });
+  const fromFloor =
+    floor &&
+    ((sha: string): Counts | undefined => {
+      const c = commitBySha.get(sha);
+      if (!c) return undefined;
+      let errors = 0;
+      let warnings = 0;
+      const perFile = new Map<string, number>();
+      for (const f of c.files) {
+        const k = floor!.counts[keyOf(f)];
+        perFile.set(f.path, k ? k[0] + k[1] : NaN);
+        errors += k ? k[0] : NaN;
+        warnings += k ? k[1] : NaN;
+      }
+      return { files: c.files.length, errors, warnings, perFile };
+    });
   const ref: Reference | undefined = plain
     ? { label: "eslint (a)", short: "eslint", get: fromEslint(plain) }
     : cached
@@ -394,11 +438,41 @@ async function main() {
   }
   const targetList: Target[] = [];
   const addTarget = (id: string, label: string, value: number | undefined, op: ">=" | "<=", limit: number, shown: string, note = "") =>
-    targetList.push({ id, label, target: `${op} ${limit}`, value, shown, verdict: verdict(value === undefined ? undefined : op === ">=" ? value >= limit : value <= limit), onCommits: commits, note });
+    targetList.push({
+      id,
+      label,
+      target: `${op} ${limit}`,
+      value,
+      shown,
+      verdict: verdict(value === undefined ? undefined : op === ">=" ? value >= limit : value <= limit),
+      onCommits: commits,
+      note,
+    });
   if (mocha && wholeHistory) {
-    addTarget("cOverD", `(c) cold within ${TARGET_ALL_C_OVER_D}× of (d) on the whole history (${commits} commits)`, ratios.cOverD, "<=", TARGET_ALL_C_OVER_D, fmtX(ratios.cOverD));
-    addTarget("overheadPerCommitMs", `((c) cold − (d)) / commits <= ${TARGET_ALL_OVERHEAD_MS} ms`, overheadMs, "<=", TARGET_ALL_OVERHEAD_MS, overheadMs === undefined ? "-" : `${overheadMs.toFixed(1)} ms`);
-    addTarget("bOverCWarm", `(c) warm >= ${TARGET_ALL_B_OVER_C_WARM}× faster than (b) on the whole history`, ratios.bOverCWarm, ">=", TARGET_ALL_B_OVER_C_WARM, fmtX(ratios.bOverCWarm));
+    addTarget(
+      "cOverD",
+      `(c) cold within ${TARGET_ALL_C_OVER_D}× of (d) on the whole history (${commits} commits)`,
+      ratios.cOverD,
+      "<=",
+      TARGET_ALL_C_OVER_D,
+      fmtX(ratios.cOverD),
+    );
+    addTarget(
+      "overheadPerCommitMs",
+      `((c) cold − (d)) / commits <= ${TARGET_ALL_OVERHEAD_MS} ms`,
+      overheadMs,
+      "<=",
+      TARGET_ALL_OVERHEAD_MS,
+      overheadMs === undefined ? "-" : `${overheadMs.toFixed(1)} ms`,
+    );
+    addTarget(
+      "bOverCWarm",
+      `(c) warm >= ${TARGET_ALL_B_OVER_C_WARM}× faster than (b) on the whole history`,
+      ratios.bOverCWarm,
+      ">=",
+      TARGET_ALL_B_OVER_C_WARM,
+      fmtX(ratios.bOverCWarm),
+    );
   } else {
     const note = mocha
       ? commits !== 200
@@ -411,26 +485,37 @@ async function main() {
     addTarget("cOverD", `(c) within ${TARGET_C_OVER_D}× of (d)`, ratios.cOverD, "<=", TARGET_C_OVER_D, fmtX(ratios.cOverD), mocha ? note : "");
   }
   // Peak RSS per process, N commits against the newest 200 (one process per service, cold each).
-  const rssFlat = splitReal && splitReal200 && (() => {
-    const procs = [...SERVICES, "client", "nats-server"].map((name) => {
-      const baseKb = splitReal200!.procs[name]?.hwmKb;
-      const peakKb = splitReal!.procs[name]?.hwmKb;
-      const r = ratio(peakKb, baseKb);
-      const inTarget = name !== "nats-server";
-      return { name, baseKb, peakKb, ratio: r, inTarget, ok: inTarget && r !== undefined ? r <= TARGET_RSS_FLAT : undefined };
-    });
-    const judged = procs.filter((x) => x.inTarget);
-    const worst = judged.every((x) => x.ratio !== undefined) ? judged.reduce((a, b) => (b.ratio! > a.ratio! ? b : a)) : undefined;
-    return { baseCommits: RSS_BASE_COMMITS, commits, procs, worst };
-  })();
+  const rssFlat =
+    splitReal &&
+    splitReal200 &&
+    (() => {
+      const procs = [...SERVICES, "client", "nats-server"].map((name) => {
+        const baseKb = splitReal200!.procs[name]?.hwmKb;
+        const peakKb = splitReal!.procs[name]?.hwmKb;
+        const r = ratio(peakKb, baseKb);
+        const inTarget = name !== "nats-server";
+        return { name, baseKb, peakKb, ratio: r, inTarget, ok: inTarget && r !== undefined ? r <= TARGET_RSS_FLAT : undefined };
+      });
+      const judged = procs.filter((x) => x.inTarget);
+      const worst = judged.every((x) => x.ratio !== undefined) ? judged.reduce((a, b) => (b.ratio! > a.ratio! ? b : a)) : undefined;
+      return { baseCommits: RSS_BASE_COMMITS, commits, procs, worst };
+    })();
   if (rssFlat) {
     const w = rssFlat.worst;
-    addTarget("rssFlat", `peak RSS of every service and the CLI, ${commits} vs ${RSS_BASE_COMMITS} commits, <= ${TARGET_RSS_FLAT}×`, w?.ratio, "<=", TARGET_RSS_FLAT, w ? `${fmtX(w.ratio)} (${w.name})` : "-");
+    addTarget(
+      "rssFlat",
+      `peak RSS of every service and the CLI, ${commits} vs ${RSS_BASE_COMMITS} commits, <= ${TARGET_RSS_FLAT}×`,
+      w?.ratio,
+      "<=",
+      TARGET_RSS_FLAT,
+      w ? `${fmtX(w.ratio)} (${w.name})` : "-",
+    );
   }
   const targets = Object.fromEntries(targetList.map((t) => [t.id, { target: t.target, value: t.value, verdict: t.verdict, onCommits: t.onCommits }]));
   const countsOk = checks.every((c) => c.equal === c.total);
   const aggregator = split.map((s) => ({ commits: s.commits, peakRssKb: s.procs.aggregator?.hwmKb }));
-  const aggGrowth = aggregator.length === 2 && aggregator[0].peakRssKb && aggregator[1].peakRssKb ? aggregator[1].peakRssKb / aggregator[0].peakRssKb : undefined;
+  const aggGrowth =
+    aggregator.length === 2 && aggregator[0].peakRssKb && aggregator[1].peakRssKb ? aggregator[1].peakRssKb / aggregator[0].peakRssKb : undefined;
   const machineAfter = machineInfo();
 
   const per = (ms?: number) => (ms === undefined ? "-" : fmtS(ms / commits));
@@ -439,37 +524,81 @@ async function main() {
     ["(b) eslint --cache content --concurrency auto", fmtS(cached?.eslintMs), per(cached?.eslintMs), fmtX(ratios.bOverC), fmtX(ratios.bOverCWarm)],
     ["(c) farm analyze --summary, cold (empty data dir)", fmtS(cold?.wallMs), per(cold?.wallMs), fmtX(cold ? 1 : undefined), ""],
     ["(c) farm analyze --summary, warm (same data dir)", fmtS(warm?.wallMs), per(warm?.wallMs), "", fmtX(warm ? 1 : undefined)],
-    ["(c) farm, full per-file reports (warm, ndjson)", fmtS(full?.wallMs), per(full?.wallMs), fmtX(ratio(full?.wallMs, cold?.wallMs)), fmtX(ratio(full?.wallMs, warm?.wallMs))],
-    [`(d) floor: ${floor ? fmtS(floor.cpuMs) : "-"} CPU / ${cores} cores`, fmtS(floorMs), per(floorMs), fmtX(ratio(floorMs, cold?.wallMs)), fmtX(ratio(floorMs, warm?.wallMs))],
+    [
+      "(c) farm, full per-file reports (warm, ndjson)",
+      fmtS(full?.wallMs),
+      per(full?.wallMs),
+      fmtX(ratio(full?.wallMs, cold?.wallMs)),
+      fmtX(ratio(full?.wallMs, warm?.wallMs)),
+    ],
+    [
+      `(d) floor: ${floor ? fmtS(floor.cpuMs) : "-"} CPU / ${cores} cores`,
+      fmtS(floorMs),
+      per(floorMs),
+      fmtX(ratio(floorMs, cold?.wallMs)),
+      fmtX(ratio(floorMs, warm?.wallMs)),
+    ],
   ];
   let out = "";
   const p = (s = "") => (out += `${s}\n`);
   p();
-  p(`History benchmark — ${machine.date.slice(0, 19)}Z on ${machine.cpu}, ${cores} cores, ${machine.memGiB} GiB; node ${machine.node}, ${machine.natsServer}, eslint ${machine.eslint}, ${machine.git}`);
+  p(
+    `History benchmark — ${machine.date.slice(0, 19)}Z on ${machine.cpu}, ${cores} cores, ${machine.memGiB} GiB; node ${machine.node}, ${machine.natsServer}, eslint ${machine.eslint}, ${machine.git}`,
+  );
   p(`load average before ${machine.loadAvg.join(" ")}, after ${machineAfter.loadAvg.join(" ")} (shared machine: absolute times are noisy, ratios less so)`);
-  p(`workload: ${workload.kind}${workload.package ? ` ${workload.package} ${workload.range}` : ""} — ${repo}${wholeHistory && !smoke ? " (the whole first-parent history)" : ""}`);
-  p(`  ${commits} commits (${plan.commits[0]?.subject} … ${plan.commits.at(-1)?.subject}), ${fmtN(plan.fileVersions)} file versions linted by farm, ${fmtN(distinctBlobs)} distinct blobs, ${fmtN(plan.distinct.size)} distinct (blob, config), ${plan.configs.size} configs`);
-  p(`  farm ran ${farm.label}; ESLint used a generated eslint.config.mjs equivalent to farm's default (sample: ${path.join(workDir, "eslint.config.sample.mjs")}${opts["keep-work"] ? "" : ", removed at exit unless --keep-work"})`);
+  p(
+    `workload: ${workload.kind}${workload.package ? ` ${workload.package} ${workload.range}` : ""} — ${repo}${wholeHistory && !smoke ? " (the whole first-parent history)" : ""}`,
+  );
+  p(
+    `  ${commits} commits (${plan.commits[0]?.subject} … ${plan.commits.at(-1)?.subject}), ${fmtN(plan.fileVersions)} file versions linted by farm, ${fmtN(distinctBlobs)} distinct blobs, ${fmtN(plan.distinct.size)} distinct (blob, config), ${plan.configs.size} configs`,
+  );
+  p(
+    `  farm ran ${farm.label}; ESLint used a generated eslint.config.mjs equivalent to farm's default (sample: ${path.join(workDir, "eslint.config.sample.mjs")}${opts["keep-work"] ? "" : ", removed at exit unless --keep-work"})`,
+  );
   if (unmirrored.length) p(`  NOTE: the repo has ${unmirrored.join(", ")}, which farm honours and the generated ESLint config does not: counts may differ`);
   p();
   p(table(["run", "wall", "per commit", "vs (c) cold", "vs (c) warm"], rows, [false, true, true, true, true]));
   p();
-  p(`(a)/(c) ${fmtX(ratios.aOverC)}   (b)/(c) ${fmtX(ratios.bOverC)}   (c)/(d) ${fmtX(ratios.cOverD)}      warm: (a)/(c) ${fmtX(ratios.aOverCWarm)}   (b)/(c) ${fmtX(ratios.bOverCWarm)}   (c)/(d) ${fmtX(ratios.cWarmOverD)}`);
+  p(
+    `(a)/(c) ${fmtX(ratios.aOverC)}   (b)/(c) ${fmtX(ratios.bOverC)}   (c)/(d) ${fmtX(ratios.cOverD)}      warm: (a)/(c) ${fmtX(ratios.aOverCWarm)}   (b)/(c) ${fmtX(ratios.bOverCWarm)}   (c)/(d) ${fmtX(ratios.cWarmOverD)}`,
+  );
   if (overheadMs !== undefined) p(`(c) cold − (d): ${fmtS(cold!.wallMs - floorMs!)}, ${overheadMs.toFixed(1)} ms per commit`);
   const labelWidth = Math.max(...targetList.map((t) => t.label.length + 1));
   for (const t of targetList) p(`target ${`${t.label}:`.padEnd(labelWidth)} ${t.shown} ${t.verdict}${t.note}`);
-  if (plain) p(`(a) excludes checkouts (${fmtS(plain.checkoutMs)} of git read-tree + config writing); (a) and (b) include each eslint process's start-up and config loading.`);
+  if (plain)
+    p(
+      `(a) excludes checkouts (${fmtS(plain.checkoutMs)} of git read-tree + config writing); (a) and (b) include each eslint process's start-up and config loading.`,
+    );
   if (cold) {
-    p(`(c) cold and warm: farm analyze ${FORMAT_ARGS.summary.join(" ")} (a summary and delta per commit); the full-reports row: ${FORMAT_ARGS.full.join(" ")} on the warm data dir, after the warm run`);
-    p(`(c) cold timeline: ingest queued the commits at ${fmtS(cold.ingestDoneMs)}, last commit completed at ${fmtS(cold.allCompletedMs)}, process exit at ${fmtS(cold.wallMs)} (summaries fetched, ${fmtMB(cold.outputBytes)} of NDJSON written, shutdown)`);
-    p(`(c) cold CPU: farm process ${fmtS(cold.cpuMs)} (all threads), nats-server ${fmtS(cold.natsCpuMs)}; floor CPU ${floor ? fmtS(floor.cpuMs) : "-"}; ${cold.progress ?? ""}`);
+    p(
+      `(c) cold and warm: farm analyze ${FORMAT_ARGS.summary.join(" ")} (a summary and delta per commit); the full-reports row: ${FORMAT_ARGS.full.join(" ")} on the warm data dir, after the warm run`,
+    );
+    p(
+      `(c) cold timeline: ingest queued the commits at ${fmtS(cold.ingestDoneMs)}, last commit completed at ${fmtS(cold.allCompletedMs)}, process exit at ${fmtS(cold.wallMs)} (summaries fetched, ${fmtMB(cold.outputBytes)} of NDJSON written, shutdown)`,
+    );
+    p(
+      `(c) cold CPU: farm process ${fmtS(cold.cpuMs)} (all threads), nats-server ${fmtS(cold.natsCpuMs)}; floor CPU ${floor ? fmtS(floor.cpuMs) : "-"}; ${cold.progress ?? ""}`,
+    );
   }
-  if (warm) p(`(c) warm timeline: commits queued at ${fmtS(warm.ingestDoneMs)}, last commit completed at ${fmtS(warm.allCompletedMs)}, process exit at ${fmtS(warm.wallMs)}; farm process CPU ${fmtS(warm.cpuMs)}`);
-  if (full) p(`(c) full reports timeline: commits queued at ${fmtS(full.ingestDoneMs)}, last commit completed at ${fmtS(full.allCompletedMs)}, process exit at ${fmtS(full.wallMs)} (${fmtMB(full.outputBytes)} of NDJSON written); farm process CPU ${fmtS(full.cpuMs)}`);
+  if (warm)
+    p(
+      `(c) warm timeline: commits queued at ${fmtS(warm.ingestDoneMs)}, last commit completed at ${fmtS(warm.allCompletedMs)}, process exit at ${fmtS(warm.wallMs)}; farm process CPU ${fmtS(warm.cpuMs)}`,
+    );
+  if (full)
+    p(
+      `(c) full reports timeline: commits queued at ${fmtS(full.ingestDoneMs)}, last commit completed at ${fmtS(full.allCompletedMs)}, process exit at ${fmtS(full.wallMs)} (${fmtMB(full.outputBytes)} of NDJSON written); farm process CPU ${fmtS(full.cpuMs)}`,
+    );
   p();
   p("Issue counts per commit (summaries: files, errors and warnings each equal; the rest: errors + warnings, per file on a mismatch)");
   if (checks.length === 0) p("  (nothing to check: (a), (b) and (d) skipped, or (c) and all but one of them)");
-  else p(table(["check", "commits equal", "result"], checks.map((c) => [c.name, `${c.equal}/${c.total}`, c.equal === c.total ? "PASS" : "FAIL"]), [false, true, false]));
+  else
+    p(
+      table(
+        ["check", "commits equal", "result"],
+        checks.map((c) => [c.name, `${c.equal}/${c.total}`, c.equal === c.total ? "PASS" : "FAIL"]),
+        [false, true, false],
+      ),
+    );
   for (const c of checks)
     for (const m of c.mismatches.slice(0, 3)) {
       p(`  ${c.name}: ${m.sha.slice(0, 10)} ${ref!.short} ${m.expected}, got ${m.got}${m.detail ? ` (${m.detail})` : ""}`);
@@ -477,17 +606,34 @@ async function main() {
     }
   p();
   p("Memory (peak RSS = VmHWM)");
-  if (cold) p(`  (c) embedded, cold: farm process ${fmtMiB(cold.peakRssKb)} (services, lint threads and CLI in one process), its nats-server ${fmtMiB(cold.natsPeakRssKb)}; warm: ${fmtMiB(warm?.peakRssKb)}; full reports (warm): ${fmtMiB(full?.peakRssKb)}`);
+  if (cold)
+    p(
+      `  (c) embedded, cold: farm process ${fmtMiB(cold.peakRssKb)} (services, lint threads and CLI in one process), its nats-server ${fmtMiB(cold.natsPeakRssKb)}; warm: ${fmtMiB(warm?.peakRssKb)}; full reports (warm): ${fmtMiB(full?.peakRssKb)}`,
+    );
   if (splitReal) {
     p(`  one process per service, the ${commits} benchmark commits (cold, ${fmtS(splitReal.wallMs)}; the client prints summaries):`);
-    p(table(["process", "peak RSS", "CPU"], [...SERVICES, "nats-server", "client"].map((n) => procRow(n, splitReal!.procs[n])), [false, true, true]));
+    p(
+      table(
+        ["process", "peak RSS", "CPU"],
+        [...SERVICES, "nats-server", "client"].map((n) => procRow(n, splitReal!.procs[n])),
+        [false, true, true],
+      ),
+    );
   }
   if (rssFlat) {
-    p(`  peak RSS flat in history length? The newest ${RSS_BASE_COMMITS} commits (cold, ${fmtS(splitReal200!.wallMs)}) against the ${commits} benchmark commits, one process per service; target <= ${TARGET_RSS_FLAT}× for every service and the CLI (client):`);
+    p(
+      `  peak RSS flat in history length? The newest ${RSS_BASE_COMMITS} commits (cold, ${fmtS(splitReal200!.wallMs)}) against the ${commits} benchmark commits, one process per service; target <= ${TARGET_RSS_FLAT}× for every service and the CLI (client):`,
+    );
     p(
       table(
         ["process", `${RSS_BASE_COMMITS} commits`, `${commits} commits`, "ratio", `<= ${TARGET_RSS_FLAT}×`],
-        rssFlat.procs.map((x) => [x.name, fmtMiB(x.baseKb), fmtMiB(x.peakKb), fmtX(x.ratio), !x.inTarget ? "(not a target)" : x.ok === undefined ? "n/a" : x.ok ? "PASS" : "ABOVE"]),
+        rssFlat.procs.map((x) => [
+          x.name,
+          fmtMiB(x.baseKb),
+          fmtMiB(x.peakKb),
+          fmtX(x.ratio),
+          !x.inTarget ? "(not a target)" : x.ok === undefined ? "n/a" : x.ok ? "PASS" : "ABOVE",
+        ]),
         [false, true, true, true, false],
       ),
     );
@@ -505,7 +651,9 @@ async function main() {
         [false, true, true, true, true],
       ),
     );
-    p(`  aggregator peak RSS ${split.map((s) => `${fmtMiB(s.procs.aggregator?.hwmKb)} at ${s.commits} commits`).join(", ")}: ×${aggGrowth?.toFixed(2) ?? "-"} for ${(split[1].commits / split[0].commits).toFixed(0)}× the commits — ${aggGrowth === undefined ? "n/a" : aggGrowth < 1.25 ? "does not grow with history length" : "GROWS with history length"}`);
+    p(
+      `  aggregator peak RSS ${split.map((s) => `${fmtMiB(s.procs.aggregator?.hwmKb)} at ${s.commits} commits`).join(", ")}: ×${aggGrowth?.toFixed(2) ?? "-"} for ${(split[1].commits / split[0].commits).toFixed(0)}× the commits — ${aggGrowth === undefined ? "n/a" : aggGrowth < 1.25 ? "does not grow with history length" : "GROWS with history length"}`,
+    );
   }
   if (profile) {
     p();
@@ -526,9 +674,36 @@ async function main() {
       runs: {
         a: plain && { wallMs: plain.eslintMs, checkoutMs: plain.checkoutMs },
         b: cached && { wallMs: cached.eslintMs, checkoutMs: cached.checkoutMs },
-        cCold: cold && { format: FORMAT_ARGS.summary.join(" "), wallMs: cold.wallMs, cpuMs: cold.cpuMs, peakRssKb: cold.peakRssKb, natsPeakRssKb: cold.natsPeakRssKb, natsCpuMs: cold.natsCpuMs, ingestDoneMs: cold.ingestDoneMs, allCompletedMs: cold.allCompletedMs, outputBytes: cold.outputBytes },
-        cWarm: warm && { format: FORMAT_ARGS.summary.join(" "), wallMs: warm.wallMs, cpuMs: warm.cpuMs, peakRssKb: warm.peakRssKb, ingestDoneMs: warm.ingestDoneMs, allCompletedMs: warm.allCompletedMs, outputBytes: warm.outputBytes },
-        cFullWarm: full && { format: FORMAT_ARGS.full.join(" "), wallMs: full.wallMs, cpuMs: full.cpuMs, peakRssKb: full.peakRssKb, natsPeakRssKb: full.natsPeakRssKb, ingestDoneMs: full.ingestDoneMs, allCompletedMs: full.allCompletedMs, outputBytes: full.outputBytes },
+        cCold: cold && {
+          format: FORMAT_ARGS.summary.join(" "),
+          wallMs: cold.wallMs,
+          cpuMs: cold.cpuMs,
+          peakRssKb: cold.peakRssKb,
+          natsPeakRssKb: cold.natsPeakRssKb,
+          natsCpuMs: cold.natsCpuMs,
+          ingestDoneMs: cold.ingestDoneMs,
+          allCompletedMs: cold.allCompletedMs,
+          outputBytes: cold.outputBytes,
+        },
+        cWarm: warm && {
+          format: FORMAT_ARGS.summary.join(" "),
+          wallMs: warm.wallMs,
+          cpuMs: warm.cpuMs,
+          peakRssKb: warm.peakRssKb,
+          ingestDoneMs: warm.ingestDoneMs,
+          allCompletedMs: warm.allCompletedMs,
+          outputBytes: warm.outputBytes,
+        },
+        cFullWarm: full && {
+          format: FORMAT_ARGS.full.join(" "),
+          wallMs: full.wallMs,
+          cpuMs: full.cpuMs,
+          peakRssKb: full.peakRssKb,
+          natsPeakRssKb: full.natsPeakRssKb,
+          ingestDoneMs: full.ingestDoneMs,
+          allCompletedMs: full.allCompletedMs,
+          outputBytes: full.outputBytes,
+        },
         d: floor && { cpuMs: floor.cpuMs, singleThreadWallMs: floor.wallMs, files: floor.files, cores, floorMs },
       },
       ratios,
@@ -545,7 +720,17 @@ async function main() {
           target: `<= ${TARGET_RSS_FLAT}`,
           baseCommits: rssFlat.baseCommits,
           commits: rssFlat.commits,
-          procs: Object.fromEntries(rssFlat.procs.map((x) => [x.name, { baseCommitsPeakRssKb: x.baseKb, peakRssKb: x.peakKb, ratio: x.ratio, verdict: !x.inTarget ? "not a target" : x.ok === undefined ? "n/a" : x.ok ? "PASS" : "ABOVE" }])),
+          procs: Object.fromEntries(
+            rssFlat.procs.map((x) => [
+              x.name,
+              {
+                baseCommitsPeakRssKb: x.baseKb,
+                peakRssKb: x.peakKb,
+                ratio: x.ratio,
+                verdict: !x.inTarget ? "not a target" : x.ok === undefined ? "n/a" : x.ok ? "PASS" : "ABOVE",
+              },
+            ]),
+          ),
           worst: rssFlat.worst && { process: rssFlat.worst.name, ratio: rssFlat.worst.ratio },
           verdict: targets.rssFlat?.verdict,
         },

@@ -122,7 +122,10 @@ async function startUp(dataDir: string, port?: number): Promise<{ up: Child; url
 
 /** Pids of nats-server processes on this data dir's store. */
 function serversOf(dataDir: string): string[] {
-  return spawnSync("pgrep", ["-f", `nats-server.*${dataDir}`], { encoding: "utf8" }).stdout.trim().split("\n").filter(Boolean);
+  return spawnSync("pgrep", ["-f", `nats-server.*${dataDir}`], { encoding: "utf8" })
+    .stdout.trim()
+    .split("\n")
+    .filter(Boolean);
 }
 
 describe("farm up with clients in other processes", () => {
@@ -142,7 +145,16 @@ describe("farm up with clients in other processes", () => {
     expect(pub.code).toBe(0);
     expect(JSON.parse(pub.stdout)).toMatchObject({ stream: "REPOS" });
 
-    await expect.poll(() => events.stdout().split("\n").filter((l) => l.includes(repo.shas[2])).length, { timeout: 60_000 }).toBe(1);
+    await expect
+      .poll(
+        () =>
+          events
+            .stdout()
+            .split("\n")
+            .filter((l) => l.includes(repo.shas[2])).length,
+        { timeout: 60_000 },
+      )
+      .toBe(1);
     await events.stop("SIGTERM");
 
     const report = await farm(["report", repo.dir, repo.shas[2], "--json", "--nats", url]);
@@ -165,9 +177,7 @@ describe("farm up with clients in other processes", () => {
     late.git("gc", "-q", "--prune=now");
     expect((await farm(["publish", late.dir, futureSha, "--nats", url])).code).toBe(0);
 
-    await expect
-      .poll(async () => JSON.parse((await farm(["dlq", "ls", "--json", "--nats", url])).stdout).length, { timeout: 30_000 })
-      .toBe(1);
+    await expect.poll(async () => JSON.parse((await farm(["dlq", "ls", "--json", "--nats", url])).stdout).length, { timeout: 30_000 }).toBe(1);
     const [entry] = JSON.parse((await farm(["dlq", "ls", "--json", "--nats", url])).stdout);
     expect(entry).toMatchObject({ subject: "repo.new_sha", kind: "permanent" });
     expect(entry.reason).toMatch(new RegExp(futureSha.slice(0, 12)));
@@ -185,9 +195,7 @@ describe("farm up with clients in other processes", () => {
 
   async function pollReport(dir: string, sha: string) {
     let last: Run | undefined;
-    await expect
-      .poll(async () => (last = await farm(["report", dir, sha, "--json", "--nats", url])).code, { timeout: 60_000, interval: 1000 })
-      .toBe(0);
+    await expect.poll(async () => (last = await farm(["report", dir, sha, "--json", "--nats", url])).code, { timeout: 60_000, interval: 1000 }).toBe(0);
     return JSON.parse(last!.stdout);
   }
 

@@ -208,7 +208,10 @@ describe("farm up --port", () => {
     // The later -p wins: the check passes on a free port, nats-server binds the taken one.
     const server = new NatsServer({ port: await freePort(), args: ["-p", String(port)] });
     try {
-      const err = await server.start().then(() => undefined, (e: unknown) => e);
+      const err = await server.start().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(PortUnavailableError);
       expect((err as Error).message).toMatch(/already in use.*--port N/);
     } finally {

@@ -46,7 +46,12 @@ function intoHead(args: string[], env: Record<string, string>): { code: number; 
 
 describe("farm analyze on the embedded default", () => {
   test("--sha takes any revision of a local repository: HEAD~1, a tag, a branch, a short sha", async () => {
-    for (const [rev, sha] of [["HEAD~1", shas[1]], ["v1", shas[1]], ["old", shas[0]], [shas[2].slice(0, 7), shas[2]]]) {
+    for (const [rev, sha] of [
+      ["HEAD~1", shas[1]],
+      ["v1", shas[1]],
+      ["old", shas[0]],
+      [shas[2].slice(0, 7), shas[2]],
+    ]) {
       const r = await cli.run(["analyze", dir, "--sha", rev, "--format", "json", "--summary"]);
       expect(r.stderr).not.toMatch(/must be a full/);
       expect(r.code, r.stderr).toBe(0);
@@ -92,7 +97,11 @@ describe("farm analyze on the embedded default", () => {
     // shas[2] and shas[1] requested, shas[0] analyzed too: 2 + 2 + 1 file versions.
     const r = await cli.run(["analyze", dir, "--commits", "2"], { FARM_DATA_DIR: path.join(tmp, "data-progress") });
     expect(r.code).toBe(0);
-    const last = r.stderr.trim().split("\n").filter((l) => /^\d+\/\d+ commits/.test(l)).at(-1)!;
+    const last = r.stderr
+      .trim()
+      .split("\n")
+      .filter((l) => /^\d+\/\d+ commits/.test(l))
+      .at(-1)!;
     const [, linted, hits] = /2\/2 commits, (\d+) files linted, (\d+) cache hits/.exec(last)!.map(Number);
     expect(linted + hits).toBe(5);
   });
@@ -149,7 +158,11 @@ describe("client commands against a running cluster", () => {
     const child = cli.spawn(["events", "--since", "1h", "repo.analysis.completed"], nats);
     await waitFor("the stored .completed events", () => [noisySha, ...shas].every((s) => child.stdout().includes(s)), 30_000);
     await child.stop("SIGTERM");
-    const events = child.stdout().trim().split("\n").map((l) => JSON.parse(l));
+    const events = child
+      .stdout()
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(events.every((e) => e.subject === "repo.analysis.completed")).toBe(true);
     expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
     expect(events.filter((e) => e.sha === noisySha)).toHaveLength(1);

@@ -21,9 +21,7 @@ function report(i: number): Report {
     files: [
       {
         path: `f${i}.js`,
-        messages: [
-          { linter: "eslint", ruleId: i % 2 ? "no-undef" : "no-unused-vars", severity: 2, message: "m", line: 1, column: 1, fingerprint: `fp${i}` },
-        ],
+        messages: [{ linter: "eslint", ruleId: i % 2 ? "no-undef" : "no-unused-vars", severity: 2, message: "m", line: 1, column: 1, fingerprint: `fp${i}` }],
       } as unknown as Report["files"][number],
     ],
     delta: i ? ({ new: [], fixed: [], unchanged: 1 } as unknown as Report["delta"]) : null,
@@ -105,12 +103,29 @@ describe("the table says where each issue is", () => {
         blob: "b",
         messages: [
           { linter: "eslint", ruleId: "no-undef", severity: 2, message: "'x' is not defined.", line: 3, column: 9, fingerprint: "fp-new" },
-          { linter: "eslint", ruleId: null, severity: 1, message: "Unused eslint-disable directive (no problems were reported from 'no-console').", line: 1, column: 1, fingerprint: "fp-old" },
+          {
+            linter: "eslint",
+            ruleId: null,
+            severity: 1,
+            message: "Unused eslint-disable directive (no problems were reported from 'no-console').",
+            line: 1,
+            column: 1,
+            fingerprint: "fp-old",
+          },
         ],
       },
-      { path: "a.js", blob: "a", messages: [{ linter: "eslint", ruleId: null, fatal: true, severity: 2, message: "Parsing error: Unexpected token )", line: 2, column: 5, fingerprint: "fp-p" }] },
+      {
+        path: "a.js",
+        blob: "a",
+        messages: [
+          { linter: "eslint", ruleId: null, fatal: true, severity: 2, message: "Parsing error: Unexpected token )", line: 2, column: 5, fingerprint: "fp-p" },
+        ],
+      },
     ],
-    delta: { new: [{ path: "lib/b.js", linter: "eslint", ruleId: "no-undef", severity: 2, line: 3, column: 9, message: "'x' is not defined.", fingerprint: "fp-new" }], fixed: [] },
+    delta: {
+      new: [{ path: "lib/b.js", linter: "eslint", ruleId: "no-undef", severity: 2, line: 3, column: 9, message: "'x' is not defined.", fingerprint: "fp-new" }],
+      fixed: [],
+    },
   };
 
   test("one commit: every issue under the table, by file, line:col, severity, message, rule; new ones marked", () => {
@@ -144,7 +159,9 @@ describe("the table says where each issue is", () => {
   });
 
   test("summary form: each commit without its files; ndjson: one report per line", () => {
-    const lines = renderReports([one, report(0)], { format: "ndjson", summary: true }).trimEnd().split("\n");
+    const lines = renderReports([one, report(0)], { format: "ndjson", summary: true })
+      .trimEnd()
+      .split("\n");
     expect(lines).toHaveLength(2);
     const first = JSON.parse(lines[0]);
     expect(first.files).toBeUndefined();
@@ -156,7 +173,10 @@ describe("the table says where each issue is", () => {
 describe("a history from summary views", () => {
   test("prints the same table, rule counts and new issues as from whole reports", () => {
     const history = [report(3), report(2), report(1)];
-    history[0] = { ...history[0], delta: { new: [{ path: "f3.js", linter: "eslint", ruleId: "no-undef", severity: 2, line: 1, column: 1, message: "m", fingerprint: "fp3" }], fixed: [] } };
+    history[0] = {
+      ...history[0],
+      delta: { new: [{ path: "f3.js", linter: "eslint", ruleId: "no-undef", severity: 2, line: 1, column: 1, message: "m", fingerprint: "fp3" }], fixed: [] },
+    };
     const views = history.map(summaryOf);
     expect(views.every((v) => !("files" in v))).toBe(true);
     for (const opts of [{ format: "table" as const }, { format: "table" as const, details: true }, { format: "ndjson" as const, summary: true }]) {

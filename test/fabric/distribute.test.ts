@@ -108,10 +108,7 @@ describe("distribute, fire-and-forget", () => {
     await waitFor("40 results in the sink", () => sink.length >= 40);
     // Nothing left anywhere: both queues drained and acknowledged.
     await waitFor("queues drained", async () => {
-      const [work, results] = await Promise.all([
-        client.jsm.consumers.info("JOBS", "jobs_ff_square"),
-        client.jsm.consumers.info("JOBS", "jobs_results_sink"),
-      ]);
+      const [work, results] = await Promise.all([client.jsm.consumers.info("JOBS", "jobs_ff_square"), client.jsm.consumers.info("JOBS", "jobs_results_sink")]);
       return work.num_pending + work.num_ack_pending + results.num_pending + results.num_ack_pending === 0;
     });
     expect(sink).toHaveLength(40);

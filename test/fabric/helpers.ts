@@ -19,7 +19,13 @@ export interface FixtureOptions {
 /** The fixture worker on `subject`, in a process of its own, against `url`. */
 export function spawnWorker(url: string, subject: string, o: FixtureOptions): Child {
   const env: Record<string, string | number> = { NATS_URL: url, FIXTURE_SUBJECT: subject, FIXTURE_MODE: o.mode };
-  const options = { FIXTURE_DELAY: o.delay, FIXTURE_CONCURRENCY: o.concurrency, FIXTURE_PREFETCH: o.prefetch, FIXTURE_ACK_WAIT: o.ackWait, FIXTURE_MAX_DELIVER: o.maxDeliver };
+  const options = {
+    FIXTURE_DELAY: o.delay,
+    FIXTURE_CONCURRENCY: o.concurrency,
+    FIXTURE_PREFETCH: o.prefetch,
+    FIXTURE_ACK_WAIT: o.ackWait,
+    FIXTURE_MAX_DELIVER: o.maxDeliver,
+  };
   for (const [k, v] of Object.entries(options)) if (v !== undefined) env[k] = v;
   return spawnFixture("worker", env);
 }

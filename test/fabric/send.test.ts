@@ -88,10 +88,14 @@ describe("send", () => {
   });
 
   test("concurrent sends are each answered with their own result", async () => {
-    await workers.worker<number, number>("jobs.double", async (n) => {
-      await sleep(5); // the task's own duration: answers overlap
-      return n * 2;
-    }, { concurrency: 4 });
+    await workers.worker<number, number>(
+      "jobs.double",
+      async (n) => {
+        await sleep(5); // the task's own duration: answers overlap
+        return n * 2;
+      },
+      { concurrency: 4 },
+    );
     const ns = Array.from({ length: 50 }, (_, i) => i);
     expect(await Promise.all(ns.map((n) => client.jobs.send("jobs.double", n)))).toEqual(ns.map((n) => n * 2));
   });

@@ -319,7 +319,13 @@ describe("results", () => {
 
 // ---- dead letters -------------------------------------------------------------------------
 
-function deadLetterer(o: { park?: (msg: RawMessage, info: ParkInfo) => Promise<void>; keep?: (c: { data: Uint8Array; reason: string }) => { data: Uint8Array; reason: string }; events?: string[] } = {}) {
+function deadLetterer(
+  o: {
+    park?: (msg: RawMessage, info: ParkInfo) => Promise<void>;
+    keep?: (c: { data: Uint8Array; reason: string }) => { data: Uint8Array; reason: string };
+    events?: string[];
+  } = {},
+) {
   const events = o.events ?? [];
   const parked: { msg: RawMessage; info: ParkInfo }[] = [];
   const delivered: { headers?: MsgHdrs; delivery: string; result: TaskResult }[] = [];
@@ -420,7 +426,9 @@ function maxDeliveries(o: { stored?: { subject: string; data: Uint8Array; header
   const events: string[] = [];
   const parked: ParkOptions[] = [];
   const streams = {
-    getMessage: vi.fn(async () => (o.stored === undefined ? { subject: "q.jobs.unit", data: encode({ n: 2 }), header: hdrs({ [H.taskId]: "t-5" }) } : o.stored)),
+    getMessage: vi.fn(async () =>
+      o.stored === undefined ? { subject: "q.jobs.unit", data: encode({ n: 2 }), header: hdrs({ [H.taskId]: "t-5" }) } : o.stored,
+    ),
     deleteMessage: vi.fn(async () => (events.push("delete"), true)),
   } satisfies StreamMessages;
   const parker = {
@@ -845,7 +853,12 @@ describe("requests", () => {
     expect(sent.map((s) => s.headers?.get(H.status))).toEqual(["error", "error", "error"]);
     expect(decode(sent[0].data!)).toEqual({ error: "boom", code: "E_TASK", name: "Error", permanent: false });
     expect(sent[1].headers?.get(CONTENT_TYPE)).toBe(JSON_TYPE);
-    expect(JSON.parse(new TextDecoder().decode(sent[1].data!))).toEqual({ error: "no such file", code: "E_NOT_FOUND", name: "PermanentError", permanent: true });
+    expect(JSON.parse(new TextDecoder().decode(sent[1].data!))).toEqual({
+      error: "no such file",
+      code: "E_NOT_FOUND",
+      name: "PermanentError",
+      permanent: true,
+    });
     expect(decode(sent[2].data!)).toMatchObject({ code: "E_DECODE", permanent: true });
     expect(counts).toEqual({ processed: 0, failed: 3 });
   });

@@ -8,16 +8,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  gitCredentials,
-  GitError,
-  redactUrl,
-  repoIdentity,
-  repoKey,
-  scrubSecrets,
-  validateRepoRef,
-  withoutCredentials,
-} from "../../shared/git.js";
+import { gitCredentials, GitError, redactUrl, repoIdentity, repoKey, scrubSecrets, validateRepoRef, withoutCredentials } from "../../shared/git.js";
 import { runGit } from "../../shared/git/exec.js";
 import { createLogger } from "../../shared/logger.js";
 import { filesMatching, useTempDir } from "../harness/files.js";
@@ -42,7 +33,8 @@ describe("the url without credentials", () => {
   });
 
   it("repoIdentity keeps a clean url as spelled, and takes any string", () => {
-    for (const clean of ["https://GitHub.com/Acme/W.git", "git@github.com:a/b.git", "/srv/a b", "./rel", "file:///srv/x"]) expect(repoIdentity(clean)).toBe(clean);
+    for (const clean of ["https://GitHub.com/Acme/W.git", "git@github.com:a/b.git", "/srv/a b", "./rel", "file:///srv/x"])
+      expect(repoIdentity(clean)).toBe(clean);
     // Not urls (WHATWG refuses userinfo in file urls, validateRepoUrl refuses both): redacted as text.
     expect(repoIdentity(`file://user:${SECRET}@localhost/srv/x`)).toBe("file://***@localhost/srv/x");
     expect(repoIdentity(`https://user:${SECRET}@[bad/x`)).not.toContain(SECRET);
@@ -67,7 +59,10 @@ describe("the url without credentials", () => {
   it("the logger takes credentials out of every line, whoever logged them", () => {
     const lines: string[] = [];
     const log = createLogger({ level: "info", destination: { write: (s: string) => void lines.push(s) } });
-    log.warn({ repo: `https://user:${SECRET}@h/x.git`, err: new Error(`no report for https://h/x.git?access_token=${TOKEN}`) }, `failed: ssh://git:${SECRET}@h/x`);
+    log.warn(
+      { repo: `https://user:${SECRET}@h/x.git`, err: new Error(`no report for https://h/x.git?access_token=${TOKEN}`) },
+      `failed: ssh://git:${SECRET}@h/x`,
+    );
     expect(lines).toHaveLength(1);
     expect(lines[0]).not.toMatch(new RegExp(`${SECRET}|${TOKEN}`));
     expect(JSON.parse(lines[0]).repo).toBe("https://***@h/x.git");

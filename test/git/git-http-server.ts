@@ -81,10 +81,29 @@ export async function startGitHttpServer(opts: GitHttpServerOptions): Promise<Gi
   if (opts.tls) {
     caFile = path.join(opts.tls.certDir, "cert.pem");
     const keyFile = path.join(opts.tls.certDir, "key.pem");
-    execFileSync("openssl", [
-      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-      "-keyout", keyFile, "-out", caFile, "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-    ], { stdio: "ignore" });
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        keyFile,
+        "-out",
+        caFile,
+        "-days",
+        "2",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+      ],
+      { stdio: "ignore" },
+    );
     server = https.createServer({ key: readFileSync(keyFile), cert: readFileSync(caFile) }, handler);
   } else {
     server = http.createServer(handler);

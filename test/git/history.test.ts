@@ -1,7 +1,16 @@
 import { chmodSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import { firstParentHistory, firstParentTrees, InvalidInputError, listTree, Mirrors, UnknownShaError, type CommitTree, type TreeEntry } from "../../shared/git.js";
+import {
+  firstParentHistory,
+  firstParentTrees,
+  InvalidInputError,
+  listTree,
+  Mirrors,
+  UnknownShaError,
+  type CommitTree,
+  type TreeEntry,
+} from "../../shared/git.js";
 import { useTempDir } from "../harness/files.js";
 import { TestRepo } from "../harness/git.js";
 
@@ -47,7 +56,13 @@ beforeAll(async () => {
     "with space.js": "space\n",
     "keep/stable.js": "never changes\n",
   });
-  c.edit = origin.commit("edit and add", { "src/x.js": "x2\n", "src/z.js": "z\n", 'q"uote.js': "quote\n", "new\nline.js": "newline\n", '"starts with quote.js': "q\n" });
+  c.edit = origin.commit("edit and add", {
+    "src/x.js": "x2\n",
+    "src/z.js": "z\n",
+    'q"uote.js': "quote\n",
+    "new\nline.js": "newline\n",
+    '"starts with quote.js': "q\n",
+  });
   c.del = origin.commit("delete", { "src/y.js": null });
   c.rename = origin.commit("rename", { "src/z.js": null, "lib/z.js": "z\n" });
   // Enough paths coming and going in one commit to rebuild the tree rather than splice it.
@@ -180,7 +195,12 @@ describe("firstParentTrees", () => {
     expect(paths.indexOf("\uFF5E.js")).toBeLessThan(paths.indexOf("\u{1F600}.js"));
     const dir = all.find((t) => t.sha === c.dirA)!.tree.map((e) => e.path);
     expect(dir.filter((p) => p.startsWith("a"))).toEqual(["a.js", "a/b.js", "a0.js"]);
-    expect(all.find((t) => t.sha === c.toDir)!.tree.map((e) => e.path).filter((p) => p.startsWith("a"))).toEqual(["a/b.js", "a0.js"]);
+    expect(
+      all
+        .find((t) => t.sha === c.toDir)!
+        .tree.map((e) => e.path)
+        .filter((p) => p.startsWith("a")),
+    ).toEqual(["a/b.js", "a0.js"]);
   });
 
   it("leaves submodules out, as listTree does, when one is added, replaces a file, or goes", async () => {

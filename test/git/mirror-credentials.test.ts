@@ -86,4 +86,3 @@ describe("Mirrors with a credentialed https url", () => {
     expect(err.message).not.toContain(SECRET);
   });
 });
-

@@ -91,17 +91,7 @@ describe("listTree", () => {
     const tree = await listTree(mirror, c.head);
     const paths = tree.map((e) => e.path).sort();
     expect(paths).toEqual(
-      [
-        "README.md",
-        "assets/blob.bin",
-        "bin/run.sh",
-        "dir/ü ñ spaced.js",
-        "empty.txt",
-        "link.js",
-        "package.json",
-        "src/feature.js",
-        "src/index.js",
-      ].sort(),
+      ["README.md", "assets/blob.bin", "bin/run.sh", "dir/ü ñ spaced.js", "empty.txt", "link.js", "package.json", "src/feature.js", "src/index.js"].sort(),
     );
     for (const e of tree) {
       expect(e.blob).toBe(gitBuffer(mirror, "rev-parse", `${c.head}:${e.path}`).toString().trim());
@@ -215,7 +205,10 @@ describe("SHA-256 repositories", () => {
     expect((await firstParentHistory(m, second, 5)).map((h) => h.sha)).toEqual([second, first]);
     const tree = await listTree(m, second);
     expect(tree.map((e) => e.blob.length)).toEqual([64, 64]);
-    const blobs = await readBlobMap(m, tree.map((e) => e.blob));
+    const blobs = await readBlobMap(
+      m,
+      tree.map((e) => e.blob),
+    );
     expect(blobs.get(tree.find((e) => e.path === "b.bin")!.blob)!.equals(binary.subarray(0, 5000))).toBe(true);
     expect((await readFileAt(m, first, "a.js"))?.toString()).toBe("let a = 1;\n");
   });

@@ -161,11 +161,7 @@ describe("validateRepoRef", () => {
 describe("repoKey", () => {
   it("gives every spelling of one repo the same key", () => {
     const keys = new Set(
-      [
-        "https://github.com/Acme/Widgets.git",
-        "https://GitHub.com/Acme/Widgets",
-        "https://x-access-token:secret@github.com/Acme/Widgets.git/",
-      ].map(repoKey),
+      ["https://github.com/Acme/Widgets.git", "https://GitHub.com/Acme/Widgets", "https://x-access-token:secret@github.com/Acme/Widgets.git/"].map(repoKey),
     );
     expect(keys.size).toBe(1);
     expect(repoKey("git@github.com:acme/widgets.git")).toBe(repoKey("ssh://git@github.com/acme/widgets"));

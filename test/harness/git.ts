@@ -128,7 +128,9 @@ export class TestRepo {
 
   /** `git <args>` in the repository, dated like its latest commit (a merge made here gets that date). */
   git(...args: string[]): string {
-    return this.gitBuffer(...args).toString("utf8").trim();
+    return this.gitBuffer(...args)
+      .toString("utf8")
+      .trim();
   }
 
   gitBuffer(...args: string[]): Buffer {

@@ -169,9 +169,7 @@ export class RawClient {
     return waitFor(
       `repo.analysis.completed for ${shas.length} commits`,
       () => {
-        const failed = this.events
-          .slice(opts.after ?? 0)
-          .filter((e) => e.subject === "repo.analysis.failed" && !opts.expectFailed?.includes(e.data.sha ?? ""));
+        const failed = this.events.slice(opts.after ?? 0).filter((e) => e.subject === "repo.analysis.failed" && !opts.expectFailed?.includes(e.data.sha ?? ""));
         if (failed.length > 0) throw new Error(`analysis failed: ${JSON.stringify(failed.map((f) => f.data))}`);
         const done = new Map<string, AnalysisEvent>();
         for (const e of this.events.slice(opts.after ?? 0)) {

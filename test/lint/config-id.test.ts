@@ -1,13 +1,5 @@
 import { describe, expect, test } from "vitest";
-import {
-  canonicalJson,
-  configId,
-  configIdInput,
-  defaultFileConfig,
-  linterVersions,
-  planRepoLint,
-  reportLinterVersions,
-} from "../../shared/lint/index.js";
+import { canonicalJson, configId, configIdInput, defaultFileConfig, linterVersions, planRepoLint, reportLinterVersions } from "../../shared/lint/index.js";
 import type { FileLintConfig } from "../../shared/lint/index.js";
 import { createRequire } from "node:module";
 

@@ -76,9 +76,7 @@ export default [
     const rules = (path: string) => actual[path].map((m) => m.ruleId);
     expect(rules("lib/server.js")).toEqual(expect.arrayContaining(["no-empty", "no-debugger", "no-undef", "no-unused-vars"]));
     expect(rules("lib/esm.mjs")).toEqual(expect.arrayContaining(["no-unsafe-negation", "no-unused-vars"]));
-    expect(rules("src/types.ts")).toEqual(
-      expect.arrayContaining(["@typescript-eslint/no-explicit-any", "@typescript-eslint/ban-ts-comment"]),
-    );
+    expect(rules("src/types.ts")).toEqual(expect.arrayContaining(["@typescript-eslint/no-explicit-any", "@typescript-eslint/ban-ts-comment"]));
     expect(actual["lib/directive.js"]).toEqual([expect.objectContaining({ ruleId: null, severity: 1 })]);
   }, 60_000);
 });
@@ -87,9 +85,7 @@ describe("LintEngine", () => {
   test("a syntax error is one fatal message, not a throw", async () => {
     const config = defaultFileConfig("bad.js");
     const messages = await engine.lintFile({ path: "bad.js", content: "let x = ;\nfoo(", config });
-    expect(messages).toEqual([
-      { linter: "eslint", ruleId: null, severity: 2, line: 1, column: 9, message: "Parsing error: Unexpected token ;", fatal: true },
-    ]);
+    expect(messages).toEqual([{ linter: "eslint", ruleId: null, severity: 2, line: 1, column: 9, message: "Parsing error: Unexpected token ;", fatal: true }]);
   });
 
   test("sourceType decides what parses: import in a CommonJS .js is a parse error, in .mjs it is fine", async () => {

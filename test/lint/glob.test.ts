@@ -75,12 +75,9 @@ describe("malformed patterns", () => {
     expect(globProblem(pattern)).toMatch(reason);
   });
 
-  test.each(["[a-z].js", "[]a].js", "[!]].js", "x[[:digit:]].js", "a\\[b\\].js", "dist\\ ", "[a-]", "**/*.min.js", "!keep/"])(
-    "%j is fine",
-    (pattern) => {
-      expect(globProblem(pattern)).toBeNull();
-    },
-  );
+  test.each(["[a-z].js", "[]a].js", "[!]].js", "x[[:digit:]].js", "a\\[b\\].js", "dist\\ ", "[a-]", "**/*.min.js", "!keep/"])("%j is fine", (pattern) => {
+    expect(globProblem(pattern)).toBeNull();
+  });
 
   test("an invalid ignores pattern is a permanent RepoConfigError of .farm.json, at load", () => {
     let err: unknown;

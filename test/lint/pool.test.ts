@@ -140,9 +140,7 @@ test("threads inherit execArgv minus what describes the main script", async () =
     "--import",
     "tsx",
   ]);
-  expect(threadExecArgv(["--input-type", "module", "--print", "1", "--eval=x", "--enable-source-maps"])).toEqual([
-    "--enable-source-maps",
-  ]);
+  expect(threadExecArgv(["--input-type", "module", "--print", "1", "--eval=x", "--enable-source-maps"])).toEqual(["--enable-source-maps"]);
 });
 
 test("a process started with V8 flags (node --max-old-space-size=…) still lints: threads get the flags they accept", async () => {

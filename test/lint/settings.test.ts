@@ -108,11 +108,7 @@ describe("ignores and lintable files", () => {
     const plan = planRepoLint({ paths, contents: { ".farm.json": '{"ignores": ["vendor/"]}' } });
     expect(plan.files.map((f) => f.path)).toEqual(["a.js", "src/b.ts"]);
     expect(isIgnored("vendor/jq.js", plan.settings)).toBe(true);
-    expect(repoConfigPaths(["x/package.json", "x/.jshintrc", "sub/.farm.json", ".farm.json", "a.js"])).toEqual([
-      "x/package.json",
-      "x/.jshintrc",
-      ".farm.json",
-    ]);
+    expect(repoConfigPaths(["x/package.json", "x/.jshintrc", "sub/.farm.json", ".farm.json", "a.js"])).toEqual(["x/package.json", "x/.jshintrc", ".farm.json"]);
   });
 
   test("a listed config file without content is a caller bug, not a repo error", () => {

@@ -30,7 +30,7 @@ describe("sourceType follows Node's rules", () => {
       ["broken/package.json", "{ not json"],
     ]);
 
-  test("root without \"type\": .js commonjs, extensions decide .mjs/.cjs/.mts/.cts", () => {
+  test('root without "type": .js commonjs, extensions decide .mjs/.cjs/.mts/.cts', () => {
     const types = resolveSourceTypes(paths, packageJsons());
     expect(Object.fromEntries(types)).toEqual({
       "index.js": "commonjs",
@@ -51,7 +51,7 @@ describe("sourceType follows Node's rules", () => {
     });
   });
 
-  test("root \"type\": \"module\": .js/.jsx/.ts modules, .cjs/.cts stay commonjs", () => {
+  test('root "type": "module": .js/.jsx/.ts modules, .cjs/.cts stay commonjs', () => {
     const types = resolveSourceTypes(paths, packageJsons("module"));
     expect(types.get("index.js")).toBe("module");
     expect(types.get("e.jsx")).toBe("module");
@@ -63,7 +63,7 @@ describe("sourceType follows Node's rules", () => {
     expect(types.has("README.md")).toBe(false);
   });
 
-  test("\"type\": \"commonjs\" explicitly, and no package.json at all", () => {
+  test('"type": "commonjs" explicitly, and no package.json at all', () => {
     expect(resolveSourceTypes(["a.js"], [["package.json", '{"type":"commonjs"}']]).get("a.js")).toBe("commonjs");
     expect(resolveSourceTypes(["a/b.js", "c.mjs"], []).get("a/b.js")).toBe("commonjs");
     expect(packageJsonPaths(paths)).toEqual(["package.json", "esm/package.json", "esm/cjs-again/package.json", "broken/package.json"]);

@@ -58,14 +58,21 @@ describe("bad repo.new_sha input", () => {
   it("file:// urls and local paths are refused when local repos are off", async () => {
     const cluster = await env.startCluster(["ingest"], { dataDir: path.join(env.work, "data-off"), allowLocalRepos: false });
     const fileUrl = pathToFileURL(repo.dir).href;
-    await expectFailure({ name: "file:// url", payload: json({ repo: fileUrl, sha }), reason: /file:\/\/ url, and local repositories are not enabled/, echo: { repo: fileUrl, sha } });
+    await expectFailure({
+      name: "file:// url",
+      payload: json({ repo: fileUrl, sha }),
+      reason: /file:\/\/ url, and local repositories are not enabled/,
+      echo: { repo: fileUrl, sha },
+    });
     await expectFailure({ name: "absolute path", payload: json({ repo: repo.dir, sha }), reason: /local path, and local repositories are not enabled/ });
     await expectFailure({ name: "relative path", payload: json({ repo: "./repo", sha }), reason: /local path, and local repositories are not enabled/ });
     await cluster.close();
   }, 90_000);
 
   it("every other bad input gets a failed event with a reason; a valid request then completes", async () => {
-    const cluster = await env.startCluster(["ingest", "splitter", "linter-runner", "aggregator"], { cloneUrlTemplate: path.join(env.work, "{owner}", "{repo}") });
+    const cluster = await env.startCluster(["ingest", "splitter", "linter-runner", "aggregator"], {
+      cloneUrlTemplate: path.join(env.work, "{owner}", "{repo}"),
+    });
     const r = repo.dir;
     const cases: Case[] = [
       // Not a payload at all.
@@ -92,7 +99,11 @@ describe("bad repo.new_sha input", () => {
       { name: "short sha", payload: json({ repo: r, sha: sha.slice(0, 7) }), reason: /"sha" must be a full commit id/ },
       { name: "39-char sha", payload: json({ repo: r, sha: sha.slice(0, 39) }), reason: /"sha" must be a full commit id/ },
       { name: "sha with an option", payload: json({ repo: r, sha: `--upload-pack=${sha}` }), reason: /"sha" must be a full commit id/ },
-      { name: "unknown sha", payload: json({ repo: r, sha: "0123456789abcdef0123456789abcdef01234567" }), reason: /commit 0123456789abcdef0123456789abcdef01234567 is not in/ },
+      {
+        name: "unknown sha",
+        payload: json({ repo: r, sha: "0123456789abcdef0123456789abcdef01234567" }),
+        reason: /commit 0123456789abcdef0123456789abcdef01234567 is not in/,
+      },
       // Urls git must never see.
       { name: "http://", payload: json({ repo: "http://example.com/o/r.git", sha }), reason: /uses http:\/\/, which is unencrypted/ },
       { name: "git://", payload: json({ repo: "git://example.com/o/r.git", sha }), reason: /uses git:\/\/, which is unencrypted/ },
@@ -104,7 +115,11 @@ describe("bad repo.new_sha input", () => {
       { name: "--upload-pack= inside a url", payload: json({ repo: `https://example.com/--upload-pack=touch.git`, sha }), reason: /git command-line option/ },
       { name: "ssh host with a leading -", payload: json({ repo: "ssh://-oProxyCommand=x/o/r.git", sha }), reason: /invalid host or user name/ },
       { name: "scp-like with an option path", payload: json({ repo: "git@example.com:-x/r.git", sha }), reason: /starting with "-"/ },
-      { name: "whitespace in the url", payload: json({ repo: "https://example.com/o/r.git --upload-pack", sha }), reason: /git command-line option|whitespace/ },
+      {
+        name: "whitespace in the url",
+        payload: json({ repo: "https://example.com/o/r.git --upload-pack", sha }),
+        reason: /git command-line option|whitespace/,
+      },
       // Too big to be a repo.new_sha.
       { name: "oversized payload", payload: json({ repo: r, sha, padding: "x".repeat(64 * 1024) }), reason: /bytes; the limit is/ },
     ];

@@ -94,12 +94,7 @@ describe("a linter-runner killed mid-batch", () => {
 
     client.newSha({ repo: repo.dir, sha: repo.shas[1], history: 1 });
     // The first results are in: the runner is busy with the rest of its batches.
-    const progress = await waitFor(
-      "the first progress event",
-      () => client.of("progress").find((e) => (e.done ?? 0) > 0),
-      120_000,
-      10,
-    ).catch((err: Error) => {
+    const progress = await waitFor("the first progress event", () => client.of("progress").find((e) => (e.done ?? 0) > 0), 120_000, 10).catch((err: Error) => {
       throw new Error(`${err.message}\nrunner output:\n${first.output()}`);
     });
     first.proc.kill("SIGKILL");

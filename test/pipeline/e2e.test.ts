@@ -155,9 +155,11 @@ describe("pipeline end to end", () => {
     // Vendored, minified (by name and by content), oversized and binary files are left out.
     for (const p of ["node_modules/dep/index.js", "vendor/lib.js", "dist/app.min.js", "lib/packed.js", "big/huge.js", "lib/data.js"])
       expect(c1.has(p), p).toBe(false);
-    expect(reportAsOracle(reports.get(shas[1])!).get("src/types.ts")?.map((m) => m.ruleId)).toEqual(
-      expect.arrayContaining(["@typescript-eslint/no-explicit-any", "prefer-const"]),
-    );
+    expect(
+      reportAsOracle(reports.get(shas[1])!)
+        .get("src/types.ts")
+        ?.map((m) => m.ruleId),
+    ).toEqual(expect.arrayContaining(["@typescript-eslint/no-explicit-any", "prefer-const"]));
   }, 120_000);
 
   it("deltas: new and fixed issues, renames by path, a pure line shift is not new", () => {
@@ -166,8 +168,16 @@ describe("pipeline end to end", () => {
 
     // c2: util.js edited without touching its issue; the TS file's issues are new.
     expect(byPath(r2.delta!.new, "src/util.js")).toEqual([]);
-    expect(byPath(r2.delta!.new, "src/types.ts").map((e) => e.ruleId).sort()).toEqual(
-      reports.get(shas[1])!.files.find((f) => f.path === "src/types.ts")!.messages.map((m) => m.ruleId).sort(),
+    expect(
+      byPath(r2.delta!.new, "src/types.ts")
+        .map((e) => e.ruleId)
+        .sort(),
+    ).toEqual(
+      reports
+        .get(shas[1])!
+        .files.find((f) => f.path === "src/types.ts")!
+        .messages.map((m) => m.ruleId)
+        .sort(),
     );
     expect(r2.delta!.fixed).toEqual([]);
 
@@ -290,7 +300,9 @@ describe("pipeline end to end", () => {
     expect(state("src/broken.js", "eslint/parse-error")).toEqual(["unchanged"]);
     expect(run.results.filter((r) => r.baselineState === "new")).toHaveLength(report.delta!.new.length);
     // The root commit has no baseline: no baselineState at all.
-    const root = (await env.client.request<{ runs: { results: { baselineState?: string }[] }[] }>("report.get", { repo: repo.dir, sha: shas[0], format: "sarif" })).runs[0];
+    const root = (
+      await env.client.request<{ runs: { results: { baselineState?: string }[] }[] }>("report.get", { repo: repo.dir, sha: shas[0], format: "sarif" })
+    ).runs[0];
     expect(root.results.length).toBeGreaterThan(0);
     expect(root.results.every((r) => r.baselineState === undefined)).toBe(true);
   });

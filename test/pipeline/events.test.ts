@@ -92,7 +92,11 @@ describe("analysis events", () => {
     const repo = new TestRepo(path.join(work, "stalled"));
     repo.commit("one", { "a.js": "const a = 1;\n" });
     // No linter-runner: the batch is queued and never linted.
-    const { client } = await startPipeline({ work, services: ["ingest", "splitter", "aggregator"], config: { dataDir: path.join(work, "data-stalled"), commitStallSeconds: 2 } });
+    const { client } = await startPipeline({
+      work,
+      services: ["ingest", "splitter", "aggregator"],
+      config: { dataDir: path.join(work, "data-stalled"), commitStallSeconds: 2 },
+    });
     client.newSha({ repo: repo.dir, sha: repo.shas[0] });
     const [failed] = await waitFor("the .failed event", () => (client.of("failed").length ? client.of("failed") : undefined), 60_000);
     expect(failed).toMatchObject({ repo: repo.dir, sha: repo.shas[0] });

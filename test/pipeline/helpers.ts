@@ -100,13 +100,18 @@ export async function eslintOracle(checkout: string): Promise<Map<string, Oracle
   const out = new Map<string, OracleMessage[]>();
   for (const r of results) {
     const rel = path.relative(checkout, r.filePath).split(path.sep).join("/");
-    out.set(rel, sortMessages(r.messages.map((m) => ({ ruleId: m.ruleId, severity: m.severity, line: m.line || 1, column: m.column || 1, message: m.message }))));
+    out.set(
+      rel,
+      sortMessages(r.messages.map((m) => ({ ruleId: m.ruleId, severity: m.severity, line: m.line || 1, column: m.column || 1, message: m.message }))),
+    );
   }
   return out;
 }
 
 export function sortMessages<T extends OracleMessage>(ms: T[]): T[] {
-  return [...ms].sort((a, b) => a.line - b.line || a.column - b.column || String(a.ruleId).localeCompare(String(b.ruleId)) || a.message.localeCompare(b.message));
+  return [...ms].sort(
+    (a, b) => a.line - b.line || a.column - b.column || String(a.ruleId).localeCompare(String(b.ruleId)) || a.message.localeCompare(b.message),
+  );
 }
 
 /** A report's files in the oracle's shape. */

@@ -68,7 +68,11 @@ async function parkedManifests(sha: string) {
 /** Waits for the commit's `.failed`, then checks it was given up on its first attempt, once, as permanent. */
 async function expectFailedAtOnce(sha: string, reason: RegExp): Promise<string> {
   await waitFor(`repo.analysis.failed for ${sha}`, () => failedOf(sha).length > 0, 150_000);
-  const [parked] = await waitFor(`the dead-letter entry of ${sha}`, async () => ((await parkedManifests(sha)).length > 0 ? parkedManifests(sha) : undefined), 30_000);
+  const [parked] = await waitFor(
+    `the dead-letter entry of ${sha}`,
+    async () => ((await parkedManifests(sha)).length > 0 ? parkedManifests(sha) : undefined),
+    30_000,
+  );
   expect(parked).toMatchObject({ attempts: 1, kind: "permanent" });
   expect(failedOf(sha)).toHaveLength(1);
   expect(failedOf(sha)[0].reason).toMatch(reason);
@@ -136,10 +140,7 @@ describe("hostile repository configuration", () => {
     await env.client.completed([sha, sha2], 120_000, { after });
 
     const files = await waitFor("CommitFiles of the linked commit", () => commitFiles.find((c) => c.sha === sha2 && !c.failed), 10_000);
-    expect(files.notes).toEqual([
-      ".farm.json is a symbolic link: not used as configuration",
-      "lib/.jshintrc is a symbolic link: not used as configuration",
-    ]);
+    expect(files.notes).toEqual([".farm.json is a symbolic link: not used as configuration", "lib/.jshintrc is a symbolic link: not used as configuration"]);
     const report = await env.client.report(r.dir, sha2);
     expect(report.notes).toEqual(files.notes);
     // The defaults: ESLint only, recommended rules.

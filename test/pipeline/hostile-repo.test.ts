@@ -106,7 +106,6 @@ describe("issue 3: credentials in the repo url", () => {
     expect(failed.map((e) => e.repo).sort()).toEqual([null, "http://example.com/x.git", "http://example.com/y.git", cleanUrl].sort());
     for (const e of failed) expect(JSON.stringify(e)).not.toMatch(LEAK);
   }, 90_000);
-
 });
 
 describe("issue 4: repos whose path no key mapping may break", () => {
@@ -119,11 +118,18 @@ describe("issue 4: repos whose path no key mapping may break", () => {
     });
     const after = env.client.events.length;
     for (const r of repos) env.client.newSha({ repo: r.dir, sha: r.shas[0] });
-    const done = await env.client.completed(repos.map((r) => r.shas[0]), 60_000, { after });
+    const done = await env.client.completed(
+      repos.map((r) => r.shas[0]),
+      60_000,
+      { after },
+    );
     for (const [i, r] of repos.entries()) {
       expect(done.get(r.shas[0])!.repo, names[i]).toBe(r.dir);
       const report = await env.client.report(r.dir, r.shas[0]);
-      expect(report.files.map((f) => f.messages[0]?.message), names[i]).toEqual([`'unused${i}' is assigned a value but never used.`]);
+      expect(
+        report.files.map((f) => f.messages[0]?.message),
+        names[i],
+      ).toEqual([`'unused${i}' is assigned a value but never used.`]);
     }
   }, 90_000);
 });
@@ -183,10 +189,19 @@ describe("issue 9: identical requests are one analysis", () => {
     const before = ingestStats();
     const failedBefore = env.client.of("failed").length;
     for (let i = 0; i < 5; i++) env.client.newSha({ repo: r.dir, sha });
-    await waitFor("five dead-letter entries", async () => (await env.cluster.farm.dlq.list({ subject: "repo.new_sha" })).filter((d) => d.reason.includes(sha)).length === 5, 60_000);
+    await waitFor(
+      "five dead-letter entries",
+      async () => (await env.cluster.farm.dlq.list({ subject: "repo.new_sha" })).filter((d) => d.reason.includes(sha)).length === 5,
+      60_000,
+    );
     // Each request announces its failure (or not) before it is dead-lettered: all five have, and the client has what they sent.
     await env.client.settled();
-    expect(env.client.of("failed").slice(failedBefore).filter((e) => e.sha === sha)).toHaveLength(1);
+    expect(
+      env.client
+        .of("failed")
+        .slice(failedBefore)
+        .filter((e) => e.sha === sha),
+    ).toHaveLength(1);
     expect(ingestStats().analyses - before.analyses).toBe(1);
   }, 90_000);
 

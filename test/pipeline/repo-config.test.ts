@@ -70,7 +70,11 @@ describe(".farm.json and .jshintrc through the pipeline", () => {
     expect(env.client.of("failed")).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ repo: repo.dir, sha: c0, reason: expect.stringMatching(/\.farm\.json: invalid JSON/) }),
-        expect.objectContaining({ repo: repo.dir, sha: c3, reason: expect.stringMatching(/^\.farm\.json: invalid options for rule "no-unused-vars": .*"bogus"/) }),
+        expect.objectContaining({
+          repo: repo.dir,
+          sha: c3,
+          reason: expect.stringMatching(/^\.farm\.json: invalid options for rule "no-unused-vars": .*"bogus"/),
+        }),
       ]),
     );
     expect(env.client.of("failed")).toHaveLength(2);
@@ -113,7 +117,11 @@ describe(".farm.json and .jshintrc through the pipeline", () => {
     const sha = repo.shas[3];
     const after = env.client.events.length;
     env.client.newSha({ repo: repo.dir, sha });
-    const failed = await waitFor("c4's failed event", () => env.client.events.slice(after).find((e) => e.subject === "repo.analysis.failed" && e.data.sha === sha), 30_000);
+    const failed = await waitFor(
+      "c4's failed event",
+      () => env.client.events.slice(after).find((e) => e.subject === "repo.analysis.failed" && e.data.sha === sha),
+      30_000,
+    );
     expect(failed.data.reason).toMatch(/invalid options for rule "no-unused-vars"/);
     expect(env.client.events.slice(after).filter((e) => e.subject === "repo.analysis.completed" && e.data.sha === sha)).toEqual([]);
   }, 90_000);

@@ -99,7 +99,11 @@ test("commits arriving while an earlier one's answer settles its keys are never 
     if (i % 3 === 0) await new Promise((r) => setImmediate(r));
     else await Promise.resolve();
   }
-  const outcome = await within(Promise.all(waits).then(() => "all settled"), 10_000, "hung");
+  const outcome = await within(
+    Promise.all(waits).then(() => "all settled"),
+    10_000,
+    "hung",
+  );
   expect({ outcome, awaited: tracker.awaited }).toEqual({ outcome: "all settled", awaited: 0 });
 });
 

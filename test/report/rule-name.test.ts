@@ -5,7 +5,16 @@
 import { describe, expect, test } from "vitest";
 import { fingerprints, publicMessages, ruleName, type CachedMessage } from "../../shared/report.js";
 
-const at = (m: Partial<CachedMessage>): CachedMessage => ({ linter: "eslint", ruleId: null, severity: 2, line: 1, column: 1, message: "", lineHash: "h", ...m });
+const at = (m: Partial<CachedMessage>): CachedMessage => ({
+  linter: "eslint",
+  ruleId: null,
+  severity: 2,
+  line: 1,
+  column: 1,
+  message: "",
+  lineHash: "h",
+  ...m,
+});
 
 describe("ruleName", () => {
   test.each([
@@ -14,7 +23,10 @@ describe("ruleName", () => {
     [at({ fatal: true, message: "eslint crashed its lint thread: out of memory" }), "fatal"],
     [at({ linter: "farm", fatal: true, message: "farm could not lint this file: gave up" }), "unlintable"],
     [at({ severity: 1, message: "Unused eslint-disable directive (no problems were reported from 'no-console')." }), "unused-disable-directive"],
-    [at({ severity: 1, message: "Unused eslint-enable directive (no matching eslint-disable directives were found for 'eqeqeq')." }), "unused-enable-directive"],
+    [
+      at({ severity: 1, message: "Unused eslint-enable directive (no matching eslint-disable directives were found for 'eqeqeq')." }),
+      "unused-enable-directive",
+    ],
   ])("%j is %s", (m, name) => {
     expect(ruleName(m)).toBe(name);
   });
@@ -24,7 +36,10 @@ test("the JSON report and the delta say what kind a message without a rule is", 
   const file = {
     path: "a.js",
     blob: "b",
-    messages: [at({ severity: 1, message: "Unused eslint-disable directive (no problems were reported from 'no-console')." }), at({ ruleId: "no-undef", line: 2 })],
+    messages: [
+      at({ severity: 1, message: "Unused eslint-disable directive (no problems were reported from 'no-console')." }),
+      at({ ruleId: "no-undef", line: 2 }),
+    ],
   };
   const [directive, rule] = publicMessages(file);
   expect(directive).toMatchObject({ ruleId: null, kind: "unused-disable-directive" });

@@ -146,9 +146,7 @@ describe("toSarif", () => {
   });
 
   test("an scp-like clone address becomes an ssh:// URI", () => {
-    expect(run({ ...remote, repo: "git@github.com:owner/repo.git" }).versionControlProvenance![0].repositoryUri).toBe(
-      "ssh://git@github.com/owner/repo.git",
-    );
+    expect(run({ ...remote, repo: "git@github.com:owner/repo.git" }).versionControlProvenance![0].repositoryUri).toBe("ssh://git@github.com/owner/repo.git");
   });
 
   test("baselineState: new for the delta's new issues, unchanged for the others, absent for the fixed ones", () => {

@@ -74,7 +74,10 @@ test("a table of the same item objects as one written or read before is stored w
   const name = await s.objects.tables.put("t9/table", "t9/chunks", items, (e) => e.path);
   const reader = await Objects.open(s.farm.nc);
   const read = (await reader.tables.get<Entry>(name))!;
-  for (const [who, list] of [[s.objects, items], [reader, read]] as const) {
+  for (const [who, list] of [
+    [s.objects, items],
+    [reader, read],
+  ] as const) {
     const writes = vi.spyOn(who, "putContent");
     // One item changed (a new object): one chunk written, and the table's short list of chunks.
     const next = [...list.slice(0, 500), { ...list[500], blob: "changed" }, ...list.slice(501)];
