@@ -185,3 +185,108 @@ export type AnalysisEvent = AnalysisEvents[AnalysisEventSubject] & { id: string 
  * subscriber that acts on an event checks each field it uses.
  */
 export type Unchecked<E> = { [K in keyof E]?: unknown };
+
+// ---- the history API (request-reply, JSON; public: the README's "Subjects") --------------
+
+/** Errors, warnings and lintable files of one commit. */
+export interface SummaryCounts {
+  files: number;
+  errors: number;
+  warnings: number;
+}
+
+/** `history.repos` → one per repository farm has analysed, newest analysed commit first. */
+export interface RepoOverview {
+  repo: string;
+  repoKey: string;
+  /** The newest analysed commit (by author date) and what it found. */
+  sha: string;
+  date: string;
+  subject: string;
+  summary: SummaryCounts;
+  completedAt: string;
+}
+
+export interface HistoryReposReply {
+  repos: RepoOverview[];
+}
+
+/** `history.commits`: a repository's analysed first-parent history, newest first, a page at a time. */
+export interface HistoryCommitsRequest {
+  repo: string;
+  /** The newest commit of the page. Default: the repository's newest analysed commit. */
+  from?: string;
+  /** Commits per page. Default 100, at most 1000. */
+  limit?: number;
+}
+
+export interface HistoryCommit {
+  sha: string;
+  parent: string | null;
+  date: string;
+  subject: string;
+  summary: SummaryCounts;
+  /** New and fixed issues against the parent; null when the commit has no delta (no analysed parent). */
+  new: number | null;
+  fixed: number | null;
+}
+
+export interface HistoryCommitsReply {
+  repo: string;
+  commits: HistoryCommit[];
+  /** The `from` of the next (older) page; null at the oldest analysed commit. */
+  next: string | null;
+}
+
+/**
+ * `history.issues`: where issues came from. For each fingerprint (as in a
+ * report's messages and delta), the commit that introduced it (walking the
+ * first-parent history back from `sha`) and the first later commit that fixed it
+ * (walking back from the newest analysed commit to `sha`), from the stored deltas.
+ */
+export interface HistoryIssuesRequest {
+  repo: string;
+  /** A commit whose report has these issues. */
+  sha: string;
+  fingerprints: string[];
+}
+
+export interface CommitMention {
+  sha: string;
+  date: string;
+  subject: string;
+}
+
+export interface IssueOrigin {
+  fingerprint: string;
+  /** Null when the walk reached its limit or the start of the analysed history without finding it. */
+  introduced: CommitMention | null;
+  /** Null while no later analysed commit fixed it. */
+  fixed: CommitMention | null;
+}
+
+export interface HistoryIssuesReply {
+  repo: string;
+  issues: IssueOrigin[];
+  /** Commits whose deltas were read. */
+  searched: number;
+}
+
+/** `history.file`: a file's content at a commit, from the blob store (lintable and config files only). */
+export interface HistoryFileRequest {
+  repo: string;
+  sha: string;
+  path: string;
+}
+
+export interface HistoryFileReply {
+  repo: string;
+  sha: string;
+  path: string;
+  blob: string;
+  size: number;
+  /** UTF-8 text, cut at the size cap (`truncated`); empty for a binary file. */
+  content: string;
+  truncated: boolean;
+  binary: boolean;
+}

@@ -23,6 +23,11 @@ export const subjects = {
   failed: "repo.analysis.failed",
   reportGet: "report.get",
   lintFile: "lint.file",
+  // the history API (request-reply, JSON; served by the aggregator's history server)
+  historyRepos: "history.repos",
+  historyCommits: "history.commits",
+  historyIssues: "history.issues",
+  historyFile: "history.file",
   // internal work (queued on `q.<subject>`: see shared/queues.ts)
   commitManifest: "commit.manifest",
   lintBatch: "lint.batch",
