@@ -11,6 +11,7 @@ import { Lru } from "../../shared/lru.js";
 import { type Objects, type ResultCache } from "../../shared/stores/index.js";
 import { mapLimit } from "../../shared/concurrency.js";
 import { encode } from "../../shared/codec.js";
+import { maxBody } from "../../shared/limits.js";
 import { ErrorCodes, isPermanent, PermanentError } from "../../shared/errors.js";
 import { kvKeys, objectNames } from "../../shared/topology.js";
 
@@ -80,7 +81,7 @@ export class LinterRunner {
     const answer = { messages: stripCached(withLineHashes(r.messages, q.content)) };
     // The answer is one message: say so rather than leave the client waiting for a reply that cannot be sent.
     const bytes = encode(answer, "json").length;
-    const limit = (this.d.farm.nc.info?.max_payload ?? 1024 * 1024) - 16 * 1024;
+    const limit = maxBody(this.d.farm.nc);
     if (bytes > limit)
       throw new PermanentError(
         `lint.file found ${answer.messages.length} messages (${bytes} bytes), more than one reply can carry (${limit}); analyze the repository instead`,

@@ -12,7 +12,7 @@ import { SERVICE_NAMES, startServices, stopServices, type ServiceName } from "..
 import { loadConfig, type FarmConfig } from "../../shared/config.js";
 import { Farm } from "../../shared/farm.js";
 import type { Logger } from "../../shared/logger.js";
-import type { Service } from "../../shared/pipeline.js";
+import type { AnalysisStartedEvent, CommitStartedEvent, CompletedEvent, FailedEvent, ProgressEvent, Service } from "../../shared/pipeline.js";
 import type { Report } from "../../shared/report.js";
 import { farmQueues } from "../../shared/topology.js";
 import { killChildren } from "./children.js";
@@ -100,19 +100,9 @@ export async function startCluster(url: string, names: readonly ServiceName[], c
 
 // ---- a bare client: raw JSON over plain NATS ------------------------------------------
 
-export interface AnalysisEvent {
-  repo: string | null;
-  sha: string | null;
-  reason?: string;
-  requested?: boolean;
-  parent?: string | null;
-  summary?: { files: number; errors: number; warnings: number };
-  delta?: { new: number; fixed: number };
-  stats?: { files: number; cacheHits: number; queued: number };
-  done?: number;
-  total?: number;
-  [k: string]: unknown;
-}
+/** Any `repo.analysis.*` event as JSON: the contract's fields (shared/pipeline.ts), each one optional but `repo` and `sha`. */
+export type AnalysisEvent = Pick<FailedEvent, "repo" | "sha"> &
+  Partial<Omit<AnalysisStartedEvent & CommitStartedEvent & ProgressEvent & CompletedEvent & FailedEvent, "repo" | "sha">> & { id?: string };
 
 export interface RecordedEvent {
   subject: string;
