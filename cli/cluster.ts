@@ -1,7 +1,8 @@
 /**
  * Where the CLI's NATS comes from: the given cluster; else a `farm up` running
  * on this data dir; else the embedded default (a local nats-server child
- * process plus all four services in this process).
+ * process plus all four services in this process). With `web`, the web app
+ * too, in this process, on whichever of the three.
  */
 import path from "node:path";
 import type { FarmConfig } from "../shared/config.js";
@@ -11,7 +12,8 @@ import { Farm } from "../shared/farm.js";
 import { findLocalFarm } from "../shared/local-farm.js";
 import type { Logger } from "../shared/logger.js";
 import type { Service } from "../shared/pipeline.js";
-import { SERVICE_NAMES, startServices, stopServices } from "../services/index.js";
+import { SERVICE_NAMES, startConfiguredWeb, startServices, stopServices } from "../services/index.js";
+import type { WebService } from "../services/web/index.js";
 
 export interface Cluster {
   farm: Farm;
@@ -19,6 +21,8 @@ export interface Cluster {
   url: string;
   /** True when this process started the nats-server (and the services with it). */
   embedded: boolean;
+  /** The web app, when asked for (`web`). */
+  web?: WebService;
   close(): Promise<void>;
 }
 
@@ -34,9 +38,25 @@ export interface OpenOptions {
    * `farm up` itself passes false.
    */
   attach?: boolean;
+  /** Also serve the web app (FARM_WEB_PORT, FARM_WEB_HOST, FARM_WEB_TOKEN) from this process. */
+  web?: boolean;
+}
+
+/** The web app on `cluster`, closed before it. */
+async function withWeb(cluster: Cluster, config: FarmConfig, log: Logger): Promise<Cluster> {
+  const web = await startConfiguredWeb({ farm: cluster.farm, config, log }).catch(async (err: unknown) => {
+    await cluster.close();
+    throw err;
+  });
+  return { ...cluster, web, close: async () => (await web.close(), await cluster.close()) };
 }
 
 export async function openCluster(config: FarmConfig, log: Logger, opts: OpenOptions = {}): Promise<Cluster> {
+  const cluster = await openBare(config, log, opts);
+  return opts.web ? withWeb(cluster, config, log) : cluster;
+}
+
+async function openBare(config: FarmConfig, log: Logger, opts: OpenOptions): Promise<Cluster> {
   const name = opts.name ?? "farm-cli";
   if (!config.natsUrl && opts.attach !== false) {
     const running = findLocalFarm(config.dataDir);

@@ -4,8 +4,10 @@ import { Command, CommanderError, Option } from "commander";
 import { analyzeCommand } from "./commands/analyze.js";
 import { dlqListCommand, replayCommand } from "./commands/dlq.js";
 import { eventsCommand, publishCommand, reportCommand } from "./commands/client.js";
+import { historyCommand } from "./commands/history.js";
 import { serviceCommand, upCommand } from "./commands/run.js";
 import { statusCommand } from "./commands/status.js";
+import { webCommand } from "./commands/web.js";
 import { errorLine, exitCodeOf } from "./context.js";
 import { isOutputClosed, whenStdoutClosed } from "./output.js";
 
@@ -63,7 +65,8 @@ export function buildProgram(): Command {
             "warning",
           ]),
         )
-        .option("--timeout <seconds>", "give up waiting after this many seconds", "3600"),
+        .option("--timeout <seconds>", "give up waiting after this many seconds", "3600")
+        .option("--web", "serve the web app (FARM_WEB_PORT, default 8080) during the analysis and after it until Ctrl-C; prints its url"),
     ),
     [
       "farm analyze . --commits 50",
@@ -80,17 +83,35 @@ export function buildProgram(): Command {
       program
         .command("up")
         .description("run the whole cluster locally until Ctrl-C / SIGTERM; other commands on this data dir find it")
-        .option("--port <port>", "client port of the embedded nats-server", "4222"),
+        .option("--port <port>", "client port of the embedded nats-server", "4222")
+        .option("--web", "serve the web app too; the ready line carries its url")
+        .option("--web-port <port>", "the web app's port (default FARM_WEB_PORT or 8080)")
+        .option("--web-host <host>", "the web app's address (default FARM_WEB_HOST or 127.0.0.1)"),
     ),
-    ["farm up", "farm up --port 4333", "farm up --nats nats://127.0.0.1:4222"],
+    ["farm up", "farm up --port 4333", "farm up --web", "farm up --nats nats://127.0.0.1:4222"],
   ).action(upCommand);
 
   examples(
     connectionOptions(
-      program.command("service").description("run one service (the container entrypoint)").argument("<name>", "ingest | splitter | linter-runner | aggregator"),
+      program
+        .command("service")
+        .description("run one service (the container entrypoint)")
+        .argument("<name>", "ingest | splitter | linter-runner | aggregator | web"),
     ),
     ["NATS_URL=nats://nats:4222 farm service linter-runner"],
   ).action(serviceCommand);
+
+  examples(
+    connectionOptions(
+      program
+        .command("web")
+        .description("serve the web app: history charts, commits, files with their issues, live analyses, operations, webhooks")
+        .option("--port <port>", "port to listen on (default FARM_WEB_PORT or 8080)")
+        .option("--host <host>", "address to listen on (default FARM_WEB_HOST or 127.0.0.1); beyond loopback the pages need FARM_WEB_TOKEN")
+        .option("--public", "open the read-only pages to all wherever bound (FARM_WEB_PUBLIC=1); operator actions still need the token"),
+    ),
+    ["farm web", "farm web --port 9000", "FARM_WEB_TOKEN=s3cret farm web --host 0.0.0.0", "NATS_URL=nats://cluster:4222 farm web --host 0.0.0.0 --public"],
+  ).action(webCommand);
 
   examples(
     connectionOptions(
@@ -121,6 +142,18 @@ export function buildProgram(): Command {
     ),
     ["farm report . HEAD", "farm report /srv/repo 4f3e1c... --format sarif > out.sarif"],
   ).action(reportCommand);
+
+  examples(
+    connectionOptions(
+      program
+        .command("history")
+        .description("the trend of a repository's analysed first-parent history, newest first (a sparkline of errors on a terminal)")
+        .argument("<repo>", "a local repository path, or the clone url or path as the cluster's ingest saw it")
+        .option("--limit <n>", "commits to show", "30")
+        .option("--json", "print the history.commits pages as JSON"),
+    ),
+    ["farm history .", "farm history https://github.com/expressjs/express.git --limit 200 --json"],
+  ).action(historyCommand);
 
   examples(
     connectionOptions(

@@ -1,4 +1,4 @@
-/** The four services by name: what `farm service <name>` and the embedded default start. */
+/** The services by name: what `farm service <name>` starts; the four of the pipeline are what the embedded default starts. */
 import { openStores } from "../shared/stores/index.js";
 import type { Service, ServiceContext } from "../shared/pipeline.js";
 import { announce } from "../shared/presence.js";
@@ -6,16 +6,30 @@ import { startAggregator } from "./aggregator/index.js";
 import { startIngest } from "./ingest/index.js";
 import { startLinterRunner } from "./linter-runner/index.js";
 import { startSplitter } from "./splitter/index.js";
+import { startWeb } from "./web/index.js";
+
+/** The web app with its listening address and tokens from the config (FARM_WEB_*). */
+export function startConfiguredWeb(ctx: ServiceContext) {
+  const c = ctx.config;
+  return startWeb({ ...ctx, port: c.webPort, host: c.webHost, token: c.webToken, public: c.webPublic });
+}
 
 export const SERVICES = {
   ingest: startIngest,
   splitter: startSplitter,
   "linter-runner": startLinterRunner,
   aggregator: startAggregator,
+  web: startConfiguredWeb,
 } as const;
 
 export type ServiceName = keyof typeof SERVICES;
-export const SERVICE_NAMES = Object.keys(SERVICES) as ServiceName[];
+/**
+ * The pipeline, in order: "all services" of the embedded default and `farm up`.
+ * The web app is not among them: it listens on a port, so it starts only when asked (`--web`, `farm web`).
+ */
+export const SERVICE_NAMES = ["ingest", "splitter", "linter-runner", "aggregator"] as const satisfies readonly ServiceName[];
+/** Every service `farm service <name>` runs. */
+export const ALL_SERVICE_NAMES = Object.keys(SERVICES) as ServiceName[];
 
 export function isServiceName(name: string): name is ServiceName {
   return Object.hasOwn(SERVICES, name);

@@ -36,6 +36,16 @@ export interface FarmConfig {
   lintThreadHeapMb: number;
   /** FARM_COMMIT_STALL_TIMEOUT in seconds: a commit with no new file result for this long ends `.failed`. Default 1800. */
   commitStallSeconds: number;
+  /** The web app (`farm web`): FARM_WEB_PORT (default 8080) and FARM_WEB_HOST (default 127.0.0.1). */
+  webPort: number;
+  webHost: string;
+  /** FARM_WEB_TOKEN: operator actions (replay) and `/hooks/push` need it; read-only pages too when bound beyond loopback. */
+  webToken?: string;
+  /** FARM_WEB_PUBLIC: read-only pages open to all wherever the app is bound. Default off. */
+  webPublic: boolean;
+  /** FARM_WEBHOOK_SECRET (GitHub's `X-Hub-Signature-256` secret) and FARM_GITLAB_TOKEN (GitLab's `X-Gitlab-Token`). */
+  webhookSecret?: string;
+  gitlabToken?: string;
 }
 
 function flag(v: string | undefined): boolean {
@@ -46,6 +56,12 @@ function int(name: string, v: string | undefined, dflt: number): number {
   if (v === undefined || v === "") return dflt;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got "${v}"`);
+  return n;
+}
+
+function port(name: string, v: string | undefined, dflt: number): number {
+  const n = int(name, v, dflt);
+  if (n > 65535) throw new Error(`${name} must be a port from 1 to 65535, got "${v}"`);
   return n;
 }
 
@@ -66,6 +82,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     maxFileSize: int("FARM_MAX_FILE_SIZE", env.FARM_MAX_FILE_SIZE, 512 * 1024),
     lintThreadHeapMb: int("FARM_LINT_THREAD_HEAP_MB", env.FARM_LINT_THREAD_HEAP_MB, 768),
     commitStallSeconds: int("FARM_COMMIT_STALL_TIMEOUT", env.FARM_COMMIT_STALL_TIMEOUT, 1800),
+    webPort: port("FARM_WEB_PORT", env.FARM_WEB_PORT, 8080),
+    webHost: env.FARM_WEB_HOST || "127.0.0.1",
+    webToken: env.FARM_WEB_TOKEN || undefined,
+    webPublic: flag(env.FARM_WEB_PUBLIC),
+    webhookSecret: env.FARM_WEBHOOK_SECRET || undefined,
+    gitlabToken: env.FARM_GITLAB_TOKEN || undefined,
   };
   return { ...cfg, ...stripUndefined(overrides) };
 }

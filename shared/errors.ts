@@ -27,6 +27,7 @@ export const ErrorCodes = {
   ObjectRead: "E_OBJECT_READ",
   TooLarge: "E_TOO_LARGE",
   BadRequest: "E_BAD_REQUEST",
+  Unauthorized: "E_UNAUTHORIZED",
   NotFound: "E_NOT_FOUND",
   // the embedded default
   NoNatsServer: "E_NO_NATS_SERVER",

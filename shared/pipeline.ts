@@ -88,6 +88,8 @@ export interface SplitStats {
 /** splitter → aggregator (`results.commit_files`): the commit's full file list, by reference. */
 export interface CommitFiles extends CommitRef {
   files: string;
+  /** The commit's tree (the manifest table's name), kept with its report for history.file; absent from older splitters. */
+  tree?: string;
   linters: Record<string, string>;
   stats: SplitStats;
   /**
@@ -259,7 +261,11 @@ export interface CommitMention {
 
 export interface IssueOrigin {
   fingerprint: string;
-  /** Null when the walk reached its limit or the start of the analysed history without finding it. */
+  /**
+   * The commit whose delta has it as new; the first analysed commit (no delta)
+   * when it was there from the start. Null when the walk reached its limit, or
+   * when a delta on the way fixed it (not an issue `sha` has).
+   */
   introduced: CommitMention | null;
   /** Null while no later analysed commit fixed it. */
   fixed: CommitMention | null;

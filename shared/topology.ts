@@ -119,6 +119,12 @@ export const kvKeys = {
   givenUp: (resultKey: string) => `given-up.${resultKey}`,
   /** A file's result (buckets.results): its content and its effective config. */
   result: (blob: string, configId: string) => `${blob}.${configId}`,
+  /** An analysed repository's overview, its newest analysed commit (buckets.state; listed by `repoPrefix`). */
+  repo(repoKey: string): string {
+    return validKvKey(`${kvKeys.repoPrefix}.${repoKey}`);
+  },
+  /** The first token of every `repo` key. */
+  repoPrefix: "repo",
 };
 
 function validKvKey(key: string): string {

@@ -19,6 +19,7 @@ import { openCluster } from "../cluster.js";
 import { commandContext, EXIT, parseCount, UsageError, type ConnectionFlags } from "../context.js";
 import { FailOn, type FailLevel } from "../fail-on.js";
 import { Progress } from "../progress.js";
+import { untilSignal } from "../signals.js";
 import { writeReports, type AnyReport, type OutputFormat } from "../render.js";
 import { analyzedRepo, commitOf } from "../revision.js";
 
@@ -32,6 +33,8 @@ interface AnalyzeFlags extends ConnectionFlags {
   out?: string;
   failOn?: FailLevel;
   timeout: string;
+  /** --web: serve the web app during the analysis, and after it until Ctrl-C. */
+  web?: boolean;
 }
 
 /** The `repo.analysis.*` events this command follows: any client may publish them, so every field is checked. */
@@ -46,6 +49,12 @@ function statsOf(v: unknown): SplitStats | undefined {
   return typeof s?.queued === "number" && typeof s.cacheHits === "number" && typeof s.files === "number" ? (s as SplitStats) : undefined;
 }
 
+/** After the reports, the web app stays up for the person reading it, until Ctrl-C. */
+async function serveUntilSignal(url: string): Promise<void> {
+  process.stderr.write(`farm: analysis done; the web app stays at ${url} until Ctrl-C\n`);
+  await untilSignal();
+}
+
 export async function analyzeCommand(repoArg: string, flags: AnalyzeFlags) {
   const ctx = commandContext(flags);
   const commits = parseCount("--commits", flags.commits, 1);
@@ -54,7 +63,9 @@ export async function analyzeCommand(repoArg: string, flags: AnalyzeFlags) {
   const repo = analyzedRepo(repoArg);
   const sha = await commitOf(repo, flags.sha, "--sha");
 
-  const cluster = await openCluster(ctx.config, ctx.log);
+  const cluster = await openCluster(ctx.config, ctx.log, { web: flags.web });
+  // stderr: stdout is the reports'.
+  if (cluster.web) process.stderr.write(`farm: web app at ${cluster.web.url} (live progress: ${cluster.web.url}live)\n`);
   const failOn = flags.failOn ? new FailOn(flags.failOn) : undefined;
   try {
     const shas = await follow(cluster.farm, repo, sha, commits - 1, timeoutMs);
@@ -70,6 +81,7 @@ export async function analyzeCommand(repoArg: string, flags: AnalyzeFlags) {
       return r;
     });
     await output(flags.out, (out) => writeReports(reports, shown.length, { format: flags.format, summary: flags.summary, details: flags.details }, out));
+    if (cluster.web) await serveUntilSignal(cluster.web.url);
   } finally {
     await cluster.close();
   }

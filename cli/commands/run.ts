@@ -2,12 +2,15 @@
 import { connectOptionsFrom } from "../../shared/connection.js";
 import { Farm } from "../../shared/farm.js";
 import { removeLocalFarm, writeLocalFarm } from "../../shared/local-farm.js";
-import { isServiceName, SERVICE_NAMES, startServices, stopServices } from "../../services/index.js";
+import { ALL_SERVICE_NAMES, isServiceName, SERVICE_NAMES, startServices, stopServices } from "../../services/index.js";
 import { openCluster } from "../cluster.js";
 import { commandContext, UsageError, type ConnectionFlags } from "../context.js";
 import { untilSignal } from "../signals.js";
+import { withWebFlags, type WebFlags } from "./web.js";
 
-interface UpFlags extends ConnectionFlags {
+interface UpFlags extends ConnectionFlags, WebFlags {
+  /** --web: serve the web app too. */
+  web?: boolean;
   /** Client port of the embedded nats-server. Default "4222" (farm.ts); ignored with --nats. */
   port: string;
 }
@@ -24,7 +27,8 @@ export async function upCommand(flags: UpFlags) {
   const ctx = commandContext(flags);
   const port = parsePort(flags.port);
   // attach: false: this is the farm up the others attach to; a second one on the data dir fails (store in use).
-  const cluster = await openCluster(ctx.config, ctx.log, { services: true, name: "farm-up", port, attach: false });
+  const config = flags.web ? withWebFlags(ctx.config, flags) : ctx.config;
+  const cluster = await openCluster(config, ctx.log, { services: true, name: "farm-up", port, attach: false, web: flags.web });
   const stopped = untilSignal();
   const dataDir = ctx.config.dataDir;
   if (cluster.embedded) {
@@ -34,7 +38,9 @@ export async function upCommand(flags: UpFlags) {
     process.once("exit", () => removeLocalFarm(dataDir));
   }
   // The ready line is what scripts wait for: always printed, whatever the log level.
-  process.stdout.write(JSON.stringify({ msg: "farm ready", nats: cluster.url, embedded: cluster.embedded, services: SERVICE_NAMES }) + "\n");
+  process.stdout.write(
+    JSON.stringify({ msg: "farm ready", nats: cluster.url, embedded: cluster.embedded, services: SERVICE_NAMES, web: cluster.web?.url }) + "\n",
+  );
   const sig = await stopped;
   ctx.log.info({ signal: sig }, "stopping");
   // Gone before the cluster is: no new client attaches to a stopping farm.
@@ -43,15 +49,21 @@ export async function upCommand(flags: UpFlags) {
 }
 
 export async function serviceCommand(name: string, flags: ConnectionFlags) {
-  if (!isServiceName(name)) throw new UsageError(`unknown service "${name}": expected one of ${SERVICE_NAMES.join(", ")}`);
+  if (!isServiceName(name)) throw new UsageError(`unknown service "${name}": expected one of ${ALL_SERVICE_NAMES.join(", ")}`);
   const ctx = commandContext({ ...flags, logLevel: flags.logLevel ?? "info" });
   if (!ctx.config.natsUrl) throw new UsageError("a service needs a cluster: pass --nats URL or set NATS_URL");
   const farm = await Farm.connect({
     ...connectOptionsFrom(ctx.config, ctx.config.natsUrl, `farm-${name}`),
     replicas: ctx.config.replicas,
+    // The web app only reads (and queues requests): it creates no stream, so its NATS user needs no create rights.
+    ensureTopology: name !== "web",
     log: ctx.log.child({ service: name }),
   });
-  const services = await startServices([name], { farm, config: ctx.config, log: farm.log });
+  // A service that cannot start (the web app's bad address or port) must not leave the connection holding the process open.
+  const services = await startServices([name], { farm, config: ctx.config, log: farm.log }).catch(async (err: unknown) => {
+    await farm.close();
+    throw err;
+  });
   const stopped = untilSignal();
   farm.log.info({ service: name, nats: ctx.config.natsUrl }, "service ready");
   const sig = await stopped;

@@ -9,7 +9,7 @@ import type { TaskContext } from "../../shared/worker.js";
 import type { BatchDone, CommitFiles, CompletedEvent, FileRef, LintBatch, ServiceContext } from "../../shared/pipeline.js";
 import { changedFiles, computeDelta, countRules, summarize, unlintableResult, type FileMessages, type FileResult, type Summary } from "../../shared/report.js";
 import { Lru } from "../../shared/lru.js";
-import { ReportStore, type Objects, type ResultCache, type StoredReport } from "../../shared/stores/index.js";
+import { ReportStore, type Objects, type RepoIndex, type ResultCache, type StoredReport } from "../../shared/stores/index.js";
 import { kvKeys, subjects } from "../../shared/topology.js";
 import { mapLimit } from "../../shared/concurrency.js";
 import type { ResultTracker } from "./tracker.js";
@@ -18,6 +18,8 @@ export interface AggregatorDeps extends ServiceContext {
   objects: Objects;
   results: ResultCache;
   reports: ReportStore;
+  /** The analysed repositories: each stored report may be its repository's newest. */
+  repos: Pick<RepoIndex, "record">;
   tracker: ResultTracker;
   /** Ms between progress events of one commit. Default 500. */
   progressEveryMs?: number;
@@ -79,7 +81,8 @@ export class Aggregator {
     const { farm } = this.d;
     if (ctx.attempt > 1) {
       const existing = await this.d.reports.head(c.repoKey, c.sha);
-      if (existing) return this.announce(c, existing);
+      // The index too: the attempt that stored the report may have failed before it.
+      if (existing) return this.announce(c, await this.indexed(existing));
     }
     const files = (await this.d.objects.tables.get<FileRef>(c.files)) ?? [];
     if (ctx.attempt === 1) announce(farm.events, subjects.started, { repo: c.repo, sha: c.sha, files: files.length }, c.requestId, c.sha);
@@ -109,11 +112,21 @@ export class Aggregator {
         newIssues: delta ? delta.new.length : null,
         fixedIssues: delta ? delta.fixed.length : null,
         ...(c.notes?.length ? { notes: c.notes } : {}),
+        ...(c.tree ? { tree: c.tree } : {}),
         completedAt: new Date().toISOString(),
       },
       { files: tally.kept, delta, ...(Object.keys(tally.failures).length > 0 ? { failures: tally.failures } : {}) },
     );
-    this.announce(c, report);
+    // Before .completed: a client that heard it finds the commit in history.repos.
+    this.announce(c, await this.indexed(report));
+  }
+
+  /** The repository index learns of a stored report (it keeps the newest commit per repository). */
+  private async indexed(report: StoredReport): Promise<StoredReport> {
+    const { repo, repoKey, sha, date, subject, summary, completedAt } = report;
+    const counts = { files: summary.files, errors: summary.errors, warnings: summary.warnings };
+    await this.d.repos.record({ repo, repoKey, sha, date, subject, summary: counts, completedAt }, report.parent);
+    return report;
   }
 
   /**

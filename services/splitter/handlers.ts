@@ -103,7 +103,7 @@ export class Splitter {
     const filesObject = await this.d.objects.tables.put(objectNames.files(m.repoKey, m.sha), objectNames.chunks(m.repoKey), refs, (r) => r.path);
     const linters = reportLinterVersions(new Set(files.map((f) => f.config.linters).flat()));
     const { notes } = plan.settings;
-    const next: CommitFiles = { ...withoutManifest(m), files: filesObject, linters, stats, ...(notes.length > 0 ? { notes } : {}) };
+    const next: CommitFiles = { ...withoutManifest(m), tree: m.manifest, files: filesObject, linters, stats, ...(notes.length > 0 ? { notes } : {}) };
     await this.d.farm.jobs.enqueue(subjects.commitFiles, [next], { id: () => messageIds.commitFiles(m.requestId, m.sha) });
     return stats;
   }

@@ -22,6 +22,8 @@ export interface StoredReport {
   summary: Summary;
   /** Object holding `{files: FileRef[], delta}` (content-addressed, never replaced). */
   object: string;
+  /** The commit's whole tree (a ManifestEntry table), for history.file; absent in reports stored before it was kept. */
+  tree?: string;
   /** Counts of the delta; null when the report has none (a root commit, or no baseline). */
   newIssues: number | null;
   fixedIssues: number | null;

@@ -24,6 +24,7 @@ export const USERS = {
   aggregator: "FARM_AGGREGATOR_PASSWORD",
   "farm-client": "FARM_CLIENT_PASSWORD",
   "farm-admin": "FARM_ADMIN_PASSWORD",
+  web: "FARM_WEB_PASSWORD",
 } as const;
 export type UserName = keyof typeof USERS;
 

@@ -25,7 +25,7 @@ function authBlock(user: string): string {
 }
 
 describe("deploy/nats/auth.conf", () => {
-  test.each([...SERVICE_NAMES, "farm-client"])("%s subscribes to its own inbox and no other", (user) => {
+  test.each([...SERVICE_NAMES, "web", "farm-client"])("%s subscribes to its own inbox and no other", (user) => {
     const block = authBlock(user);
     const inboxes = [...block.matchAll(/"(_INBOX[^"]*)"/g)].map((m) => m[1]);
     expect(inboxes).toEqual([`_INBOX_${user}.>`]);
@@ -35,6 +35,14 @@ describe("deploy/nats/auth.conf", () => {
   test("services answer requests by allow_responses, the client does not", () => {
     for (const s of SERVICE_NAMES) expect(authBlock(s)).toMatch(/allow_responses: true/);
     expect(authBlock("farm-client")).not.toMatch(/allow_responses/);
+  });
+
+  test("web reads through public subjects and creates, writes or deletes nothing but a replayed dead letter", () => {
+    const block = authBlock("web");
+    for (const s of ["history.repos", "history.commits", "history.issues", "history.file", "report.get", "repo.analysis.>", "farm.presence"])
+      expect(block).toContain(`"${s}"`);
+    expect(block).toContain('"$JS.API.STREAM.MSG.DELETE.DLQ"');
+    expect(block).not.toMatch(/STREAM\.(CREATE|UPDATE|DELETE|PURGE)|"\$O\.|"\$KV\.|MSG\.DELETE\.(?!DLQ)/);
   });
 });
 
@@ -54,6 +62,15 @@ describe("deploy/docker-compose.yml", () => {
     expect(svc.environment).toMatchObject({ NATS_USER: name, NATS_INBOX_PREFIX: `_INBOX_${name}`, FARM_REPLICAS: "3" });
     expect(svc.environment.NATS_PASSWORD).toContain(USERS[name]);
     expect(svc.environment.NATS_URL.split(",")).toHaveLength(3);
+  });
+
+  test("web: farm service web as its own user, on the host's loopback only, with the operator token", () => {
+    const svc = compose.services.web;
+    expect(svc.command).toEqual(["service", "web"]);
+    expect(svc.environment).toMatchObject({ NATS_USER: "web", NATS_INBOX_PREFIX: "_INBOX_web", FARM_WEB_HOST: "0.0.0.0", FARM_WEB_PORT: "8080" });
+    expect(svc.environment.NATS_PASSWORD).toContain(USERS.web);
+    expect(svc.environment.FARM_WEB_TOKEN).toContain("FARM_WEB_TOKEN");
+    expect(svc.ports).toEqual(["127.0.0.1:${FARM_WEB_PORT:-8080}:8080"]);
   });
 
   test("the client tool runs as farm-client with its inbox", () => {
@@ -78,6 +95,28 @@ describe("deploy/k8s", () => {
     });
     for (const probe of ["startupProbe", "readinessProbe", "livenessProbe"]) expect(c[probe].exec.command).toContain("deploy/healthcheck.mjs");
     expect(c.resources.requests).toMatchObject({ cpu: expect.anything(), memory: expect.anything() });
+  });
+
+  test("web: a Deployment running farm service web as its own user, and a Service in front of its port", () => {
+    expect(kustomization.resources).toContain("web.yaml");
+    const docs = parseAllDocuments(readFileSync(deploy("k8s", "web.yaml"), "utf8")).map((d) => d.toJS());
+    const c = docs.find((d) => d?.kind === "Deployment").spec.template.spec.containers[0];
+    expect(c.args).toEqual(["service", "web"]);
+    const env = Object.fromEntries(c.env.map((e: { name: string; value?: string; valueFrom?: unknown }) => [e.name, e.value ?? e.valueFrom]));
+    expect(env).toMatchObject({
+      NATS_USER: "web",
+      NATS_INBOX_PREFIX: "_INBOX_web",
+      NATS_PASSWORD: { secretKeyRef: { name: "farm-nats-auth", key: "web" } },
+      FARM_WEB_TOKEN: { secretKeyRef: { name: "farm-nats-auth", key: "web-token" } },
+      FARM_WEB_PORT: "8080",
+    });
+    expect(c.ports).toEqual([{ name: "http", containerPort: 8080 }]);
+    expect(c.livenessProbe.httpGet).toEqual({ path: "/healthz", port: "http" });
+    const svc = docs.find((d) => d?.kind === "Service");
+    expect(svc.spec.ports[0].targetPort).toBe("http");
+    expect(svc.spec.selector).toEqual(docs.find((d) => d?.kind === "Deployment").spec.selector.matchLabels);
+    const secret = parse(readFileSync(deploy("k8s/secret.example.yaml"), "utf8"));
+    expect(Object.keys(secret.stringData)).toContain("web-token");
   });
 
   test("the example Secret holds a password for every user the chart's values pass to nats-server", () => {

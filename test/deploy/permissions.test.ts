@@ -17,6 +17,7 @@ import { EventLog } from "../../shared/event-log.js";
 import { whoIsUp } from "../../shared/presence.js";
 import { fetchReport } from "../../shared/report-client.js";
 import type { Report } from "../../shared/report.js";
+import type { HistoryCommitsReply, HistoryReposReply } from "../../shared/pipeline.js";
 import { SERVICE_NAMES } from "../../services/index.js";
 import type { NatsServer } from "../harness/nats-server.js";
 import { spawnNode, type Child } from "../harness/children.js";
@@ -244,6 +245,13 @@ describe("every service under its own user", () => {
         // linter-runner serves lint.file under its own user.
         const linted = await admin.jobs.send<{ messages: { ruleId: string }[] }>(subjects.lintFile, { path: "a.js", content: "const unused = 1;\n" }, { timeout: 30_000 });
         expect(linted.messages.map((m) => m.ruleId)).toContain("no-unused-vars");
+        // The aggregator, under its own user, indexed the repository (KV farm-state) and serves the history API.
+        const { repos } = await admin.jobs.send<HistoryReposReply>(subjects.historyRepos, {}, { timeout: 30_000 });
+        expect(repos).toEqual([expect.objectContaining({ repo, sha: head })]);
+        const page = await admin.jobs.send<HistoryCommitsReply>(subjects.historyCommits, { repo, limit: 10 }, { timeout: 30_000 });
+        // The three requested commits and the baseline analysed for the oldest one's delta.
+        expect(page.commits.map((c) => c.sha)).toEqual([...shas].reverse());
+        expect(page.next).toBeNull();
         // The refused request is in the dead-letter stream, parked by ingest under its own user.
         const parked = await waitFor("the dead letter", async () => (await admin.dlq.list()).find((d) => d.stream === "REPOS"), 10_000);
         expect(parked.kind).toBe("permanent");

@@ -1,0 +1,190 @@
+/** `/ops`: the instances that answer presence, each stream's and consumer's depth, the dead letters with a replay button. */
+import type { DeadLetter } from "../../../shared/dlq.js";
+import type { Farm } from "../../../shared/farm.js";
+import { whoIsUp, type Presence } from "../../../shared/presence.js";
+import { DLQ_STREAM } from "../../../shared/topology.js";
+import { html, type SafeHtml } from "../html.js";
+import { page, when } from "../layout.js";
+
+interface StreamDepth {
+  stream: string;
+  messages: number;
+  consumers: { name: string; pending: number; inFlight: number; redelivered: number }[];
+}
+
+/** Dead letters shown; the rest are counted. */
+const DLQ_SHOWN = 100;
+/** Bytes of a dead letter's payload shown. */
+const PAYLOAD_SHOWN = 300;
+
+/** As `farm status` reads them. */
+async function depths(farm: Farm): Promise<StreamDepth[]> {
+  const out: StreamDepth[] = [];
+  for (const { stream } of farm.queues.list()) {
+    const info = await farm.jsm.streams.info(stream).catch(() => null);
+    if (!info) continue;
+    const consumers = [];
+    for await (const c of farm.jsm.consumers.list(stream))
+      consumers.push({ name: c.name, pending: c.num_pending, inFlight: c.num_ack_pending, redelivered: c.num_redelivered });
+    out.push({ stream, messages: info.state.messages, consumers });
+  }
+  return out;
+}
+
+function instances(list: Presence[]): SafeHtml {
+  if (list.length === 0) return html`<p class="muted">No instance answered.</p>`;
+  const sorted = [...list].sort((a, b) => a.service.localeCompare(b.service) || a.host.localeCompare(b.host));
+  return html`<table class="grid">
+    <thead>
+      <tr>
+        <th>service</th>
+        <th>host</th>
+        <th class="num">pid</th>
+        <th>since</th>
+      </tr>
+    </thead>
+    <tbody>
+      ${sorted.map(
+        (i) =>
+          html`<tr>
+            <td><span class="dot-up"></span>${i.service}</td>
+            <td class="mono">${i.host}</td>
+            <td class="num">${i.pid}</td>
+            <td class="muted">${when(i.startedAt)}</td>
+          </tr>`,
+      )}
+    </tbody>
+  </table>`;
+}
+
+function streams(list: StreamDepth[]): SafeHtml {
+  const rows = list.flatMap((s) =>
+    s.consumers.length === 0
+      ? [
+          html`<tr>
+            <td>${s.stream}</td>
+            <td class="muted">–</td>
+            <td class="num">${s.messages}</td>
+            <td class="num"></td>
+            <td class="num"></td>
+          </tr>`,
+        ]
+      : s.consumers.map(
+          (c) =>
+            html`<tr>
+              <td>${s.stream}</td>
+              <td class="mono">${c.name}</td>
+              <td class="num ${c.pending ? "warn" : ""}">${c.pending}</td>
+              <td class="num">${c.inFlight}</td>
+              <td class="num">${c.redelivered}</td>
+            </tr>`,
+        ),
+  );
+  return html`<table class="grid">
+    <thead>
+      <tr>
+        <th>stream</th>
+        <th>consumer</th>
+        <th class="num">pending</th>
+        <th class="num">in flight</th>
+        <th class="num">redelivered</th>
+      </tr>
+    </thead>
+    <tbody>
+      ${rows}
+    </tbody>
+  </table>`;
+}
+
+/** A control byte other than tab and line breaks: not text. */
+const isControl = (b: number) => b < 9 || (b > 13 && b < 32);
+
+function payload(d: DeadLetter): string {
+  // msgpack and other binary payloads: show their size, not their bytes.
+  if (d.data.some(isControl)) return `(${d.data.length} bytes, binary)`;
+  return Buffer.from(d.data).toString("utf8").slice(0, PAYLOAD_SHOWN);
+}
+
+function replayForm(seq: number | "all", enabled: boolean): SafeHtml {
+  return html`<form method="post" action="/ops/replay" class="replay">
+    <input type="hidden" name="seq" value="${seq}" />
+    <input
+      type="password"
+      name="token"
+      placeholder="operator token"
+      autocomplete="current-password"
+      required
+      aria-label="operator token"
+      ${enabled ? "" : html` disabled`}
+    />
+    <button type="submit" class="btn btn-primary" ${enabled ? "" : html` disabled title="set FARM_WEB_TOKEN to enable operator actions"`}>
+      ${seq === "all" ? "Replay all" : "Replay"}
+    </button>
+  </form>`;
+}
+
+function deadLetters(list: DeadLetter[], total: number, enabled: boolean): SafeHtml {
+  if (total === 0) return html`<p class="muted">The dead-letter stream is empty.</p>`;
+  const rows = list.slice(0, DLQ_SHOWN).map(
+    (d) =>
+      html`<tr id="dlq-${d.seq}">
+        <td class="num">${d.seq}</td>
+        <td class="mono nowrap">${d.subject}</td>
+        <td><span class="pill pill-${d.kind === "permanent" ? "failed" : "running"}">${d.kind}</span></td>
+        <td class="num">${d.attempts}</td>
+        <td class="reason">
+          ${d.reason}
+          <div class="mono muted small payload">${payload(d)}</div>
+        </td>
+        <td class="nowrap muted">${when(d.time)}</td>
+        <td>${replayForm(d.seq, enabled)}</td>
+      </tr>`,
+  );
+  return html`<table class="grid dlq">
+      <thead>
+        <tr>
+          <th class="num">#</th>
+          <th>subject</th>
+          <th>kind</th>
+          <th class="num">attempts</th>
+          <th>reason</th>
+          <th>parked</th>
+          <th></th>
+        </tr>
+      </thead>
+      <tbody>
+        ${rows}
+      </tbody>
+    </table>
+    ${total > DLQ_SHOWN ? html`<p class="muted">and ${total - DLQ_SHOWN} more (<code>farm dlq ls</code>)</p>` : ""}
+    <div class="replay-all">${replayForm("all", enabled)}</div>`;
+}
+
+export interface OpsNotice {
+  kind: "ok" | "error";
+  text: string;
+}
+
+export async function opsPage(farm: Farm, operatorEnabled: boolean, notice?: OpsNotice): Promise<string> {
+  const [up, depth, dlqInfo] = await Promise.all([whoIsUp(farm.nc), depths(farm), farm.jsm.streams.info(DLQ_STREAM).catch(() => null)]);
+  const total = dlqInfo?.state.messages ?? 0;
+  const dlq = total ? await farm.dlq.list() : [];
+  const body = html`<h1>Operations</h1>
+    ${notice ? html`<div class="notice notice-${notice.kind}" role="status">${notice.text}</div>` : ""}
+    ${operatorEnabled ? "" : html`<div class="notice">Operator actions are off: start the web app with <code>FARM_WEB_TOKEN</code> set to replay dead letters.</div>`}
+    <div class="two-col ops">
+      <section class="card">
+        <h2>Instances <span class="count">${up.length}</span></h2>
+        ${instances(up)}
+      </section>
+      <section class="card">
+        <h2>Streams and consumers</h2>
+        ${streams(depth)}
+      </section>
+    </div>
+    <section class="card">
+      <h2>Dead letters <span class="count">${total}</span></h2>
+      ${deadLetters(dlq, total, operatorEnabled)}
+    </section>`;
+  return page({ title: "Operations", section: "ops", body });
+}
