@@ -4,7 +4,7 @@ import { matchablePath } from "./git/paths.js";
 export const LINTABLE_EXTENSIONS = [".js", ".mjs", ".cjs", ".jsx", ".ts", ".mts", ".cts", ".tsx"];
 
 /** Files that configure linting; ingest uploads them so the splitter can read them. */
-export const CONFIG_FILES = [".farm.json", ".jshintrc", "package.json"];
+export const CONFIG_FILES = [".farm.json", ".jshintrc", "package.json", ".eslintrc.yaml", ".eslintrc.yml", ".eslintrc.json", ".eslintrc", ".eslintignore"];
 
 const VENDORED = /(^|\/)(node_modules|bower_components|vendor|vendors|third_party|jspm_packages)\//;
 const MINIFIED = /[.-]min\.[cm]?js$|\.bundle\.js$/;

@@ -8,7 +8,7 @@ import { NotLintableError } from "./errors.js";
 import { compileGlobs, type GlobMatcher } from "./glob.js";
 import { loadRepoSettings, nearestJshintrcDir, normaliseLinters } from "./settings.js";
 import type { RepoLintSettings } from "./settings.js";
-import { fileKind, sourceTypeOf, type FileKind } from "./source-type.js";
+import { dirOf, fileKind, sourceTypeOf, type FileKind } from "./source-type.js";
 import type { FileLintConfig, JshintOptions, LinterName, RuleOverrides, SourceType } from "./types.js";
 import { linterVersions } from "./versions.js";
 import type { LinterVersions } from "./versions.js";
@@ -43,6 +43,38 @@ export interface FileShape {
   jshintrcDir: string | null;
   /** JSHint "overrides" patterns that match the file, in merge order (when JSHint runs). */
   overrides: string[];
+  /** The `.eslintrc` cascade and overrides that apply (EslintrcSettings.match), or null: farm's default ESLint config. */
+  eslintrc: string | null;
+  /** Farm's default extra globals sets (test framework, browser) when no `.eslintrc` applies. */
+  extraGlobals: string[];
+}
+
+/** Test files by farm's defaults: under test/, tests/, __tests__/, or named *.test.* / *.spec.*. */
+const TEST_FILE = /(^|\/)(test|tests|__tests__)\/|\.(test|spec)\.[^/]*$/;
+
+/**
+ * Farm's default extra globals for a file no ESLint config governs: a test
+ * file gets the globals of the test frameworks of the nearest package.json
+ * that depends on one; a file of a browser package (nearest package.json)
+ * gets the browser's.
+ */
+export function defaultExtraGlobals(path: string, packages: RepoLintSettings["packages"]): string[] {
+  const out: string[] = [];
+  let nearest = true;
+  let tests = TEST_FILE.test(path);
+  for (let dir = dirOf(path); ; dir = dirOf(dir)) {
+    const facts = packages.get(dir);
+    if (facts) {
+      if (nearest && facts.browser) out.push("browser");
+      nearest = false;
+      if (tests && facts.testGlobals.length > 0) {
+        out.push(...facts.testGlobals);
+        tests = false;
+      }
+    }
+    if (dir === "") break;
+  }
+  return out.sort();
 }
 
 /** The file's shape, or null when it is not lintable (extension) or ignored. */
@@ -53,18 +85,31 @@ export function fileShape(path: string, settings: RepoLintSettings): FileShape |
   const jshintrcDir = nearestJshintrcDir(path, settings.jshintrcs);
   let linters = settings.linters ?? (jshintrcDir !== null ? [...DEFAULT_LINTERS, "jshint"] : [...DEFAULT_LINTERS]);
   if (kind.language === "ts" || kind.jsx) linters = linters.filter((l) => l !== "jshint");
+  // .eslintignore, ignorePatterns and ESLint 8's default ignores concern ESLint only.
+  const rc = settings.eslintrc.any ? settings.eslintrc.match(path) : { key: null, ignored: false };
+  if (rc.ignored) linters = linters.filter((l) => l !== "eslint");
   linters = normaliseLinters(linters);
+  if (rc.ignored && linters.length === 0) return null;
+  const eslint = linters.includes("eslint");
 
   const jshint = linters.includes("jshint");
   const jshintrc = jshintrcDir === null ? {} : settings.jshintrcs.get(jshintrcDir)!;
   const overrides = jshint ? overridePatterns(jshintrc, settings.farmJshint).filter((p) => matcherOf(p, settings.overrideMatchers).matches(path)) : [];
-  return { kind, linters, sourceType: sourceTypeOf(path, settings.packageTypes), jshintrcDir: jshint ? jshintrcDir : null, overrides };
+  return {
+    kind,
+    linters,
+    sourceType: sourceTypeOf(path, settings.packageTypes),
+    jshintrcDir: jshint ? jshintrcDir : null,
+    overrides,
+    eslintrc: eslint ? rc.key : null,
+    extraGlobals: eslint && rc.key === null ? defaultExtraGlobals(path, settings.packages) : [],
+  };
 }
 
 /** A string equal for equal shapes (the memo key of planning). */
 export function shapeKey(shape: FileShape): string {
-  const { kind, linters, sourceType, jshintrcDir, overrides } = shape;
-  return JSON.stringify([kind.language, kind.jsx, linters, sourceType, jshintrcDir, overrides]);
+  const { kind, linters, sourceType, jshintrcDir, overrides, eslintrc, extraGlobals } = shape;
+  return JSON.stringify([kind.language, kind.jsx, linters, sourceType, jshintrcDir, overrides, eslintrc, extraGlobals]);
 }
 
 /** The effective config of a shape. JSHint never runs on TypeScript or JSX (it cannot parse them). */
@@ -72,7 +117,7 @@ export function configOfShape(shape: FileShape, settings: RepoLintSettings): Fil
   const { kind, linters } = shape;
   const jshintrc = shape.jshintrcDir === null ? {} : (settings.jshintrcs.get(shape.jshintrcDir) ?? {});
   const matched = new Set(shape.overrides);
-  return {
+  const config: FileLintConfig = {
     linters,
     language: kind.language,
     jsx: kind.jsx,
@@ -81,6 +126,10 @@ export function configOfShape(shape: FileShape, settings: RepoLintSettings): Fil
     jshint: linters.includes("jshint") ? mergeJshint(jshintrc, settings.farmJshint, (p) => matched.has(p)) : {},
     globals: "node",
   };
+  // Only when set: configs without them keep the ids they always had.
+  if (shape.extraGlobals.length > 0) config.extraGlobals = shape.extraGlobals;
+  if (shape.eslintrc !== null) config.eslintrc = settings.eslintrc.effective(shape.eslintrc, kind.language);
+  return config;
 }
 
 /** Effective config of one file, or null when it is not lintable (extension) or ignored. */
@@ -196,6 +245,8 @@ export function configIdInput(config: FileLintConfig, versions: LinterVersions =
     rules: config.rules,
     jshint: config.jshint,
     globals: { name: config.globals, version: versions.globals },
+    extraGlobals: config.extraGlobals,
+    eslintrc: config.eslintrc,
   };
 }
 

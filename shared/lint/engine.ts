@@ -14,7 +14,7 @@ import { configId } from "./config.js";
 import { RepoConfigError } from "./errors.js";
 import { firstLine, runJshint } from "./jshint.js";
 import { LINTABLE_EXTENSIONS } from "./source-type.js";
-import type { FileLintConfig, LinterName, LintMessage, LintTask } from "./types.js";
+import type { EslintrcEffective, FileLintConfig, LinterName, LintMessage, LintTask } from "./types.js";
 import { matchablePath } from "../git/paths.js";
 
 export interface LintEngineOptions {
@@ -48,6 +48,7 @@ const LINT_FILES = LINTABLE_EXTENSIONS.map((ext) => `**/*${ext}`);
  * followed by the repo's rule overrides.
  */
 export function eslintConfigFor(config: FileLintConfig, extra: Linter.Config[] = []): Linter.Config[] {
+  if (config.eslintrc) return eslintrcConfigFor(config, config.eslintrc, extra);
   const blocks: Linter.Config[] = [
     // ESLint ignores node_modules by default; the repo's "ignores" decided already which files to lint.
     { ignores: ["!**/node_modules/"] },
@@ -57,13 +58,56 @@ export function eslintConfigFor(config: FileLintConfig, extra: Linter.Config[] =
       languageOptions: {
         ecmaVersion: "latest",
         sourceType: config.sourceType,
-        globals: globals.node,
+        globals: config.extraGlobals ? Object.assign({}, globals.node, ...config.extraGlobals.map(globalsSet)) : globals.node,
         ...(config.jsx ? { parserOptions: { ecmaFeatures: { jsx: true } } } : {}),
       },
     },
   ];
   if (config.language === "ts") blocks.push(...(tseslint.configs.recommended as Linter.Config[]));
   blocks.push(...extra);
+  if (Object.keys(config.rules).length > 0) blocks.push({ files: LINT_FILES, rules: config.rules });
+  return blocks;
+}
+
+const ESLINT_ENV_COMMENT = /^\/\* eslint-env \*\/ comments are no longer supported/;
+
+/** A set of the `globals` package by name (names come from farm's own tables, never from a repo). */
+function globalsSet(name: string): Linter.Globals {
+  const set = (globals as Record<string, Linter.Globals | undefined>)[name];
+  if (!set) throw new Error(`no globals set ${JSON.stringify(name)} in the globals package`);
+  return set;
+}
+
+/**
+ * The flat config of a repo's translated `.eslintrc` (config.eslintrc): its
+ * language options and rules only, as ESLint 8 would run it (no implicit
+ * recommended rules, unused disable directives not reported); TypeScript
+ * files are parsed by typescript-eslint, whose rules are then available.
+ * `.farm.json` rules come last.
+ */
+function eslintrcConfigFor(config: FileLintConfig, rc: EslintrcEffective, extra: Linter.Config[]): Linter.Config[] {
+  const blocks: Linter.Config[] = [
+    { ignores: ["!**/node_modules/"] },
+    {
+      files: LINT_FILES,
+      linterOptions: { reportUnusedDisableDirectives: "off" },
+      languageOptions: {
+        ecmaVersion: rc.ecmaVersion,
+        sourceType: rc.sourceType,
+        globals: Object.assign({}, ...rc.envGlobals.map(globalsSet), rc.globals) as Linter.Globals,
+        parserOptions: { ecmaFeatures: rc.ecmaFeatures },
+      },
+    },
+  ];
+  if (config.language === "ts") {
+    blocks.push({
+      files: LINT_FILES,
+      languageOptions: { parser: tseslint.parser },
+      plugins: { "@typescript-eslint": tseslint.plugin },
+    });
+  }
+  blocks.push(...extra);
+  if (Object.keys(rc.rules).length > 0) blocks.push({ files: LINT_FILES, rules: rc.rules });
   if (Object.keys(config.rules).length > 0) blocks.push({ files: LINT_FILES, rules: config.rules });
   return blocks;
 }
@@ -158,7 +202,9 @@ export class LintEngine {
       // A rule crashing on this content is this file's result, not a reason to retry.
       return [fatal("eslint", `eslint crashed: ${firstLine(err)}`)];
     }
-    return (results[0]?.messages ?? []).map(fromEslint);
+    const messages = (results[0]?.messages ?? []).map(fromEslint);
+    // ESLint 8 honoured `/* eslint-env */` in eslintrc mode; ESLint 10 reports it. The repo's own setup did not: not an issue.
+    return task.config.eslintrc ? messages.filter((m) => !(m.ruleId === null && ESLINT_ENV_COMMENT.test(m.message))) : messages;
   }
 }
 

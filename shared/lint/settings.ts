@@ -9,7 +9,9 @@ import { posix } from "node:path";
 import { LintUnsupportedError, RepoConfigError } from "./errors.js";
 import { compileGlobs, globProblem, type GlobMatcher } from "./glob.js";
 import { isPlainObject, parseRepoJson } from "./jsonc.js";
+import { EslintrcSettings, ESLINTIGNORE, ESLINTRC_DATA } from "./eslintrc.js";
 import { dirOf, packageTypes } from "./source-type.js";
+import { linterVersions } from "./versions.js";
 import { LINTER_NAMES } from "./types.js";
 import type { JshintOptions, LinterName, RuleOverrides } from "./types.js";
 
@@ -21,6 +23,8 @@ export const DEFAULT_IGNORES: readonly string[] = ["node_modules/"];
 
 /** Repo ESLint configs that are JavaScript (or TypeScript) code: never run unless trusted. */
 const ESLINT_CODE_CONFIG = /^eslint\.config\.(js|mjs|cjs|ts|mts|cts)$/;
+/** Every repo ESLint config that is code, flat or legacy: never run, and part of the settings key (its presence decides). */
+const ANY_CODE_CONFIG = /^(eslint\.config\.(js|mjs|cjs|ts|mts|cts)|\.eslintrc\.(js|cjs))$/;
 
 /** `.farm.json`, validated. */
 export interface FarmJson {
@@ -157,14 +161,53 @@ export interface RepoLintSettings {
   jshintrcs: Map<string, JshintOptions>;
   /** package.json "type" by directory, for sourceType. */
   packageTypes: Map<string, string | undefined>;
+  /** The repo's legacy ESLint configuration (`.eslintrc*`, `.eslintignore`), read as data. */
+  eslintrc: EslintrcSettings;
+  /** What farm's defaults take from each package.json (by directory) for files no ESLint config governs. */
+  packages: Map<string, PackageFacts>;
   /** Things a person may want to know: ignored JS configs, unknown keys, unsupported options. */
   notes: string[];
 }
 
-/** True for the paths that configure linting: root `.farm.json`, any `.jshintrc` and package.json. */
+/** A package.json's facts for farm's defaults. */
+export interface PackageFacts {
+  /** `globals` sets of the test frameworks it depends on (dependencies or devDependencies). */
+  testGlobals: string[];
+  /** It is clearly for the browser: a "browser" field, or a dependency on a browser UI framework. */
+  browser: boolean;
+}
+
+/** Test framework packages and the `globals` set of their globals (node:test needs none: it is imported). */
+const TEST_FRAMEWORKS: Record<string, string> = { mocha: "mocha", jest: "jest", vitest: "vitest", jasmine: "jasmine", "jasmine-core": "jasmine" };
+/** Dependencies that make a package clearly a browser one. */
+const BROWSER_DEPS = ["react", "react-dom", "preact", "vue", "svelte", "@angular/core", "solid-js", "lit"];
+
+/** What {@link PackageFacts} a package.json's text gives (an unreadable one: none). */
+export function packageFacts(text: string): PackageFacts {
+  let pkg: unknown;
+  try {
+    pkg = JSON.parse(text.replace(/^\uFEFF/, ""));
+  } catch {
+    return { testGlobals: [], browser: false };
+  }
+  if (!isPlainObject(pkg)) return { testGlobals: [], browser: false };
+  const deps = new Set<string>();
+  for (const key of ["dependencies", "devDependencies"]) if (isPlainObject(pkg[key])) for (const d of Object.keys(pkg[key])) deps.add(d);
+  const testGlobals = [
+    ...new Set(
+      Object.keys(TEST_FRAMEWORKS)
+        .filter((d) => deps.has(d))
+        .map((d) => TEST_FRAMEWORKS[d]),
+    ),
+  ].sort();
+  const browser = pkg.browser !== undefined || BROWSER_DEPS.some((d) => deps.has(d));
+  return { testGlobals, browser };
+}
+
+/** True for the paths that configure linting: root `.farm.json` and `.eslintignore`, any `.jshintrc`, `.eslintrc` data file and package.json. */
 function isConfigPath(p: string): boolean {
   const base = posix.basename(p);
-  return p === FARM_JSON || base === JSHINTRC || base === "package.json";
+  return p === FARM_JSON || p === ESLINTIGNORE || base === JSHINTRC || base === "package.json" || ESLINTRC_DATA.includes(base);
 }
 
 /** The tree paths whose contents {@link loadRepoSettings} needs (regular files only: see `notRegular`). */
@@ -181,7 +224,7 @@ export function settingsKey(input: RepoSettingsInput): string {
   h.update(input.trustRepoConfig ? "trusted\0" : "\0");
   for (const [p, text] of input.contents instanceof Map ? input.contents : Object.entries(input.contents)) h.update(`c\0${p}\0${text}\0`);
   for (const [p, kind] of input.notRegular ?? []) if (isConfigPath(p)) h.update(`n\0${p}\0${kind}\0`);
-  for (const p of input.paths) if (ESLINT_CODE_CONFIG.test(posix.basename(p))) h.update(`j\0${p}\0`);
+  for (const p of input.paths) if (ANY_CODE_CONFIG.test(posix.basename(p))) h.update(`j\0${p}\0`);
   return h.digest("hex");
 }
 
@@ -195,13 +238,15 @@ export function loadRepoSettings(input: RepoSettingsInput): RepoLintSettings {
   const paths = skipped.size > 0 ? input.paths.filter((p) => !skipped.has(p)) : input.paths;
   for (const p of skipped) notes.push(`${p} is ${notRegular.get(p)}: not used as configuration`);
 
-  const codeConfigs = paths.filter((p) => ESLINT_CODE_CONFIG.test(posix.basename(p)));
-  if (codeConfigs.length > 0) {
-    if (input.trustRepoConfig) {
-      throw new LintUnsupportedError(`trusted repo ESLint configs are not implemented (${codeConfigs.join(", ")})`);
-    }
-    notes.push(`not executed (repo JavaScript configs are code): ${codeConfigs.join(", ")}`);
+  const anyCode = paths.filter((p) => ANY_CODE_CONFIG.test(posix.basename(p)));
+  if (anyCode.length > 0 && input.trustRepoConfig) {
+    throw new LintUnsupportedError(`trusted repo ESLint configs are not implemented (${anyCode.join(", ")})`);
   }
+  const codeConfigs = paths.filter((p) => ESLINT_CODE_CONFIG.test(posix.basename(p)));
+  // Flat configs are JavaScript: farm does not read them, even a "static" one (see README).
+  if (codeConfigs.length > 0) notes.push(`not executed (repo JavaScript configs are code): ${codeConfigs.join(", ")}`);
+  const eslintrc = new EslintrcSettings(paths, get, linterVersions().eslint);
+  notes.push(...eslintrc.notes);
 
   const farm: FarmJson = paths.includes(FARM_JSON)
     ? parseFarmJson(get(FARM_JSON), FARM_JSON)
@@ -241,6 +286,8 @@ export function loadRepoSettings(input: RepoSettingsInput): RepoLintSettings {
     farmJshint: farm.jshint,
     jshintrcs,
     packageTypes: packageTypes(pkgs),
+    eslintrc,
+    packages: new Map(pkgs.map(([p, text]) => [dirOf(p), packageFacts(text)])),
     notes,
   };
 }

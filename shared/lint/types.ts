@@ -58,6 +58,29 @@ export interface FileLintConfig {
   /** Effective JSHint options (empty when JSHint is off). */
   jshint: JshintOptions;
   globals: GlobalsSetName;
+  /**
+   * Sets of the `globals` package added to `globals` by farm's defaults for a file no
+   * ESLint config governs (a test framework's, "browser"): absent when none, so the
+   * config ids of other files stay as they were.
+   */
+  extraGlobals?: string[];
+  /** The repository's own legacy ESLint config, translated (shared/lint/eslintrc.ts): replaces farm's default ESLint config. */
+  eslintrc?: EslintrcEffective;
+}
+
+/** A file's legacy ESLint configuration (`.eslintrc*`) after cascade, overrides and extends, in ESLint 8's terms. */
+export interface EslintrcEffective {
+  /** `globals` package sets of the enabled environments ("es5" always, as ESLint 8's builtin environment). */
+  envGlobals: string[];
+  /** `globals` of the configs. */
+  globals: Record<string, "readonly" | "writable" | "off">;
+  /** ESLint 8's default is 5 (or what an `esXXXX` environment implies). */
+  ecmaVersion: number | "latest";
+  /** ESLint 8's default is "script", whatever package.json or the extension say. */
+  sourceType: "script" | "module" | "commonjs";
+  ecmaFeatures: { jsx: boolean; globalReturn: boolean; impliedStrict: boolean };
+  /** Every rule setting, `extends` included (no implicit eslint:recommended), only rules farm can run. */
+  rules: RuleOverrides;
 }
 
 /** One file to lint. */
