@@ -25,6 +25,13 @@ function connectionOptions(cmd: Command): Command {
     .addOption(new Option("--log-level <level>", "log level: fatal, error, warn, info, debug").env("FARM_LOG_LEVEL"));
 }
 
+/** Where the web app listens: `--port`/`--host` for `farm web`, `--web-port`/`--web-host` beside `farm up --web`. */
+function webListenOptions(cmd: Command, prefix: "--" | "--web-"): Command {
+  return cmd
+    .option(`${prefix}port <port>`, "the web app's port (default FARM_WEB_PORT or 8080)")
+    .option(`${prefix}host <host>`, "the web app's address (default FARM_WEB_HOST or 127.0.0.1); beyond loopback the pages need FARM_WEB_TOKEN");
+}
+
 function examples(cmd: Command, lines: string[]): Command {
   return cmd.addHelpText("after", `\nExamples:\n${lines.map((l) => `  $ ${l}`).join("\n")}\n`);
 }
@@ -80,13 +87,14 @@ export function buildProgram(): Command {
 
   examples(
     connectionOptions(
-      program
-        .command("up")
-        .description("run the whole cluster locally until Ctrl-C / SIGTERM; other commands on this data dir find it")
-        .option("--port <port>", "client port of the embedded nats-server", "4222")
-        .option("--web", "serve the web app too; the ready line carries its url")
-        .option("--web-port <port>", "the web app's port (default FARM_WEB_PORT or 8080)")
-        .option("--web-host <host>", "the web app's address (default FARM_WEB_HOST or 127.0.0.1)"),
+      webListenOptions(
+        program
+          .command("up")
+          .description("run the whole cluster locally until Ctrl-C / SIGTERM; other commands on this data dir find it")
+          .option("--port <port>", "client port of the embedded nats-server", "4222")
+          .option("--web", "serve the web app too; the ready line carries its url"),
+        "--web-",
+      ),
     ),
     ["farm up", "farm up --port 4333", "farm up --web", "farm up --nats nats://127.0.0.1:4222"],
   ).action(upCommand);
@@ -103,12 +111,10 @@ export function buildProgram(): Command {
 
   examples(
     connectionOptions(
-      program
-        .command("web")
-        .description("serve the web app: history charts, commits, files with their issues, live analyses, operations, webhooks")
-        .option("--port <port>", "port to listen on (default FARM_WEB_PORT or 8080)")
-        .option("--host <host>", "address to listen on (default FARM_WEB_HOST or 127.0.0.1); beyond loopback the pages need FARM_WEB_TOKEN")
-        .option("--public", "open the read-only pages to all wherever bound (FARM_WEB_PUBLIC=1); operator actions still need the token"),
+      webListenOptions(
+        program.command("web").description("serve the web app: history charts, commits, files with their issues, live analyses, operations, webhooks"),
+        "--",
+      ).option("--public", "open the read-only pages to all wherever bound (FARM_WEB_PUBLIC=1); operator actions still need the token"),
     ),
     ["farm web", "farm web --port 9000", "FARM_WEB_TOKEN=s3cret farm web --host 0.0.0.0", "NATS_URL=nats://cluster:4222 farm web --host 0.0.0.0 --public"],
   ).action(webCommand);

@@ -96,9 +96,7 @@ export class HistoryServer {
    */
   onIssues = async (q: Unchecked): Promise<HistoryIssuesReply> => {
     const subject = "history.issues";
-    const repo = repoOf(q, subject);
-    const key = repoKey(repo);
-    const sha = shaOf(q?.sha, subject, "sha");
+    const { repo, key, sha } = commitNamed(q, subject);
     const fingerprints = fingerprintsOf(q, subject);
     const start = await this.d.reports.head(key, sha);
     if (!start) throw notFound(`no report for ${repo} at ${sha}: it was not analysed (or its analysis failed)`);
@@ -147,9 +145,7 @@ export class HistoryServer {
   /** `history.file`: `{repo, sha, path}` → the file's content at the commit, capped; binary files without content. */
   onFile = async (q: Unchecked): Promise<HistoryFileReply> => {
     const subject = "history.file";
-    const repo = repoOf(q, subject);
-    const key = repoKey(repo);
-    const sha = shaOf(q?.sha, subject, "sha");
+    const { repo, key, sha } = commitNamed(q, subject);
     const path = q?.path;
     if (typeof path !== "string" || path === "" || path.length > MAX_STRING)
       throw badRequest(`${subject}: "path" must be a file's path in the commit (a non-empty string of at most ${MAX_STRING} characters)`);
@@ -229,6 +225,12 @@ function badRequest(message: string): PermanentError {
 
 function notFound(message: string): PermanentError {
   return new PermanentError(message, ErrorCodes.NotFound);
+}
+
+/** The repository and commit a request names: both validated. */
+function commitNamed(q: Unchecked, subject: string): { repo: string; key: string; sha: string } {
+  const repo = repoOf(q, subject);
+  return { repo, key: repoKey(repo), sha: shaOf(q?.sha, subject, "sha") };
 }
 
 /** The repository's identity (a client's credentials are never echoed back). */

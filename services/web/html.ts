@@ -45,3 +45,24 @@ export function query(params: Record<string, string | number | undefined>): stri
   for (const [k, v] of Object.entries(params)) if (v !== undefined) q.set(k, String(v));
   return q.toString();
 }
+
+/** A column heading of a grid table: its label; `num` right-aligns a column of numbers. */
+export type Column = string | { label: string; num: true };
+
+/** The one table shape of the pages: a heading row, then `rows` (each a `<tr>`). */
+export function gridTable(kind: string, columns: readonly Column[], rows: HtmlValue): SafeHtml {
+  const heads = columns.map((c) => (typeof c === "string" ? html`<th>${c}</th>` : html`<th class="num">${c.label}</th>`));
+  return html`<table class="grid${kind ? ` ${kind}` : ""}">
+    <thead>
+      <tr>
+        ${heads}
+      </tr>
+    </thead>
+    <tbody>
+      ${rows}
+    </tbody>
+  </table>`;
+}
+
+/** A numeric column heading. */
+export const num = (label: string): Column => ({ label, num: true });

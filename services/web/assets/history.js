@@ -64,48 +64,39 @@
   var bar = function (v) {
     return v ? v : null;
   };
-  var lines = new uPlot(
-    {
+  // Both charts share the commit axis, the cursor and click-to-open; only their series differ.
+  var chart = function (height, series, data, target) {
+    var options = {
       width: width(),
-      height: 260,
+      height: height,
       cursor: cursor,
       scales: { x: { time: false, range: padded } },
       axes: [xAxis, yAxis],
-      series: [
-        { label: "commit", value: commitLabel },
-        { label: "errors", stroke: "#c9342f", width: 2, fill: "rgba(201,52,47,0.07)", points: { show: d.shas.length < 60 } },
-        { label: "warnings", stroke: "#d69e2e", width: 2, points: { show: d.shas.length < 60 } },
-      ],
+      series: [{ label: "commit", value: commitLabel }].concat(series),
       hooks: { ready: [openOnClick] },
-    },
-    [xs, d.errors, d.warnings],
+    };
+    return new uPlot(options, [xs].concat(data), target);
+  };
+  var points = { show: d.shas.length < 60 };
+  var lines = chart(
+    260,
+    [
+      { label: "errors", stroke: "#c9342f", width: 2, fill: "rgba(201,52,47,0.07)", points: points },
+      { label: "warnings", stroke: "#d69e2e", width: 2, points: points },
+    ],
+    [d.errors, d.warnings],
     el,
   );
-  var delta = new uPlot(
-    {
-      width: width(),
-      height: 170,
-      cursor: cursor,
-      scales: { x: { time: false, range: padded } },
-      axes: [xAxis, yAxis],
-      series: [
-        { label: "commit", value: commitLabel },
-        { label: "new", stroke: "#c9342f", fill: "rgba(201,52,47,0.75)", paths: bars, points: { show: false } },
-        {
-          label: "fixed",
-          stroke: "#1e8a4c",
-          fill: "rgba(30,138,76,0.75)",
-          paths: bars,
-          points: { show: false },
-          value: function (_u, v) {
-            return v == null ? "" : String(-v);
-          },
-        },
-      ],
-      hooks: { ready: [openOnClick] },
-    },
+  var negated = function (_u, v) {
+    return v == null ? "" : String(-v);
+  };
+  var delta = chart(
+    170,
     [
-      xs,
+      { label: "new", stroke: "#c9342f", fill: "rgba(201,52,47,0.75)", paths: bars, points: { show: false } },
+      { label: "fixed", stroke: "#1e8a4c", fill: "rgba(30,138,76,0.75)", paths: bars, points: { show: false }, value: negated },
+    ],
+    [
       d.new.map(bar),
       d.fixed.map(function (v) {
         return bar(-v);

@@ -1,7 +1,7 @@
 /** `/commit?repo&sha`: one commit's summary, delta, files by issues and rule counts; its JSON and SARIF downloads. */
 import { countRules, qualifiedRule, type DeltaEntry, type Report, type ReportFile } from "../../../shared/report.js";
 import { toSarif } from "../../../shared/sarif.js";
-import { html, type SafeHtml } from "../html.js";
+import { html, type SafeHtml, gridTable, num } from "../html.js";
 import type { HistoryClient } from "../history.js";
 import { crumbs, links, page, repoName, short, when } from "../layout.js";
 
@@ -28,20 +28,11 @@ function deltaSection(repo: string, r: Report): SafeHtml {
   if (!r.delta) return html`<p class="muted">No delta: this commit has no analysed parent to compare with.</p>`;
   const { new: added, fixed } = r.delta;
   if (added.length + fixed.length === 0) return html`<p class="muted">No new and no fixed issues against the parent.</p>`;
-  return html`<table class="grid delta">
-    <thead>
-      <tr>
-        <th></th>
-        <th>where</th>
-        <th>severity</th>
-        <th>message</th>
-        <th>rule</th>
-      </tr>
-    </thead>
-    <tbody>
-      ${added.map((e) => deltaRow(repo, r.sha, e, "new"))}${fixed.map((e) => deltaRow(repo, r.parent, e, "fixed"))}
-    </tbody>
-  </table>`;
+  return gridTable(
+    "delta",
+    ["", "where", "severity", "message", "rule"],
+    [added.map((e) => deltaRow(repo, r.sha, e, "new")), fixed.map((e) => deltaRow(repo, r.parent, e, "fixed"))],
+  );
 }
 
 function filesSection(repo: string, r: Report): SafeHtml {
@@ -57,19 +48,7 @@ function filesSection(repo: string, r: Report): SafeHtml {
       </tr>`,
   );
   const more = withIssues.length > FILES_SHOWN ? html`<p class="muted">and ${withIssues.length - FILES_SHOWN} more files with issues</p>` : "";
-  return html`<table class="grid files">
-      <thead>
-        <tr>
-          <th>file</th>
-          <th class="num">errors</th>
-          <th class="num">warnings</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${rows}
-      </tbody>
-    </table>
-    ${more}
+  return html`${gridTable("files", ["file", num("errors"), num("warnings")], rows)} ${more}
     <p class="muted small">${r.files.length - withIssues.length} of ${r.files.length} files have no issue.</p>`;
 }
 
@@ -77,25 +56,18 @@ function rulesSection(r: Report): SafeHtml {
   const rules = Object.entries(countRules(r.files)).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
   if (rules.length === 0) return html`<p class="muted">No rule fired.</p>`;
   const max = rules[0][1];
-  return html`<table class="grid rules">
-    <thead>
-      <tr>
-        <th>rule</th>
-        <th class="num">issues</th>
-        <th></th>
-      </tr>
-    </thead>
-    <tbody>
-      ${rules.map(
-        ([rule, n]) =>
-          html`<tr>
-            <td class="mono">${rule}</td>
-            <td class="num">${n}</td>
-            <td class="meter-cell"><meter min="0" max="${max}" value="${n}"></meter></td>
-          </tr>`,
-      )}
-    </tbody>
-  </table>`;
+  return gridTable(
+    "rules",
+    ["rule", num("issues"), ""],
+    rules.map(
+      ([rule, n]) =>
+        html`<tr>
+          <td class="mono">${rule}</td>
+          <td class="num">${n}</td>
+          <td class="meter-cell"><meter min="0" max="${max}" value="${n}"></meter></td>
+        </tr>`,
+    ),
+  );
 }
 
 export async function commitPage(history: HistoryClient, repo: string, sha: string): Promise<string> {

@@ -3,7 +3,7 @@ import type { DeadLetter } from "../../../shared/dlq.js";
 import type { Farm } from "../../../shared/farm.js";
 import { whoIsUp, type Presence } from "../../../shared/presence.js";
 import { DLQ_STREAM } from "../../../shared/topology.js";
-import { html, type SafeHtml } from "../html.js";
+import { html, type SafeHtml, gridTable, num } from "../html.js";
 import { page, when } from "../layout.js";
 
 interface StreamDepth {
@@ -34,27 +34,19 @@ async function depths(farm: Farm): Promise<StreamDepth[]> {
 function instances(list: Presence[]): SafeHtml {
   if (list.length === 0) return html`<p class="muted">No instance answered.</p>`;
   const sorted = [...list].sort((a, b) => a.service.localeCompare(b.service) || a.host.localeCompare(b.host));
-  return html`<table class="grid">
-    <thead>
-      <tr>
-        <th>service</th>
-        <th>host</th>
-        <th class="num">pid</th>
-        <th>since</th>
-      </tr>
-    </thead>
-    <tbody>
-      ${sorted.map(
-        (i) =>
-          html`<tr>
-            <td><span class="dot-up"></span>${i.service}</td>
-            <td class="mono">${i.host}</td>
-            <td class="num">${i.pid}</td>
-            <td class="muted">${when(i.startedAt)}</td>
-          </tr>`,
-      )}
-    </tbody>
-  </table>`;
+  return gridTable(
+    "",
+    ["service", "host", num("pid"), "since"],
+    sorted.map(
+      (i) =>
+        html`<tr>
+          <td><span class="dot-up"></span>${i.service}</td>
+          <td class="mono">${i.host}</td>
+          <td class="num">${i.pid}</td>
+          <td class="muted">${when(i.startedAt)}</td>
+        </tr>`,
+    ),
+  );
 }
 
 function streams(list: StreamDepth[]): SafeHtml {
@@ -80,20 +72,7 @@ function streams(list: StreamDepth[]): SafeHtml {
             </tr>`,
         ),
   );
-  return html`<table class="grid">
-    <thead>
-      <tr>
-        <th>stream</th>
-        <th>consumer</th>
-        <th class="num">pending</th>
-        <th class="num">in flight</th>
-        <th class="num">redelivered</th>
-      </tr>
-    </thead>
-    <tbody>
-      ${rows}
-    </tbody>
-  </table>`;
+  return gridTable("", ["stream", "consumer", num("pending"), num("in flight"), num("redelivered")], rows);
 }
 
 /** A control byte other than tab and line breaks: not text. */
@@ -140,22 +119,7 @@ function deadLetters(list: DeadLetter[], total: number, enabled: boolean): SafeH
         <td>${replayForm(d.seq, enabled)}</td>
       </tr>`,
   );
-  return html`<table class="grid dlq">
-      <thead>
-        <tr>
-          <th class="num">#</th>
-          <th>subject</th>
-          <th>kind</th>
-          <th class="num">attempts</th>
-          <th>reason</th>
-          <th>parked</th>
-          <th></th>
-        </tr>
-      </thead>
-      <tbody>
-        ${rows}
-      </tbody>
-    </table>
+  return html`${gridTable("dlq", [num("#"), "subject", "kind", num("attempts"), "reason", "parked", ""], rows)}
     ${total > DLQ_SHOWN ? html`<p class="muted">and ${total - DLQ_SHOWN} more (<code>farm dlq ls</code>)</p>` : ""}
     <div class="replay-all">${replayForm("all", enabled)}</div>`;
 }

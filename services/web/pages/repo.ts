@@ -1,6 +1,6 @@
 /** `/repo?repo=…[&from=…]`: a repository's history: the trend chart and a paged commit table. */
 import type { HistoryCommit } from "../../../shared/pipeline.js";
-import { html, type SafeHtml } from "../html.js";
+import { html, type SafeHtml, gridTable, num } from "../html.js";
 import type { HistoryClient } from "../history.js";
 import { crumbs, links, page, repoName, short, when } from "../layout.js";
 
@@ -70,23 +70,11 @@ export async function repoPage(history: HistoryClient, repo: string, from: strin
     </section>
     <section class="card">
       <h2>Commits</h2>
-      <table class="grid commits">
-        <thead>
-          <tr>
-            <th>commit</th>
-            <th>subject</th>
-            <th>date</th>
-            <th class="num">files</th>
-            <th class="num">errors</th>
-            <th class="num">warnings</th>
-            <th class="num">new</th>
-            <th class="num">fixed</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${table.commits.map((c) => row(repo, c))}
-        </tbody>
-      </table>
+      ${gridTable(
+        "commits",
+        ["commit", "subject", "date", num("files"), num("errors"), num("warnings"), num("new"), num("fixed")],
+        table.commits.map((c) => row(repo, c)),
+      )}
       ${pager}
     </section>`;
   return page({
