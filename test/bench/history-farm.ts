@@ -135,25 +135,16 @@ export interface EmbeddedOptions {
 }
 
 /** `farm analyze <repo> --sha <sha> --commits N --format ndjson [--summary] --out F`, polled for CPU and peak RSS. */
+/** `farm analyze` of `commits` commits up to `sha`, written to `outFile` in `output` form. */
+function analyzeArgs(o: { repo: string; sha: string; commits: number }, output: FarmOutput, outFile: string): string[] {
+  return ["analyze", o.repo, "--sha", o.sha, "--commits", String(o.commits), ...FORMAT_ARGS[output], "--out", outFile, "--timeout", ANALYZE_TIMEOUT_S];
+}
+
 export async function runFarmEmbedded(o: EmbeddedOptions): Promise<FarmRun> {
   const output = o.output ?? "summary";
   rmSync(o.outFile, { force: true });
   const nodeArgs = o.cpuProfDir ? ["--cpu-prof", "--cpu-prof-dir", o.cpuProfDir] : [];
-  const args = [
-    ...nodeArgs,
-    ...o.farm.args,
-    "analyze",
-    o.repo,
-    "--sha",
-    o.sha,
-    "--commits",
-    String(o.commits),
-    ...FORMAT_ARGS[output],
-    "--out",
-    o.outFile,
-    "--timeout",
-    ANALYZE_TIMEOUT_S,
-  ];
+  const args = [...nodeArgs, ...o.farm.args, ...analyzeArgs(o, output, o.outFile)];
   const env = farmEnv({ FARM_DATA_DIR: o.dataDir, FARM_LOG_LEVEL: "info" });
   let pid = 0;
   let natsPid = 0;
@@ -287,26 +278,11 @@ export async function runFarmSplit(o: { farm: FarmCommand; repo: string; sha: st
     );
     const outFile = path.join(o.dir, "summaries.ndjson");
     const t0 = performance.now();
-    await run(
-      process.execPath,
-      [
-        ...o.farm.args,
-        "analyze",
-        o.repo,
-        "--sha",
-        o.sha,
-        "--commits",
-        String(o.commits),
-        ...FORMAT_ARGS.summary,
-        "--out",
-        outFile,
-        "--nats",
-        url,
-        "--timeout",
-        ANALYZE_TIMEOUT_S,
-      ],
-      { env: farmEnv({ FARM_LOG_LEVEL: "warn" }), stdio: ["ignore", "pipe", "pipe"], onSpawn: (pid) => pids.set("client", pid) },
-    );
+    await run(process.execPath, [...o.farm.args, ...analyzeArgs(o, "summary", outFile), "--nats", url], {
+      env: farmEnv({ FARM_LOG_LEVEL: "warn" }),
+      stdio: ["ignore", "pipe", "pipe"],
+      onSpawn: (pid) => pids.set("client", pid),
+    });
     const wallMs = performance.now() - t0;
     watcher.tick();
     const procs = Object.fromEntries(watcher.stop());
