@@ -18,6 +18,7 @@ import { createLogger } from "./logger.js";
 import type { QueueSpec, Queues } from "./queues.js";
 import { farmQueueRegistry, openTopology } from "./topology.js";
 import { Worker, type Handler, type WorkerOptions } from "./worker.js";
+import type { WorkerObserver } from "./worker/observers.js";
 
 export interface FarmOptions extends ConnectOptions {
   log?: Logger;
@@ -40,6 +41,8 @@ export class Farm {
   readonly dlq: DeadLetters;
   // Only closed here: what they take and return does not matter.
   private readonly workers = new Set<Pick<Worker, "close">>();
+  /** What every worker of this farm tells of its tasks (observe). */
+  private readonly observers: WorkerObserver[] = [];
   private closing?: Promise<void>;
 
   private constructor(
@@ -66,10 +69,16 @@ export class Farm {
 
   /** Starts a worker for `subject`; closed with the farm. */
   async worker<T = unknown, R = unknown>(subject: string, handler: Handler<T, R>, opts?: WorkerOptions): Promise<Worker<T, R>> {
-    const w = new Worker<T, R>({ nc: this.nc, js: this.js, jsm: this.jsm, dlq: this.dlq, log: this.log, queues: this.queues }, subject, handler, opts);
+    const deps = { nc: this.nc, js: this.js, jsm: this.jsm, dlq: this.dlq, log: this.log, queues: this.queues, observers: this.observers };
+    const w = new Worker<T, R>(deps, subject, handler, opts);
     await w.start();
     this.workers.add(w);
     return w;
+  }
+
+  /** Adds an observer of every task of this farm's workers, those started already included. */
+  observe(observer: WorkerObserver): void {
+    this.observers.push(observer);
   }
 
   /** Graceful: workers finish or hand back their tasks, then the connection drains. Idempotent. */

@@ -9,6 +9,7 @@ export * from "./envelope.js";
 export * from "./jobs.js";
 export * from "./events.js";
 export * from "./worker.js";
+export type { TaskInfo, WorkerObserver } from "./worker/observers.js";
 export * from "./dlq.js";
 export * from "./farm.js";
 export * from "./concurrency.js";

@@ -21,6 +21,7 @@ import { ADVISORY_STREAM, advisoryDurable, durableName, farmQueueRegistry, queue
 import { DeadLetterer, type DeadLetterCopy } from "./worker/dead-letter.js";
 import { Heartbeats } from "./worker/heartbeats.js";
 import { InFlight } from "./worker/in-flight.js";
+import { observed, type WorkerObserver } from "./worker/observers.js";
 import { advisoryConsumer, MaxDeliveries } from "./worker/max-deliveries.js";
 import { Outbox } from "./worker/outbox.js";
 import type { TaskRun } from "./worker/ports.js";
@@ -98,6 +99,8 @@ export interface WorkerDeps {
   log: Logger;
   /** The work queues a subject may be on (Farm passes its own). Default farm's (topology.farmQueueRegistry). */
   queues?: Queues;
+  /** See every task (metrics, $SRV stats, traces); read at each task, so later additions count. Default none. */
+  observers?: readonly WorkerObserver[];
 }
 
 export class Worker<T = unknown, R = unknown> {
@@ -157,7 +160,7 @@ export class Worker<T = unknown, R = unknown> {
     this.outbox = new Outbox(deps.nc, log);
     this.results = new Results({ nc: deps.nc, js: deps.js, queues: this.queues });
     this.deadLetters = new DeadLetterer(
-      { dlq: deps.dlq, results: this.results, counts, log },
+      { dlq: deps.dlq, results: this.results, counts, observers: deps.observers, log },
       { subject, decode: opts.decode, keep: opts.deadLetter, retryDelay: fromSchedule(opts.backoff, 0, 1000) },
     );
     const queued = new QueuedTasks(
@@ -230,8 +233,10 @@ export class Worker<T = unknown, R = unknown> {
 
   /** Decodes a task and runs the handler on it with its context (throws what the decoder throws). */
   private run(via: TaskContext["via"], data: Uint8Array, headers: MsgHdrs | undefined, run: TaskRun): R | Promise<R> {
-    const task = this.opts.decode(data, headers) as T;
-    return this.handler(task, this.context(run.id, via, run.attempt, headers, run.working));
+    const handle = () => this.handler(this.opts.decode(data, headers) as T, this.context(run.id, via, run.attempt, headers, run.working));
+    const observers = this.deps.observers;
+    if (!observers?.length) return handle();
+    return observed(observers, { id: run.id, subject: this.subject, via, attempt: run.attempt, headers }, handle);
   }
 
   private context(id: string, via: TaskContext["via"], attempt: number, headers: MsgHdrs | undefined, working: () => void): TaskContext {

@@ -7,6 +7,7 @@ import type { MsgHdrs } from "@nats-io/transport-node";
 import { ErrorCodes, toWireError, type WireError } from "../errors.js";
 import type { DeadLetterKind, DeadLetters, RawMessage } from "../dlq.js";
 import type { Results } from "./results.js";
+import type { WorkerObserver } from "./observers.js";
 import type { Log, TaskMsg } from "./ports.js";
 
 /** A task's payload and the reason it was given up, as the dead-letter stream keeps them. */
@@ -47,6 +48,8 @@ export interface DeadLetterDeps {
   results: Pick<Results, "deliver">;
   /** Counts every task parked (WorkerStats.deadLettered). */
   counts: { deadLettered: number };
+  /** Told of every task parked. Default none. */
+  observers?: readonly WorkerObserver[];
   log: Log;
 }
 
@@ -96,6 +99,7 @@ export class DeadLetterer {
       { stream: p.stream, streamSeq: p.streamSeq, attempts: p.attempts, reason: kept.reason, kind: p.kind },
     );
     this.deps.counts.deadLettered++;
+    for (const o of this.deps.observers ?? []) o.deadLettered?.(this.opts.subject);
     // The distributor sees the worker's own error, as `send` would; "DeadLettered" when there is none.
     const error: WireError = p.cause ?? { name: "DeadLettered", message: p.reason, code: ErrorCodes.DeadLetter, permanent: true };
     // The task rides along so a results consumer knows what was given up.

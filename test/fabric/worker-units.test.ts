@@ -19,6 +19,7 @@ import { advisoryConsumer, MaxDeliveries, type AdvisoryMsg, type StreamMessages 
 import { Puller, workQueueConsumer, type Batch, type PullOwner } from "../../shared/worker/pull.js";
 import { QueuedTasks, type QueuedDeps } from "../../shared/worker/queued.js";
 import { Requests, type RequestDeps } from "../../shared/worker/requests.js";
+import { observed, type TaskInfo, type WorkerObserver } from "../../shared/worker/observers.js";
 import type { Log, RequestMsg, RunTask, TaskMsg } from "../../shared/worker/ports.js";
 import { waitFor } from "../harness/wait.js";
 
@@ -902,5 +903,36 @@ describe("requests", () => {
     server.stop();
     await serving;
     expect(sub.unsubscribe).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe("observers", () => {
+  const task: TaskInfo = { id: "t1", subject: "jobs.unit", via: "distribute", attempt: 2 };
+
+  test("without an around observer the task runs as it is, synchronous results staying synchronous", () => {
+    expect(observed([], task, () => 7)).toBe(7);
+    expect(observed([{ deadLettered: () => undefined }], task, () => 7)).toBe(7);
+  });
+
+  test("each around wraps the task once, the first registered outermost, and sees its value and its error", async () => {
+    const seen: string[] = [];
+    const tracer = (name: string): WorkerObserver => ({
+      async around(t, next) {
+        seen.push(`${name}>${t.id}#${t.attempt}`);
+        try {
+          return await next();
+        } finally {
+          seen.push(`${name}<`);
+        }
+      },
+    });
+    await expect(observed([tracer("a"), tracer("b")], task, () => 7)).resolves.toBe(7);
+    expect(seen).toEqual(["a>t1#2", "b>t1#2", "b<", "a<"]);
+    const boom = new Error("boom");
+    await expect(
+      observed([tracer("a")], task, () => {
+        throw boom;
+      }),
+    ).rejects.toBe(boom);
   });
 });
