@@ -10,6 +10,7 @@ import { statusCommand } from "./commands/status.js";
 import { webCommand } from "./commands/web.js";
 import { errorLine, exitCodeOf } from "./context.js";
 import { isOutputClosed, whenStdoutClosed } from "./output.js";
+import { FARM_VERSION } from "../shared/version.js";
 
 function connectionOptions(cmd: Command): Command {
   return cmd
@@ -39,7 +40,7 @@ function examples(cmd: Command, lines: string[]): Command {
 export function buildProgram(): Command {
   const program = new Command("farm")
     .description("Analyze every commit of git repositories on NATS JetStream: lint results, new and fixed issues, trends.")
-    .version("0.1.0")
+    .version(FARM_VERSION)
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
 

@@ -11,6 +11,7 @@ import { useTempDir } from "../harness/files.js";
 import { gitEnv } from "../harness/git.js";
 import { freePort } from "../harness/nats-server.js";
 import { threeCommits } from "./helpers.js";
+import { FARM_VERSION } from "../../shared/version.js";
 
 const tmp = useTempDir("farm-cli-");
 const cli = new FarmCli({ cwd: tmp, env: { ...gitEnv(tmp), FARM_DATA_DIR: path.join(tmp, "data-default") } });
@@ -24,6 +25,15 @@ beforeAll(() => {
 });
 
 afterAll(killChildren);
+
+describe("farm --version", () => {
+  test("prints package.json's version, the one presence and $SRV INFO announce", async () => {
+    const pkg = JSON.parse(readFileSync(path.join(import.meta.dirname, "../../package.json"), "utf8")) as { version: string };
+    expect(FARM_VERSION).toBe(pkg.version);
+    const r = await farm(["--version"]);
+    expect(r.stdout.trim()).toBe(pkg.version);
+  });
+});
 
 describe("farm analyze on the embedded default", () => {
   test("prints a table with one row per commit and the top rules", async () => {
