@@ -14,6 +14,7 @@ import type { Logger } from "../shared/logger.js";
 import type { Service } from "../shared/pipeline.js";
 import { SERVICE_NAMES, startConfiguredWeb, startServices, stopServices } from "../services/index.js";
 import type { WebService } from "../services/web/index.js";
+import { startOperations, type Operations } from "../services/operations.js";
 
 export interface Cluster {
   farm: Farm;
@@ -75,8 +76,10 @@ async function openBare(config: FarmConfig, log: Logger, opts: OpenOptions): Pro
   const url = config.natsUrl ?? server!.url;
   let farm: Farm | undefined;
   let services: Service[] = [];
+  let operations: Operations | undefined;
   const close = async () => {
     await stopServices(services);
+    await operations?.close();
     await farm?.close();
     await server?.stop();
   };
@@ -84,7 +87,10 @@ async function openBare(config: FarmConfig, log: Logger, opts: OpenOptions): Pro
     farm = await Farm.connect({ ...connectOptionsFrom(config, url, name), replicas: config.replicas, log });
     // The embedded default is the whole cluster: it must run the services itself.
     const embeddedConfig = server ? { ...config, allowLocalRepos: true } : config;
-    if (server || opts.services) services = await startServices(SERVICE_NAMES, { farm, config: embeddedConfig, log });
+    if (server || opts.services) {
+      operations = await startOperations({ farm, config: embeddedConfig, log });
+      services = await startServices(SERVICE_NAMES, { farm, config: embeddedConfig, log });
+    }
   } catch (err) {
     await close();
     throw err;

@@ -3,6 +3,7 @@ import { connectOptionsFrom } from "../../shared/connection.js";
 import { Farm } from "../../shared/farm.js";
 import { removeLocalFarm, writeLocalFarm } from "../../shared/local-farm.js";
 import { ALL_SERVICE_NAMES, isServiceName, SERVICE_NAMES, startServices, stopServices } from "../../services/index.js";
+import { startOperations } from "../../services/operations.js";
 import { openCluster } from "../cluster.js";
 import { commandContext, UsageError, type ConnectionFlags } from "../context.js";
 import { untilSignal } from "../signals.js";
@@ -60,7 +61,12 @@ export async function serviceCommand(name: string, flags: ConnectionFlags) {
     log: ctx.log.child({ service: name }),
   });
   // A service that cannot start (the web app's bad address or port) must not leave the connection holding the process open.
+  const operations = await startOperations({ farm, config: ctx.config, log: farm.log }).catch(async (err: unknown) => {
+    await farm.close();
+    throw err;
+  });
   const services = await startServices([name], { farm, config: ctx.config, log: farm.log }).catch(async (err: unknown) => {
+    await operations.close();
     await farm.close();
     throw err;
   });
@@ -69,5 +75,6 @@ export async function serviceCommand(name: string, flags: ConnectionFlags) {
   const sig = await stopped;
   farm.log.info({ signal: sig }, "stopping");
   await stopServices(services);
+  await operations.close();
   await farm.close();
 }

@@ -20,19 +20,19 @@ export interface WorkerObserver {
    * Wraps one task's decode and handler: calls `next` once and returns what it
    * returns, or throws what it throws (a span, a timer, a counter around it).
    */
-  around?<X>(task: TaskInfo, next: () => Promise<X>): Promise<X>;
+  around?: <X>(task: TaskInfo, next: () => Promise<X>) => Promise<X>;
   /** A queued task was given up and parked in the dead-letter stream. */
-  deadLettered?(subject: string): void;
+  deadLettered?: (subject: string) => void;
 }
 
 /** Runs `run` inside every observer's `around`, the first registered outermost. */
 export function observed<X>(observers: readonly WorkerObserver[], task: TaskInfo, run: () => X | Promise<X>): X | Promise<X> {
+  const wrapping = observers.filter((o) => o.around);
+  if (!wrapping.length) return run();
   let next = async () => run();
-  for (let i = observers.length - 1; i >= 0; i--) {
-    const o = observers[i];
-    if (!o.around) continue;
+  for (const o of wrapping.reverse()) {
     const inner = next;
     next = () => o.around!(task, inner);
   }
-  return observers.some((o) => o.around) ? next() : run();
+  return next();
 }

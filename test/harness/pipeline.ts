@@ -9,6 +9,7 @@ import { connect, type NatsConnection, type Subscription } from "@nats-io/transp
 import path from "node:path";
 import { afterAll, beforeAll } from "vitest";
 import { SERVICE_NAMES, startServices, stopServices, type ServiceName } from "../../services/index.js";
+import { startOperations, type Operations } from "../../services/operations.js";
 import { loadConfig, type FarmConfig } from "../../shared/config.js";
 import { Farm } from "../../shared/farm.js";
 import type { Logger } from "../../shared/logger.js";
@@ -40,6 +41,8 @@ export function collectErrors(nc: NatsConnection): string[] {
 export interface Cluster {
   farm: Farm;
   services: Service[];
+  /** The process's metrics and traces (services/operations.ts). */
+  operations: Operations;
   config: FarmConfig;
   /** The asynchronous errors the server sent the services' connection. */
   errors: string[];
@@ -71,6 +74,7 @@ export async function startCluster(url: string, names: readonly ServiceName[], c
     log,
   });
   const errors = collectErrors(farm.nc);
+  const operations = await startOperations({ farm, config, log });
   const services: Service[] = [];
   const add = async (more: readonly ServiceName[]) => {
     const started = await startServices(more, { farm, config, log });
@@ -80,6 +84,7 @@ export async function startCluster(url: string, names: readonly ServiceName[], c
   try {
     await add(names);
   } catch (err) {
+    await operations.close();
     await farm.close();
     throw err;
   }
@@ -87,12 +92,14 @@ export async function startCluster(url: string, names: readonly ServiceName[], c
   return {
     farm,
     services,
+    operations,
     config,
     errors,
     add,
     close: () =>
       (closing ??= (async () => {
         await stopServices(services);
+        await operations.close();
         await farm.close();
       })()),
   };
