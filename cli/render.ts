@@ -55,6 +55,8 @@ class ReportWriter {
   private readonly rows: string[][] = [];
   private readonly rules = new Map<string, number>();
   private readonly newIssues: { report: AnyReport; entries: DeltaEntry[] }[] = [];
+  /** Each distinct note of the commits, with how many commits it was on. */
+  private readonly notes = new Map<string, number>();
   private only?: AnyReport;
 
   constructor(
@@ -82,6 +84,7 @@ class ReportWriter {
     }
     this.rows.push(tableRow(r));
     for (const [rule, n] of Object.entries(isFull(r) ? countRules(r.files) : r.rules)) this.rules.set(rule, (this.rules.get(rule) ?? 0) + n);
+    for (const note of new Set(r.notes)) this.notes.set(note, (this.notes.get(note) ?? 0) + 1);
     if (this.count === 1) this.only = r;
     else if (this.opts.details && r.delta?.new.length) this.newIssues.push({ report: r, entries: r.delta.new });
     return "";
@@ -94,6 +97,7 @@ class ReportWriter {
     if (format === "sarif") return JSON.stringify(this.only && isFull(this.only) ? toSarif(this.only) : emptySarifLog(), null, 2) + "\n";
     let out = tableText(this.rows, topOf(this.rules, 10));
     if (this.only && isFull(this.only)) out += "\n" + commitIssues(this.only);
+    if (this.notes.size > 0) out += "\n" + notesText(this.notes, this.count);
     for (const { report, entries } of this.newIssues) {
       out += `\n${report.sha.slice(0, 10)}  ${(report.subject ?? "").slice(0, 60)}: ${entries.length} new\n`;
       out += stylish(entries.map((e) => ({ ...e, isNew: true })));
@@ -148,6 +152,12 @@ function tableText(rows: string[][], rules: [string, number][]): string {
       ) + "\n";
   }
   return out;
+}
+
+/** What farm could not honour of the repositories' configuration: each note once, with its commits when a history has it on some. */
+function notesText(notes: Map<string, number>, commits: number): string {
+  const lines = [...notes].map(([note, n]) => `  ${note}${commits > 1 ? ` (${n === commits ? "every commit" : `${n} of ${commits} commits`})` : ""}`);
+  return `Notes\n${lines.join("\n")}\n`;
 }
 
 function topOf(counts: Map<string, number>, n: number): [string, number][] {

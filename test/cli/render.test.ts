@@ -158,6 +158,15 @@ describe("the table says where each issue is", () => {
     expect(detailed).not.toContain("Parsing error");
   });
 
+  test("what farm could not honour: each note once under the table, with the commits a history has it on", () => {
+    const note = 'src/.eslintrc.yml: plugin "react-hooks" is not bundled with farm; its rules are not run';
+    const one1 = { ...one, notes: [note] };
+    expect(renderReports([one1], { format: "table" })).toMatch(new RegExp(`\\nNotes\\n  ${note.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\n$`));
+    const history = renderReports([one1, { ...report(0), notes: [note, "another note"] }, report(2)], { format: "table" });
+    expect(history.slice(history.indexOf("\nNotes\n"))).toBe(`\nNotes\n  ${note} (2 of 3 commits)\n  another note (1 of 3 commits)\n`);
+    expect(renderReports([one, report(0)], { format: "table" })).not.toContain("Notes");
+  });
+
   test("summary form: each commit without its files; ndjson: one report per line", () => {
     const lines = renderReports([one, report(0)], { format: "ndjson", summary: true })
       .trimEnd()
