@@ -2,6 +2,7 @@
 import { openStores } from "../shared/stores/index.js";
 import type { Service, ServiceContext } from "../shared/pipeline.js";
 import { announce } from "../shared/presence.js";
+import { endpointStats, startDiscovery } from "../shared/discovery.js";
 import { startAggregator } from "./aggregator/index.js";
 import { startIngest } from "./ingest/index.js";
 import { startLinterRunner } from "./linter-runner/index.js";
@@ -40,11 +41,14 @@ export async function startServices(names: readonly ServiceName[], ctx: ServiceC
   const started: Service[] = [];
   // Services of one process share their stores: what ingest writes, the splitter reads from memory.
   if (names.length > 1 && !ctx.stores) ctx = { ...ctx, stores: await openStores(ctx.farm.nc) };
+  // $SRV STATS counts from the first task on: the observer is in place before any worker starts.
+  endpointStats(ctx.farm);
   try {
     for (const name of names) {
       const service = await SERVICES[name](ctx);
       const presence = announce(ctx.farm.nc, name);
-      started.push({ ...service, name, close: async () => (presence.unsubscribe(), service.close()) });
+      const discovery = startDiscovery(ctx.farm, { name, endpoints: service.endpoints });
+      started.push({ ...service, name, close: async () => (presence.unsubscribe(), discovery.stop(), service.close()) });
     }
   } catch (err) {
     await stopServices(started);

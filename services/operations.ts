@@ -5,21 +5,101 @@
  * services so their first tasks are observed, and closed after them.
  */
 import type { ServiceContext } from "../shared/pipeline.js";
+import {
+  bindMetrics,
+  countReconnects,
+  createMetrics,
+  processRegistry,
+  registerJetStreamGauges,
+  taskObserver,
+  unbindMetrics,
+  type FarmMetrics,
+} from "../shared/metrics.js";
+import { serveMetrics } from "../shared/metrics-server.js";
+import { DLQ_STREAM, EVENTS_STREAM, servedBy } from "../shared/topology.js";
+import { startTracing, type TracingOptions } from "../shared/tracing.js";
 
 export interface Operations {
   /** The metrics endpoint, when one listens (`http://host:port/metrics`). */
   metricsUrl?: string;
+  /** What this process's services count into, when metrics are on (they find it through their farm). */
+  metrics?: FarmMetrics;
   close(): Promise<void>;
 }
 
-export type OperationsContext = Pick<ServiceContext, "farm" | "config" | "log">;
+export type OperationsContext = Pick<ServiceContext, "farm" | "config" | "log"> & {
+  /** Tracing whatever the OTEL_* environment says (a test's in-memory exporter): see shared/tracing.ts. */
+  tracing?: TracingOptions;
+};
 
-export function startOperations(ctx: OperationsContext): Promise<Operations> {
+export async function startOperations(ctx: OperationsContext): Promise<Operations> {
   const closers: (() => Promise<void>)[] = [];
-  void ctx;
-  return Promise.resolve({
+  const operations: Operations = {
     close: async () => {
       for (const close of closers.reverse()) await close();
     },
+  };
+  try {
+    const metrics = await startMetrics(ctx);
+    if (metrics) {
+      operations.metricsUrl = metrics.url;
+      operations.metrics = metrics.metrics;
+      closers.push(metrics.close);
+    }
+    const traces = startTraces(ctx);
+    if (traces) closers.push(traces.close);
+  } catch (err) {
+    // What started is stopped: a failed start must not leave a port listening.
+    await operations.close();
+    throw err;
+  }
+  return operations;
+}
+
+/**
+ * A span around every task of the farm's workers, and trace context on what
+ * they publish: only when the OTLP environment names an exporter (or a test
+ * passes its processor). Off, nothing is registered and no task is wrapped.
+ */
+function startTraces(ctx: OperationsContext) {
+  // `farm service <name>` logs with its service's name: a process of one service says so in its traces.
+  const service = (ctx.log.bindings() as { service?: unknown }).service;
+  const tracing = startTracing({
+    ...ctx.tracing,
+    service: typeof service === "string" ? service : undefined,
+    serviceOf: (subject) => servedBy[subject],
+    log: ctx.log,
   });
+  if (tracing) ctx.farm.observe(tracing.observer);
+  return tracing;
+}
+
+/**
+ * The process's registry (prom-client's process metrics, farm's counters, the
+ * JetStream gauges), its /metrics server, and the hooks that count: none of it
+ * when FARM_METRICS_PORT is unset.
+ */
+async function startMetrics(ctx: OperationsContext) {
+  const { farm, config, log } = ctx;
+  if (config.metricsPort === undefined) return undefined;
+  const registry = processRegistry();
+  const metrics = createMetrics(registry);
+  const streams = [...farm.queues.list().map((q) => q.stream), DLQ_STREAM, EVENTS_STREAM];
+  registerJetStreamGauges(registry, { jsm: farm.jsm, streams: () => streams, consumers: () => farm.workQueues() }, log);
+  const server = await serveMetrics(registry, { host: config.metricsHost, port: config.metricsPort, log });
+  // Observers cannot be removed from a farm: a closed one lets tasks through uncounted.
+  let on = true;
+  farm.observe(taskObserver(metrics, () => on));
+  const stopReconnects = countReconnects(farm.nc, metrics);
+  bindMetrics(farm, metrics);
+  return {
+    url: server.url,
+    metrics,
+    close: async () => {
+      on = false;
+      unbindMetrics(farm, metrics);
+      stopReconnects();
+      await server.close();
+    },
+  };
 }

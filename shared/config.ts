@@ -46,6 +46,12 @@ export interface FarmConfig {
   /** FARM_WEBHOOK_SECRET (GitHub's `X-Hub-Signature-256` secret) and FARM_GITLAB_TOKEN (GitLab's `X-Gitlab-Token`). */
   webhookSecret?: string;
   gitlabToken?: string;
+  /**
+   * Prometheus metrics on GET /metrics of each process: FARM_METRICS_PORT
+   * (default unset: off; 0 = any free port) and FARM_METRICS_HOST (default 127.0.0.1).
+   */
+  metricsPort?: number;
+  metricsHost: string;
 }
 
 function flag(v: string | undefined): boolean {
@@ -56,6 +62,14 @@ function int(name: string, v: string | undefined, dflt: number): number {
   if (v === undefined || v === "") return dflt;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got "${v}"`);
+  return n;
+}
+
+/** A port to listen on, 0 for any free one; unset or empty: undefined. */
+function listenPort(name: string, v: string | undefined): number | undefined {
+  if (v === undefined || v.trim() === "") return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name} must be a port from 0 (any free one) to 65535, got "${v}"`);
   return n;
 }
 
@@ -88,6 +102,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     webPublic: flag(env.FARM_WEB_PUBLIC),
     webhookSecret: env.FARM_WEBHOOK_SECRET || undefined,
     gitlabToken: env.FARM_GITLAB_TOKEN || undefined,
+    metricsPort: listenPort("FARM_METRICS_PORT", env.FARM_METRICS_PORT),
+    metricsHost: env.FARM_METRICS_HOST || "127.0.0.1",
   };
   return { ...cfg, ...stripUndefined(overrides) };
 }

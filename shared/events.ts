@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { headers as natsHeaders, nuid, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { decode, encode } from "./codec.js";
+import { injectTrace, tracingOn } from "./tracing.js";
 
 export interface PublishOptions {
   /** The event's id: the same for a re-send of the same event (see eventId). Default: a new unique id. */
@@ -40,6 +41,8 @@ export class Events {
     const id = opts.id ?? nuid.next();
     const h = natsHeaders();
     h.set("Nats-Msg-Id", id);
+    // A subscriber can continue the trace of the task that announced this.
+    if (tracingOn) injectTrace(h);
     this.nc.publish(subject, encode({ ...payload, id }, "json"), { headers: h });
     return id;
   }

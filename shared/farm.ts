@@ -40,7 +40,7 @@ export class Farm {
   readonly events: Events;
   readonly dlq: DeadLetters;
   // Only closed here: what they take and return does not matter.
-  private readonly workers = new Set<Pick<Worker, "close">>();
+  private readonly workers = new Set<Pick<Worker, "close" | "endpoint">>();
   /** What every worker of this farm tells of its tasks (observe). */
   private readonly observers: WorkerObserver[] = [];
   private closing?: Promise<void>;
@@ -74,6 +74,11 @@ export class Farm {
     await w.start();
     this.workers.add(w);
     return w;
+  }
+
+  /** The durable consumers of this farm's queue workers (what a process reports of JetStream). */
+  workQueues(): { stream: string; consumer: string }[] {
+    return [...this.workers].flatMap((w) => (w.endpoint.workQueue ? [w.endpoint.workQueue] : []));
   }
 
   /** Adds an observer of every task of this farm's workers, those started already included. */

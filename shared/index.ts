@@ -13,3 +13,5 @@ export type { TaskInfo, WorkerObserver } from "./worker/observers.js";
 export * from "./dlq.js";
 export * from "./farm.js";
 export * from "./concurrency.js";
+export { startDiscovery } from "./discovery.js";
+export { startTracing, traceHeaders, type TracingOptions } from "./tracing.js";

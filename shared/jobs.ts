@@ -10,6 +10,7 @@ import { H, type ErrorReply, type TaskResult } from "./envelope.js";
 import { delayFor } from "./backoff.js";
 import type { Queues } from "./queues.js";
 import { sleep } from "./concurrency.js";
+import { setTraceFields, traceFields, tracingOn } from "./tracing.js";
 
 export interface SendOptions {
   /** Milliseconds to wait for a reply. Default 10000. */
@@ -102,7 +103,10 @@ export class Jobs {
     const deadline = Date.now() + (opts.noRespondersWait ?? timeout);
     const data = encode(task);
     // msgpack that cannot pass for JSON needs no content-type (see codec.formatOf): one header block less each way.
-    const headers = sniffsAsJson(data) ? formatHeaders() : undefined;
+    let headers = sniffsAsJson(data) ? formatHeaders() : undefined;
+    // The caller's span, when tracing: the worker's span continues it.
+    const trace = tracingOn ? traceFields() : undefined;
+    if (trace) headers = setTraceFields(headers ?? natsHeaders(), trace);
     for (let attempt = 0; ; attempt++) {
       try {
         const msg = await this.nc.request(subject, data, { timeout, headers });
@@ -221,6 +225,8 @@ export class Jobs {
     const nc = this.nc;
     const prefix = `${createInbox(this.inboxPrefix)}.`;
     const duplicates: number[] = [];
+    // Injected once, now, in the caller's context: pump() also runs later, in ack callbacks, outside it.
+    const trace = tracingOn ? traceFields() : undefined;
     /** Published, not yet acknowledged: index → when it was sent (insertion order: oldest first). */
     const waiting = new Map<number, number>();
     let next = 0;
@@ -263,6 +269,7 @@ export class Jobs {
             h.set(H.taskId, ids[i]);
             h.set(PubHeaders.MsgIdHdr, ids[i]);
             decorate(h);
+            if (trace) setTraceFields(h, trace);
             const data = encode(tasks[i]);
             waiting.set(i, Date.now());
             nc.publish(wire, data, { reply: prefix + i, headers: h });

@@ -7,6 +7,7 @@ import type { FarmConfig } from "./config.js";
 import type { Farm } from "./farm.js";
 import type { TreeEntry } from "./git/objects.js";
 import type { Logger } from "./logger.js";
+import type { FarmMetrics } from "./metrics.js";
 import type { Stores } from "./stores/index.js";
 
 /**
@@ -108,6 +109,12 @@ export interface Service {
   close(): Promise<void>;
   /** Counters of this instance, for operators and tests (e.g. ingest's clones and fetches). */
   stats?(): Record<string, unknown>;
+  /**
+   * What this instance serves, as the services protocol lists it (`$SRV.INFO`,
+   * shared/discovery.ts): each worker's subject, its queue group when it takes
+   * requests, its stream and durable when it consumes a work queue (Worker.endpoint).
+   */
+  endpoints?: readonly { subject: string; queueGroup?: string; requests: boolean; workQueue?: { stream: string; consumer: string } }[];
 }
 
 export interface ServiceContext {
@@ -120,6 +127,11 @@ export interface ServiceContext {
    * service opens its own.
    */
   stores?: Stores;
+  /**
+   * What the services count (shared/metrics.ts). Default: what the farm's
+   * operations serve on /metrics, or nothing read when metrics are off.
+   */
+  metrics?: FarmMetrics;
 }
 
 // ---- events (public, JSON; `id` is added by Events.publish) ----------------------------

@@ -35,6 +35,21 @@ export const subjects = {
   lintResults: "results.lint",
 } as const;
 
+/** The service that serves each subject farm's workers take (a trace's `farm.service` when one process runs them all). */
+export const servedBy: Readonly<Record<string, "ingest" | "splitter" | "linter-runner" | "aggregator">> = {
+  [subjects.newSha]: "ingest",
+  [subjects.commitManifest]: "splitter",
+  [subjects.lintBatch]: "linter-runner",
+  [subjects.lintFile]: "linter-runner",
+  [subjects.lintResults]: "aggregator",
+  [subjects.commitFiles]: "aggregator",
+  [subjects.reportGet]: "aggregator",
+  [subjects.historyRepos]: "aggregator",
+  [subjects.historyCommits]: "aggregator",
+  [subjects.historyIssues]: "aggregator",
+  [subjects.historyFile]: "aggregator",
+};
+
 /**
  * Farm's own work queues, declared in the queue registry like a library
  * user's: one stream per stage, so limits and permissions stay per stage.

@@ -202,6 +202,17 @@ export class Worker<T = unknown, R = unknown> {
     return { ...this.counts, inFlight: this.inFlight.size };
   }
 
+  /** How this worker takes work, as a service endpoint (Service.endpoints, $SRV.INFO). */
+  get endpoint(): { subject: string; queueGroup?: string; requests: boolean; workQueue?: { stream: string; consumer: string } } {
+    const { serveRequests, consumeQueue } = this.opts;
+    return {
+      subject: this.subject,
+      ...(serveRequests ? { queueGroup: queueGroup(this.subject) } : {}),
+      requests: serveRequests,
+      ...(consumeQueue ? { workQueue: { stream: this.queues.queuedOn(this.subject).stream, consumer: this.durable } } : {}),
+    };
+  }
+
   async start(): Promise<this> {
     if (this.opts.consumeQueue) {
       // Refused when no declared work queue captures the subject.

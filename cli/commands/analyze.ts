@@ -12,6 +12,7 @@ import type { AnalysisRequest, AnalysisStartedEvent, CompletedEvent, FailedEvent
 import type { Report } from "../../shared/report.js";
 import { toSarif } from "../../shared/sarif.js";
 import { subjects } from "../../shared/topology.js";
+import { traceHeaders } from "../../shared/tracing.js";
 import type { Farm } from "../../shared/farm.js";
 import { fetchReport } from "../../shared/report-client.js";
 import { mapOrdered } from "../../shared/concurrency.js";
@@ -152,7 +153,7 @@ async function follow(farm: Farm, repo: string, sha: string, history: number, ti
   const timer = setTimeout(() => settle(new Error(`no result within ${timeoutMs / 1000} s (see farm status)`)), timeoutMs);
   try {
     await farm.nc.flush();
-    await farm.js.publish(subjects.newSha, encode({ repo, sha, history } satisfies AnalysisRequest, "json"));
+    await farm.js.publish(subjects.newSha, encode({ repo, sha, history } satisfies AnalysisRequest, "json"), { headers: traceHeaders() });
     await finished;
   } finally {
     clearTimeout(timer);

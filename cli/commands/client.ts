@@ -5,6 +5,7 @@ import type { Report } from "../../shared/report.js";
 import { EventLog } from "../../shared/event-log.js";
 import { fetchReport } from "../../shared/report-client.js";
 import { subjects } from "../../shared/topology.js";
+import { traceHeaders } from "../../shared/tracing.js";
 import { commandContext, connectClient, parseCount, UsageError, type ConnectionFlags } from "../context.js";
 import { whenStdoutClosed } from "../output.js";
 import { renderReports, type OutputFormat } from "../render.js";
@@ -23,7 +24,7 @@ export async function publishCommand(repo: string, sha: string, flags: PublishFl
   try {
     const payload: AnalysisRequest = { repo, sha, history, ...(flags.ref ? { ref: flags.ref } : {}) };
     // A JetStream publish: the ack proves the stream holds it, so it survives an ingest outage.
-    const ack = await farm.js.publish(subjects.newSha, encode(payload, "json")).catch((err: Error) => {
+    const ack = await farm.js.publish(subjects.newSha, encode(payload, "json"), { headers: traceHeaders() }).catch((err: Error) => {
       throw new UsageError(`the cluster did not store repo.new_sha (${err.message}): is farm running there?`);
     });
     process.stdout.write(JSON.stringify({ published: payload, stream: ack.stream, seq: ack.seq }) + "\n");

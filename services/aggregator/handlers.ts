@@ -12,6 +12,7 @@ import { Lru } from "../../shared/lru.js";
 import { ReportStore, type Objects, type RepoIndex, type ResultCache, type StoredReport } from "../../shared/stores/index.js";
 import { kvKeys, subjects } from "../../shared/topology.js";
 import { mapLimit } from "../../shared/concurrency.js";
+import { metricsOf } from "../../shared/metrics.js";
 import type { ResultTracker } from "./tracker.js";
 
 export interface AggregatorDeps extends ServiceContext {
@@ -117,6 +118,7 @@ export class Aggregator {
       },
       { files: tally.kept, delta, ...(Object.keys(tally.failures).length > 0 ? { failures: tally.failures } : {}) },
     );
+    metricsOf(this.d).commitsAnalyzed.inc();
     // Before .completed: a client that heard it finds the commit in history.repos.
     this.announce(c, await this.indexed(report));
   }

@@ -38,6 +38,7 @@ export async function startAggregator(ctx: ServiceContext): Promise<Service> {
   ];
   return {
     name: "aggregator",
+    endpoints: workers.map((w) => w.endpoint),
     close: async () => {
       for (const sub of events) sub.unsubscribe();
       await Promise.all(workers.map((w) => w.close()));

@@ -26,5 +26,10 @@ export async function startIngest(ctx: ServiceContext): Promise<Service> {
     // The request is the client's, credentials and all; the copy parked for operators is not.
     deadLetter: (t) => ({ ...t, data: redactNewShaPayload(t.data), reason: redactUrl(t.reason) }),
   });
-  return { name: "ingest", close: () => worker.close(), stats: () => ({ ...ingest.stats(), mirrors: mirrors.stats(), worker: worker.stats() }) };
+  return {
+    name: "ingest",
+    close: () => worker.close(),
+    endpoints: [worker.endpoint],
+    stats: () => ({ ...ingest.stats(), mirrors: mirrors.stats(), worker: worker.stats() }),
+  };
 }

@@ -14,6 +14,7 @@ import { encode } from "../../shared/codec.js";
 import { maxBody } from "../../shared/limits.js";
 import { ErrorCodes, isPermanent, PermanentError } from "../../shared/errors.js";
 import { kvKeys, objectNames } from "../../shared/topology.js";
+import { metricsOf } from "../../shared/metrics.js";
 
 export interface RunnerDeps extends ServiceContext {
   objects: Objects;
@@ -56,6 +57,7 @@ export class LinterRunner {
         let messages: LintMessage[][];
         try {
           const linted = await this.d.pool.lint(group.map(({ index, text }) => ({ path: batch.files[index].path, content: text, config })));
+          this.counted(linted);
           messages = linted.map((r) => r.messages);
         } catch (err) {
           // Same settings, same error, whatever the content: the files' result, like a parse error.
@@ -78,6 +80,7 @@ export class LinterRunner {
     if (size > this.d.config.maxFileSize)
       throw new PermanentError(`lint.file content is ${size} bytes; files over ${this.d.config.maxFileSize} bytes are not linted`, ErrorCodes.TooLarge);
     const [r] = await this.d.pool.lint([{ path: q.path, content: q.content, config: defaultFileConfig(q.path) }]);
+    this.counted([r]);
     const answer = { messages: stripCached(withLineHashes(r.messages, q.content)) };
     // The answer is one message: say so rather than leave the client waiting for a reply that cannot be sent.
     const bytes = encode(answer, "json").length;
@@ -89,6 +92,13 @@ export class LinterRunner {
       );
     return answer;
   };
+
+  /** Files linted, and each one's time on its thread. */
+  private counted(linted: readonly { durationMs: number }[]): void {
+    const m = metricsOf(this.d);
+    m.filesLinted.inc(linted.length);
+    for (const r of linted) m.lintFileDuration.observe(r.durationMs / 1000);
+  }
 
   /**
    * A batch's config: by reference (`settings[id]` names the object the

@@ -29,6 +29,7 @@ export async function startLinterRunner(ctx: ServiceContext): Promise<Service> {
   ];
   return {
     name: "linter-runner",
+    endpoints: workers.map((w) => w.endpoint),
     close: async () => {
       await Promise.all(workers.map((w) => w.close()));
       await pool.close();

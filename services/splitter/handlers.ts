@@ -24,6 +24,7 @@ import type { CommitFiles, CommitManifest, CommitRef, FileRef, LintBatch, Manife
 import { Lru } from "../../shared/lru.js";
 import { type Objects, type ResultCache } from "../../shared/stores/index.js";
 import { kvKeys, messageIds, objectNames, subjects } from "../../shared/topology.js";
+import { metricsOf } from "../../shared/metrics.js";
 import type { TaskContext } from "../../shared/worker.js";
 import { Claims } from "./claims.js";
 import { storeConfigs } from "./lint-configs.js";
@@ -105,6 +106,10 @@ export class Splitter {
     const { notes } = plan.settings;
     const next: CommitFiles = { ...withoutManifest(m), tree: m.manifest, files: filesObject, linters, stats, ...(notes.length > 0 ? { notes } : {}) };
     await this.d.farm.jobs.enqueue(subjects.commitFiles, [next], { id: () => messageIds.commitFiles(m.requestId, m.sha) });
+    // Counted once the commit is split: a hit is a file not queued (its result cached, or on its way for another commit).
+    const metrics = metricsOf(this.d);
+    metrics.resultCacheHits.inc(stats.cacheHits);
+    metrics.resultCacheMisses.inc(stats.queued);
     return stats;
   }
 

@@ -9,5 +9,5 @@ export async function startSplitter(ctx: ServiceContext): Promise<Service> {
   const { objects, results } = ctx.stores ?? (await openStores(farm.nc));
   const splitter = new Splitter({ ...ctx, objects, results });
   const worker = await farm.worker(subjects.commitManifest, splitter.onManifest, { concurrency: 8, ackWait: 15_000 });
-  return { name: "splitter", close: () => worker.close() };
+  return { name: "splitter", close: () => worker.close(), endpoints: [worker.endpoint] };
 }

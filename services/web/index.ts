@@ -8,6 +8,7 @@ import type { AddressInfo } from "node:net";
 import { encode } from "../../shared/codec.js";
 import type { AnalysisRequest, Service, ServiceContext } from "../../shared/pipeline.js";
 import { subjects } from "../../shared/topology.js";
+import { traceHeaders } from "../../shared/tracing.js";
 import { loadAssets } from "./assets.js";
 import { Auth } from "./auth.js";
 import { HistoryClient } from "./history.js";
@@ -46,7 +47,7 @@ function urlOf(addr: AddressInfo): string {
 
 /** The webhooks, with the secrets of the config; what they accept is queued on repo.new_sha like any client's request. */
 function hooksOf(ctx: ServiceContext & WebOptions, log: ServiceContext["log"]): HookHandler {
-  const publish = async (request: AnalysisRequest) => void (await ctx.farm.js.publish(subjects.newSha, encode(request, "json")));
+  const publish = async (request: AnalysisRequest) => void (await ctx.farm.js.publish(subjects.newSha, encode(request, "json"), { headers: traceHeaders() }));
   const deps = { publish, githubSecret: ctx.config.webhookSecret, gitlabToken: ctx.config.gitlabToken, pushToken: ctx.token, log };
   return (req: IncomingMessage, res: ServerResponse) => handleHook(req, res, deps);
 }
@@ -64,6 +65,8 @@ export async function startWeb(ctx: ServiceContext & WebOptions): Promise<WebSer
   return {
     name: "web",
     url,
+    // A client of the others only: it answers $SRV (presence, version) with no endpoint of its own.
+    endpoints: [],
     close: async () => {
       // Event streams never end by themselves: end them so the server can close.
       live.close();

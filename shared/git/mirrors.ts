@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import { readdir, rename, rm, mkdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { KeyedMutex } from "../concurrency.js";
+import { inSpan } from "../tracing.js";
 import { gitCredentials, repoIdentity, type GitCredentials } from "./credentials.js";
 import { GitError, InvalidInputError, UnknownShaError } from "./errors.js";
 import { remoteConfigArgs, runGit } from "./exec.js";
@@ -109,14 +110,14 @@ export class Mirrors {
       // Damaged outside farm (disk trouble, manual edits): start over rather than fail forever.
       await rm(dir, { recursive: true, force: true });
     }
-    if (!(await exists(dir))) await this.clone(remote, dir);
+    if (!(await exists(dir))) await inSpan("git clone", () => this.clone(remote, dir));
     else if (await hasCommit(dir, sha)) return dir;
     else {
       await forgetStoredCredentials(dir);
-      await this.fetchRefs(remote, dir);
+      await inSpan("git fetch", () => this.fetchRefs(remote, dir));
     }
     if (await hasCommit(dir, sha)) return dir;
-    if (this.fetchById && (await this.fetchOne(remote, dir, sha)) && (await hasCommit(dir, sha))) return dir;
+    if (this.fetchById && (await inSpan("git fetch", () => this.fetchOne(remote, dir, sha))) && (await hasCommit(dir, sha))) return dir;
     throw new UnknownShaError(remote.url, sha);
   }
 

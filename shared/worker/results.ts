@@ -9,6 +9,7 @@ import { encode, formatHeaders } from "../codec.js";
 import { H, type TaskResult } from "../envelope.js";
 import type { Queues } from "../queues.js";
 import { messageIds } from "../topology.js";
+import { injectTaskTrace, tracingOn } from "../tracing.js";
 import type { Outgoing } from "./outbox.js";
 import type { Publisher, StreamPublisher } from "./ports.js";
 
@@ -52,6 +53,8 @@ export class Results {
       // The queued result is a task of its own: its id is the task's plus ".result".
       const rh = formatHeaders();
       rh.set(H.taskId, `${result.id}.result`);
+      // The task's span (ended by now) is the parent of whoever processes its result.
+      if (tracingOn) injectTaskTrace(rh, h);
       await this.sinks.js.publish(this.sinks.queues.wireSubject(resultsTo), encode(result), { msgID: messageIds.result(result.id, delivery), headers: rh });
     }
   }

@@ -16,6 +16,7 @@ import type { Logger } from "../../shared/logger.js";
 import type { AnalysisStartedEvent, CommitStartedEvent, CompletedEvent, FailedEvent, ProgressEvent, Service } from "../../shared/pipeline.js";
 import type { Report } from "../../shared/report.js";
 import { farmQueues } from "../../shared/topology.js";
+import type { TracingOptions } from "../../shared/tracing.js";
 import { killChildren } from "./children.js";
 import { quietLog } from "./farms.js";
 import { removeDir, tempDir } from "./files.js";
@@ -56,6 +57,8 @@ export interface ClusterOptions {
   log?: Logger;
   /** The connection's name. */
   name?: string;
+  /** Traces with this (a test's in-memory exporter), whatever the OTEL_* environment says (services/operations.ts). */
+  tracing?: TracingOptions;
 }
 
 /**
@@ -74,7 +77,7 @@ export async function startCluster(url: string, names: readonly ServiceName[], c
     log,
   });
   const errors = collectErrors(farm.nc);
-  const operations = await startOperations({ farm, config, log });
+  const operations = await startOperations({ farm, config, log, tracing: opts.tracing });
   const services: Service[] = [];
   const add = async (more: readonly ServiceName[]) => {
     const started = await startServices(more, { farm, config, log });
