@@ -18,13 +18,13 @@ import { whoIsUp } from "../../shared/presence.js";
 import { fetchReport } from "../../shared/report-client.js";
 import type { Report } from "../../shared/report.js";
 import type { HistoryCommitsReply, HistoryReposReply } from "../../shared/pipeline.js";
-import { SERVICE_NAMES } from "../../services/index.js";
+import { SERVICE_NAMES, startServices, stopServices } from "../../services/index.js";
 import type { NatsServer } from "../harness/nats-server.js";
 import { spawnNode, type Child } from "../harness/children.js";
 import { quietLog } from "../harness/farms.js";
 import { useTempDir } from "../harness/files.js";
 import { TestRepo } from "../harness/git.js";
-import { collectErrors } from "../harness/pipeline.js";
+import { collectErrors, testConfig } from "../harness/pipeline.js";
 import { waitFor, within } from "../harness/wait.js";
 import { inboxOf, makeRepo, repoRoot, startAuthServer, startService, type RunningService, type UserName } from "./helpers.js";
 
@@ -189,7 +189,8 @@ describe("every service under its own user", () => {
   test("the four services start and run a full analysis; a client user asks and reads", async () => {
     const dataDir = path.join(tmp, "data");
     for (const name of SERVICE_NAMES) {
-      running.push(await startService(name, server.url, { user: name, password: passwords[name], inboxPrefix: inboxOf(name) }, { dataDir }));
+      // Metrics on: a scrape reads JetStream under the service's own user too.
+      running.push(await startService(name, server.url, { user: name, password: passwords[name], inboxPrefix: inboxOf(name) }, { dataDir, metricsPort: 0 }));
     }
     const client = await clientFarm();
     const clientErrors = collectErrors(client.nc);
@@ -259,6 +260,14 @@ describe("every service under its own user", () => {
         await admin.close();
       }
 
+      // Each service's /metrics, read under its own user: its own consumers' depth and every farm stream's count.
+      for (const s of running) {
+        const text = await (await fetch(s.operations.metricsUrl!)).text();
+        const own = s.farm.workQueues();
+        expect(own.length).toBeGreaterThan(0);
+        for (const q of own) expect(text).toContain(`farm_consumer_pending_messages{stream="${q.stream}",consumer="${q.consumer}"} 0`);
+        expect(text).toMatch(/^farm_stream_messages\{stream="EVENTS"\} [1-9]/m);
+      }
       // Not one permission error on any service's connection, nor on the client's.
       for (const s of running) expect({ service: s.name, errors: s.errors }).toEqual({ service: s.name, errors: [] });
       expect(clientErrors).toEqual([]);
@@ -294,6 +303,46 @@ describe("a report bigger than one message", () => {
       await client.close();
     }
   }, 120_000);
+});
+
+describe("the services protocol ($SRV) under each service's own user", () => {
+  test("each service answers $SRV.PING and its own $SRV.STATS to the operator, with no permission error", async () => {
+    // The services of the tests above still run, each on its own connection under its own user.
+    expect(running.map((s) => s.name).sort()).toEqual([...SERVICE_NAMES].sort());
+    const admin = await as("farm-admin");
+    const pings: { name: string; id: string }[] = [];
+    for await (const m of await admin.requestMany("$SRV.PING", undefined, { strategy: "timer", maxWait: 1000 })) pings.push(m.json());
+    expect(pings.map((p) => p.name).sort()).toEqual([...SERVICE_NAMES].sort());
+    for (const { name, id } of pings) {
+      const stats = (await admin.request(`$SRV.STATS.${name}.${id}`, undefined, { timeout: 5000 })).json<{ id: string; endpoints: { num_requests: number }[] }>();
+      expect(stats.id).toBe(id);
+      // Every service did work in the analyses above, counted on its own connection's observer.
+      expect(stats.endpoints.some((e) => e.num_requests > 0), name).toBe(true);
+    }
+    for (const s of running) expect({ service: s.name, errors: s.errors }).toEqual({ service: s.name, errors: [] });
+  });
+
+  test("the web service answers $SRV.INFO under the web user, with no endpoint and no permission error", async () => {
+    // As `farm service web` connects: no topology of its own to create.
+    const farm = await Farm.connect({ servers: server.url, user: "web", password: passwords.web, inboxPrefix: inboxOf("web"), ensureTopology: false, log: quietLog() });
+    const errors = collectErrors(farm.nc);
+    const config = testConfig(path.join(tmp, "data-web"), { webPort: 0 });
+    const services = await startServices(["web"], { farm, config, log: quietLog() });
+    try {
+      const admin = await as("farm-admin");
+      const info = (await admin.request("$SRV.INFO.web", undefined, { timeout: 5000 })).json<{ name: string; endpoints: unknown[] }>();
+      expect(info).toMatchObject({ name: "web", endpoints: [] });
+      await farm.nc.flush();
+      expect(errors).toEqual([]);
+    } finally {
+      await stopServices(services);
+      await farm.close();
+    }
+  });
+
+  test("a service user may not ask another service's $SRV", async () => {
+    await expect((await as("linter-runner")).request("$SRV.PING.ingest", undefined, { timeout: 3000 })).rejects.toThrow(PERMISSION);
+  });
 });
 
 describe("the container healthcheck (deploy/healthcheck.mjs)", () => {
