@@ -97,7 +97,13 @@ export function buildProgram(): Command {
         "--web-",
       ),
     ),
-    ["farm up", "farm up --port 4333", "farm up --web", "farm up --nats nats://127.0.0.1:4222"],
+    [
+      "farm up",
+      "farm up --port 4333",
+      "farm up --web",
+      "farm up --nats nats://127.0.0.1:4222",
+      "FARM_METRICS_PORT=9464 farm up   # Prometheus metrics of all services on :9464/metrics",
+    ],
   ).action(upCommand);
 
   examples(
@@ -107,7 +113,11 @@ export function buildProgram(): Command {
         .description("run one service (the container entrypoint)")
         .argument("<name>", "ingest | splitter | linter-runner | aggregator | web"),
     ),
-    ["NATS_URL=nats://nats:4222 farm service linter-runner"],
+    [
+      "NATS_URL=nats://nats:4222 farm service linter-runner",
+      "FARM_METRICS_PORT=9464 FARM_METRICS_HOST=0.0.0.0 farm service aggregator   # its Prometheus metrics on :9464/metrics",
+      "OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4318 farm service ingest      # traces to an OpenTelemetry collector",
+    ],
   ).action(serviceCommand);
 
   examples(
@@ -175,9 +185,23 @@ export function buildProgram(): Command {
 
   examples(
     connectionOptions(
-      program.command("status").description("streams and consumers: pending, in flight, redelivered, dead-lettered").option("--json", "print JSON"),
+      program
+        .command("status")
+        .description("is the farm healthy, how far behind: queues, dead letters, live instances, analyses in flight; exit 1 when unhealthy")
+        .option("--json", "print the snapshot as JSON (with --watch: one JSON object per line)")
+        .option("--watch", "take a snapshot every --interval seconds until Ctrl-C / SIGTERM: redrawn on a terminal, appended otherwise")
+        .option("--interval <seconds>", "seconds between --watch snapshots", "2")
+        .option("--expect <service...>", "require a live instance of these services too (e.g. web), besides the pipeline's four")
+        .option("--dlq-window <duration>", "the DLQ grew: dead letters stored within this window (with --watch: since the watch began)", "15m")
+        .option("--in-flight-window <duration>", "analyses started within this window and not finished count as in flight", "6h"),
     ),
-    ["farm status"],
+    [
+      "farm status",
+      "farm status --json | jq '.problems'",
+      "farm status --watch",
+      "farm status --watch --json --interval 10 >> status.ndjson",
+      "farm status --expect web",
+    ],
   ).action(statusCommand);
 
   const dlq = examples(program.command("dlq").description("the dead-letter stream: work that failed for good, with its reason"), [

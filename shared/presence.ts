@@ -1,7 +1,8 @@
 /** Live service instances answer `farm.presence`, so `farm status` can list them. */
 import os from "node:os";
-import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import { nuid, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import { decode, encode } from "./codec.js";
+import { FARM_VERSION } from "./version.js";
 
 export const PRESENCE_SUBJECT = "farm.presence";
 
@@ -10,18 +11,46 @@ export interface Presence {
   host: string;
   pid: number;
   startedAt: string;
+  /** farm's release the instance runs (FARM_VERSION). */
+  version: string;
+  /** Unique per running instance (a restart gets a new one). */
+  id: string;
+  /** Seconds since startedAt, measured by the instance when it answers: no clock skew between hosts. */
+  uptimeSeconds: number;
 }
 
-export function announce(nc: NatsConnection, service: string): Subscription {
-  const me: Presence = { service, host: os.hostname(), pid: process.pid, startedAt: new Date().toISOString() };
-  return nc.subscribe(PRESENCE_SUBJECT, { callback: (_err, m) => void m.respond(encode(me, "json")) });
+export interface AnnounceOptions {
+  /** The instance id; default a new nuid (pass one to share it with another announcement, e.g. $SRV). */
+  id?: string;
+}
+
+export function announce(nc: NatsConnection, service: string, opts: AnnounceOptions = {}): Subscription {
+  const started = performance.now();
+  const me = { service, host: os.hostname(), pid: process.pid, startedAt: new Date().toISOString(), version: FARM_VERSION, id: opts.id ?? nuid.next() };
+  return nc.subscribe(PRESENCE_SUBJECT, {
+    callback: (_err, m) => {
+      const answer: Presence = { ...me, uptimeSeconds: Math.round((performance.now() - started) / 1000) };
+      void m.respond(encode(answer, "json"));
+    },
+  });
+}
+
+/** An answer from an instance older than version, id and uptime: the missing fields filled in from what it said. */
+function normalized(p: Partial<Presence> & Pick<Presence, "service" | "host" | "pid" | "startedAt">): Presence {
+  const since = Date.parse(p.startedAt);
+  return {
+    ...p,
+    version: p.version ?? "unknown",
+    id: p.id ?? `${p.host}:${p.pid}`,
+    uptimeSeconds: p.uptimeSeconds ?? (Number.isNaN(since) ? 0 : Math.max(0, Math.round((Date.now() - since) / 1000))),
+  };
 }
 
 /** Everyone who answers within `maxWait` ms. */
 export async function whoIsUp(nc: NatsConnection, maxWait = 500): Promise<Presence[]> {
   const out: Presence[] = [];
   try {
-    for await (const m of await nc.requestMany(PRESENCE_SUBJECT, undefined, { strategy: "timer", maxWait })) out.push(decode<Presence>(m.data));
+    for await (const m of await nc.requestMany(PRESENCE_SUBJECT, undefined, { strategy: "timer", maxWait })) out.push(normalized(decode<Presence>(m.data)));
   } catch {
     // no responders: nobody is up
   }
