@@ -110,7 +110,10 @@ describe("deploy/k8s", () => {
       FARM_WEB_TOKEN: { secretKeyRef: { name: "farm-nats-auth", key: "web-token" } },
       FARM_WEB_PORT: "8080",
     });
-    expect(c.ports).toEqual([{ name: "http", containerPort: 8080 }]);
+    expect(c.ports).toEqual([
+      { name: "http", containerPort: 8080 },
+      { name: "metrics", containerPort: 9464 },
+    ]);
     expect(c.livenessProbe.httpGet).toEqual({ path: "/healthz", port: "http" });
     const svc = docs.find((d) => d?.kind === "Service");
     expect(svc.spec.ports[0].targetPort).toBe("http");
