@@ -46,8 +46,9 @@ export async function startServices(names: readonly ServiceName[], ctx: ServiceC
   try {
     for (const name of names) {
       const service = await SERVICES[name](ctx);
-      const presence = announce(ctx.farm.nc, name);
       const discovery = startDiscovery(ctx.farm, { name, endpoints: service.endpoints });
+      // One instance id for both: `farm status` and `nats micro ls` name the same instance alike.
+      const presence = announce(ctx.farm.nc, name, { id: discovery.id });
       started.push({ ...service, name, close: async () => (presence.unsubscribe(), discovery.stop(), service.close()) });
     }
   } catch (err) {

@@ -22,6 +22,7 @@ import {
 import { ErrorCodes, FarmError, PermanentError } from "../../shared/errors.js";
 import type { TaskInfo } from "../../shared/worker/observers.js";
 import { FARM_VERSION } from "../../shared/version.js";
+import { whoIsUp } from "../../shared/presence.js";
 import { TestRepo } from "../harness/git.js";
 import { usePipeline } from "../harness/pipeline.js";
 import { waitFor } from "../harness/wait.js";
@@ -85,6 +86,9 @@ describe("$SRV from a plain NATS client", () => {
     const byId = await ask<PingResponse>(`$SRV.PING.linter-runner.${runner[0].id}`);
     expect(byId.map((x) => x.id)).toEqual([runner[0].id]);
     expect(await ask(`$SRV.PING.splitter.${runner[0].id}`)).toEqual([]);
+    // farm status (presence) names each instance by the same id.
+    const present = await whoIsUp(nc, 1000);
+    expect(present.map((p) => [p.service, p.id]).sort()).toEqual(pings.map((x) => [x.name, x.id]).sort());
   });
 
   test("INFO of linter-runner lists its endpoints: lint.batch from its work queue and requests, lint.file by requests only", async () => {
