@@ -46,7 +46,7 @@ export async function startOperations(ctx: OperationsContext): Promise<Operation
       operations.metrics = metrics.metrics;
       closers.push(metrics.close);
     }
-    const traces = startTraces(ctx);
+    const traces = await startTraces(ctx);
     if (traces) closers.push(traces.close);
   } catch (err) {
     // What started is stopped: a failed start must not leave a port listening.
@@ -61,10 +61,10 @@ export async function startOperations(ctx: OperationsContext): Promise<Operation
  * they publish: only when the OTLP environment names an exporter (or a test
  * passes its processor). Off, nothing is registered and no task is wrapped.
  */
-function startTraces(ctx: OperationsContext) {
+async function startTraces(ctx: OperationsContext) {
   // `farm service <name>` logs with its service's name: a process of one service says so in its traces.
   const service = (ctx.log.bindings() as { service?: unknown }).service;
-  const tracing = startTracing({
+  const tracing = await startTracing({
     ...ctx.tracing,
     service: typeof service === "string" ? service : undefined,
     serviceOf: (subject) => servedBy[subject],

@@ -4,9 +4,10 @@
  * runs, and an exporter only when the operator names one (the OTLP environment)
  * or a test brings its own span processor.
  *
- * Off is the default and costs nothing: every call site checks `tracingOn`
- * (a plain boolean) before it touches OpenTelemetry, so the hot paths add no
- * header, no object and no call. There is no OpenTelemetry instrumentation of
+ * Off is the default and costs nothing: the SDK (shared/tracing-sdk.ts) is
+ * not even loaded, and every call site checks `tracingOn` (a plain boolean)
+ * before it touches OpenTelemetry, so the hot paths add no header, no object
+ * and no call. There is no OpenTelemetry instrumentation of
  * NATS for Node: the headers are injected and extracted here.
  */
 import {
@@ -22,11 +23,7 @@ import {
   type TextMapSetter,
   type Tracer,
 } from "@opentelemetry/api";
-import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
-import { W3CTraceContextPropagator } from "@opentelemetry/core";
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
-import { defaultResource, detectResources, envDetector, resourceFromAttributes } from "@opentelemetry/resources";
-import { BatchSpanProcessor, ConsoleSpanExporter, TracerProvider, type SpanProcessor } from "@opentelemetry/sdk-trace";
+import type { SpanProcessor } from "@opentelemetry/sdk-trace";
 import { headers as natsHeaders, Match, type MsgHdrs } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { FARM_VERSION } from "./version.js";
@@ -165,68 +162,72 @@ function taskObserver(serviceOf: TracingOptions["serviceOf"]): WorkerObserver {
   };
 }
 
-/** The processor the environment asks for (OTLP over HTTP, or the console), or undefined: tracing stays off. */
-function processorFromEnv(env: NodeJS.ProcessEnv): SpanProcessor | undefined {
+/** The exporter the environment asks for (OTLP over HTTP, or the console), or undefined: tracing stays off. */
+function exporterFromEnv(env: NodeJS.ProcessEnv): "otlp" | "console" | undefined {
   if (/^true$/i.test(env.OTEL_SDK_DISABLED ?? "")) return undefined;
   const named = (env.OTEL_TRACES_EXPORTER ?? "")
     .split(",")
     .map((s) => s.trim().toLowerCase())
     .filter(Boolean);
   const otlp = named.length ? named.includes("otlp") : Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
-  // The exporter reads its endpoint, headers and timeout from the same OTEL_EXPORTER_OTLP_* variables.
-  if (otlp) return new BatchSpanProcessor({ exporter: new OTLPTraceExporter() });
-  if (named.includes("console")) return new BatchSpanProcessor({ exporter: new ConsoleSpanExporter() });
+  if (otlp) return "otlp";
+  if (named.includes("console")) return "console";
   return undefined;
 }
 
 /** What this process registered, shared by every startTracing until the last close. */
-let current: { tracing: Tracing; users: number } | undefined;
+let current: { tracing: Promise<Tracing>; users: number } | undefined;
 
 /**
  * Starts tracing when the environment names an exporter (OTEL_TRACES_EXPORTER
  * `otlp`/`console`, or an OTEL_EXPORTER_OTLP_ENDPOINT / _TRACES_ENDPOINT) or
- * `opts.spanProcessor` is given; undefined (and nothing registered) otherwise.
- * Process-wide, like OpenTelemetry's globals: a second call while tracing shares
- * the first's provider, and the last close unregisters it.
+ * `opts.spanProcessor` is given; undefined (and nothing loaded or registered)
+ * otherwise. Process-wide, like OpenTelemetry's globals: a second call while
+ * tracing shares the first's provider, and the last close unregisters it.
  */
-export function startTracing(opts: TracingOptions = {}): Tracing | undefined {
+export async function startTracing(opts: TracingOptions = {}): Promise<Tracing | undefined> {
   if (current) {
     current.users++;
-    return handle(current.tracing);
+    return handle(await current.tracing);
   }
   const env = opts.env ?? process.env;
-  const processor = opts.spanProcessor ?? processorFromEnv(env);
-  if (!processor) return undefined;
-  const farm = resourceFromAttributes({ "service.name": opts.service ? `farm-${opts.service}` : "farm", "service.version": FARM_VERSION });
-  // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES, when set, override farm's own names.
-  const fromEnv = env === process.env ? detectResources({ detectors: [envDetector] }) : undefined;
-  const provider = new TracerProvider({
-    resource: defaultResource()
-      .merge(farm)
-      .merge(fromEnv ?? null),
-    spanProcessors: [processor],
-  });
-  const contextManager = new AsyncLocalStorageContextManager().enable();
-  context.setGlobalContextManager(contextManager);
-  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-  trace.setGlobalTracerProvider(provider);
-  tracingOn = true;
-  const tracing: Tracing = {
-    observer: taskObserver(opts.serviceOf),
-    close: async () => {
-      tracingOn = false;
-      try {
-        await provider.shutdown();
-      } finally {
-        // Unregistered so that whatever runs next in this process (another test file's farm) traces nothing.
-        trace.disable();
-        propagation.disable();
-        context.disable();
-      }
-    },
+  const exporter = opts.spanProcessor ? undefined : exporterFromEnv(env);
+  if (!opts.spanProcessor && !exporter) return undefined;
+  const start = async (): Promise<Tracing> => {
+    // Loaded only now: a process that does not trace never loads the SDK.
+    const { registerSdk } = await import("./tracing-sdk.js");
+    const sdk = registerSdk({
+      processor: opts.spanProcessor,
+      exporter,
+      env,
+      resource: { "service.name": opts.service ? `farm-${opts.service}` : "farm", "service.version": FARM_VERSION },
+    });
+    tracingOn = true;
+    return {
+      observer: taskObserver(opts.serviceOf),
+      close: async () => {
+        tracingOn = false;
+        try {
+          await sdk.shutdown();
+        } finally {
+          // Unregistered so that whatever runs next in this process (another test file's farm) traces nothing.
+          trace.disable();
+          propagation.disable();
+          context.disable();
+        }
+      },
+    };
   };
-  current = { tracing, users: 1 };
-  opts.log?.info({ exporter: opts.spanProcessor ? "given" : env.OTEL_TRACES_EXPORTER || "otlp" }, "tracing on");
+  const registered = { tracing: start(), users: 1 };
+  current = registered;
+  let tracing: Tracing;
+  try {
+    tracing = await registered.tracing;
+  } catch (err) {
+    if (current === registered) current = undefined;
+    throw err;
+  }
+  opts.log?.info({ exporter: opts.spanProcessor ? "given" : exporter }, "tracing on");
   return handle(tracing);
 }
 
@@ -234,7 +235,7 @@ export function startTracing(opts: TracingOptions = {}): Tracing | undefined {
 function handle(tracing: Tracing): Tracing {
   let closing: Promise<void> | undefined;
   const release = async () => {
-    if (current?.tracing !== tracing || --current.users > 0) return;
+    if (!current || (await current.tracing) !== tracing || --current.users > 0) return;
     current = undefined;
     await tracing.close();
   };

@@ -135,7 +135,8 @@ describe("traces", () => {
 
   test("off (no OTLP environment): nothing registered, no message carries a traceparent, and a client's is not forwarded", async () => {
     // An OTLP endpoint named but the exporter turned off, and no environment at all: both off.
-    expect(startTracing({ env: { OTEL_TRACES_EXPORTER: "none", OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318" } })).toBeUndefined();
+    expect(await startTracing({ env: { OTEL_TRACES_EXPORTER: "none", OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318" } })).toBeUndefined();
+    expect(await startTracing({ env: { OTEL_SDK_DISABLED: "true", OTEL_TRACES_EXPORTER: "otlp" } })).toBeUndefined();
     const repo = makeRepo(path.join(work, "off"));
     const p = await startPipeline({ work, services: [], config: { dataDir: path.join(work, "data-off") } });
     await p.startCluster(SERVICE_NAMES, { dataDir: path.join(work, "data-off") }, { tracing: { env: {} } });
