@@ -22,7 +22,9 @@ import {
   type Mirrors,
   type RepoRef,
 } from "../../shared/git.js";
-import { isConfigFile, isLintable } from "../../shared/lintable.js";
+import { isConfigFile, isLintable, isRegularFile } from "../../shared/lintable.js";
+import { extendedConfigPaths, MAX_EXTENDS_ROUNDS } from "../../shared/lint/extends.js";
+import { Lru } from "../../shared/lru.js";
 import type { AnalysisStartedEvent, CommitManifest, CommitRef, ManifestEntry, ServiceContext } from "../../shared/pipeline.js";
 import { ReportStore, type Objects } from "../../shared/stores/index.js";
 import { kvKeys, messageIds, objectNames, subjects } from "../../shared/topology.js";
@@ -39,6 +41,11 @@ const FIRST_ROUND = 4;
 const LAST_ROUND = 64;
 /** Blob writes in flight at once. */
 const UPLOAD_WINDOW = 16;
+/** Config texts kept by blob (package.json files of a monorepo, eslintrc files). */
+const CONFIG_TEXTS = 1024;
+const utf8 = new TextDecoder();
+/** Files a relative `extends` may name (JSON or YAML): a change to one may change what a config extends. */
+const CONFIG_DATA = /\.(json|ya?ml)$|(^|\/)\.eslintrc$/;
 /** Analyses at once (clones, listings, uploads), by default. */
 export const DEFAULT_MAX_ANALYSES = 4;
 /**
@@ -87,6 +94,8 @@ export class Ingest {
   private readonly bucketMs: number;
   private readonly now: () => number;
   private readonly counts: IngestStats = { analyses: 0, joined: 0, duplicateManifests: 0 };
+  /** Config files' texts by blob: a history's config rarely changes, so git is asked for few of them. */
+  private readonly configTexts = new Lru<string, string>(CONFIG_TEXTS);
 
   constructor(private readonly d: IngestDeps) {
     this.turns = new Semaphore(d.maxAnalyses ?? DEFAULT_MAX_ANALYSES);
@@ -215,11 +224,20 @@ export class Ingest {
     let uploaded = 0;
     let round: CommitTree[] = [];
     let roundSize = FIRST_ROUND;
+    let firstTree = true;
     const flush = async () => {
+      // What an ESLint config extends can change only with a config or data file of the commit: the first tree is read whole.
+      const extended: ManifestEntry[] = [];
+      for (const c of round) {
+        if (firstTree || c.changed.some((e) => isConfigFile(e.path) || CONFIG_DATA.test(e.path)))
+          extended.push(...(await this.extendedConfigs(mirror, c.tree)));
+        firstTree = false;
+      }
       // Only what changed can be new to the store: an unchanged blob was uploaded with an older commit.
       uploaded += await this.uploadBlobs(
         mirror,
         round.flatMap((c) => c.changed),
+        extended,
       );
       const manifests: CommitManifest[] = await mapLimit(round, 8, async (c) => ({
         ...refs.get(c.sha)!,
@@ -265,11 +283,33 @@ export class Ingest {
     };
   }
 
-  /** Uploads the contents of lintable and config blobs the store does not have. Returns how many. */
-  private async uploadBlobs(mirror: string, entries: readonly ManifestEntry[]): Promise<number> {
+  /**
+   * The files the commit's ESLint configs name in a relative `extends` (and
+   * those extend, a few rounds deep): the splitter reads them like the config
+   * files. Only their texts are read here, from git, cached by blob.
+   */
+  private async extendedConfigs(mirror: string, entries: readonly ManifestEntry[]): Promise<ManifestEntry[]> {
+    const regular = new Map(entries.filter((e) => isRegularFile(e.mode) && e.size <= this.d.config.maxFileSize).map((e) => [e.path, e]));
+    const paths = new Set(regular.keys());
+    const contents = new Map<string, string>();
+    const found: ManifestEntry[] = [];
+    let next = [...regular.values()].filter((e) => isConfigFile(e.path));
+    for (let round = 0; round < MAX_EXTENDS_ROUNDS && next.length > 0; round++) {
+      const unknown = next.filter((e) => this.configTexts.get(e.blob) === undefined).map((e) => e.blob);
+      if (unknown.length > 0) for await (const [blob, data] of readBlobs(mirror, new Set(unknown))) this.configTexts.set(blob, utf8.decode(data));
+      for (const e of next) contents.set(e.path, this.configTexts.get(e.blob) ?? "");
+      next = extendedConfigPaths(paths, contents).map((p) => regular.get(p)!);
+      found.push(...next);
+    }
+    return found;
+  }
+
+  /** Uploads the contents of lintable and config blobs (and of `extended`, what configs extend) the store does not have. Returns how many. */
+  private async uploadBlobs(mirror: string, entries: readonly ManifestEntry[], extended: readonly ManifestEntry[]): Promise<number> {
     const { objects, config } = this.d;
     const wanted = new Set<string>();
     for (const e of entries) if (isLintable(e, config.maxFileSize) || isConfigFile(e.path)) wanted.add(e.blob);
+    for (const e of extended) wanted.add(e.blob);
     const candidates = [...wanted];
     const present = await mapLimit(candidates, 32, (blob) => objects.has(objectNames.blob(blob)));
     const missing = candidates.filter((_, i) => !present[i]);

@@ -13,6 +13,8 @@ import {
   DEFAULT_PLAN_SLICE,
   PlanCache,
   planRepoLintAsync,
+  extendedConfigPaths,
+  MAX_EXTENDS_ROUNDS,
   repoConfigPaths,
   reportLinterVersions,
   validateLintConfig,
@@ -161,15 +163,24 @@ export class Splitter {
     }
   }
 
-  /** Contents of the regular .farm.json, .jshintrc and package.json files, from the blob store. */
+  /**
+   * Contents of the regular .farm.json, .jshintrc, .eslintrc and package.json
+   * files, from the blob store, and of the files their relative `extends` name
+   * (an extended file may extend another: asked again, a few rounds at most).
+   */
   private async configContents(tree: readonly ManifestEntry[], notRegular: ReadonlyMap<string, string>): Promise<Map<string, string>> {
-    const paths = new Set(
-      repoConfigPaths(
-        tree.map((e) => e.path),
-        notRegular,
-      ),
-    );
-    const wanted = tree.filter((e) => paths.has(e.path));
+    const byPath = new Map(tree.map((e) => [e.path, e]));
+    const contents = await this.texts(repoConfigPaths([...byPath.keys()], notRegular).map((p) => byPath.get(p)!));
+    const regular = new Set([...byPath.keys()].filter((p) => !notRegular.has(p)));
+    for (let round = 0; round < MAX_EXTENDS_ROUNDS; round++) {
+      const more = extendedConfigPaths(regular, contents);
+      if (more.length === 0) break;
+      for (const [p, text] of await this.texts(more.map((p) => byPath.get(p)!))) contents.set(p, text);
+    }
+    return contents;
+  }
+
+  private async texts(wanted: readonly ManifestEntry[]): Promise<Map<string, string>> {
     const texts = await mapLimit(wanted, 16, async (e) => {
       const known = this.configTexts.get(e.blob);
       if (known !== undefined) return known;

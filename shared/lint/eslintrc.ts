@@ -17,8 +17,8 @@ import { builtinRules } from "eslint/use-at-your-own-risk";
 import ignore, { type Ignore } from "ignore";
 import { Minimatch } from "minimatch";
 import tseslint from "typescript-eslint";
-import { parse as parseYaml } from "yaml";
-import { isPlainObject, stripJsonComments } from "./jsonc.js";
+import { ESLINTRC_DATA, JS_CONFIG, parseConfigText, parseExtendedText, relativeExtendsTarget } from "./extends.js";
+import { isPlainObject } from "./jsonc.js";
 import { dirOf } from "./source-type.js";
 import type { EslintrcEffective, Language, RuleEntry, RuleOverrides } from "./types.js";
 
@@ -34,8 +34,7 @@ export const ESLINTRC_ORDER: readonly string[] = [
 ];
 /** JavaScript configs: code, never run. */
 export const ESLINTRC_CODE: readonly string[] = [".eslintrc.js", ".eslintrc.cjs"];
-/** Config files that are data: their contents are fetched from the commit's blobs. */
-export const ESLINTRC_DATA: readonly string[] = [".eslintrc.yaml", ".eslintrc.yml", ".eslintrc.json", ".eslintrc"];
+export { ESLINTRC_DATA };
 /** ESLint 8 reads the ignore file of its cwd only: the repo root's. */
 export const ESLINTIGNORE = ".eslintignore";
 
@@ -123,18 +122,29 @@ interface Override {
   id: string;
   files: Minimatch[];
   excluded: Minimatch[];
-  layers: Layer[];
-  overrides: Override[];
+  elements: Element[];
 }
+
+/**
+ * A config's elements in ESLint 8's order (ascending precedence): each
+ * `extends` (an extended file's own overrides included), its own settings,
+ * then its overrides, which apply only where they match.
+ */
+type Element = { layer: Layer } | { override: Override };
 
 /** One directory's config file, parsed. */
 interface RcFile {
   dir: string;
   file: string;
   root: boolean;
-  layers: Layer[];
-  overrides: Override[];
+  elements: Element[];
   ignore: Ignore | null;
+}
+
+/** While one config file is parsed: its override ids, and the chain of files extending each other (cycles). */
+interface ParseContext {
+  ids: { next: number };
+  stack: string[];
 }
 
 /** What the commit's notes say once about what was not honoured. */
@@ -206,22 +216,6 @@ function pluginOf(id: string): string | null {
   return i === -1 ? null : id.slice(0, i);
 }
 
-/** Parses one config file's text by its name, as ESLint 8 does; throws a plain Error with the reason. */
-function parseConfigText(text: string, file: string): unknown {
-  const body = text.replace(/^\uFEFF/, "");
-  const base = posix.basename(file);
-  if (base === ".eslintrc.json") return JSON.parse(stripJsonComments(body));
-  if (base === ".eslintrc") {
-    try {
-      return JSON.parse(stripJsonComments(body));
-    } catch {
-      // ESLint 8 reads an extensionless .eslintrc as YAML (a superset of JSON).
-    }
-  }
-  // A bounded alias count: a "billion laughs" document is refused, not expanded.
-  return parseYaml(body, { maxAliasCount: 100 });
-}
-
 /** Loaded eslintrc configuration of one commit. */
 export class EslintrcSettings {
   /** Config files by directory ("" = root). */
@@ -231,12 +225,18 @@ export class EslintrcSettings {
   private readonly effectiveByKey = new Map<string, EslintrcEffective>();
   readonly notes: string[];
   private readonly unhonoured = new Unhonoured();
+  private readonly pathSet: ReadonlySet<string>;
 
   /**
    * `paths`: the commit's regular paths; `get`: contents of the data files and
    * package.json files; `eslintVersion`: for the notes.
    */
-  constructor(paths: readonly string[], get: (path: string) => string, eslintVersion: string) {
+  constructor(
+    paths: readonly string[],
+    private readonly get: (path: string) => string,
+    eslintVersion: string,
+  ) {
+    this.pathSet = new Set(paths);
     const byDir = new Map<string, string[]>();
     for (const p of paths) {
       const base = posix.basename(p);
@@ -312,14 +312,16 @@ export class EslintrcSettings {
     for (const rc of chain.reverse()) {
       const rel = rc.dir === "" ? path : path.slice(rc.dir.length + 1);
       const matched: string[] = [];
-      const walk = (list: Override[]) => {
-        for (const o of list) {
+      const walk = (list: Element[]) => {
+        for (const e of list) {
+          if (!("override" in e)) continue;
+          const o = e.override;
           if (!o.files.some((m) => m.match(rel)) || o.excluded.some((m) => m.match(rel))) continue;
           matched.push(o.id);
-          walk(o.overrides);
+          walk(o.elements);
         }
       };
-      walk(rc.overrides);
+      walk(rc.elements);
       parts.push(`${rc.dir}\0${matched.join(",")}`);
     }
     return { key: parts.join("\n"), ignored };
@@ -335,15 +337,13 @@ export class EslintrcSettings {
       const [dir, ids] = part.split("\0");
       const rc = this.rcs.get(dir)!;
       const matched = new Set(ids ? ids.split(",") : []);
-      layers.push(...rc.layers);
-      const walk = (list: Override[]) => {
-        for (const o of list) {
-          if (!matched.has(o.id)) continue;
-          layers.push(...o.layers);
-          walk(o.overrides);
+      const walk = (list: Element[]) => {
+        for (const e of list) {
+          if ("layer" in e) layers.push(e.layer);
+          else if (matched.has(e.override.id)) walk(e.override.elements);
         }
       };
-      walk(rc.overrides);
+      walk(rc.elements);
     }
     const out = merge(
       layers.filter((l) => language === "ts" || !l.tsOnly),
@@ -372,44 +372,68 @@ export class EslintrcSettings {
     const strings = patterns.filter((p): p is string => typeof p === "string");
     if (strings.length !== patterns.length) this.unhonoured.other.push(`${file}: "ignorePatterns" entries that are not strings ignored`);
     if (strings.length > 0) ig = ignore({ allowRelativePaths: true }).add(strings);
-    let counter = 0;
-    const parseOverrides = (list: unknown): Override[] => {
-      if (list === undefined) return [];
-      if (!Array.isArray(list)) {
-        this.unhonoured.other.push(`${file}: "overrides" must be an array: ignored`);
-        return [];
-      }
-      const out: Override[] = [];
-      for (const o of list) {
-        if (!isPlainObject(o)) continue;
-        const globs = (v: unknown) => (v === undefined ? [] : Array.isArray(v) ? v : [v]).filter((g): g is string => typeof g === "string");
-        // ESLint 8's OverrideTester: minimatch relative to the config's directory; a pattern without "/" matches the base name.
-        const compile = (g: string) => new Minimatch(g, { dot: true, matchBase: true });
-        out.push({
-          id: String(counter++),
-          files: globs(o.files).map(compile),
-          excluded: globs(o.excludedFiles).map(compile),
-          layers: this.layersOf(o, file),
-          overrides: parseOverrides(o.overrides),
-        });
-      }
-      return out;
-    };
-    return { dir, file, root: raw.root === true, layers: this.layersOf(raw, file), overrides: parseOverrides(raw.overrides), ignore: ig };
+    return { dir, file, root: raw.root === true, elements: this.elementsOf(raw, file, { ids: { next: 0 }, stack: [file] }), ignore: ig };
   }
 
-  /** A config object's `extends` (bundled ones, in order) followed by its own settings. */
-  private layersOf(raw: Record<string, unknown>, file: string): Layer[] {
-    const layers: Layer[] = [];
+  /** A config object's overrides, each with its own elements (nested overrides, `extends` of its own). */
+  private overridesOf(list: unknown, file: string, ctx: ParseContext): Element[] {
+    if (list === undefined) return [];
+    if (!Array.isArray(list)) {
+      this.unhonoured.other.push(`${file}: "overrides" must be an array: ignored`);
+      return [];
+    }
+    const out: Element[] = [];
+    for (const o of list) {
+      if (!isPlainObject(o)) continue;
+      const globs = (v: unknown) => (v === undefined ? [] : Array.isArray(v) ? v : [v]).filter((g): g is string => typeof g === "string");
+      // ESLint 8's OverrideTester: minimatch relative to the (extending) config's directory; a pattern without "/" matches the base name.
+      const compile = (g: string) => new Minimatch(g, { dot: true, matchBase: true });
+      const id = String(ctx.ids.next++);
+      out.push({
+        override: { id, files: globs(o.files).map(compile), excluded: globs(o.excludedFiles).map(compile), elements: this.elementsOf(o, file, ctx) },
+      });
+    }
+    return out;
+  }
+
+  /**
+   * A relative `extends` ("./base.json", "../.eslintrc.yml"): the file from the
+   * commit's tree, read as data (a JavaScript one is code: never run), its
+   * elements in place of the name. Its overrides match relative to the
+   * extending config's directory, as in ESLint 8.
+   */
+  private extendedElements(name: string, file: string, ctx: ParseContext): Element[] {
+    const target = relativeExtendsTarget(name, file);
+    const not = (why: string) => (this.unhonoured.other.push(`${file}: extends "${name}" ${why}: not applied`), []);
+    if (target === null) return not("points outside the repository");
+    if (JS_CONFIG.test(target)) return not("is JavaScript (code: farm never runs it)");
+    if (!this.pathSet.has(target)) return not("is not a file of the commit");
+    if (ctx.stack.includes(target)) return not(`extends itself (${[...ctx.stack, target].join(" → ")})`);
+    let raw: unknown;
+    try {
+      raw = parseExtendedText(this.get(target), target);
+    } catch (err) {
+      return not(`could not be read (${(err as Error).message.split("\n")[0]})`);
+    }
+    if (!isPlainObject(raw)) return not("is not an ESLint config object");
+    if (raw.ignorePatterns !== undefined) this.unhonoured.other.push(`${target}: "ignorePatterns" of an extended config not applied`);
+    return this.elementsOf(raw, target, { ...ctx, stack: [...ctx.stack, target] });
+  }
+
+  /** A config object's `extends` (bundled and relative ones, in order), its own settings, then its overrides. */
+  private elementsOf(raw: Record<string, unknown>, file: string, ctx: ParseContext): Element[] {
+    const elements: Element[] = [];
     const ext = raw.extends === undefined ? [] : Array.isArray(raw.extends) ? raw.extends : [raw.extends];
     for (const name of ext) {
       if (typeof name !== "string") continue;
       if (name === "eslint:recommended" || name === "eslint:all") {
-        layers.push({ ...emptyLayer(), rules: { ...(name === "eslint:all" ? js.configs.all : js.configs.recommended).rules } });
+        elements.push({ layer: { ...emptyLayer(), rules: { ...(name === "eslint:all" ? js.configs.all : js.configs.recommended).rules } } });
       } else if (name in TS_CONFIGS) {
         const blocks = [tseslint.configs[TS_CONFIGS[name]]].flat() as Linter.Config[];
         const rules = Object.assign({}, ...blocks.map((b) => b.rules ?? {})) as RuleOverrides;
-        layers.push({ ...emptyLayer(), rules, tsOnly: true });
+        elements.push({ layer: { ...emptyLayer(), rules, tsOnly: true } });
+      } else if (name.startsWith("./") || name.startsWith("../")) {
+        elements.push(...this.extendedElements(name, file, ctx));
       } else {
         this.unhonoured.add(this.unhonoured.configs, name, file);
       }
@@ -461,8 +485,8 @@ export class EslintrcSettings {
         if (entry !== null) own.rules[id] = entry;
       }
     }
-    layers.push(own);
-    return layers;
+    elements.push({ layer: own }, ...this.overridesOf(raw.overrides, file, ctx));
+    return elements;
   }
 
   /** A rule setting farm can run, or null (dropped, with its note). */

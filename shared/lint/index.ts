@@ -24,6 +24,7 @@ export {
   repoConfigPaths,
 } from "./settings.js";
 export type { FarmJson, RepoLintSettings, RepoSettingsInput } from "./settings.js";
+export { extendedConfigPaths, MAX_EXTENDS_ROUNDS } from "./extends.js";
 export {
   DEFAULT_LINTERS,
   ENGINE_CONFIG_VERSION,

@@ -24,11 +24,16 @@ beforeAll(async () => {
   repo.commit("c2: src turns eqeqeq off, asks for a plugin farm does not bundle", {
     "src/.eslintrc.yml": "plugins: [react-hooks]\nrules:\n  eqeqeq: 'off'\n  react-hooks/exhaustive-deps: warn\n",
   });
-  const head = repo.shas[2];
-  env.client.newSha({ repo: repo.dir, sha: head, history: 3 });
+  repo.commit("c3: src extends a shared config that turns eqeqeq on", {
+    "src/.eslintrc.yml": "extends: ../config/base.yml\n",
+    "config/base.yml": "rules:\n  eqeqeq: error\n",
+  });
+  repo.commit("c4: only the shared config changes", { "config/base.yml": "rules:\n  eqeqeq: warn\n" });
+  const head = repo.shas[4];
+  env.client.newSha({ repo: repo.dir, sha: head, history: 5 });
   await env.client.completed(repo.shas, 120_000);
   for (const sha of repo.shas) reports.set(sha, await env.client.report(repo.dir, sha));
-}, 180_000);
+}, 240_000);
 
 const completedOf = (sha: string) => env.client.of("completed").find((e) => e.sha === sha)!;
 const issues = (r: Report, ruleId: string) =>
@@ -67,5 +72,20 @@ describe("a repository's .eslintrc through the pipeline", () => {
     expect(plugin[0]).toMatch(/src\/\.eslintrc\.yml/);
     expect(completedOf(c2).notes).toEqual(r2.notes);
     expect(r2.files.flatMap((f) => f.messages).filter((m) => /react-hooks|Definition for rule/.test(m.message))).toEqual([]);
+  });
+
+  it("a relative extends is read from the commit's tree: changing only the extended file re-lints the files below the config that extends it", () => {
+    const [, , , c3, c4] = repo.shas;
+    const r3 = reports.get(c3)!;
+    expect(r3.notes ?? []).toEqual([]);
+    expect(r3.delta!.new.map((e) => [e.path, e.ruleId, e.severity]).sort()).toEqual([
+      ["src/a.js", "eqeqeq", 2],
+      ["src/deep/b.js", "eqeqeq", 2],
+    ]);
+    const r4 = reports.get(c4)!;
+    expect(completedOf(c4).stats).toEqual({ files: 4, cacheHits: 2, queued: 2 });
+    const severity = (r: Report, file: string) => r.files.find((f) => f.path === file)!.messages.find((m) => m.ruleId === "eqeqeq")!.severity;
+    expect([severity(r4, "src/a.js"), severity(r4, "src/deep/b.js")]).toEqual([1, 1]);
+    expect(issues(r4, "eqeqeq")).toEqual(["src/a.js", "src/deep/b.js"]);
   });
 });

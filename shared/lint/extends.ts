@@ -1,0 +1,79 @@
+/**
+ * Reading legacy ESLint config files as data, and following their relative
+ * `extends` ("./base.json") through a commit's tree. Small on purpose: ingest
+ * uses it to know which files to upload, without loading ESLint.
+ */
+import { posix } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { isPlainObject, stripJsonComments } from "./jsonc.js";
+import { dirOf } from "./source-type.js";
+
+/** Config files that are data: their contents are fetched from the commit's blobs. */
+export const ESLINTRC_DATA: readonly string[] = [".eslintrc.yaml", ".eslintrc.yml", ".eslintrc.json", ".eslintrc"];
+
+/** Parses one config file's text by its name, as ESLint 8 does; throws a plain Error with the reason. */
+export function parseConfigText(text: string, file: string): unknown {
+  const body = text.replace(/^\uFEFF/, "");
+  const base = posix.basename(file);
+  if (base === ".eslintrc.json") return JSON.parse(stripJsonComments(body));
+  if (base === ".eslintrc") {
+    try {
+      return JSON.parse(stripJsonComments(body));
+    } catch {
+      // ESLint 8 reads an extensionless .eslintrc as YAML (a superset of JSON).
+    }
+  }
+  // A bounded alias count: a "billion laughs" document is refused, not expanded.
+  return parseYaml(body, { maxAliasCount: 100 });
+}
+
+/** Rounds of following relative `extends` (a chain of extended files): deeper chains are not fetched, and noted. */
+export const MAX_EXTENDS_ROUNDS = 8;
+
+export const JS_CONFIG = /\.[cm]?js$/;
+
+/** The tree path a relative `extends` of `file` names, or null when it leaves the repository. */
+export function relativeExtendsTarget(name: string, file: string): string | null {
+  const target = posix.normalize(posix.join(dirOf(file), name));
+  return target === ".." || target.startsWith("../") || posix.isAbsolute(target) ? null : target;
+}
+
+/** An extended file by its extension, as ESLint 8's loadConfigFile reads it (package.json: its "eslintConfig"). */
+export function parseExtendedText(text: string, file: string): unknown {
+  const body = text.replace(/^\uFEFF/, "");
+  if (posix.basename(file) === "package.json") {
+    const pkg = JSON.parse(stripJsonComments(body)) as unknown;
+    return isPlainObject(pkg) ? pkg.eslintConfig : undefined;
+  }
+  if (file.endsWith(".json")) return JSON.parse(stripJsonComments(body));
+  return parseYaml(body, { maxAliasCount: 100 });
+}
+
+/**
+ * The files the relative `extends` of the configs in `contents` name that are
+ * in the commit (`paths`) and not in `contents` yet: what a reader of blobs
+ * fetches next (repeatedly: an extended file may extend another).
+ */
+export function extendedConfigPaths(paths: ReadonlySet<string>, contents: ReadonlyMap<string, string>): string[] {
+  const wanted = new Set<string>();
+  const visit = (raw: unknown, file: string) => {
+    if (!isPlainObject(raw)) return;
+    for (const name of [raw.extends].flat()) {
+      if (typeof name !== "string" || !(name.startsWith("./") || name.startsWith("../"))) continue;
+      const target = relativeExtendsTarget(name, file);
+      if (target !== null && !JS_CONFIG.test(target) && paths.has(target) && !contents.has(target)) wanted.add(target);
+    }
+    if (Array.isArray(raw.overrides)) for (const o of raw.overrides) visit(o, file);
+  };
+  for (const [file, text] of contents) {
+    const base = posix.basename(file);
+    // Most configs extend nothing relative: those are not parsed here.
+    if (!text.includes("./") || !(ESLINTRC_DATA.includes(base) || base === "package.json" || /\.(json|ya?ml)$/.test(base))) continue;
+    try {
+      visit(ESLINTRC_DATA.includes(base) ? parseConfigText(text, file) : parseExtendedText(text, file), file);
+    } catch {
+      // Unreadable: the settings say so in their notes.
+    }
+  }
+  return [...wanted];
+}
