@@ -26,12 +26,12 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { LintEngine, planRepoLint, repoConfigPaths } from "../../shared/lint/index.js";
+import { ESLint8, type Message8 } from "../harness/eslint8.js";
 
 /** The mocha history (a git bundle in the steering folder beside the project, as the benchmarks use it): FARM_MOCHA_BUNDLE to say where else. */
 const BUNDLE = path.resolve(process.env.FARM_MOCHA_BUNDLE || path.join(import.meta.dirname, "../../../shared/bench/mocha.bundle"));
@@ -40,18 +40,6 @@ const BUNDLE = path.resolve(process.env.FARM_MOCHA_BUNDLE || path.join(import.me
  * which ESLint 8 refuses outright: no oracle there.)
  */
 const COMMITS = ["8317f902^", "c17dd8c8", "2a1b6372"];
-
-interface Message8 {
-  ruleId: string | null;
-  severity: number;
-  line: number;
-  column: number;
-  message: string;
-}
-interface ESLint8Class {
-  new (options: { cwd: string; useEslintrc: boolean }): { lintFiles(patterns: string[]): Promise<{ filePath: string; messages: Message8[] }[]> };
-}
-const { ESLint: ESLint8 } = createRequire(import.meta.url)("eslint8") as { ESLint: ESLint8Class };
 
 const DUPLICATE_INLINE = /is already configured by another configuration comment/;
 const BUNDLED_EXTENDS = new Set(["eslint:recommended", "eslint:all"]);

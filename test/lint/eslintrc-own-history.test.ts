@@ -17,11 +17,11 @@
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { LintEngine, planRepoLint, repoConfigPaths } from "../../shared/lint/index.js";
+import { ESLint8, type Message8 } from "../harness/eslint8.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 /** The web app (issue 14) and the first commit of the services: 200 and 60-odd TypeScript files. */
@@ -53,18 +53,6 @@ const ESLINTRC_8 = {
     { files: ["*.mjs"] },
   ],
 };
-
-interface Message8 {
-  ruleId: string | null;
-  severity: number;
-  line: number;
-  column: number;
-  message: string;
-}
-interface ESLint8Class {
-  new (options: { cwd: string; useEslintrc: boolean }): { lintFiles(patterns: string[]): Promise<{ filePath: string; messages: Message8[] }[]> };
-}
-const { ESLint: ESLint8 } = createRequire(import.meta.url)("eslint8") as { ESLint: ESLint8Class };
 
 const key = (m: Message8) => `${m.line}:${m.column} ${m.severity} ${m.ruleId ?? "(parse)"} ${m.ruleId ? m.message : ""}`;
 const git = (...args: string[]) => execFileSync("git", ["-C", ROOT, ...args], { encoding: "utf8", maxBuffer: 1 << 28 });
