@@ -23,7 +23,7 @@ import {
   type RepoRef,
 } from "../../shared/git.js";
 import { isConfigFile, isLintable, isRegularFile } from "../../shared/lintable.js";
-import { extendedConfigPaths, MAX_EXTENDS_ROUNDS } from "../../shared/lint/extends.js";
+import { extendedConfigPaths, MAX_EXTENDS_ROUNDS, namedExtends } from "../../shared/lint/extends.js";
 import { Lru } from "../../shared/lru.js";
 import type { AnalysisStartedEvent, CommitManifest, CommitRef, ManifestEntry, ServiceContext } from "../../shared/pipeline.js";
 import { ReportStore, type Objects } from "../../shared/stores/index.js";
@@ -44,8 +44,6 @@ const UPLOAD_WINDOW = 16;
 /** Config texts kept by blob (package.json files of a monorepo, eslintrc files). */
 const CONFIG_TEXTS = 1024;
 const utf8 = new TextDecoder();
-/** Files a relative `extends` may name (JSON or YAML): a change to one may change what a config extends. */
-const CONFIG_DATA = /\.(json|ya?ml)$|(^|\/)\.eslintrc$/;
 /** Analyses at once (clones, listings, uploads), by default. */
 export const DEFAULT_MAX_ANALYSES = 4;
 /**
@@ -224,15 +222,10 @@ export class Ingest {
     let uploaded = 0;
     let round: CommitTree[] = [];
     let roundSize = FIRST_ROUND;
-    let firstTree = true;
+    // What the configs name in a relative `extends`: only a change to one of them, or to a config, can change what is extended.
+    const extendsState = { first: true, named: new Set<string>() };
     const flush = async () => {
-      // What an ESLint config extends can change only with a config or data file of the commit: the first tree is read whole.
-      const extended: ManifestEntry[] = [];
-      for (const c of round) {
-        if (firstTree || c.changed.some((e) => isConfigFile(e.path) || CONFIG_DATA.test(e.path)))
-          extended.push(...(await this.extendedConfigs(mirror, c.tree)));
-        firstTree = false;
-      }
+      const extended = await this.extendedConfigs(mirror, round, extendsState);
       // Only what changed can be new to the store: an unchanged blob was uploaded with an older commit.
       uploaded += await this.uploadBlobs(
         mirror,
@@ -284,24 +277,56 @@ export class Ingest {
   }
 
   /**
-   * The files the commit's ESLint configs name in a relative `extends` (and
-   * those extend, a few rounds deep): the splitter reads them like the config
-   * files. Only their texts are read here, from git, cached by blob.
+   * The files the ESLint configs of a round's commits name in a relative
+   * `extends` (and those extend, a few rounds deep): the splitter reads them
+   * like the config files. Only config texts are read here, from git, cached
+   * by blob. A commit is looked at only when it changes a config or a named
+   * file (the first commit: its whole tree); `state` carries what the last one named.
    */
-  private async extendedConfigs(mirror: string, entries: readonly ManifestEntry[]): Promise<ManifestEntry[]> {
-    const regular = new Map(entries.filter((e) => isRegularFile(e.mode) && e.size <= this.d.config.maxFileSize).map((e) => [e.path, e]));
-    const paths = new Set(regular.keys());
-    const contents = new Map<string, string>();
-    const found: ManifestEntry[] = [];
-    let next = [...regular.values()].filter((e) => isConfigFile(e.path));
-    for (let round = 0; round < MAX_EXTENDS_ROUNDS && next.length > 0; round++) {
-      const unknown = next.filter((e) => this.configTexts.get(e.blob) === undefined).map((e) => e.blob);
-      if (unknown.length > 0) for await (const [blob, data] of readBlobs(mirror, new Set(unknown))) this.configTexts.set(blob, utf8.decode(data));
-      for (const e of next) contents.set(e.path, this.configTexts.get(e.blob) ?? "");
-      next = extendedConfigPaths(paths, contents).map((p) => regular.get(p)!);
-      found.push(...next);
+  private async extendedConfigs(mirror: string, round: readonly CommitTree[], state: { first: boolean; named: Set<string> }): Promise<ManifestEntry[]> {
+    const max = this.d.config.maxFileSize;
+    const configsOf = (t: CommitTree) => t.tree.filter((e) => isRegularFile(e.mode) && e.size <= max && isConfigFile(e.path));
+    const changesConfig = (c: CommitTree) => c.changed.some((e) => isConfigFile(e.path));
+    // One read for the round's new config texts (most rounds: none).
+    await this.readConfigTexts(mirror, round.filter((c) => state.first || changesConfig(c)).flatMap(configsOf));
+    const extended: ManifestEntry[] = [];
+    for (const t of round) {
+      if (!state.first && !changesConfig(t) && !t.changed.some((e) => state.named.has(e.path))) continue;
+      state.first = false;
+      const regular = new Map(t.tree.filter((e) => isRegularFile(e.mode) && e.size <= max).map((e) => [e.path, e]));
+      const paths = new Set(regular.keys());
+      const configs = configsOf(t);
+      const texts = await this.readConfigTexts(mirror, configs);
+      const contents = new Map(configs.map((e) => [e.path, texts.get(e.blob)!]));
+      for (let depth = 0; depth < MAX_EXTENDS_ROUNDS; depth++) {
+        const next = extendedConfigPaths(paths, contents).map((p) => regular.get(p)!);
+        if (next.length === 0) break;
+        const more = await this.readConfigTexts(mirror, next);
+        for (const e of next) contents.set(e.path, more.get(e.blob)!);
+        extended.push(...next);
+      }
+      state.named = namedExtends(contents);
     }
-    return found;
+    return extended;
+  }
+
+  /** The texts of `entries` by blob: from the cache, the rest in one read of git. */
+  private async readConfigTexts(mirror: string, entries: readonly ManifestEntry[]): Promise<Map<string, string>> {
+    const texts = new Map<string, string>();
+    const unknown = new Set<string>();
+    for (const e of entries) {
+      const known = this.configTexts.get(e.blob);
+      if (known === undefined) unknown.add(e.blob);
+      else texts.set(e.blob, known);
+    }
+    if (unknown.size > 0) {
+      for await (const [blob, data] of readBlobs(mirror, unknown)) {
+        const text = utf8.decode(data);
+        texts.set(blob, text);
+        this.configTexts.set(blob, text);
+      }
+    }
+    return texts;
   }
 
   /** Uploads the contents of lintable and config blobs (and of `extended`, what configs extend) the store does not have. Returns how many. */

@@ -49,19 +49,15 @@ export function parseExtendedText(text: string, file: string): unknown {
   return parseYaml(body, { maxAliasCount: 100 });
 }
 
-/**
- * The files the relative `extends` of the configs in `contents` name that are
- * in the commit (`paths`) and not in `contents` yet: what a reader of blobs
- * fetches next (repeatedly: an extended file may extend another).
- */
-export function extendedConfigPaths(paths: ReadonlySet<string>, contents: ReadonlyMap<string, string>): string[] {
-  const wanted = new Set<string>();
+/** Every path the relative `extends` of the configs in `contents` name (in the commit or not; JavaScript ones included). */
+export function namedExtends(contents: ReadonlyMap<string, string>): Set<string> {
+  const named = new Set<string>();
   const visit = (raw: unknown, file: string) => {
     if (!isPlainObject(raw)) return;
     for (const name of [raw.extends].flat()) {
       if (typeof name !== "string" || !(name.startsWith("./") || name.startsWith("../"))) continue;
       const target = relativeExtendsTarget(name, file);
-      if (target !== null && !JS_CONFIG.test(target) && paths.has(target) && !contents.has(target)) wanted.add(target);
+      if (target !== null) named.add(target);
     }
     if (Array.isArray(raw.overrides)) for (const o of raw.overrides) visit(o, file);
   };
@@ -75,5 +71,14 @@ export function extendedConfigPaths(paths: ReadonlySet<string>, contents: Readon
       // Unreadable: the settings say so in their notes.
     }
   }
-  return [...wanted];
+  return named;
+}
+
+/**
+ * The files the relative `extends` of the configs in `contents` name that are
+ * data files of the commit (`paths`) not in `contents` yet: what a reader of
+ * blobs fetches next (repeatedly: an extended file may extend another).
+ */
+export function extendedConfigPaths(paths: ReadonlySet<string>, contents: ReadonlyMap<string, string>): string[] {
+  return [...namedExtends(contents)].filter((p) => !JS_CONFIG.test(p) && paths.has(p) && !contents.has(p));
 }
