@@ -5,6 +5,7 @@
  * has no live instance or dead letters were stored recently (the README's
  * "Operations" says exactly when); `--watch` keeps looking.
  */
+import { queueDepths, type ConsumerStatus, type StreamStatus } from "../../shared/depths.js";
 import { AckPolicy, DeliverPolicy, type JetStreamManager } from "@nats-io/jetstream";
 import { nanos, nuid } from "@nats-io/transport-node";
 import { EventLog } from "../../shared/event-log.js";
@@ -27,21 +28,7 @@ export interface StatusFlags extends ConnectionFlags {
 
 // ---- the snapshot: the JSON of `farm status --json` (documented in the README; add fields, never rename) ----
 
-export interface ConsumerStatus {
-  name: string;
-  /** Messages not delivered yet. */
-  pending: number;
-  /** Delivered, not acked yet: being worked on. */
-  ackPending: number;
-  /** Delivered more than once and not acked yet. */
-  redelivered: number;
-}
-
-export interface StreamStatus {
-  stream: string;
-  messages: number;
-  consumers: ConsumerStatus[];
-}
+export type { ConsumerStatus, StreamStatus };
 
 export interface ServiceStatus {
   name: string;
@@ -109,21 +96,6 @@ function expectedServices(extra: string[] = []): string[] {
 }
 
 // ---- reading the farm ------------------------------------------------------------------
-
-async function streamsOf(farm: Farm): Promise<StreamStatus[]> {
-  const out: StreamStatus[] = [];
-  for (const { stream } of farm.queues.list()) {
-    // A stream not created yet (no service has started) has nothing to show.
-    const info = await farm.jsm.streams.info(stream).catch(() => null);
-    if (!info) continue;
-    const consumers: ConsumerStatus[] = [];
-    for await (const c of farm.jsm.consumers.list(stream)) {
-      consumers.push({ name: c.name, pending: c.num_pending, ackPending: c.num_ack_pending, redelivered: c.num_redelivered });
-    }
-    out.push({ stream, messages: info.state.messages, consumers: consumers.sort((a, b) => a.name.localeCompare(b.name)) });
-  }
-  return out;
-}
 
 /**
  * The DLQ's size and how many of its entries were stored at or after `since`:
@@ -254,7 +226,7 @@ interface Watcher {
 async function snapshot(farm: Farm, nats: string, w: Watcher): Promise<StatusSnapshot> {
   const now = Date.now();
   const dlqSince = w.dlqSince(now);
-  const [streams, dlq, instances, inFlight] = await Promise.all([streamsOf(farm), deadLetters(farm.jsm, dlqSince), whoIsUp(farm.nc), w.inFlight.update(now)]);
+  const [streams, dlq, instances, inFlight] = await Promise.all([queueDepths(farm), deadLetters(farm.jsm, dlqSince), whoIsUp(farm.nc), w.inFlight.update(now)]);
   instances.sort((a, b) => a.service.localeCompare(b.service) || a.startedAt.localeCompare(b.startedAt));
   const names = [...w.expected, ...new Set(instances.map((i) => i.service).filter((s) => !w.expected.includes(s)))];
   const services = names.map((name) => {

@@ -1,4 +1,5 @@
 /** `/ops`: the instances that answer presence, each stream's and consumer's depth, the dead letters with a replay button. */
+import { queueDepths, type StreamStatus } from "../../../shared/depths.js";
 import type { DeadLetter } from "../../../shared/dlq.js";
 import type { Farm } from "../../../shared/farm.js";
 import { whoIsUp, type Presence } from "../../../shared/presence.js";
@@ -6,30 +7,10 @@ import { DLQ_STREAM } from "../../../shared/topology.js";
 import { html, type SafeHtml, gridTable, num } from "../html.js";
 import { page, when } from "../layout.js";
 
-interface StreamDepth {
-  stream: string;
-  messages: number;
-  consumers: { name: string; pending: number; inFlight: number; redelivered: number }[];
-}
-
 /** Dead letters shown; the rest are counted. */
 const DLQ_SHOWN = 100;
 /** Bytes of a dead letter's payload shown. */
 const PAYLOAD_SHOWN = 300;
-
-/** As `farm status` reads them. */
-async function depths(farm: Farm): Promise<StreamDepth[]> {
-  const out: StreamDepth[] = [];
-  for (const { stream } of farm.queues.list()) {
-    const info = await farm.jsm.streams.info(stream).catch(() => null);
-    if (!info) continue;
-    const consumers = [];
-    for await (const c of farm.jsm.consumers.list(stream))
-      consumers.push({ name: c.name, pending: c.num_pending, inFlight: c.num_ack_pending, redelivered: c.num_redelivered });
-    out.push({ stream, messages: info.state.messages, consumers });
-  }
-  return out;
-}
 
 function instances(list: Presence[]): SafeHtml {
   if (list.length === 0) return html`<p class="muted">No instance answered.</p>`;
@@ -49,7 +30,7 @@ function instances(list: Presence[]): SafeHtml {
   );
 }
 
-function streams(list: StreamDepth[]): SafeHtml {
+function streams(list: StreamStatus[]): SafeHtml {
   const rows = list.flatMap((s) =>
     s.consumers.length === 0
       ? [
@@ -67,7 +48,7 @@ function streams(list: StreamDepth[]): SafeHtml {
               <td>${s.stream}</td>
               <td class="mono">${c.name}</td>
               <td class="num ${c.pending ? "warn" : ""}">${c.pending}</td>
-              <td class="num">${c.inFlight}</td>
+              <td class="num">${c.ackPending}</td>
               <td class="num">${c.redelivered}</td>
             </tr>`,
         ),
@@ -130,7 +111,7 @@ export interface OpsNotice {
 }
 
 export async function opsPage(farm: Farm, operatorEnabled: boolean, notice?: OpsNotice): Promise<string> {
-  const [up, depth, dlqInfo] = await Promise.all([whoIsUp(farm.nc), depths(farm), farm.jsm.streams.info(DLQ_STREAM).catch(() => null)]);
+  const [up, depth, dlqInfo] = await Promise.all([whoIsUp(farm.nc), queueDepths(farm), farm.jsm.streams.info(DLQ_STREAM).catch(() => null)]);
   const total = dlqInfo?.state.messages ?? 0;
   const dlq = total ? await farm.dlq.list() : [];
   const body = html`<h1>Operations</h1>
