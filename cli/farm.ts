@@ -66,7 +66,7 @@ export function buildProgram(): Command {
         .option("--summary", "json, ndjson: per commit only the summary and the delta (new and fixed issues), no files")
         .option("--details", "table of a history: print each commit's new issues (file, line:col, severity, message, rule) under the table")
         .option("--sarif-dir <dir>", "also write one SARIF file per analyzed commit, <dir>/<sha>.sarif (code-scanning uploads of a history)")
-        .option("--out <file>", "write the output to a file instead of stdout")
+        .option("--out <file>", "write the output to this file (replaced only once complete; a device or FIFO is written in place; - is stdout)")
         .addOption(
           new Option("--fail-on <level>", "exit 1, saying how many issues in which commits, when a printed commit has issues at or above this level").choices([
             "error",

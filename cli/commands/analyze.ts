@@ -2,9 +2,7 @@
  * `farm analyze`: publish repo.new_sha, follow the analysis events, print the
  * reports. Starts the embedded default when no cluster is given.
  */
-import { createWriteStream } from "node:fs";
-import { mkdir, rename, rm, writeFile } from "node:fs/promises";
-import type { Writable } from "node:stream";
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { encode } from "../../shared/codec.js";
 import { repoKey } from "../../shared/git.js";
@@ -23,6 +21,7 @@ import { Progress } from "../progress.js";
 import { untilSignal } from "../signals.js";
 import { writeReports, type AnyReport, type OutputFormat } from "../render.js";
 import { analyzedRepo, commitOf } from "../revision.js";
+import { outputTarget, writeOutput, writeOutputFile } from "../output-file.js";
 
 interface AnalyzeFlags extends ConnectionFlags {
   sha?: string;
@@ -63,6 +62,8 @@ export async function analyzeCommand(repoArg: string, flags: AnalyzeFlags) {
   if (flags.summary && (flags.format === "table" || flags.format === "sarif")) throw new UsageError("--summary applies to --format json and ndjson");
   const repo = analyzedRepo(repoArg);
   const sha = await commitOf(repo, flags.sha, "--sha");
+  // A directory named by --out is refused now, not after the analysis.
+  if (flags.out) await outputTarget(flags.out);
 
   const cluster = await openCluster(ctx.config, ctx.log, { web: flags.web });
   // stderr: stdout is the reports'.
@@ -81,7 +82,9 @@ export async function analyzeCommand(repoArg: string, flags: AnalyzeFlags) {
       failOn?.count(r);
       return r;
     });
-    await output(flags.out, (out) => writeReports(reports, shown.length, { format: flags.format, summary: flags.summary, details: flags.details }, out));
+    await writeOutput(flags.out ?? "-", (out) =>
+      writeReports(reports, shown.length, { format: flags.format, summary: flags.summary, details: flags.details }, out),
+    );
     if (cluster.web) await serveUntilSignal(cluster.web.url);
   } finally {
     await cluster.close();
@@ -96,25 +99,7 @@ export async function analyzeCommand(repoArg: string, flags: AnalyzeFlags) {
 async function writeSarifFiles(farm: Farm, repo: string, shas: string[], dir: string) {
   await mkdir(dir, { recursive: true });
   for await (const r of mapOrdered(shas, 4, (s) => fetchReport<Report>(farm, { repo, sha: s }))) {
-    const file = path.join(dir, `${r.sha}.sarif`);
-    await writeFile(`${file}.partial-${process.pid}`, JSON.stringify(toSarif(r), null, 2) + "\n");
-    await rename(`${file}.partial-${process.pid}`, file);
-  }
-}
-
-/** To stdout, or to a file that appears only once it is complete. */
-async function output(file: string | undefined, write: (out: Writable) => Promise<void>) {
-  if (!file) return write(process.stdout);
-  const partial = `${file}.partial-${process.pid}`;
-  const out = createWriteStream(partial);
-  try {
-    await write(out);
-    await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
-    await rename(partial, file);
-  } catch (err) {
-    out.destroy();
-    await rm(partial, { force: true });
-    throw err;
+    await writeOutputFile(path.join(dir, `${r.sha}.sarif`), JSON.stringify(toSarif(r), null, 2) + "\n");
   }
 }
 

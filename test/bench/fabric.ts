@@ -10,7 +10,7 @@
  * Needs nats-server and redis-server (Debian: apt-get install -y nats-server redis-server).
  */
 import { execFileSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { writeOutputFile } from "../../cli/output-file.js";
 import { createRequire } from "node:module";
 import os from "node:os";
 import { connect, createInbox, headers as natsHeaders, nuid, type NatsConnection } from "@nats-io/transport-node";
@@ -625,7 +625,7 @@ async function main() {
 
   if (jsonOut) {
     const doc = { benchmark: "fabric", date: new Date().toISOString(), smoke, machine: info, params: P, rows, runs, notes: NOTES, seconds };
-    writeFileSync(jsonOut, JSON.stringify(doc, null, 2) + "\n");
+    await writeOutputFile(jsonOut, JSON.stringify(doc, null, 2) + "\n");
     console.log(`wrote ${jsonOut}`);
   }
 }

@@ -45,6 +45,7 @@ import {
 import { summarizeProfiles, type ProfileSummary } from "./history-profile.js";
 import { fmtMB, fmtMiB, fmtN, fmtS, fmtX, git, gitDirOf, log, machineInfo, PROJECT_ROOT, run, table, type ProcSample } from "./history-util.js";
 import { DEFAULT_PACKAGE, MOCHA, memoryRepo, mochaRepo, npmReleaseRepo, smokeRepo } from "./history-workload.js";
+import { writeOutputFile } from "../../cli/output-file.js";
 
 const TARGET_B_OVER_C = 20;
 const TARGET_C_OVER_D = 2;
@@ -740,7 +741,7 @@ async function main() {
       totalMs: performance.now() - t0,
     };
     mkdirSync(path.dirname(path.resolve(opts.json)), { recursive: true });
-    writeFileSync(opts.json, JSON.stringify(result, null, 2) + "\n");
+    await writeOutputFile(opts.json, JSON.stringify(result, null, 2) + "\n");
     log(`results written to ${opts.json}`);
   }
   return countsOk;

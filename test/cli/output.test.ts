@@ -3,10 +3,12 @@
  * says why, a closed pipe that ends quietly, progress that counts all the work,
  * and replay/dlq that say what does not exist.
  */
-import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { createReadStream, lstatSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { text } from "node:stream/consumers";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { outputTarget } from "../../cli/output-file.js";
 import { FARM, FarmCli, killChildren, type Child } from "../harness/cli.js";
 import { useTempDir } from "../harness/files.js";
 import { gitEnv, type TestRepo } from "../harness/git.js";
@@ -84,6 +86,47 @@ describe("farm analyze on the embedded default", () => {
     const first = JSON.parse(readFileSync(path.join(out, `${shas[1]}.sarif`), "utf8"));
     expect(first.runs).toHaveLength(1);
     expect(first.runs[0].results.map((x: { ruleId: string; baselineState: string }) => [x.ruleId, x.baselineState])).toEqual([["eslint/no-undef", "new"]]);
+  });
+
+  test("--out into a FIFO writes in place while the test reads it; the FIFO is still one", async () => {
+    const fifo = path.join(tmp, "out.fifo");
+    execFileSync("mkfifo", [fifo]);
+    const read = text(createReadStream(fifo));
+    const r = await cli.run(["analyze", dir, "--format", "json", "--summary", "--out", fifo]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(await read).sha).toBe(shas[2]);
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+  });
+
+  test("--out through a symbolic link: the link stays a link, the file it names gets the output", async () => {
+    const file = path.join(tmp, "report.json");
+    writeFileSync(file, "old\n");
+    const link = path.join(tmp, "report-link.json");
+    symlinkSync(file, link);
+    const r = await cli.run(["analyze", dir, "--format", "json", "--summary", "--out", link]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(JSON.parse(readFileSync(file, "utf8")).sha).toBe(shas[2]);
+  });
+
+  test("--out to a null device (made with mknod as root, else the machine's, only inspected) leaves it a device", async () => {
+    if (process.getuid?.() !== 0) {
+      // Without root no device can be made; never write to the machine's own.
+      expect(await outputTarget("/dev/null")).toEqual({ kind: "in-place", path: "/dev/null" });
+      return;
+    }
+    const dev = path.join(tmp, "null");
+    execFileSync("mknod", ["-m", "666", dev, "c", "1", "3"]);
+    const r = await cli.run(["analyze", dir, "--format", "ndjson", "--out", dev]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(lstatSync(dev).isCharacterDevice()).toBe(true);
+    expect(statSync(dev).size).toBe(0);
+  });
+
+  test("--out naming a directory is refused before any analysis", async () => {
+    const r = await cli.run(["analyze", dir, "--out", tmp]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/is a directory: name a file to write, or - for standard output/);
   });
 
   test("one commit's table lists its issues by file, line:col, severity, message and rule, new ones marked", async () => {
