@@ -5,13 +5,14 @@
  * too, in this process, on whichever of the three.
  */
 import path from "node:path";
-import type { FarmConfig } from "../shared/config.js";
-import { NatsServer } from "../shared/embedded.js";
-import { connectOptionsFrom } from "../shared/connection.js";
-import { Farm } from "../shared/farm.js";
-import { findLocalFarm } from "../shared/local-farm.js";
-import type { Logger } from "../shared/logger.js";
-import type { Service } from "../shared/pipeline.js";
+import type { FarmConfig } from "../shared/runtime/config.js";
+import { NatsServer } from "../shared/runtime/embedded.js";
+import { connectOptionsFrom } from "../shared/runtime/config.js";
+import type { Farm } from "../shared/fabric/farm.js";
+import { connectPipeline } from "../shared/pipeline/topology.js";
+import { findLocalFarm } from "../shared/runtime/local-farm.js";
+import type { Logger } from "../shared/fabric/logger.js";
+import type { Service } from "../shared/pipeline/service.js";
 import { SERVICE_NAMES, startConfiguredWeb, startServices, stopServices } from "../services/index.js";
 import type { WebService } from "../services/web/index.js";
 import { startOperations, type Operations } from "../services/operations.js";
@@ -63,7 +64,7 @@ async function openBare(config: FarmConfig, log: Logger, opts: OpenOptions): Pro
     const running = findLocalFarm(config.dataDir);
     if (running) {
       log.debug({ url: running.url, pid: running.pid }, "using the farm up running on this data dir");
-      const farm = await Farm.connect({ ...connectOptionsFrom(config, running.url, name), log, ensureTopology: false });
+      const farm = await connectPipeline({ ...connectOptionsFrom(config, running.url, name), log, ensureTopology: false });
       return { farm, url: running.url, embedded: false, close: () => farm.close() };
     }
   }
@@ -84,7 +85,7 @@ async function openBare(config: FarmConfig, log: Logger, opts: OpenOptions): Pro
     await server?.stop();
   };
   try {
-    farm = await Farm.connect({ ...connectOptionsFrom(config, url, name), replicas: config.replicas, log });
+    farm = await connectPipeline({ ...connectOptionsFrom(config, url, name), replicas: config.replicas, log });
     // The embedded default is the whole cluster: it must run the services itself.
     const embeddedConfig = server ? { ...config, allowLocalRepos: true } : config;
     if (server || opts.services) {

@@ -1,19 +1,22 @@
 /** What every command needs: config from env + flags, a logger, exit codes, a cluster. */
 import { errors as natsErrors } from "@nats-io/transport-node";
-import { ClusterUnreachableError, connectOptionsFrom } from "../shared/connection.js";
-import { loadConfig, type FarmConfig } from "../shared/config.js";
-import { NatsServerMissingError, PortUnavailableError, StoreInUseError } from "../shared/embedded.js";
-import { ErrorCodes, FarmError, isPermanent, NoRespondersError, TimeoutError } from "../shared/errors.js";
-import { Farm } from "../shared/farm.js";
-import { createLogger, type Logger } from "../shared/logger.js";
-import { findLocalFarm } from "../shared/local-farm.js";
+import { ClusterUnreachableError } from "../shared/fabric/connection.js";
+import { connectOptionsFrom } from "../shared/runtime/config.js";
+import { loadConfig, type FarmConfig } from "../shared/runtime/config.js";
+import { NatsServerMissingError, PortUnavailableError, StoreInUseError } from "../shared/runtime/embedded.js";
+import { FarmError, isPermanent, NoRespondersError, TimeoutError } from "../shared/fabric/errors.js";
+import type { Farm } from "../shared/fabric/farm.js";
+import { connectPipeline } from "../shared/pipeline/topology.js";
+import { createLogger, type Logger } from "../shared/fabric/logger.js";
+import { findLocalFarm } from "../shared/runtime/local-farm.js";
+import { CliErrorCodes } from "./errors.js";
 
 export const EXIT = { ok: 0, issuesFound: 1, usage: 2, unreachable: 3, internal: 4 } as const;
 
 /** Bad flags or arguments: exit 2 with a one-line reason. */
 export class UsageError extends FarmError {
   constructor(message: string) {
-    super(message, ErrorCodes.Usage);
+    super(message, CliErrorCodes.Usage);
   }
 }
 
@@ -80,7 +83,7 @@ export async function connectClient(ctx: CommandContext, name: string): Promise<
     }
     ctx.config.natsUrl = running.url;
   }
-  return Farm.connect({ ...connectOptionsFrom(ctx.config, ctx.config.natsUrl, name), log: ctx.log, ensureTopology: false });
+  return connectPipeline({ ...connectOptionsFrom(ctx.config, ctx.config.natsUrl, name), log: ctx.log, ensureTopology: false });
 }
 
 export function parseCount(name: string, value: string, min = 0): number {

@@ -1,5 +1,5 @@
 /** `--fail-on`: which printed commits have issues at or above a level, said in one line. */
-import type { Report } from "../shared/report.js";
+import type { Report } from "../shared/pipeline/report.js";
 
 export type FailLevel = "error" | "warning";
 

@@ -10,7 +10,7 @@ import { statusCommand } from "./commands/status.js";
 import { webCommand } from "./commands/web.js";
 import { errorLine, exitCodeOf } from "./context.js";
 import { isOutputClosed, whenStdoutClosed } from "./output.js";
-import { FARM_VERSION } from "../shared/version.js";
+import { FARM_VERSION } from "../shared/fabric/version.js";
 
 function connectionOptions(cmd: Command): Command {
   return cmd

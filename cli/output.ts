@@ -5,12 +5,13 @@
  */
 import { once } from "node:events";
 import type { Writable } from "node:stream";
-import { ErrorCodes, FarmError } from "../shared/errors.js";
+import { FarmError } from "../shared/fabric/errors.js";
+import { CliErrorCodes } from "./errors.js";
 
 /** The stream written to was closed by its reader: nothing more can be said there. */
 export class OutputClosedError extends FarmError {
   constructor() {
-    super("the output was closed by its reader", ErrorCodes.OutputClosed);
+    super("the output was closed by its reader", CliErrorCodes.OutputClosed);
   }
 }
 

@@ -1,6 +1,6 @@
 /** Progress of an analysis: a bar on a terminal, plain lines otherwise. */
 import { SingleBar, Presets } from "cli-progress";
-import type { SplitStats } from "../shared/pipeline.js";
+import type { SplitStats } from "../shared/pipeline/contract.js";
 
 type Stats = Pick<SplitStats, "cacheHits" | "queued">;
 

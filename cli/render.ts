@@ -1,7 +1,7 @@
 /** Output formats of reports: a table for people; JSON, NDJSON and SARIF for tools. */
 import type { Writable } from "node:stream";
-import { countRules, qualifiedRule, type DeltaEntry, type Report, type ReportSummary } from "../shared/report.js";
-import { emptySarifLog, toSarif } from "../shared/sarif.js";
+import { countRules, qualifiedRule, type DeltaEntry, type Report, type ReportSummary } from "../shared/pipeline/report.js";
+import { emptySarifLog, toSarif } from "../shared/pipeline/sarif.js";
 import { writerTo } from "./output.js";
 
 export type OutputFormat = "table" | "json" | "ndjson" | "sarif";

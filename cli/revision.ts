@@ -1,7 +1,7 @@
 /** What the CLI's `<repo>` and `--sha` name: a repository as ingest will see it, and one commit of it. */
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
-import { redactUrl, resolveHead } from "../shared/git.js";
+import { redactUrl, resolveHead } from "../shared/git/index.js";
 import { UsageError } from "./context.js";
 
 const FULL_SHA = /^([0-9a-f]{40}|[0-9a-f]{64})$/;

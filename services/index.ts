@@ -1,8 +1,8 @@
 /** The services by name: what `farm service <name>` starts; the four of the pipeline are what the embedded default starts. */
-import { openStores } from "../shared/stores/index.js";
-import type { Service, ServiceContext } from "../shared/pipeline.js";
-import { announce } from "../shared/presence.js";
-import { endpointStats, startDiscovery } from "../shared/discovery.js";
+import { openStores } from "../shared/pipeline/stores/index.js";
+import type { Service, ServiceContext } from "../shared/pipeline/service.js";
+import { announce } from "../shared/fabric/presence.js";
+import { endpointStats, startDiscovery } from "../shared/fabric/discovery.js";
 import { startAggregator } from "./aggregator/index.js";
 import { startIngest } from "./ingest/index.js";
 import { startLinterRunner } from "./linter-runner/index.js";

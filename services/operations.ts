@@ -4,7 +4,7 @@
  * environment names an exporter). Started once per process, before its
  * services so their first tasks are observed, and closed after them.
  */
-import type { ServiceContext } from "../shared/pipeline.js";
+import type { ServiceContext } from "../shared/pipeline/service.js";
 import {
   bindMetrics,
   countReconnects,
@@ -14,10 +14,11 @@ import {
   taskObserver,
   unbindMetrics,
   type FarmMetrics,
-} from "../shared/metrics.js";
-import { serveMetrics } from "../shared/metrics-server.js";
-import { DLQ_STREAM, EVENTS_STREAM, servedBy } from "../shared/topology.js";
-import { startTracing, type TracingOptions } from "../shared/tracing.js";
+} from "../shared/pipeline/metrics.js";
+import { serveMetrics } from "../shared/runtime/metrics-server.js";
+import { DLQ_STREAM } from "../shared/fabric/names.js";
+import { EVENTS_STREAM, servedBy } from "../shared/pipeline/names.js";
+import { startTracing, type TracingOptions } from "../shared/fabric/tracing.js";
 
 export interface Operations {
   /** The metrics endpoint, when one listens (`http://host:port/metrics`). */
@@ -28,7 +29,7 @@ export interface Operations {
 }
 
 export type OperationsContext = Pick<ServiceContext, "farm" | "config" | "log"> & {
-  /** Tracing whatever the OTEL_* environment says (a test's in-memory exporter): see shared/tracing.ts. */
+  /** Tracing whatever the OTEL_* environment says (a test's in-memory exporter): see shared/fabric/tracing.ts. */
   tracing?: TracingOptions;
 };
 

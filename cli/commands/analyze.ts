@@ -4,16 +4,16 @@
  */
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { encode } from "../../shared/codec.js";
-import { repoKey } from "../../shared/git.js";
-import type { AnalysisRequest, AnalysisStartedEvent, CompletedEvent, FailedEvent, SplitStats, Unchecked } from "../../shared/pipeline.js";
-import type { Report } from "../../shared/report.js";
-import { toSarif } from "../../shared/sarif.js";
-import { subjects } from "../../shared/topology.js";
-import { traceHeaders } from "../../shared/tracing.js";
-import type { Farm } from "../../shared/farm.js";
-import { fetchReport } from "../../shared/report-client.js";
-import { mapOrdered } from "../../shared/concurrency.js";
+import { encode } from "../../shared/fabric/codec.js";
+import { repoKey } from "../../shared/git/index.js";
+import type { AnalysisRequest, AnalysisStartedEvent, CompletedEvent, FailedEvent, SplitStats, Unchecked } from "../../shared/pipeline/contract.js";
+import type { Report } from "../../shared/pipeline/report.js";
+import { toSarif } from "../../shared/pipeline/sarif.js";
+import { subjects } from "../../shared/pipeline/names.js";
+import { traceHeaders } from "../../shared/fabric/tracing.js";
+import type { Farm } from "../../shared/fabric/farm.js";
+import { fetchReport } from "../../shared/pipeline/report-client.js";
+import { mapOrdered } from "../../shared/fabric/concurrency.js";
 import { openCluster } from "../cluster.js";
 import { commandContext, EXIT, parseCount, UsageError, type ConnectionFlags } from "../context.js";
 import { FailOn, type FailLevel } from "../fail-on.js";

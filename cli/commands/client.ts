@@ -1,11 +1,11 @@
 /** Client commands against a running cluster: publish, report, events. */
-import { encode } from "../../shared/codec.js";
-import type { AnalysisRequest } from "../../shared/pipeline.js";
-import type { Report } from "../../shared/report.js";
-import { EventLog } from "../../shared/event-log.js";
-import { fetchReport } from "../../shared/report-client.js";
-import { subjects } from "../../shared/topology.js";
-import { traceHeaders } from "../../shared/tracing.js";
+import { encode } from "../../shared/fabric/codec.js";
+import type { AnalysisRequest } from "../../shared/pipeline/contract.js";
+import type { Report } from "../../shared/pipeline/report.js";
+import { EventLog } from "../../shared/pipeline/event-log.js";
+import { fetchReport } from "../../shared/pipeline/report-client.js";
+import { subjects } from "../../shared/pipeline/names.js";
+import { traceHeaders } from "../../shared/fabric/tracing.js";
 import { commandContext, connectClient, parseCount, UsageError, type ConnectionFlags } from "../context.js";
 import { whenStdoutClosed } from "../output.js";
 import { renderReports, type OutputFormat } from "../render.js";

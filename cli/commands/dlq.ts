@@ -1,5 +1,5 @@
 /** `farm dlq ls` and `farm replay`: look at parked work, send it round again. */
-import type { DeadLetter } from "../../shared/dlq.js";
+import type { DeadLetter } from "../../shared/fabric/dlq.js";
 import { commandContext, connectClient, parseCount, UsageError, type ConnectionFlags } from "../context.js";
 
 const utf8 = new TextDecoder();

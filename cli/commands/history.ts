@@ -1,7 +1,7 @@
 /** `farm history <repo>`: the trend of a repository's analysed first-parent history (history.commits). */
-import { ErrorCodes, FarmError } from "../../shared/errors.js";
-import type { HistoryCommit, HistoryCommitsReply } from "../../shared/pipeline.js";
-import { subjects } from "../../shared/topology.js";
+import { ErrorCodes, FarmError } from "../../shared/fabric/errors.js";
+import type { HistoryCommit, HistoryCommitsReply } from "../../shared/pipeline/contract.js";
+import { subjects } from "../../shared/pipeline/names.js";
 import { commandContext, connectClient, parseCount, UsageError, type ConnectionFlags } from "../context.js";
 import { reportedRepo } from "../revision.js";
 

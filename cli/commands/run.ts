@@ -1,7 +1,7 @@
 /** Long-running commands: `farm up` (the whole cluster) and `farm service <name>` (one service). */
-import { connectOptionsFrom } from "../../shared/connection.js";
-import { Farm } from "../../shared/farm.js";
-import { removeLocalFarm, writeLocalFarm } from "../../shared/local-farm.js";
+import { connectOptionsFrom } from "../../shared/runtime/config.js";
+import { connectPipeline } from "../../shared/pipeline/topology.js";
+import { removeLocalFarm, writeLocalFarm } from "../../shared/runtime/local-farm.js";
 import { ALL_SERVICE_NAMES, isServiceName, SERVICE_NAMES, startServices, stopServices } from "../../services/index.js";
 import { startOperations } from "../../services/operations.js";
 import { openCluster } from "../cluster.js";
@@ -53,7 +53,7 @@ export async function serviceCommand(name: string, flags: ConnectionFlags) {
   if (!isServiceName(name)) throw new UsageError(`unknown service "${name}": expected one of ${ALL_SERVICE_NAMES.join(", ")}`);
   const ctx = commandContext({ ...flags, logLevel: flags.logLevel ?? "info" });
   if (!ctx.config.natsUrl) throw new UsageError("a service needs a cluster: pass --nats URL or set NATS_URL");
-  const farm = await Farm.connect({
+  const farm = await connectPipeline({
     ...connectOptionsFrom(ctx.config, ctx.config.natsUrl, `farm-${name}`),
     replicas: ctx.config.replicas,
     // The web app only reads (and queues requests): it creates no stream, so its NATS user needs no create rights.

@@ -5,13 +5,14 @@
  * has no live instance or dead letters were stored recently (the README's
  * "Operations" says exactly when); `--watch` keeps looking.
  */
-import { queueDepths, type ConsumerStatus, type StreamStatus } from "../../shared/depths.js";
+import { queueDepths, type ConsumerStatus, type StreamStatus } from "../../shared/pipeline/depths.js";
 import { AckPolicy, DeliverPolicy, type JetStreamManager } from "@nats-io/jetstream";
 import { nanos, nuid } from "@nats-io/transport-node";
-import { EventLog } from "../../shared/event-log.js";
-import type { Farm } from "../../shared/farm.js";
-import { whoIsUp, type Presence } from "../../shared/presence.js";
-import { DLQ_STREAM, subjects } from "../../shared/topology.js";
+import { EventLog } from "../../shared/pipeline/event-log.js";
+import type { Farm } from "../../shared/fabric/farm.js";
+import { whoIsUp, type Presence } from "../../shared/fabric/presence.js";
+import { DLQ_STREAM } from "../../shared/fabric/names.js";
+import { subjects } from "../../shared/pipeline/names.js";
 import { ALL_SERVICE_NAMES, isServiceName, SERVICE_NAMES } from "../../services/index.js";
 import { commandContext, connectClient, errorLine, EXIT, exitCodeOf, UsageError, type ConnectionFlags } from "../context.js";
 import { whenStdoutClosed, writerTo } from "../output.js";

@@ -1,6 +1,6 @@
 /** `farm web`: the web app, on the cluster given, the `farm up` running on this data dir, or the embedded default. */
-import { removeLocalFarm, writeLocalFarm } from "../../shared/local-farm.js";
-import type { FarmConfig } from "../../shared/config.js";
+import { removeLocalFarm, writeLocalFarm } from "../../shared/runtime/local-farm.js";
+import type { FarmConfig } from "../../shared/runtime/config.js";
 import { openCluster } from "../cluster.js";
 import { commandContext, UsageError, type ConnectionFlags } from "../context.js";
 import { untilSignal } from "../signals.js";

@@ -2,17 +2,27 @@
  * The aggregator's handlers: count results in, assemble a commit's report once
  * every file has a result, diff it against the parent, store it, announce it.
  */
-import { announce, announceFailed, isFinalFailure } from "../../shared/announce.js";
-import { nextDelay } from "../../shared/backoff.js";
-import type { TaskResult } from "../../shared/envelope.js";
-import type { TaskContext } from "../../shared/worker.js";
-import type { BatchDone, CommitFiles, CompletedEvent, FileRef, LintBatch, ServiceContext } from "../../shared/pipeline.js";
-import { changedFiles, computeDelta, countRules, summarize, unlintableResult, type FileMessages, type FileResult, type Summary } from "../../shared/report.js";
-import { Lru } from "../../shared/lru.js";
-import { ReportStore, type Objects, type RepoIndex, type ResultCache, type StoredReport } from "../../shared/stores/index.js";
-import { kvKeys, subjects } from "../../shared/topology.js";
-import { mapLimit } from "../../shared/concurrency.js";
-import { metricsOf } from "../../shared/metrics.js";
+import { announce, announceFailed, isFinalFailure } from "../../shared/pipeline/announce.js";
+import { nextDelay } from "../../shared/fabric/backoff.js";
+import type { TaskResult } from "../../shared/fabric/envelope.js";
+import type { TaskContext } from "../../shared/fabric/worker.js";
+import type { BatchDone, CommitFiles, CompletedEvent, FileRef, LintBatch } from "../../shared/pipeline/contract.js";
+import type { ServiceContext } from "../../shared/pipeline/service.js";
+import {
+  changedFiles,
+  computeDelta,
+  countRules,
+  summarize,
+  unlintableResult,
+  type FileMessages,
+  type FileResult,
+  type Summary,
+} from "../../shared/pipeline/report.js";
+import { Lru } from "../../shared/fabric/lru.js";
+import { ReportStore, type Objects, type RepoIndex, type ResultCache, type StoredReport } from "../../shared/pipeline/stores/index.js";
+import { kvKeys, subjects } from "../../shared/pipeline/names.js";
+import { mapLimit } from "../../shared/fabric/concurrency.js";
+import { metricsOf } from "../../shared/pipeline/metrics.js";
 import type { ResultTracker } from "./tracker.js";
 
 export interface AggregatorDeps extends ServiceContext {

@@ -4,11 +4,11 @@
  * heads, their deltas, the repository index and the blob store.
  */
 import type { NatsConnection } from "@nats-io/transport-node";
-import { encode } from "../../shared/codec.js";
-import { ErrorCodes, PermanentError } from "../../shared/errors.js";
-import { repoIdentity, repoKey } from "../../shared/git.js";
-import { maxBody } from "../../shared/limits.js";
-import { isBinary } from "../../shared/lintable.js";
+import { encode } from "../../shared/fabric/codec.js";
+import { ErrorCodes, PermanentError } from "../../shared/fabric/errors.js";
+import { repoIdentity, repoKey } from "../../shared/git/index.js";
+import { maxBody } from "../../shared/fabric/limits.js";
+import { isBinary } from "../../shared/lint/lintable.js";
 import type {
   CommitMention,
   HistoryCommit,
@@ -18,9 +18,9 @@ import type {
   HistoryReposReply,
   IssueOrigin,
   ManifestEntry,
-} from "../../shared/pipeline.js";
-import type { Objects, RepoIndex, ReportStore, StoredReport } from "../../shared/stores/index.js";
-import { objectNames } from "../../shared/topology.js";
+} from "../../shared/pipeline/contract.js";
+import type { Objects, RepoIndex, ReportStore, StoredReport } from "../../shared/pipeline/stores/index.js";
+import { objectNames } from "../../shared/pipeline/names.js";
 
 /** What the history server needs: report heads and bodies, the repository index, trees and blobs, the message limit. */
 export interface HistoryServerDeps {
@@ -45,7 +45,7 @@ const MAX_LIMIT = 1000;
 const MAX_FINGERPRINTS = 1000;
 /** Longer than any repository url or path a client means; bounds what a request may make us hash and echo. */
 const MAX_STRING = 4096;
-/** Where binary content shows itself (as the linters decide: shared/lintable.ts). */
+/** Where binary content shows itself (as the linters decide: shared/lint/lintable.ts). */
 const BINARY_SNIFF_BYTES = 8192;
 
 export class HistoryServer {
@@ -220,7 +220,7 @@ function utf8Cut(data: Uint8Array, cap: number): number {
 }
 
 function badRequest(message: string): PermanentError {
-  return new PermanentError(message, ErrorCodes.BadRequest);
+  return new PermanentError(message, ErrorCodes.InvalidInput);
 }
 
 function notFound(message: string): PermanentError {

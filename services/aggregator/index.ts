@@ -1,7 +1,7 @@
 /** aggregator: results in, per-commit reports and analysis events out; serves report.get and the history API. */
-import type { Service, ServiceContext } from "../../shared/pipeline.js";
-import { openStores } from "../../shared/stores/index.js";
-import { subjects } from "../../shared/topology.js";
+import type { Service, ServiceContext } from "../../shared/pipeline/service.js";
+import { openStores } from "../../shared/pipeline/stores/index.js";
+import { subjects } from "../../shared/pipeline/names.js";
 import { Aggregator } from "./handlers.js";
 import { HistoryServer } from "./history-server.js";
 import { ReportServer } from "./report-server.js";

@@ -3,14 +3,15 @@
  * in parts when an answer is too big for one message.
  */
 import type { NatsConnection } from "@nats-io/transport-node";
-import { ErrorCodes, PermanentError } from "../../shared/errors.js";
-import { toSarif } from "../../shared/sarif.js";
-import { encode } from "../../shared/codec.js";
-import { maxBody } from "../../shared/limits.js";
-import { Lru } from "../../shared/lru.js";
-import { type Objects, type ReportStore, type StoredReport } from "../../shared/stores/index.js";
-import { BLOB_STORE, objectNames } from "../../shared/topology.js";
-import { repoIdentity, repoKey } from "../../shared/git.js";
+import { ErrorCodes, PermanentError } from "../../shared/fabric/errors.js";
+import { toSarif } from "../../shared/pipeline/sarif.js";
+import { encode } from "../../shared/fabric/codec.js";
+import { maxBody } from "../../shared/fabric/limits.js";
+import { Lru } from "../../shared/fabric/lru.js";
+import { type Objects, type ReportStore, type StoredReport } from "../../shared/pipeline/stores/index.js";
+import { BLOB_STORE, objectNames } from "../../shared/pipeline/names.js";
+import { repoIdentity, repoKey } from "../../shared/git/index.js";
+import { PipelineErrorCodes } from "../../shared/pipeline/errors.js";
 
 /** What the report server needs: the stored reports, the object store for big answers, and the server's message limit. */
 export interface ReportServerDeps {
@@ -46,7 +47,7 @@ export class ReportServer {
    */
   onReportGet = async (q: ReportGetRequest) => {
     if (typeof q?.repo !== "string" || typeof q?.sha !== "string")
-      throw new PermanentError('report.get needs {"repo": "<url or path>", "sha": "<40 or 64 hex>"}', ErrorCodes.BadRequest);
+      throw new PermanentError('report.get needs {"repo": "<url or path>", "sha": "<40 or 64 hex>"}', ErrorCodes.InvalidInput);
     const sha = q.sha.toLowerCase();
     const format = q.format === "sarif" ? "sarif" : "json";
     const summary = q.view === "summary" && format === "json";
@@ -58,7 +59,7 @@ export class ReportServer {
     const head = await this.d.reports.head(repoKey(repo), sha);
     if (!head) {
       const failure = await this.d.reports.failure(repoKey(repo), sha);
-      if (failure) throw new PermanentError(`the analysis of ${repo} at ${sha} failed: ${failure}`, ErrorCodes.AnalysisFailed);
+      if (failure) throw new PermanentError(`the analysis of ${repo} at ${sha} failed: ${failure}`, PipelineErrorCodes.AnalysisFailed);
       throw new PermanentError(`no report for ${repo} at ${sha}: publish repo.new_sha for it first`, ErrorCodes.NotFound);
     }
     // A history's view: no file is assembled (a big delta may still need parts).
@@ -79,13 +80,13 @@ export class ReportServer {
   private async replyPart(repo: string, sha: string, kind: string, object: unknown, part: unknown) {
     const prefix = `${objectNames.reply(repoKey(repo), `${sha}.${kind}`)}/`;
     if (typeof object !== "string" || !object.startsWith(prefix) || !/^[0-9a-f]{32}$/.test(object.slice(prefix.length)))
-      throw new PermanentError(`report.get part: "object" must be the name report.get answered for this repo, sha and format`, ErrorCodes.BadRequest);
+      throw new PermanentError(`report.get part: "object" must be the name report.get answered for this repo, sha and format`, ErrorCodes.InvalidInput);
     if (typeof part !== "number" || !Number.isInteger(part) || part < 0)
-      throw new PermanentError(`report.get part: "part" must be an integer ≥ 0`, ErrorCodes.BadRequest);
+      throw new PermanentError(`report.get part: "part" must be an integer ≥ 0`, ErrorCodes.InvalidInput);
     const data = await this.replyBytes(object);
     const size = this.partBytes();
     const parts = Math.ceil(data.length / size);
-    if (part >= parts) throw new PermanentError(`report.get part: ${object} has ${parts} parts (0 to ${parts - 1})`, ErrorCodes.BadRequest);
+    if (part >= parts) throw new PermanentError(`report.get part: ${object} has ${parts} parts (0 to ${parts - 1})`, ErrorCodes.InvalidInput);
     return { part, parts, data: Buffer.from(data.subarray(part * size, (part + 1) * size)).toString("base64") };
   }
 

@@ -8,18 +8,19 @@
  * round, and less often the longer it stays missing (its batch is simply still
  * being linted).
  */
-import type { ReportStore, ResultCache } from "../../shared/stores/index.js";
-import { nextDelay } from "../../shared/backoff.js";
-import { mapLimit } from "../../shared/concurrency.js";
-import type { Logger } from "../../shared/logger.js";
-import { ErrorCodes, PermanentError } from "../../shared/errors.js";
+import type { ReportStore, ResultCache } from "../../shared/pipeline/stores/index.js";
+import { nextDelay } from "../../shared/fabric/backoff.js";
+import { mapLimit } from "../../shared/fabric/concurrency.js";
+import type { Logger } from "../../shared/fabric/logger.js";
+import { PermanentError } from "../../shared/fabric/errors.js";
+import { PipelineErrorCodes } from "../../shared/pipeline/errors.js";
 
 /** A commit's results stopped arriving: its work was lost or is stuck, and it must not wait without bound. */
 export class CommitStalledError extends PermanentError {
   constructor(missing: number, stallMs: number) {
     super(
       `${missing} file result(s) did not arrive within ${Math.round(stallMs / 1000)} s of the last one: their lint work was lost or is stuck (see \`farm status\` and \`farm dlq ls\`)`,
-      ErrorCodes.CommitStalled,
+      PipelineErrorCodes.CommitStalled,
     );
   }
 }

@@ -4,10 +4,10 @@
  * sha and history) while one is in flight are one analysis.
  */
 import { createHash } from "node:crypto";
-import { decode, encode, formatOf } from "../../shared/codec.js";
-import { announce, announceFailed, isFinalFailure } from "../../shared/announce.js";
-import { mapLimit, Semaphore } from "../../shared/concurrency.js";
-import { ErrorCodes, DecodeError, FarmError, PermanentError, isPermanent } from "../../shared/errors.js";
+import { decode, encode, formatOf } from "../../shared/fabric/codec.js";
+import { announce, announceFailed, isFinalFailure } from "../../shared/pipeline/announce.js";
+import { mapLimit, Semaphore } from "../../shared/fabric/concurrency.js";
+import { ErrorCodes, DecodeError, FarmError, PermanentError, isPermanent } from "../../shared/fabric/errors.js";
 import {
   firstParentHistory,
   firstParentTrees,
@@ -21,14 +21,16 @@ import {
   type CommitTree,
   type Mirrors,
   type RepoRef,
-} from "../../shared/git.js";
-import { isConfigFile, isLintable, isRegularFile } from "../../shared/lintable.js";
+} from "../../shared/git/index.js";
+import { isConfigFile, isLintable, isRegularFile } from "../../shared/lint/lintable.js";
 import { extendedConfigPaths, MAX_EXTENDS_ROUNDS, namedExtends } from "../../shared/lint/extends.js";
-import { Lru } from "../../shared/lru.js";
-import type { AnalysisStartedEvent, CommitManifest, CommitRef, ManifestEntry, ServiceContext } from "../../shared/pipeline.js";
-import { ReportStore, type Objects } from "../../shared/stores/index.js";
-import { kvKeys, messageIds, objectNames, subjects } from "../../shared/topology.js";
-import type { TaskContext } from "../../shared/worker.js";
+import { Lru } from "../../shared/fabric/lru.js";
+import type { AnalysisStartedEvent, CommitManifest, CommitRef, ManifestEntry } from "../../shared/pipeline/contract.js";
+import type { ServiceContext } from "../../shared/pipeline/service.js";
+import { ReportStore, type Objects } from "../../shared/pipeline/stores/index.js";
+import { kvKeys, messageIds, objectNames, subjects } from "../../shared/pipeline/names.js";
+import type { TaskContext } from "../../shared/fabric/worker.js";
+import { PipelineErrorCodes } from "../../shared/pipeline/errors.js";
 
 /** A `repo.new_sha` payload is a few hundred bytes; anything this big is not one. */
 export const MAX_REQUEST_BYTES = 16 * 1024;
@@ -124,7 +126,7 @@ export class Ingest {
         this.failed(req, raw, permanent ? message : `gave up after ${ctx.attempt} attempts: ${message}`, ctx.id);
       }
       if (permanent && !isPermanent(err))
-        throw new PermanentError(message, isInvalidKeyError(err) ? ErrorCodes.InvalidKey : ErrorCodes.BadInput, { cause: err });
+        throw new PermanentError(message, isInvalidKeyError(err) ? PipelineErrorCodes.InvalidKey : ErrorCodes.InvalidInput, { cause: err });
       throw withoutSecrets(err, message);
     }
   };

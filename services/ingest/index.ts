@@ -1,8 +1,8 @@
 /** ingest: consumes `repo.new_sha` from its stream, so a publish during an outage is not lost. */
-import { Mirrors, redactUrl } from "../../shared/git.js";
-import type { Service, ServiceContext } from "../../shared/pipeline.js";
-import { openStores } from "../../shared/stores/index.js";
-import { subjects } from "../../shared/topology.js";
+import { Mirrors, redactUrl } from "../../shared/git/index.js";
+import type { Service, ServiceContext } from "../../shared/pipeline/service.js";
+import { openStores } from "../../shared/pipeline/stores/index.js";
+import { subjects } from "../../shared/pipeline/names.js";
 import { DEFAULT_MAX_ANALYSES, Ingest, redactNewShaPayload } from "./handlers.js";
 
 /** Requests in flight: the analyses plus as many again joining them (a join costs nothing but a slot). */

@@ -2,19 +2,20 @@
  * linter-runner: batches in, contents from the blob store (never a clone),
  * linted on every core, each (blob, config) result into the cache.
  */
-import { isBinary, looksMinified } from "../../shared/lintable.js";
+import { isBinary, looksMinified } from "../../shared/lint/lintable.js";
 import type { FileLintConfig, LintPool } from "../../shared/lint/index.js";
 import { defaultFileConfig } from "../../shared/lint/index.js";
-import type { BatchDone, LintBatch, ServiceContext } from "../../shared/pipeline.js";
-import { withLineHashes, stripCached, type FileResult, type LintMessage } from "../../shared/report.js";
-import { Lru } from "../../shared/lru.js";
-import { type Objects, type ResultCache } from "../../shared/stores/index.js";
-import { mapLimit } from "../../shared/concurrency.js";
-import { encode } from "../../shared/codec.js";
-import { maxBody } from "../../shared/limits.js";
-import { ErrorCodes, isPermanent, PermanentError } from "../../shared/errors.js";
-import { kvKeys, objectNames } from "../../shared/topology.js";
-import { metricsOf } from "../../shared/metrics.js";
+import type { BatchDone, LintBatch } from "../../shared/pipeline/contract.js";
+import type { ServiceContext } from "../../shared/pipeline/service.js";
+import { withLineHashes, stripCached, type FileResult, type LintMessage } from "../../shared/pipeline/report.js";
+import { Lru } from "../../shared/fabric/lru.js";
+import { type Objects, type ResultCache } from "../../shared/pipeline/stores/index.js";
+import { mapLimit } from "../../shared/fabric/concurrency.js";
+import { encode } from "../../shared/fabric/codec.js";
+import { maxBody } from "../../shared/fabric/limits.js";
+import { ErrorCodes, isPermanent, PermanentError } from "../../shared/fabric/errors.js";
+import { kvKeys, objectNames } from "../../shared/pipeline/names.js";
+import { metricsOf } from "../../shared/pipeline/metrics.js";
 
 export interface RunnerDeps extends ServiceContext {
   objects: Objects;
@@ -75,7 +76,7 @@ export class LinterRunner {
   /** `lint.file`: one file's content linted now with the default config. */
   onLintFile = async (q: { path?: unknown; content?: unknown }): Promise<{ messages: LintMessage[] }> => {
     if (typeof q?.path !== "string" || typeof q?.content !== "string")
-      throw new PermanentError('lint.file needs {"path": "<file name>", "content": "<source>"}', ErrorCodes.BadRequest);
+      throw new PermanentError('lint.file needs {"path": "<file name>", "content": "<source>"}', ErrorCodes.InvalidInput);
     const size = Buffer.byteLength(q.content);
     if (size > this.d.config.maxFileSize)
       throw new PermanentError(`lint.file content is ${size} bytes; files over ${this.d.config.maxFileSize} bytes are not linted`, ErrorCodes.TooLarge);

@@ -1,8 +1,8 @@
 /** linter-runner: pulls lint batches, serves lint.file. Scale it out; it uses every core. */
 import { LintPool } from "../../shared/lint/index.js";
-import type { Service, ServiceContext } from "../../shared/pipeline.js";
-import { openStores } from "../../shared/stores/index.js";
-import { subjects } from "../../shared/topology.js";
+import type { Service, ServiceContext } from "../../shared/pipeline/service.js";
+import { openStores } from "../../shared/pipeline/stores/index.js";
+import { subjects } from "../../shared/pipeline/names.js";
 import { LinterRunner } from "./handlers.js";
 
 /**

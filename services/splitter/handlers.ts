@@ -4,10 +4,10 @@
  * into batches for the linter-runners; the full file list to the aggregator.
  */
 import { createHash } from "node:crypto";
-import { mapLimit } from "../../shared/concurrency.js";
-import { announceFailed, isFinalFailure } from "../../shared/announce.js";
-import { maxPayload } from "../../shared/limits.js";
-import { entryKind, isLintable, isRegularFile } from "../../shared/lintable.js";
+import { mapLimit } from "../../shared/fabric/concurrency.js";
+import { announceFailed, isFinalFailure } from "../../shared/pipeline/announce.js";
+import { maxPayload } from "../../shared/fabric/limits.js";
+import { entryKind, isLintable, isRegularFile } from "../../shared/lint/lintable.js";
 import {
   DEFAULT_PLAN_BUDGET_MS,
   DEFAULT_PLAN_SLICE,
@@ -21,13 +21,14 @@ import {
   type FileLintConfig,
   type RepoConfigError,
 } from "../../shared/lint/index.js";
-import type { CommitFiles, CommitManifest, CommitRef, FileRef, LintBatch, ManifestEntry, ServiceContext, SplitStats } from "../../shared/pipeline.js";
+import type { CommitFiles, CommitManifest, CommitRef, FileRef, LintBatch, ManifestEntry, SplitStats } from "../../shared/pipeline/contract.js";
+import type { ServiceContext } from "../../shared/pipeline/service.js";
 
-import { Lru } from "../../shared/lru.js";
-import { type Objects, type ResultCache } from "../../shared/stores/index.js";
-import { kvKeys, messageIds, objectNames, subjects } from "../../shared/topology.js";
-import { metricsOf } from "../../shared/metrics.js";
-import type { TaskContext } from "../../shared/worker.js";
+import { Lru } from "../../shared/fabric/lru.js";
+import { type Objects, type ResultCache } from "../../shared/pipeline/stores/index.js";
+import { kvKeys, messageIds, objectNames, subjects } from "../../shared/pipeline/names.js";
+import { metricsOf } from "../../shared/pipeline/metrics.js";
+import type { TaskContext } from "../../shared/fabric/worker.js";
 import { Claims } from "./claims.js";
 import { storeConfigs } from "./lint-configs.js";
 

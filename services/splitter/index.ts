@@ -1,7 +1,7 @@
 /** splitter: commit manifests in, lint batches and commit file lists out. */
-import type { Service, ServiceContext } from "../../shared/pipeline.js";
-import { openStores } from "../../shared/stores/index.js";
-import { subjects } from "../../shared/topology.js";
+import type { Service, ServiceContext } from "../../shared/pipeline/service.js";
+import { openStores } from "../../shared/pipeline/stores/index.js";
+import { subjects } from "../../shared/pipeline/names.js";
 import { Splitter } from "./handlers.js";
 
 export async function startSplitter(ctx: ServiceContext): Promise<Service> {

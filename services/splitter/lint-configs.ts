@@ -7,11 +7,11 @@
  * carries `settings: {configId: objectName}` and the runner reads and caches
  * them by id.
  */
-import { encode } from "../../shared/codec.js";
-import { mapLimit } from "../../shared/concurrency.js";
+import { encode } from "../../shared/fabric/codec.js";
+import { mapLimit } from "../../shared/fabric/concurrency.js";
 import type { FileLintConfig } from "../../shared/lint/index.js";
-import { type Objects } from "../../shared/stores/index.js";
-import { objectNames } from "../../shared/topology.js";
+import { type Objects } from "../../shared/pipeline/stores/index.js";
+import { objectNames } from "../../shared/pipeline/names.js";
 
 /** Writes the configs that are not in the object store yet (write-once: a reader is never disturbed). */
 export async function storeConfigs(objects: Objects, configs: ReadonlyMap<string, FileLintConfig>): Promise<void> {

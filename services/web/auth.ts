@@ -7,7 +7,7 @@
  */
 import { timingSafeEqual, createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import { ErrorCodes, PermanentError } from "../../shared/errors.js";
+import { ErrorCodes, PermanentError } from "../../shared/fabric/errors.js";
 
 export const TOKEN_COOKIE = "farm_token";
 
@@ -50,7 +50,7 @@ export class Auth {
     if (this.readsNeedToken && !opts.token)
       throw new PermanentError(
         `the web app is bound to ${opts.host}, beyond this machine: set FARM_WEB_TOKEN, or say --public (FARM_WEB_PUBLIC=1) to open its read-only pages to all`,
-        ErrorCodes.Usage,
+        ErrorCodes.InvalidInput,
       );
   }
 

@@ -1,5 +1,5 @@
 /** The web app's reads, each one request on a public subject: the web service holds no state of its own. */
-import type { Farm } from "../../shared/farm.js";
+import type { Farm } from "../../shared/fabric/farm.js";
 import type {
   HistoryCommitsReply,
   HistoryCommitsRequest,
@@ -8,10 +8,10 @@ import type {
   HistoryIssuesReply,
   HistoryIssuesRequest,
   HistoryReposReply,
-} from "../../shared/pipeline.js";
-import { fetchReport } from "../../shared/report-client.js";
-import type { Report } from "../../shared/report.js";
-import { subjects } from "../../shared/topology.js";
+} from "../../shared/pipeline/contract.js";
+import { fetchReport } from "../../shared/pipeline/report-client.js";
+import type { Report } from "../../shared/pipeline/report.js";
+import { subjects } from "../../shared/pipeline/names.js";
 
 /** How long a page waits for an answer, and for a server to serve the subject at all: a person is waiting. */
 const TIMEOUT_MS = 15_000;

@@ -8,10 +8,10 @@
  */
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { ErrorCodes, FarmError, type Code } from "../../shared/errors.js";
+import { ErrorCodes, FarmError, type Code } from "../../shared/fabric/errors.js";
 import { validateSha } from "../../shared/git/validate.js";
-import type { Logger } from "../../shared/logger.js";
-import type { AnalysisRequest } from "../../shared/pipeline.js";
+import type { Logger } from "../../shared/fabric/logger.js";
+import type { AnalysisRequest } from "../../shared/pipeline/contract.js";
 
 export interface HookDeps {
   /** Queues the request (the web service: `farm.js.publish(subjects.newSha, encode(req, "json"))`). */
@@ -47,7 +47,7 @@ class HookError extends FarmError {
   constructor(
     readonly status: number,
     message: string,
-    code: Code = ErrorCodes.BadRequest,
+    code: Code = ErrorCodes.InvalidInput,
   ) {
     super(message, code);
   }

@@ -5,10 +5,11 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { encode } from "../../shared/codec.js";
-import type { AnalysisRequest, Service, ServiceContext } from "../../shared/pipeline.js";
-import { subjects } from "../../shared/topology.js";
-import { traceHeaders } from "../../shared/tracing.js";
+import { encode } from "../../shared/fabric/codec.js";
+import type { AnalysisRequest } from "../../shared/pipeline/contract.js";
+import type { Service, ServiceContext } from "../../shared/pipeline/service.js";
+import { subjects } from "../../shared/pipeline/names.js";
+import { traceHeaders } from "../../shared/fabric/tracing.js";
 import { loadAssets } from "./assets.js";
 import { Auth } from "./auth.js";
 import { HistoryClient } from "./history.js";

@@ -5,8 +5,8 @@
  */
 import type { ServerResponse } from "node:http";
 import type { Subscription } from "@nats-io/transport-node";
-import type { Farm } from "../../shared/farm.js";
-import { subjects } from "../../shared/topology.js";
+import type { Farm } from "../../shared/fabric/farm.js";
+import { subjects } from "../../shared/pipeline/names.js";
 
 export interface LiveAnalysis {
   repo: string;

@@ -6,8 +6,8 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
-import { ErrorCodes, FarmError, RemoteError } from "../../shared/errors.js";
-import type { Farm } from "../../shared/farm.js";
+import { ErrorCodes, FarmError, RemoteError } from "../../shared/fabric/errors.js";
+import type { Farm } from "../../shared/fabric/farm.js";
 import type { Asset } from "./assets.js";
 import type { Auth } from "./auth.js";
 import type { HistoryClient } from "./history.js";
@@ -54,7 +54,7 @@ class HttpError extends FarmError {
     readonly status: number,
     message: string,
   ) {
-    super(message, status === 404 ? ErrorCodes.NotFound : ErrorCodes.BadRequest);
+    super(message, status === 404 ? ErrorCodes.NotFound : ErrorCodes.InvalidInput);
   }
 }
 

@@ -5,9 +5,9 @@
  * logs or stores uses the url without them, and git gets them only through
  * its environment (see gitCredentials), never on a command line or on disk.
  */
+import { redactUrl, SECRET_PARAM } from "../fabric/redact.js";
 
-/** Query parameters that carry secrets in clone urls (GitLab's private_token, signed urls' sig, …). */
-export const SECRET_PARAM = /token|secret|password|passwd|pwd|auth|key|sig|credential/i;
+export { redactUrl, SECRET_PARAM };
 
 const SCHEME_URL_RE = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
 
@@ -43,18 +43,6 @@ export function repoIdentity(repo: string): string {
     return redactUrl(repo);
   }
   return secretsOf(u).length === 0 && !hasSecretParam(u) ? repo : withoutCredentials(repo);
-}
-
-/**
- * Hides credentials in free text (messages, git's stderr, log lines):
- * `scheme://user:token@` becomes `scheme://***@`, a secret-looking query
- * parameter's value becomes `***`. For urls that tools store, use
- * withoutCredentials instead: it leaves no marker.
- */
-export function redactUrl(s: string): string {
-  return s
-    .replace(/([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/@\s'"]+@/g, "$1***@")
-    .replace(/([?&;])([^=&#\s'"?]+)=([^&#\s'"]*)/g, (all, sep: string, name: string) => (SECRET_PARAM.test(name) ? `${sep}${name}=***` : all));
 }
 
 /** Replaces each secret's occurrences in `text` (after redactUrl, which catches the url-shaped ones). */

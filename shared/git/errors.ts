@@ -3,8 +3,9 @@
  * `isPermanent()` classifies them without the caller knowing about git:
  * permanent ones are acknowledged and reported, transient ones are retried.
  */
-import { ErrorCodes, FarmError, PermanentError } from "../errors.js";
+import { ErrorCodes, FarmError, PermanentError } from "../fabric/errors.js";
 import { redactUrl, repoIdentity } from "./credentials.js";
+import { PipelineErrorCodes } from "../pipeline/errors.js";
 
 export { redactUrl };
 
@@ -25,7 +26,7 @@ export class UnknownShaError extends PermanentError {
   constructor(repo: string, sha: string, detail = "even after fetching") {
     // The identity, never the clone url: the error's fields are serialized into logs.
     const shown = repoIdentity(repo);
-    super(`commit ${sha} is not in ${shown} (${detail}); check that it was pushed and that the repo url is right`, ErrorCodes.UnknownSha);
+    super(`commit ${sha} is not in ${shown} (${detail}); check that it was pushed and that the repo url is right`, PipelineErrorCodes.UnknownSha);
     this.repo = shown;
     this.sha = sha;
   }
@@ -34,7 +35,7 @@ export class UnknownShaError extends PermanentError {
 /** A file asked for by path is larger than the caller allowed. Permanent: the content will not shrink. */
 export class FileTooLargeError extends PermanentError {
   constructor(spec: string, size: number, maxBytes: number) {
-    super(`${spec} is ${size} bytes, more than the ${maxBytes} allowed`, ErrorCodes.FileTooLarge);
+    super(`${spec} is ${size} bytes, more than the ${maxBytes} allowed`, PipelineErrorCodes.FileTooLarge);
   }
 }
 
@@ -47,7 +48,7 @@ export class GitError extends FarmError {
   /** The tail of git's stderr. */
   readonly stderr: string;
   constructor(message: string, details: { args?: string[]; exitCode?: number | null; stderr?: string } = {}, options?: ErrorOptions) {
-    super(message, ErrorCodes.Git, options);
+    super(message, PipelineErrorCodes.Git, options);
     this.args = (details.args ?? []).map(redactUrl);
     this.exitCode = details.exitCode ?? null;
     this.stderr = redactUrl(details.stderr ?? "");
@@ -68,7 +69,7 @@ export class LockTimeoutError extends GitError {
 export class InvalidKeyError extends PermanentError {
   readonly key: string;
   constructor(key: string, why = "is not a valid NATS key") {
-    super(`key ${JSON.stringify(redactUrl(key))} ${why}`, ErrorCodes.InvalidKey);
+    super(`key ${JSON.stringify(redactUrl(key))} ${why}`, PipelineErrorCodes.InvalidKey);
     this.key = redactUrl(key);
   }
 }

@@ -8,8 +8,8 @@
 import { randomBytes } from "node:crypto";
 import { readdir, rename, rm, mkdir, stat } from "node:fs/promises";
 import path from "node:path";
-import { KeyedMutex } from "../concurrency.js";
-import { inSpan } from "../tracing.js";
+import { KeyedMutex } from "../fabric/concurrency.js";
+import { inSpan } from "../fabric/tracing.js";
 import { gitCredentials, repoIdentity, type GitCredentials } from "./credentials.js";
 import { GitError, InvalidInputError, UnknownShaError } from "./errors.js";
 import { remoteConfigArgs, runGit } from "./exec.js";

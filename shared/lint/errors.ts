@@ -3,7 +3,8 @@
  * another attempt on the same commit would fail the same way, so the fabric's
  * `isPermanent()` must see them as such and never retry.
  */
-import { ErrorCodes, FarmError, PermanentError } from "../errors.js";
+import { FarmError, PermanentError } from "../fabric/errors.js";
+import { PipelineErrorCodes } from "../pipeline/errors.js";
 
 /** The repo's lint configuration (`.farm.json`, `.jshintrc`, rule settings) is invalid. */
 export class RepoConfigError extends PermanentError {
@@ -12,7 +13,7 @@ export class RepoConfigError extends PermanentError {
   /** The message without the file prefix. */
   readonly detail: string;
   constructor(detail: string, file?: string, options?: ErrorOptions) {
-    super(file ? `${file}: ${detail}` : detail, ErrorCodes.LintConfig, options);
+    super(file ? `${file}: ${detail}` : detail, PipelineErrorCodes.LintConfig, options);
     this.file = file;
     this.detail = detail;
   }
@@ -21,7 +22,7 @@ export class RepoConfigError extends PermanentError {
 /** An option the engine knows about but does not implement (e.g. trusted repo JS configs). */
 export class LintUnsupportedError extends PermanentError {
   constructor(message: string) {
-    super(message, ErrorCodes.LintUnsupported);
+    super(message, PipelineErrorCodes.LintUnsupported);
   }
 }
 
@@ -32,7 +33,10 @@ export class LintUnsupportedError extends PermanentError {
 export class PlanBudgetError extends PermanentError {
   readonly budgetMs: number;
   constructor(budgetMs: number, planned: number, total: number) {
-    super(`planning the commit took more than its budget of ${budgetMs} ms (${planned} of ${total} paths planned): given up`, ErrorCodes.LintPlanBudget);
+    super(
+      `planning the commit took more than its budget of ${budgetMs} ms (${planned} of ${total} paths planned): given up`,
+      PipelineErrorCodes.LintPlanBudget,
+    );
     this.budgetMs = budgetMs;
   }
 }
@@ -40,14 +44,14 @@ export class PlanBudgetError extends PermanentError {
 /** The pool was closed: the tasks were not linted. Not the files' fault, so not permanent. */
 export class LintPoolClosedError extends FarmError {
   constructor(message = "lint pool is closed") {
-    super(message, ErrorCodes.LintPoolClosed);
+    super(message, PipelineErrorCodes.LintPoolClosed);
   }
 }
 
 /** Threads of the pool cannot start (a broken install, not a file's fault). */
 export class LintPoolStartError extends FarmError {
   constructor(message: string, options?: ErrorOptions) {
-    super(message, ErrorCodes.LintPoolStart, options);
+    super(message, PipelineErrorCodes.LintPoolStart, options);
   }
 }
 
@@ -77,6 +81,6 @@ export function fromThreadError(wire: ThreadError): Error {
 /** A path whose extension the engine does not lint (bad input: permanent). */
 export class NotLintableError extends PermanentError {
   constructor(path: string) {
-    super(`not a lintable file (by extension): ${path}`, ErrorCodes.NotLintable);
+    super(`not a lintable file (by extension): ${path}`, PipelineErrorCodes.NotLintable);
   }
 }

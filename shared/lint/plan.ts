@@ -6,7 +6,7 @@
  * thread (heartbeats, other repositories' commits, SIGTERM).
  */
 import { setImmediate as nextTurn } from "node:timers/promises";
-import { Lru } from "../lru.js";
+import { Lru } from "../fabric/lru.js";
 import { configId, configOfShape, fileShape, shapeKey } from "./config.js";
 import { PlanBudgetError } from "./errors.js";
 import { loadRepoSettings, settingsKey } from "./settings.js";

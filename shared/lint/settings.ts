@@ -131,7 +131,7 @@ export interface RepoSettingsInput {
   contents: ReadonlyMap<string, string> | Readonly<Record<string, string>>;
   /**
    * Paths of the tree that are not regular files, with what they are (e.g.
-   * "a symbolic link", see shared/lintable.ts `entryKind`). Such a path is never
+   * "a symbolic link", see shared/lint/lintable.ts `entryKind`). Such a path is never
    * read as configuration, whatever its name: a link's content is its target's
    * name, not the target's JSON. A note says so. Default: none.
    */

@@ -25,7 +25,7 @@ import {
   type JetStreamManager,
 } from "@nats-io/jetstream";
 import { Queue, QueueEvents, Worker as BullWorker } from "bullmq";
-import { createLogger, Farm, type Worker as FarmWorker } from "../../shared/index.js";
+import { createLogger, Farm, type Worker as FarmWorker } from "../../shared/fabric/index.js";
 import { NatsServer } from "../harness/nats-server.js";
 import { findRedisServer, RedisServer, redisVersion } from "./fabric-redis.js";
 
@@ -151,8 +151,9 @@ interface FarmStage {
 
 async function farmStage(url: string): Promise<FarmStage> {
   const log = createLogger({ level: "silent" });
-  const client = await Farm.connect({ servers: url, name: "bench-client", log });
-  const workers = [await Farm.connect({ servers: url, name: "bench-w1", log }), await Farm.connect({ servers: url, name: "bench-w2", log })];
+  const queues = [{ stream: "JOBS", subjects: ["jobs.>"] }];
+  const client = await Farm.connect({ servers: url, name: "bench-client", log, queues });
+  const workers = [await Farm.connect({ servers: url, name: "bench-w1", log, queues }), await Farm.connect({ servers: url, name: "bench-w2", log, queues })];
   const stage: FarmStage = { client, workers, handled: undefined };
   const started: FarmWorker[] = [];
   for (const w of workers) {

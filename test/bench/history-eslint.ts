@@ -1,7 +1,7 @@
 /**
  * The ESLint side of the history benchmark:
  * - which files of each commit farm lints, decided by farm's own code
- *   (shared/lintable.ts, planRepoLint, the runner's binary/minified checks);
+ *   (shared/lint/lintable.ts, planRepoLint, the runner's binary/minified checks);
  * - an eslint.config.mjs equivalent to farm's default config
  *   (shared/lint/engine.ts eslintConfigFor) whose ignores skip exactly what farm
  *   skips, so `eslint .` lints the same files with the same settings;
@@ -10,9 +10,9 @@
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { loadConfig } from "../../shared/config.js";
-import { firstParentHistory, listTree, readBlobs } from "../../shared/git.js";
-import { isBinary, isLintable, looksMinified } from "../../shared/lintable.js";
+import { loadConfig } from "../../shared/runtime/config.js";
+import { firstParentHistory, listTree, readBlobs } from "../../shared/git/index.js";
+import { isBinary, isLintable, looksMinified } from "../../shared/lint/lintable.js";
 import { LINTABLE_EXTENSIONS, planRepoLint, repoConfigPaths, type FileLintConfig } from "../../shared/lint/index.js";
 import { git, log, PROJECT_ROOT, run } from "./history-util.js";
 

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createReadStream, mkdirSync, rmSync, statSync } from "node:fs";
 import { createInterface } from "node:readline";
 import path from "node:path";
-import { freePort } from "../../shared/embedded.js";
+import { freePort } from "../../shared/runtime/embedded.js";
 import { childPids, commOf, log, natsServerBin, PROJECT_ROOT, ProcWatcher, run, sleep, type ProcSample } from "./history-util.js";
 
 /** How to start the farm CLI: node + these arguments. */

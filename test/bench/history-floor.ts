@@ -8,9 +8,9 @@
  * Output (stdout): {cpuMs, wallMs, files, counts: {"<blob>.<configId>": [errors, warnings]}}.
  */
 import { readFileSync } from "node:fs";
-import { readBlobs } from "../../shared/git.js";
+import { readBlobs } from "../../shared/git/index.js";
 import { LintEngine, type FileLintConfig } from "../../shared/lint/index.js";
-import { isBinary, looksMinified } from "../../shared/lintable.js";
+import { isBinary, looksMinified } from "../../shared/lint/lintable.js";
 
 interface Input {
   gitDir: string;

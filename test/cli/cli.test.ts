@@ -11,7 +11,7 @@ import { useTempDir } from "../harness/files.js";
 import { gitEnv } from "../harness/git.js";
 import { freePort } from "../harness/nats-server.js";
 import { threeCommits } from "./helpers.js";
-import { FARM_VERSION } from "../../shared/version.js";
+import { FARM_VERSION } from "../../shared/fabric/version.js";
 
 const tmp = useTempDir("farm-cli-");
 const cli = new FarmCli({ cwd: tmp, env: { ...gitEnv(tmp), FARM_DATA_DIR: path.join(tmp, "data-default") } });

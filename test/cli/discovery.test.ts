@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { alive, freePort, NatsServer, PortUnavailableError } from "../../shared/embedded.js";
+import { alive, freePort, NatsServer, PortUnavailableError } from "../../shared/runtime/embedded.js";
 import { killChildren, ROOT, spawnNode, type Child, type Run } from "../harness/children.js";
 import { useTempDir } from "../harness/files.js";
 import { TestRepo } from "../harness/git.js";

@@ -2,9 +2,9 @@
 import { errors as natsErrors } from "@nats-io/transport-node";
 import { describe, expect, test } from "vitest";
 import { EXIT, errorLine, exitCodeOf, UsageError } from "../../cli/context.js";
-import { ClusterUnreachableError } from "../../shared/connection.js";
-import { StoreInUseError } from "../../shared/embedded.js";
-import { FarmError, isPermanent, NoRespondersError, PermanentError, TimeoutError } from "../../shared/errors.js";
+import { ClusterUnreachableError } from "../../shared/fabric/connection.js";
+import { StoreInUseError } from "../../shared/runtime/embedded.js";
+import { FarmError, isPermanent, NoRespondersError, PermanentError, TimeoutError } from "../../shared/fabric/errors.js";
 
 describe("exitCodeOf", () => {
   test.each([

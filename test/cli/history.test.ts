@@ -5,8 +5,8 @@
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { historyTable, sparkline } from "../../cli/commands/history.js";
-import type { HistoryCommitsReply } from "../../shared/pipeline.js";
-import type { Report } from "../../shared/report.js";
+import type { HistoryCommitsReply } from "../../shared/pipeline/contract.js";
+import type { Report } from "../../shared/pipeline/report.js";
 import { FarmCli, killChildren } from "../harness/cli.js";
 import { gitEnv, TestRepo } from "../harness/git.js";
 import { usePipeline } from "../harness/pipeline.js";

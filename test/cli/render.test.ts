@@ -6,8 +6,8 @@
 import { PassThrough } from "node:stream";
 import { describe, expect, test } from "vitest";
 import { renderReports, summaryOf, writeReports, type OutputFormat } from "../../cli/render.js";
-import { mapOrdered } from "../../shared/concurrency.js";
-import type { Report } from "../../shared/report.js";
+import { mapOrdered } from "../../shared/fabric/concurrency.js";
+import type { Report } from "../../shared/pipeline/report.js";
 
 function report(i: number): Report {
   return {

@@ -11,7 +11,7 @@ import { FarmCli, type Run } from "../harness/cli.js";
 import { TestRepo } from "../harness/git.js";
 import { usePipeline, type Cluster } from "../harness/pipeline.js";
 import { waitFor } from "../harness/wait.js";
-import { FARM_VERSION } from "../../shared/version.js";
+import { FARM_VERSION } from "../../shared/fabric/version.js";
 import type { StatusSnapshot } from "../../cli/commands/status.js";
 
 const env = usePipeline({ prefix: "farm-status-", services: ["ingest", "splitter"] });

@@ -9,17 +9,18 @@
  * Twice: the node back 10 s later while the analysis still runs, and the node
  * down until the analysis has completed. (The second stalled while objects were
  * read through the client's R1 ordered consumer, which nats-server 2.9.10 may
- * place on the offline peer; shared/stores/objects.ts reads them by message get now.)
+ * place on the offline peer; shared/pipeline/stores/objects.ts reads them by message get now.)
  */
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { NatsServer, freePort } from "../harness/nats-server.js";
-import { Farm, subjects } from "../../shared/index.js";
-import type { Report } from "../../shared/report.js";
+import { connectPipeline } from "../../shared/pipeline/topology.js";
+import { subjects } from "../../shared/pipeline/names.js";
+import type { Report } from "../../shared/pipeline/report.js";
 import { SERVICE_NAMES } from "../../services/index.js";
-import { createLogger } from "../../shared/logger.js";
+import { createLogger } from "../../shared/fabric/logger.js";
 import { quietLog } from "../harness/farms.js";
 import { useTempDir } from "../harness/files.js";
 import { waitFor } from "../harness/wait.js";
@@ -109,7 +110,7 @@ async function analyze(url: string, replicas: number, dataDir: string, fault?: (
     services.push(s);
     running.add(s);
   }
-  const client = await Farm.connect({ servers: url, ensureTopology: false, log: quietLog("client") });
+  const client = await connectPipeline({ servers: url, ensureTopology: false, log: quietLog("client") });
   const completed = new Set<string>();
   const failed: unknown[] = [];
   client.events.subscribe<{ sha: string; requested?: boolean }>("repo.analysis.>", (e, subject) => {
@@ -216,7 +217,7 @@ test("a service started before the cluster has formed waits for it, then creates
   let connected = false;
   const logged: string[] = [];
   const log = createLogger({ level: "warn", name: "early", destination: { write: (line: string) => void logged.push(line) } });
-  const farm = Farm.connect({ servers: nodes[0].url, replicas: 3, log, readyTimeout: 120_000 }).then((f) => {
+  const farm = connectPipeline({ servers: nodes[0].url, replicas: 3, log, readyTimeout: 120_000 }).then((f) => {
     connected = true;
     return f;
   });

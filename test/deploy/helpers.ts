@@ -7,7 +7,7 @@ import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { NatsServer } from "../harness/nats-server.js";
-import type { FarmConfig } from "../../shared/index.js";
+import type { FarmConfig } from "../../shared/runtime/config.js";
 import type { ServiceName } from "../../services/index.js";
 import { ROOT } from "../harness/children.js";
 import { TestRepo, type Files } from "../harness/git.js";

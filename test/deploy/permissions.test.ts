@@ -11,13 +11,15 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
-import { Farm, subjects, buckets } from "../../shared/index.js";
-import { Objects } from "../../shared/stores/index.js";
-import { EventLog } from "../../shared/event-log.js";
-import { whoIsUp } from "../../shared/presence.js";
-import { fetchReport } from "../../shared/report-client.js";
-import type { Report } from "../../shared/report.js";
-import type { HistoryCommitsReply, HistoryReposReply } from "../../shared/pipeline.js";
+import type { Farm } from "../../shared/fabric/index.js";
+import { connectPipeline } from "../../shared/pipeline/topology.js";
+import { subjects, buckets } from "../../shared/pipeline/names.js";
+import { Objects } from "../../shared/pipeline/stores/index.js";
+import { EventLog } from "../../shared/pipeline/event-log.js";
+import { whoIsUp } from "../../shared/fabric/presence.js";
+import { fetchReport } from "../../shared/pipeline/report-client.js";
+import type { Report } from "../../shared/pipeline/report.js";
+import type { HistoryCommitsReply, HistoryReposReply } from "../../shared/pipeline/contract.js";
 import { SERVICE_NAMES, startServices, stopServices } from "../../services/index.js";
 import type { NatsServer } from "../harness/nats-server.js";
 import { spawnNode, type Child } from "../harness/children.js";
@@ -44,7 +46,7 @@ async function as(user: UserName, password = passwords[user]): Promise<NatsConne
 
 /** What the farm CLI's client commands do (`farm publish`, `farm report`, `farm events`), as farm-client. */
 function clientFarm(): Promise<Farm> {
-  return Farm.connect({
+  return connectPipeline({
     servers: server.url,
     user: "farm-client",
     password: passwords["farm-client"],
@@ -74,7 +76,7 @@ describe("authentication", () => {
 describe("what a user may not do", () => {
   beforeAll(async () => {
     // The topology exists (as it does in a running cluster), so every refusal below is a permission, not a missing stream.
-    const admin = await Farm.connect({ servers: server.url, user: "farm-admin", password: passwords["farm-admin"], log: quietLog() });
+    const admin = await connectPipeline({ servers: server.url, user: "farm-admin", password: passwords["farm-admin"], log: quietLog() });
     await admin.close();
   });
 
@@ -236,7 +238,7 @@ describe("every service under its own user", () => {
       expect(report.delta).not.toBeNull();
 
       // Presence answers (what `farm status` and the container healthcheck ask), seen by the operator user.
-      const admin = await Farm.connect({ servers: server.url, user: "farm-admin", password: passwords["farm-admin"], ensureTopology: false, log: quietLog() });
+      const admin = await connectPipeline({ servers: server.url, user: "farm-admin", password: passwords["farm-admin"], ensureTopology: false, log: quietLog() });
       try {
         const up = await waitFor("every service's presence", async () => {
           const p = await whoIsUp(admin.nc, 1000);
@@ -324,7 +326,7 @@ describe("the services protocol ($SRV) under each service's own user", () => {
 
   test("the web service answers $SRV.INFO under the web user, with no endpoint and no permission error", async () => {
     // As `farm service web` connects: no topology of its own to create.
-    const farm = await Farm.connect({ servers: server.url, user: "web", password: passwords.web, inboxPrefix: inboxOf("web"), ensureTopology: false, log: quietLog() });
+    const farm = await connectPipeline({ servers: server.url, user: "web", password: passwords.web, inboxPrefix: inboxOf("web"), ensureTopology: false, log: quietLog() });
     const errors = collectErrors(farm.nc);
     const config = testConfig(path.join(tmp, "data-web"), { webPort: 0 });
     const services = await startServices(["web"], { farm, config, log: quietLog() });

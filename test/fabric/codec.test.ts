@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { headers } from "@nats-io/transport-node";
-import { CONTENT_TYPE, DecodeError, decode, encode, formatHeaders, formatOf, JSON_TYPE, MSGPACK } from "../../shared/index.js";
+import { CONTENT_TYPE, DecodeError, decode, encode, formatHeaders, formatOf, JSON_TYPE, MSGPACK } from "../../shared/fabric/index.js";
 
 const value = { repo: "r", sha: "a".repeat(40), files: [{ path: "x.js", size: 3 }], n: null };
 const utf8 = (s: string) => new TextEncoder().encode(s);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "vitest";
-import { decode } from "../../shared/index.js";
+import { decode } from "../../shared/fabric/index.js";
 import { killChildren } from "../harness/children.js";
 import { useFarms } from "../harness/farms.js";
 import { waitFor } from "../harness/wait.js";

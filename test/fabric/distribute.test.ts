@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, test } from "vitest";
-import { PermanentError, sleep, type Farm, type TaskResult } from "../../shared/index.js";
+import { PermanentError, sleep, type Farm, type TaskResult } from "../../shared/fabric/index.js";
 import { useFarms } from "../harness/farms.js";
 import { waitFor } from "../harness/wait.js";
 import { tally } from "./helpers.js";
@@ -70,7 +70,7 @@ describe("distribute, awaited", () => {
 
   test("duplicate task ids in one call are refused", async () => {
     await expect(client.jobs.distribute("jobs.spread", [{ n: 1 }, { n: 2 }], { id: () => "same" })).rejects.toMatchObject({
-      code: "E_DUPLICATE_ID",
+      code: "E_DUPLICATE_TASK_IDS",
     });
   });
 
@@ -85,7 +85,7 @@ describe("distribute, awaited", () => {
     expect(first.map((r) => r.ok)).toEqual([true, true]);
     // Same ids inside the duplicate window; the default timeout (5 min) outlasts this test.
     const again = await client.jobs.distribute<number, Task>("jobs.reuse", [{ n: 2 }, { n: 3 }], { id });
-    expect(again[0]).toMatchObject({ id: "reuse-2", ok: false, error: { code: "E_DUPLICATE", permanent: true } });
+    expect(again[0]).toMatchObject({ id: "reuse-2", ok: false, error: { code: "E_TASK_ID_REUSED", permanent: true } });
     expect(again[1]).toMatchObject({ id: "reuse-3", ok: true, value: 3 });
   });
 });

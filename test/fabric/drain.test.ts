@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "vitest";
-import { ShutdownError } from "../../shared/index.js";
+import { ShutdownError } from "../../shared/fabric/index.js";
 import { killChildren } from "../harness/children.js";
 import { connectFarm, useFarms } from "../harness/farms.js";
 import { waitFor } from "../harness/wait.js";

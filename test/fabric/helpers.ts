@@ -3,7 +3,7 @@
  * (test/fixtures/worker.ts) in its own process and what it reports, and
  * "each exactly once" counts.
  */
-import type { Farm } from "../../shared/index.js";
+import type { Farm } from "../../shared/fabric/index.js";
 import { spawnFixture, type Child } from "../harness/children.js";
 
 export interface FixtureOptions {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { decode, H, type Farm, type Worker } from "../../shared/index.js";
+import { decode, H, type Farm, type Worker } from "../../shared/fabric/index.js";
 import { useFarms } from "../harness/farms.js";
 import { waitFor } from "../harness/wait.js";
 

@@ -1,11 +1,11 @@
 import { AckPolicy } from "@nats-io/jetstream";
 import { headers } from "@nats-io/transport-node";
 import { describe, expect, test } from "vitest";
-import { CONTENT_TYPE } from "../../shared/codec.js";
-import { H } from "../../shared/envelope.js";
-import { FarmError } from "../../shared/errors.js";
-import { Queues } from "../../shared/queues.js";
-import { farmQueueRegistry, farmQueues } from "../../shared/topology.js";
+import { CONTENT_TYPE } from "../../shared/fabric/codec.js";
+import { H } from "../../shared/fabric/envelope.js";
+import { FarmError } from "../../shared/fabric/errors.js";
+import { Queues } from "../../shared/fabric/queues.js";
+import { farmQueueRegistry, farmQueues } from "../../shared/pipeline/names.js";
 import { useFarms } from "../harness/farms.js";
 
 const ORDERS = { stream: "ORDERS", subjects: ["orders.>"] };
@@ -20,6 +20,12 @@ describe("a library user's own work queue", () => {
     expect(results.map((r) => (r.ok ? r.value : r.error.message))).toEqual([10, 20]);
   });
 
+  test("connect creates only what the library needs: the declared queues' streams, the DLQ and the advisories; no bucket, no store", async () => {
+    const streams: string[] = [];
+    for await (const si of env.client.jsm.streams.list()) streams.push(si.config.name);
+    expect(streams.sort()).toEqual(["ADVISORIES", "DLQ", "JOBS", "ORDERS"]);
+  });
+
   test("a subject no declared queue captures is refused at once, saying how to declare one", async () => {
     const err = await env.client.jobs.distribute("invoices.send", [{}]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FarmError);
@@ -30,7 +36,7 @@ describe("a library user's own work queue", () => {
 });
 
 describe("the queue registry", () => {
-  test("farm's pipeline is one user of it: ingress subjects travel as they are, the rest on q.<subject>", () => {
+  test("the pipeline is one user of it: ingress subjects travel as they are, the rest on q.<subject>", () => {
     const q = farmQueueRegistry();
     expect(q.list().map((s) => s.stream)).toEqual(farmQueues.map((s) => s.stream));
     expect(q.wireSubject("repo.new_sha")).toBe("repo.new_sha");

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { decode, sleep, type TaskResult } from "../../shared/index.js";
+import { decode, sleep, type TaskResult } from "../../shared/fabric/index.js";
 import { useFarms } from "../harness/farms.js";
 import { waitFor } from "../harness/wait.js";
 import { tally } from "./helpers.js";

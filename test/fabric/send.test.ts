@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, test, vi } from "vitest";
-import { NoRespondersError, PermanentError, RemoteError, TimeoutError, sleep, type Farm } from "../../shared/index.js";
+import { NoRespondersError, PermanentError, RemoteError, TimeoutError, sleep, type Farm } from "../../shared/fabric/index.js";
 import { useFarms } from "../harness/farms.js";
 import { waitFor } from "../harness/wait.js";
 

@@ -1,26 +1,26 @@
 /**
- * The worker's units (shared/worker/), each on its own, without a nats-server:
+ * The worker's units (shared/fabric/worker/), each on its own, without a nats-server:
  * fakes of the narrow interfaces each unit takes. The server tests beside this
  * file cover the Worker they make up.
  */
 import { describe, expect, test, vi, type Mock } from "vitest";
 import { headers as natsHeaders, type MsgHdrs } from "@nats-io/transport-node";
-import { CONTENT_TYPE, decode, encode, JSON_TYPE, MSGPACK } from "../../shared/codec.js";
-import { H, type TaskResult } from "../../shared/envelope.js";
-import { PermanentError, ShutdownError } from "../../shared/errors.js";
-import type { ParkInfo, RawMessage } from "../../shared/dlq.js";
-import { Slots } from "../../shared/worker/slots.js";
-import { InFlight, type Running } from "../../shared/worker/in-flight.js";
-import { Heartbeats, type Beating } from "../../shared/worker/heartbeats.js";
-import { Outbox, type Outgoing } from "../../shared/worker/outbox.js";
-import { Results } from "../../shared/worker/results.js";
-import { DeadLetterer, type ParkOptions } from "../../shared/worker/dead-letter.js";
-import { advisoryConsumer, MaxDeliveries, type AdvisoryMsg, type StreamMessages } from "../../shared/worker/max-deliveries.js";
-import { Puller, workQueueConsumer, type Batch, type PullOwner } from "../../shared/worker/pull.js";
-import { QueuedTasks, type QueuedDeps } from "../../shared/worker/queued.js";
-import { Requests, type RequestDeps } from "../../shared/worker/requests.js";
-import { observed, type TaskInfo, type WorkerObserver } from "../../shared/worker/observers.js";
-import type { Log, RequestMsg, RunTask, TaskMsg } from "../../shared/worker/ports.js";
+import { CONTENT_TYPE, decode, encode, JSON_TYPE, MSGPACK } from "../../shared/fabric/codec.js";
+import { H, type TaskResult } from "../../shared/fabric/envelope.js";
+import { PermanentError, ShutdownError } from "../../shared/fabric/errors.js";
+import type { ParkInfo, RawMessage } from "../../shared/fabric/dlq.js";
+import { Slots } from "../../shared/fabric/worker/slots.js";
+import { InFlight, type Running } from "../../shared/fabric/worker/in-flight.js";
+import { Heartbeats, type Beating } from "../../shared/fabric/worker/heartbeats.js";
+import { Outbox, type Outgoing } from "../../shared/fabric/worker/outbox.js";
+import { Results } from "../../shared/fabric/worker/results.js";
+import { DeadLetterer, type ParkOptions } from "../../shared/fabric/worker/dead-letter.js";
+import { advisoryConsumer, MaxDeliveries, type AdvisoryMsg, type StreamMessages } from "../../shared/fabric/worker/max-deliveries.js";
+import { Puller, workQueueConsumer, type Batch, type PullOwner } from "../../shared/fabric/worker/pull.js";
+import { QueuedTasks, type QueuedDeps } from "../../shared/fabric/worker/queued.js";
+import { Requests, type RequestDeps } from "../../shared/fabric/worker/requests.js";
+import { observed, type TaskInfo, type WorkerObserver } from "../../shared/fabric/worker/observers.js";
+import type { Log, RequestMsg, RunTask, TaskMsg } from "../../shared/fabric/worker/ports.js";
 import { waitFor } from "../harness/wait.js";
 
 // ---- fakes ----------------------------------------------------------------------------

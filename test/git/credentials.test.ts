@@ -8,9 +8,9 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { gitCredentials, GitError, redactUrl, repoIdentity, repoKey, scrubSecrets, validateRepoRef, withoutCredentials } from "../../shared/git.js";
+import { gitCredentials, GitError, redactUrl, repoIdentity, repoKey, scrubSecrets, validateRepoRef, withoutCredentials } from "../../shared/git/index.js";
 import { runGit } from "../../shared/git/exec.js";
-import { createLogger } from "../../shared/logger.js";
+import { createLogger } from "../../shared/fabric/logger.js";
 import { filesMatching, useTempDir } from "../harness/files.js";
 import { git } from "../harness/git.js";
 import { startGitHttpServer, type GitHttpServer } from "./git-http-server.js";

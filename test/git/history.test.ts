@@ -10,7 +10,7 @@ import {
   UnknownShaError,
   type CommitTree,
   type TreeEntry,
-} from "../../shared/git.js";
+} from "../../shared/git/index.js";
 import { useTempDir } from "../harness/files.js";
 import { TestRepo } from "../harness/git.js";
 

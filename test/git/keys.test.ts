@@ -7,10 +7,10 @@ import { createHash } from "node:crypto";
 import { Kvm } from "@nats-io/kv";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isPermanent } from "../../shared/errors.js";
-import { InvalidInputError, InvalidKeyError, isInvalidKeyError, repoKey, validateRepoUrl } from "../../shared/git.js";
+import { isPermanent } from "../../shared/fabric/errors.js";
+import { InvalidInputError, InvalidKeyError, isInvalidKeyError, repoKey, validateRepoUrl } from "../../shared/git/index.js";
 import { NatsServer } from "../harness/nats-server.js";
-import { kvKeys } from "../../shared/topology.js";
+import { kvKeys } from "../../shared/pipeline/names.js";
 
 const SHA = "0123456789abcdef0123456789abcdef01234567";
 

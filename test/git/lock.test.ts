@@ -3,8 +3,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { isPermanent } from "../../shared/errors.js";
-import { LockTimeoutError } from "../../shared/git.js";
+import { isPermanent } from "../../shared/fabric/errors.js";
+import { LockTimeoutError } from "../../shared/git/index.js";
 import { acquireDirLock, releaseDirLock, withDirLock } from "../../shared/git/lock.js";
 import { runTsx } from "../harness/children.js";
 import { useTempDir } from "../harness/files.js";

@@ -9,7 +9,7 @@
 import { mkdirSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GitError, Mirrors } from "../../shared/git.js";
+import { GitError, Mirrors } from "../../shared/git/index.js";
 import { filesMatching, useTempDir } from "../harness/files.js";
 import { git, trustCertificate, type TestRepo } from "../harness/git.js";
 import { startGitHttpServer, type GitHttpServer } from "./git-http-server.js";

@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { isPermanent } from "../../shared/errors.js";
-import { GitError, InvalidInputError, Mirrors, repoKey, UnknownShaError } from "../../shared/git.js";
+import { isPermanent } from "../../shared/fabric/errors.js";
+import { GitError, InvalidInputError, Mirrors, repoKey, UnknownShaError } from "../../shared/git/index.js";
 import { remoteConfigArgs, runGit } from "../../shared/git/exec.js";
 import { runTsx } from "../harness/children.js";
 import { useTempDir } from "../harness/files.js";

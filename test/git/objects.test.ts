@@ -14,7 +14,7 @@ import {
   readFileAt,
   resolveHead,
   UnknownShaError,
-} from "../../shared/git.js";
+} from "../../shared/git/index.js";
 import { useTempDir } from "../harness/files.js";
 import { gitBuffer, TestRepo } from "../harness/git.js";
 

@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { displayPath, listTree, Mirrors, pathBytes, readFileAt } from "../../shared/git.js";
+import { displayPath, listTree, Mirrors, pathBytes, readFileAt } from "../../shared/git/index.js";
 import { useTempDir } from "../harness/files.js";
 import { gitBuffer, TestRepo } from "../harness/git.js";
 

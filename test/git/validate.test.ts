@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { isPermanent, PermanentError } from "../../shared/errors.js";
-import { InvalidInputError, normalizeRepoUrl, repoKey, validateRepoRef, validateRepoUrl } from "../../shared/git.js";
+import { isPermanent, PermanentError } from "../../shared/fabric/errors.js";
+import { InvalidInputError, normalizeRepoUrl, repoKey, validateRepoRef, validateRepoUrl } from "../../shared/git/index.js";
 
 const SHA1 = "0123456789abcdef0123456789abcdef01234567";
 const SHA256 = "0123456789abcdef".repeat(4);

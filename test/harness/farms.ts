@@ -3,7 +3,7 @@
  * after the file's tests (child processes included).
  */
 import { afterAll, beforeAll } from "vitest";
-import { createLogger, Farm, type FarmOptions } from "../../shared/index.js";
+import { createLogger, Farm, type FarmOptions } from "../../shared/fabric/index.js";
 import { killChildren } from "./children.js";
 import { NatsServer } from "./nats-server.js";
 
@@ -12,8 +12,11 @@ export function quietLog(name = "test") {
   return createLogger({ level: process.env.FARM_TEST_LOG_LEVEL ?? "silent", name });
 }
 
+/** The work queue the library's tests distribute on (`jobs.*`), declared as any library user declares its own. */
+export const JOBS_QUEUE = { stream: "JOBS", subjects: ["jobs.>"] };
+
 export function connectFarm(url: string, opts: Partial<FarmOptions> = {}): Promise<Farm> {
-  return Farm.connect({ servers: url, log: quietLog(opts.name), ...opts });
+  return Farm.connect({ servers: url, log: quietLog(opts.name), ...opts, queues: [JOBS_QUEUE, ...(opts.queues ?? [])] });
 }
 
 /**

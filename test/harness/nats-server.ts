@@ -1,2 +1,2 @@
 /** Tests run against the same real nats-server wrapper the embedded default uses. */
-export { NatsServer, freePort, type NatsServerOptions } from "../../shared/embedded.js";
+export { NatsServer, freePort, type NatsServerOptions } from "../../shared/runtime/embedded.js";

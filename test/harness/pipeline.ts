@@ -10,13 +10,15 @@ import path from "node:path";
 import { afterAll, beforeAll } from "vitest";
 import { SERVICE_NAMES, startServices, stopServices, type ServiceName } from "../../services/index.js";
 import { startOperations, type Operations } from "../../services/operations.js";
-import { loadConfig, type FarmConfig } from "../../shared/config.js";
-import { Farm } from "../../shared/farm.js";
-import type { Logger } from "../../shared/logger.js";
-import type { AnalysisStartedEvent, CommitStartedEvent, CompletedEvent, FailedEvent, ProgressEvent, Service } from "../../shared/pipeline.js";
-import type { Report } from "../../shared/report.js";
-import { farmQueues } from "../../shared/topology.js";
-import type { TracingOptions } from "../../shared/tracing.js";
+import { loadConfig, type FarmConfig } from "../../shared/runtime/config.js";
+import type { Farm } from "../../shared/fabric/farm.js";
+import { connectPipeline } from "../../shared/pipeline/topology.js";
+import type { Logger } from "../../shared/fabric/logger.js";
+import type { AnalysisStartedEvent, CommitStartedEvent, CompletedEvent, FailedEvent, ProgressEvent } from "../../shared/pipeline/contract.js";
+import type { Service } from "../../shared/pipeline/service.js";
+import type { Report } from "../../shared/pipeline/report.js";
+import { farmQueues } from "../../shared/pipeline/names.js";
+import type { TracingOptions } from "../../shared/fabric/tracing.js";
 import { killChildren } from "./children.js";
 import { quietLog } from "./farms.js";
 import { removeDir, tempDir } from "./files.js";
@@ -67,7 +69,7 @@ export interface ClusterOptions {
  */
 export async function startCluster(url: string, names: readonly ServiceName[], config: FarmConfig, opts: ClusterOptions = {}): Promise<Cluster> {
   const log = opts.log ?? quietLog(opts.name ?? "pipeline-test");
-  const farm = await Farm.connect({
+  const farm = await connectPipeline({
     servers: url,
     name: opts.name ?? "pipeline-test",
     user: config.user,
@@ -110,7 +112,7 @@ export async function startCluster(url: string, names: readonly ServiceName[], c
 
 // ---- a bare client: raw JSON over plain NATS ------------------------------------------
 
-/** Any `repo.analysis.*` event as JSON: the contract's fields (shared/pipeline.ts), each one optional but `repo` and `sha`. */
+/** Any `repo.analysis.*` event as JSON: the contract's fields (shared/pipeline/contract.ts), each one optional but `repo` and `sha`. */
 export type AnalysisEvent = Pick<FailedEvent, "repo" | "sha"> &
   Partial<Omit<AnalysisStartedEvent & CommitStartedEvent & ProgressEvent & CompletedEvent & FailedEvent, "repo" | "sha">> & { id?: string };
 

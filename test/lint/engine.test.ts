@@ -5,7 +5,7 @@ import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, test } from "vitest";
-import { isPermanent } from "../../shared/errors.js";
+import { isPermanent } from "../../shared/fabric/errors.js";
 import { LintEngine, RepoConfigError, configId, defaultFileConfig, planRepoLint } from "../../shared/lint/index.js";
 import type { LintMessage, PlannedFile } from "../../shared/lint/index.js";
 import { useTempDir } from "../harness/files.js";

@@ -5,7 +5,7 @@
  * nothing (or throwing a SyntaxError that looked transient).
  */
 import { describe, expect, test } from "vitest";
-import { isPermanent } from "../../shared/errors.js";
+import { isPermanent } from "../../shared/fabric/errors.js";
 import { RepoConfigError, compileGlobs, globProblem, loadRepoSettings, matchesAny, parseFarmJson, planRepoLint } from "../../shared/lint/index.js";
 
 describe("gitignore semantics", () => {

@@ -6,7 +6,7 @@
  */
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { describe, expect, test } from "vitest";
-import { isPermanent } from "../../shared/errors.js";
+import { isPermanent } from "../../shared/fabric/errors.js";
 import { PlanBudgetError, PlanCache, planRepoLint, planRepoLintAsync, repoConfigPaths } from "../../shared/lint/index.js";
 
 const tree = (n: number) => [

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { isPermanent } from "../../shared/errors.js";
+import { isPermanent } from "../../shared/fabric/errors.js";
 import {
   DEFAULT_FILE_TIMEOUT_MS,
   LintEngine,

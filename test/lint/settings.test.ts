@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { isPermanent } from "../../shared/errors.js";
+import { isPermanent } from "../../shared/fabric/errors.js";
 import {
   LintUnsupportedError,
   RepoConfigError,

@@ -4,7 +4,7 @@
  * (RepoConfigError, permanent), never an "invalid settings" message per file.
  */
 import { describe, expect, test } from "vitest";
-import { isPermanent } from "../../shared/errors.js";
+import { isPermanent } from "../../shared/fabric/errors.js";
 import { RepoConfigError, defaultFileConfig, validateLintConfig, type FileLintConfig } from "../../shared/lint/index.js";
 
 const js = defaultFileConfig("a.js");

@@ -18,14 +18,15 @@ import {
   type PingResponse,
   type StatsResponse,
   type EndpointStatsResponse,
-} from "../../shared/discovery.js";
-import { ErrorCodes, FarmError, PermanentError } from "../../shared/errors.js";
-import type { TaskInfo } from "../../shared/worker/observers.js";
-import { FARM_VERSION } from "../../shared/version.js";
-import { whoIsUp } from "../../shared/presence.js";
+} from "../../shared/fabric/discovery.js";
+import { ErrorCodes, FarmError, PermanentError } from "../../shared/fabric/errors.js";
+import type { TaskInfo } from "../../shared/fabric/worker/observers.js";
+import { FARM_VERSION } from "../../shared/fabric/version.js";
+import { whoIsUp } from "../../shared/fabric/presence.js";
 import { TestRepo } from "../harness/git.js";
 import { usePipeline } from "../harness/pipeline.js";
 import { waitFor } from "../harness/wait.js";
+import { PipelineErrorCodes } from "../../shared/pipeline/errors.js";
 
 const p = usePipeline({ prefix: "farm-discovery-" });
 let nc: NatsConnection;
@@ -207,7 +208,7 @@ describe("the responses' shapes, without a server", () => {
   test("STATS counts each run once, a throw as an error with its farm code, in integer nanoseconds", async () => {
     const stats = new EndpointStats();
     await stats.around(task("jobs.a"), () => Promise.resolve(1));
-    await expect(stats.around(task("jobs.a"), () => Promise.reject(new PermanentError("bad order", ErrorCodes.BadInput)))).rejects.toThrow("bad order");
+    await expect(stats.around(task("jobs.a"), () => Promise.reject(new PermanentError("bad order", ErrorCodes.InvalidInput)))).rejects.toThrow("bad order");
     await expect(stats.around(task("jobs.b"), () => Promise.reject(new Error("plain")))).rejects.toThrow("plain");
     stats.deadLettered("jobs.a");
     const endpoints = [
@@ -233,7 +234,7 @@ describe("the responses' shapes, without a server", () => {
       queue_group: "farm.jobs.a",
       num_requests: 2,
       num_errors: 1,
-      last_error: `${ErrorCodes.BadInput}: bad order`,
+      last_error: `${ErrorCodes.InvalidInput}: bad order`,
       data: { in_flight: 0, dead_lettered: 1 },
     });
     expect(b).toMatchObject({ name: "jobs_b", num_requests: 1, num_errors: 1, last_error: "plain" });
@@ -250,9 +251,9 @@ describe("the responses' shapes, without a server", () => {
 
   test("last_error keeps no credentials of a clone url", async () => {
     const stats = new EndpointStats();
-    const err = new FarmError("fetch https://bob:s3cret@git.example/r.git failed", ErrorCodes.Git);
+    const err = new FarmError("fetch https://bob:s3cret@git.example/r.git failed", PipelineErrorCodes.Git);
     await expect(stats.around(task("repo.new_sha"), () => Promise.reject(err))).rejects.toBe(err);
-    expect(stats.of("repo.new_sha").lastError).toBe(`${ErrorCodes.Git}: fetch https://***@git.example/r.git failed`);
+    expect(stats.of("repo.new_sha").lastError).toBe(`${PipelineErrorCodes.Git}: fetch https://***@git.example/r.git failed`);
   });
 
   test("a name ADR-32 does not allow is refused", () => {

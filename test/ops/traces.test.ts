@@ -9,8 +9,8 @@ import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from "@nats
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace";
 import { afterEach, describe, expect, test } from "vitest";
 import { SERVICE_NAMES } from "../../services/index.js";
-import { startTracing, tracingOn } from "../../shared/tracing.js";
-import { FARM_VERSION } from "../../shared/version.js";
+import { startTracing, tracingOn } from "../../shared/fabric/tracing.js";
+import { FARM_VERSION } from "../../shared/fabric/version.js";
 import { useTempDir } from "../harness/files.js";
 import { TestRepo } from "../harness/git.js";
 import { closePipelines, startPipeline, type Pipeline } from "../harness/pipeline.js";

@@ -8,7 +8,7 @@
 import path from "node:path";
 import { Objm } from "@nats-io/obj";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Report } from "../../shared/report.js";
+import type { Report } from "../../shared/pipeline/report.js";
 import { TestRepo } from "../harness/git.js";
 import { usePipeline } from "../harness/pipeline.js";
 import { eslintOracle, reportAsOracle } from "./helpers.js";

@@ -6,8 +6,8 @@
 import { readdirSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Service } from "../../shared/pipeline.js";
-import type { MirrorStats } from "../../shared/git.js";
+import type { Service } from "../../shared/pipeline/service.js";
+import type { MirrorStats } from "../../shared/git/index.js";
 import { TestRepo } from "../harness/git.js";
 import { usePipeline } from "../harness/pipeline.js";
 

@@ -5,7 +5,7 @@
  */
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Report } from "../../shared/report.js";
+import type { Report } from "../../shared/pipeline/report.js";
 import type { ServiceName } from "../../services/index.js";
 import { killChildren, spawnService, type Child } from "../harness/children.js";
 import { useTempDir } from "../harness/files.js";

@@ -6,7 +6,7 @@
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { countRules, type DeltaEntry, type Report, type ReportSummary } from "../../shared/report.js";
+import { countRules, type DeltaEntry, type Report, type ReportSummary } from "../../shared/pipeline/report.js";
 import { TestRepo } from "../harness/git.js";
 import { usePipeline, type AnalysisEvent } from "../harness/pipeline.js";
 import { eslintOracle, reportAsOracle } from "./helpers.js";

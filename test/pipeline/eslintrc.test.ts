@@ -6,7 +6,7 @@
  */
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Report } from "../../shared/report.js";
+import type { Report } from "../../shared/pipeline/report.js";
 import { TestRepo } from "../harness/git.js";
 import { usePipeline } from "../harness/pipeline.js";
 

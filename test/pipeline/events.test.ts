@@ -7,7 +7,7 @@
 import path from "node:path";
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { afterEach, describe, expect, test } from "vitest";
-import { EVENTS_STREAM } from "../../shared/topology.js";
+import { EVENTS_STREAM } from "../../shared/pipeline/names.js";
 import { useTempDir } from "../harness/files.js";
 import { TestRepo, type Files } from "../harness/git.js";
 import { closePipelines, startPipeline } from "../harness/pipeline.js";

@@ -8,8 +8,8 @@
  */
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { PermanentError } from "../../shared/errors.js";
-import { subjects } from "../../shared/topology.js";
+import { PermanentError } from "../../shared/fabric/errors.js";
+import { subjects } from "../../shared/pipeline/names.js";
 import { TestRepo } from "../harness/git.js";
 import { usePipeline } from "../harness/pipeline.js";
 import { waitFor } from "../harness/wait.js";

@@ -9,7 +9,7 @@ import js from "@eslint/js";
 import { ESLint, type Linter } from "eslint";
 import globals from "globals";
 import tseslint from "typescript-eslint";
-import type { Report } from "../../shared/report.js";
+import type { Report } from "../../shared/pipeline/report.js";
 
 // ---- the oracle: ESLint run directly on a checkout ------------------------------------
 

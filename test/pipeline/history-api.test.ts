@@ -7,10 +7,10 @@
 import path from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ErrorCodes } from "../../shared/errors.js";
-import type { HistoryCommitsReply, HistoryFileReply, HistoryIssuesReply, HistoryReposReply, RepoOverview } from "../../shared/pipeline.js";
-import { RepoIndex } from "../../shared/stores/index.js";
-import type { Report } from "../../shared/report.js";
+import { ErrorCodes } from "../../shared/fabric/errors.js";
+import type { HistoryCommitsReply, HistoryFileReply, HistoryIssuesReply, HistoryReposReply, RepoOverview } from "../../shared/pipeline/contract.js";
+import { RepoIndex } from "../../shared/pipeline/stores/index.js";
+import type { Report } from "../../shared/pipeline/report.js";
 import { TestRepo } from "../harness/git.js";
 import { usePipeline } from "../harness/pipeline.js";
 
@@ -209,7 +209,7 @@ describe("bad and unknown requests", () => {
 
   it.each(cases)("%s %j is refused naming the field", async (subject, body, field) => {
     const r = await ask<object>(subject, body());
-    expect(r).toMatchObject({ code: ErrorCodes.BadRequest, error: expect.stringContaining(field) });
+    expect(r).toMatchObject({ code: ErrorCodes.InvalidInput, error: expect.stringContaining(field) });
   });
 
   it("says a repository was never analysed, and a commit has no report", async () => {

@@ -10,7 +10,7 @@ import { ESLint } from "eslint";
 import js from "@eslint/js";
 import globals from "globals";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Report } from "../../shared/report.js";
+import type { Report } from "../../shared/pipeline/report.js";
 import { TestRepo } from "../harness/git.js";
 import { usePipeline } from "../harness/pipeline.js";
 import { waitFor } from "../harness/wait.js";

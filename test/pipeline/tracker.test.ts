@@ -1,8 +1,8 @@
 import { beforeAll, expect, test } from "vitest";
 import { Kvm } from "@nats-io/kv";
-import type { Farm } from "../../shared/index.js";
-import { buckets } from "../../shared/topology.js";
-import { Objects, ReportStore, ResultCache } from "../../shared/stores/index.js";
+import type { Farm } from "../../shared/fabric/index.js";
+import { buckets } from "../../shared/pipeline/names.js";
+import { Objects, ReportStore, ResultCache } from "../../shared/pipeline/stores/index.js";
 import { ResultTracker } from "../../services/aggregator/tracker.js";
 import { useFarms } from "../harness/farms.js";
 import { waitFor, within } from "../harness/wait.js";

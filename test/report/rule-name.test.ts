@@ -3,7 +3,7 @@
  * in the JSON report (kind), the delta, and the fingerprint.
  */
 import { describe, expect, test } from "vitest";
-import { fingerprints, publicMessages, ruleName, type CachedMessage } from "../../shared/report.js";
+import { fingerprints, publicMessages, ruleName, type CachedMessage } from "../../shared/pipeline/report.js";
 
 const at = (m: Partial<CachedMessage>): CachedMessage => ({
   linter: "eslint",

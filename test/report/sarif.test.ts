@@ -16,8 +16,8 @@ import { fileURLToPath } from "node:url";
 import { Ajv } from "ajv";
 import addFormatsModule from "ajv-formats";
 import { describe, expect, test } from "vitest";
-import type { DeltaEntry, LintMessage, Report } from "../../shared/report.js";
-import { emptySarifLog, toSarif, withoutCredentials, type SarifLog } from "../../shared/sarif.js";
+import type { DeltaEntry, LintMessage, Report } from "../../shared/pipeline/report.js";
+import { emptySarifLog, toSarif, withoutCredentials, type SarifLog } from "../../shared/pipeline/sarif.js";
 
 // ajv-formats is CommonJS: under NodeNext its default import is the module, whose .default is the plugin.
 const addFormats = addFormatsModule.default;

@@ -1,7 +1,7 @@
 /** The stores suite's fixture: a nats-server of its own, one farm connection, farm's object store on it. */
 import { beforeAll } from "vitest";
-import type { Farm } from "../../shared/index.js";
-import { Objects } from "../../shared/stores/index.js";
+import type { Farm } from "../../shared/fabric/index.js";
+import { Objects } from "../../shared/pipeline/stores/index.js";
 import { useFarms } from "../harness/farms.js";
 
 /** Filled in before the file's tests; closed after them. */

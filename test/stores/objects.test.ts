@@ -1,6 +1,6 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { expect, test } from "vitest";
-import { Objects } from "../../shared/stores/index.js";
+import { Objects } from "../../shared/pipeline/stores/index.js";
 import { useObjects } from "./helpers.js";
 
 const s = useObjects();

@@ -1,5 +1,5 @@
 import { expect, test, vi } from "vitest";
-import { Objects } from "../../shared/stores/index.js";
+import { Objects } from "../../shared/pipeline/stores/index.js";
 import { useObjects } from "./helpers.js";
 
 const s = useObjects();

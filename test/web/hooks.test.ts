@@ -6,8 +6,9 @@
 import { createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { decode, encode, subjects } from "../../shared/index.js";
-import type { AnalysisRequest } from "../../shared/pipeline.js";
+import { decode, encode } from "../../shared/fabric/index.js";
+import { subjects } from "../../shared/pipeline/names.js";
+import type { AnalysisRequest } from "../../shared/pipeline/contract.js";
 import { githubSignature, handleHook, safeEqual, type HookDeps } from "../../services/web/hooks.js";
 import { quietLog, useFarms } from "../harness/farms.js";
 

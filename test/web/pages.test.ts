@@ -9,14 +9,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
 import { githubSignature } from "../../services/web/hooks.js";
 import { startWeb, type WebService } from "../../services/web/index.js";
-import type { Report } from "../../shared/report.js";
+import type { Report } from "../../shared/pipeline/report.js";
 import { launchBrowser, type TestBrowser } from "../harness/browser.js";
 import { quietLog } from "../harness/farms.js";
 import { TestRepo } from "../harness/git.js";
 import { collectErrors, usePipeline } from "../harness/pipeline.js";
-import { Farm } from "../../shared/farm.js";
+import { connectPipeline } from "../../shared/pipeline/topology.js";
 import { SERVICE_NAMES } from "../../services/index.js";
-import { subjects } from "../../shared/topology.js";
+import { subjects } from "../../shared/pipeline/names.js";
 import { inboxOf, makeRepo, startAuthServer, startService, type RunningService } from "../deploy/helpers.js";
 import { waitFor } from "../harness/wait.js";
 
@@ -354,7 +354,7 @@ describe("as deploy/nats/auth.conf's web user, beside the services as theirs", (
     for (const name of SERVICE_NAMES)
       running.push(await startService(name, server.url, { user: name, password: passwords[name], inboxPrefix: inboxOf(name) }, { dataDir }));
     // What `farm service web` does: connect as web, create nothing, serve.
-    const farm = await Farm.connect({
+    const farm = await connectPipeline({
       servers: server.url,
       user: "web",
       password: passwords.web,

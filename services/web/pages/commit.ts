@@ -1,6 +1,6 @@
 /** `/commit?repo&sha`: one commit's summary, delta, files by issues and rule counts; its JSON and SARIF downloads. */
-import { countRules, qualifiedRule, type DeltaEntry, type Report, type ReportFile } from "../../../shared/report.js";
-import { toSarif } from "../../../shared/sarif.js";
+import { countRules, qualifiedRule, type DeltaEntry, type Report, type ReportFile } from "../../../shared/pipeline/report.js";
+import { toSarif } from "../../../shared/pipeline/sarif.js";
 import { html, type SafeHtml, gridTable, num } from "../html.js";
 import type { HistoryClient } from "../history.js";
 import { crumbs, links, page, repoName, short, when } from "../layout.js";

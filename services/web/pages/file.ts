@@ -1,6 +1,6 @@
 /** `/file?repo&sha&path`: a file at a commit, its issues at their lines, each with the commit that introduced it. */
-import type { HistoryFileReply, IssueOrigin } from "../../../shared/pipeline.js";
-import { qualifiedRule, type LintMessage, type Report } from "../../../shared/report.js";
+import type { HistoryFileReply, IssueOrigin } from "../../../shared/pipeline/contract.js";
+import { qualifiedRule, type LintMessage, type Report } from "../../../shared/pipeline/report.js";
 import { html, type SafeHtml } from "../html.js";
 import type { HistoryClient } from "../history.js";
 import { crumbs, links, page, repoName, short, when } from "../layout.js";

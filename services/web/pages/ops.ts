@@ -1,9 +1,9 @@
 /** `/ops`: the instances that answer presence, each stream's and consumer's depth, the dead letters with a replay button. */
-import { queueDepths, type StreamStatus } from "../../../shared/depths.js";
-import type { DeadLetter } from "../../../shared/dlq.js";
-import type { Farm } from "../../../shared/farm.js";
-import { whoIsUp, type Presence } from "../../../shared/presence.js";
-import { DLQ_STREAM } from "../../../shared/topology.js";
+import { queueDepths, type StreamStatus } from "../../../shared/pipeline/depths.js";
+import type { DeadLetter } from "../../../shared/fabric/dlq.js";
+import type { Farm } from "../../../shared/fabric/farm.js";
+import { whoIsUp, type Presence } from "../../../shared/fabric/presence.js";
+import { DLQ_STREAM } from "../../../shared/fabric/names.js";
 import { html, type SafeHtml, gridTable, num } from "../html.js";
 import { page, when } from "../layout.js";
 

@@ -1,5 +1,5 @@
 /** `/repo?repo=…[&from=…]`: a repository's history: the trend chart and a paged commit table. */
-import type { HistoryCommit } from "../../../shared/pipeline.js";
+import type { HistoryCommit } from "../../../shared/pipeline/contract.js";
 import { html, type SafeHtml, gridTable, num } from "../html.js";
 import type { HistoryClient } from "../history.js";
 import { crumbs, links, page, repoName, short, when } from "../layout.js";

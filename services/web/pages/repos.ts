@@ -1,5 +1,5 @@
 /** `/`: every repository farm has analysed, its latest errors and warnings, and a trend line. */
-import type { RepoOverview } from "../../../shared/pipeline.js";
+import type { RepoOverview } from "../../../shared/pipeline/contract.js";
 import { html, type SafeHtml } from "../html.js";
 import { links, page, repoName, short, when } from "../layout.js";
 import type { HistoryClient } from "../history.js";

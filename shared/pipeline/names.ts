@@ -1,0 +1,153 @@
+/**
+ * Every name the pipeline makes, in one place: subjects, its work queues and
+ * streams, KV buckets and keys, object names, message ids. The library's own
+ * names (DLQ, advisories, durables, queue groups) are in shared/fabric/names.ts.
+ */
+import { Queues, type QueueSpec } from "../fabric/queues.js";
+import { InvalidKeyError } from "../git/errors.js";
+
+/** Public and internal subjects. Edge subjects are the public contract. */
+export const subjects = {
+  newSha: "repo.new_sha",
+  analysis: "repo.analysis",
+  started: "repo.analysis.started",
+  progress: "repo.analysis.progress",
+  completed: "repo.analysis.completed",
+  failed: "repo.analysis.failed",
+  reportGet: "report.get",
+  lintFile: "lint.file",
+  // the history API (request-reply, JSON; served by the aggregator's history server)
+  historyRepos: "history.repos",
+  historyCommits: "history.commits",
+  historyIssues: "history.issues",
+  historyFile: "history.file",
+  // internal work (queued on `q.<subject>`: see shared/fabric/queues.ts)
+  commitManifest: "commit.manifest",
+  lintBatch: "lint.batch",
+  commitFiles: "results.commit_files",
+  lintResults: "results.lint",
+} as const;
+
+/** The service that serves each subject farm's workers take (a trace's `farm.service` when one process runs them all). */
+export const servedBy: Readonly<Record<string, "ingest" | "splitter" | "linter-runner" | "aggregator">> = {
+  [subjects.newSha]: "ingest",
+  [subjects.commitManifest]: "splitter",
+  [subjects.lintBatch]: "linter-runner",
+  [subjects.lintFile]: "linter-runner",
+  [subjects.lintResults]: "aggregator",
+  [subjects.commitFiles]: "aggregator",
+  [subjects.reportGet]: "aggregator",
+  [subjects.historyRepos]: "aggregator",
+  [subjects.historyCommits]: "aggregator",
+  [subjects.historyIssues]: "aggregator",
+  [subjects.historyFile]: "aggregator",
+};
+
+/**
+ * Farm's own work queues, declared in the queue registry like a library
+ * user's: one stream per stage, so limits and permissions stay per stage.
+ */
+export const farmQueues: readonly QueueSpec[] = [
+  { stream: "REPOS", ingress: [subjects.newSha] },
+  { stream: "COMMITS", subjects: ["commit.>"] },
+  { stream: "LINT", subjects: ["lint.>"] },
+  { stream: "RESULTS", subjects: ["results.>"] },
+];
+
+/** A registry of the pipeline's queues plus `extra` (a library user's beside them). */
+export function farmQueueRegistry(extra: readonly QueueSpec[] = []): Queues {
+  return new Queues(farmQueues).declare(...extra);
+}
+
+const pipelineQueues = farmQueueRegistry();
+
+/** The wire subject of one of farm's own queued subjects (the pipeline's, not a library user's). */
+export function queueSubject(subject: string): string {
+  return pipelineQueues.wireSubject(subject);
+}
+
+/**
+ * Every `repo.analysis.*` event, kept a day, one copy per event id: a late or
+ * restarted subscriber reads what it missed from here.
+ */
+export const EVENTS_STREAM = "EVENTS";
+/** How long the events stream keeps an event, and how long it recognises a re-sent one (ms). */
+export const EVENTS_MAX_AGE_MS = 24 * 3600_000;
+export const EVENTS_DUPLICATE_WINDOW_MS = 30 * 60_000;
+
+export const buckets = {
+  reports: "farm-reports",
+  results: "farm-results",
+  state: "farm-state",
+} as const;
+export const BLOB_STORE = "farm-blobs";
+/** The stream behind an object store bucket. */
+export const objectStream = (bucket: string) => `OBJ_${bucket}`;
+
+/** The object store's names: every one content-addressed or keyed by commit. */
+export const objectNames = {
+  blob: (id: string) => `blob/${id}`,
+  manifest: (repoKey: string, sha: string) => `manifest/${repoKey}/${sha}`,
+  files: (repoKey: string, sha: string) => `files/${repoKey}/${sha}`,
+  report: (repoKey: string, sha: string) => `report/${repoKey}/${sha}`,
+  /** A report.get answer too big for one message, as the JSON the client asked for. */
+  reply: (repoKey: string, sha: string) => `reply/${repoKey}/${sha}`,
+  result: (key: string) => `result/${key}`,
+  /** Chunks of a repo's tables (trees, file lists): content-addressed, shared by its commits. */
+  chunks: (repoKey: string) => `table/${repoKey}`,
+  /** An effective lint config, by its id (a content hash): what a lint batch refers to. */
+  lintConfig: (configId: string) => `lint-config/${configId}`,
+};
+
+/**
+ * Keys of the KV buckets. A key the store would refuse throws InvalidKeyError
+ * (permanent): a retry builds the same key.
+ */
+export const kvKeys = {
+  /** A commit's report head (buckets.reports). */
+  report(repoKey: string, sha: string): string {
+    return validKvKey(`${repoKey}.${sha}`);
+  },
+  /** Why a commit's analysis was given up (buckets.reports). */
+  reportFailed: (repoKey: string, sha: string) => `${kvKeys.report(repoKey, sha)}.failed`,
+  /** Why a result key's lint work was given up (buckets.reports). */
+  givenUp: (resultKey: string) => `given-up.${resultKey}`,
+  /** A file's result (buckets.results): its content and its effective config. */
+  result: (blob: string, configId: string) => `${blob}.${configId}`,
+  /** An analysed repository's overview, its newest analysed commit (buckets.state; listed by `repoPrefix`). */
+  repo(repoKey: string): string {
+    return validKvKey(`${kvKeys.repoPrefix}.${repoKey}`);
+  },
+  /** The first token of every `repo` key. */
+  repoPrefix: "repo",
+};
+
+function validKvKey(key: string): string {
+  if (!isValidKvKey(key)) throw new InvalidKeyError(key);
+  return key;
+}
+
+/**
+ * Message ids (`Nats-Msg-Id`): the same id for the same message, so that a
+ * stream drops a re-send inside its duplicate window (a redelivered task
+ * publishing again, two ingest instances queueing the same analysis).
+ */
+export const messageIds = {
+  /** A commit's manifest, per analysis (see Ingest.dedupeId). */
+  manifest: (analysisId: string, sha: string) => `manifest.${analysisId}.${sha}`,
+  /** A commit's file list, per request. */
+  commitFiles: (requestId: string, sha: string) => `files.${requestId}.${sha}`,
+  /** A lint batch, by the digest of what it lints. */
+  lintBatch: (digest: string) => `batch.${digest}`,
+};
+
+/**
+ * A key the KV buckets accept end to end: the client's own check (`[-/=.\w]`,
+ * no leading or trailing dot) plus no empty token. The client lets "a..b"
+ * through; the server then drops the request for its empty subject token, and
+ * the caller sees no responders ("jetstream is not enabled"): a permanent
+ * fault that looks transient.
+ */
+export function isValidKvKey(key: string): boolean {
+  return /^[-/=\w]+(?:\.[-/=\w]+)*$/.test(key);
+}

@@ -1,0 +1,190 @@
+/** The object store: write-once objects written in two publishes, read by stream message gets. */
+import { createHash } from "node:crypto";
+import {
+  JetStreamApiError,
+  JetStreamApiCodes,
+  jetstream,
+  jetstreamManager,
+  type JetStreamClient,
+  type JetStreamManager,
+  type MsgRequest,
+} from "@nats-io/jetstream";
+import { Objm, type ObjectStore } from "@nats-io/obj";
+import { headers as natsHeaders, nuid, type NatsConnection } from "@nats-io/transport-node";
+import { decode, encode } from "../../fabric/codec.js";
+import { BLOB_STORE, objectStream } from "../names.js";
+import { ObjectReadError } from "../errors.js";
+import { maxPayload } from "../../fabric/limits.js";
+import { Lru } from "../../fabric/lru.js";
+import { Tables } from "../tables.js";
+
+/** The object store's own chunk size. */
+const OBJECT_CHUNK_BYTES = 128 * 1024;
+
+/** Padded base64url, as the object store names meta subjects and digests. */
+function base64Url(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString("base64").replace(/\+/g, "-").replace(/\//g, "_");
+}
+
+/** The object store: blob contents and msgpack documents that may be large. */
+export class Objects {
+  private known = new Lru<string, true>(200_000);
+  /** Writes of write-once names in flight, by name. */
+  private readonly writing = new Map<string, Promise<boolean>>();
+  /** Long lists (trees, file lists) stored as shared chunks: see tables.ts. */
+  readonly tables: Tables;
+  constructor(
+    readonly store: ObjectStore,
+    private readonly jsm: JetStreamManager,
+    private readonly js: JetStreamClient,
+    private readonly maxPayload: number,
+  ) {
+    this.tables = new Tables(this);
+  }
+
+  static async open(nc: NatsConnection): Promise<Objects> {
+    const store = await new Objm(nc).open(BLOB_STORE);
+    return new Objects(store, await jetstreamManager(nc, { checkAPI: false }), jetstream(nc), maxPayload(nc));
+  }
+
+  async has(name: string): Promise<boolean> {
+    if (this.known.has(name)) return true;
+    const info = await this.store.info(name);
+    if (info && !info.deleted) this.known.set(name, true);
+    return Boolean(info && !info.deleted);
+  }
+
+  /**
+   * Writes or REPLACES `name`. Replacing purges the old chunks, and a reader
+   * streaming them at that moment never finishes: the pipeline writes only
+   * with {@link putOnce} and {@link putDocument}, whose names never change content.
+   */
+  async putBytes(name: string, data: Uint8Array): Promise<void> {
+    await this.store.putBlob({ name }, data);
+    this.known.set(name, true);
+  }
+
+  /**
+   * Content-addressed names: writes only when nothing was ever written under
+   * `name`, atomically (the server refuses the second of two concurrent
+   * writers), so an object is never replaced under a reader. True when this
+   * call wrote it.
+   */
+  async putOnce(name: string, data: Uint8Array, opts: { absent?: boolean } = {}): Promise<boolean> {
+    // Two commits of a round share chunks: one write of a name in flight here, the other waits for it.
+    const pending = this.writing.get(name);
+    if (pending) return pending.then(() => false);
+    const write = this.writeOnce(name, data, opts).finally(() => this.writing.delete(name));
+    this.writing.set(name, write);
+    return write;
+  }
+
+  private async writeOnce(name: string, data: Uint8Array, opts: { absent?: boolean }): Promise<boolean> {
+    // `absent`: the caller has just seen has() say no; the write itself still refuses a second copy.
+    if (!opts.absent && (await this.has(name))) return false;
+    try {
+      await this.create(name, data);
+    } catch (err) {
+      if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence)) throw err;
+      // A deleted object leaves a marker behind: nobody can be reading it, so write it again.
+      if ((await this.store.info(name))?.deleted) {
+        await this.putBytes(name, data);
+        return true;
+      }
+      // Another writer stored it first; its copy is the same content.
+      this.known.set(name, true);
+      return false;
+    }
+    this.known.set(name, true);
+    return true;
+  }
+
+  /**
+   * Writes a new object as the object store does (its chunks, then its meta
+   * record with a subject rollup), the meta record refused by the server when
+   * `name` has one already. Two publishes: no look-up of an older version
+   * first (there is none to replace), a native digest. On failure the chunks
+   * go, so a refused copy leaves nothing behind.
+   */
+  private async create(name: string, data: Uint8Array): Promise<void> {
+    const id = nuid.next();
+    const chunks = `$O.${BLOB_STORE}.C.${id}`;
+    const chunkSize = Math.min(OBJECT_CHUNK_BYTES, this.maxPayload);
+    try {
+      let count = 0;
+      for (let at = 0; at < data.length; at += chunkSize, count++) await this.js.publish(chunks, data.subarray(at, at + chunkSize));
+      const info = {
+        bucket: BLOB_STORE,
+        nuid: id,
+        size: data.length,
+        chunks: count,
+        name,
+        description: "",
+        options: { max_chunk_size: chunkSize },
+        mtime: new Date().toISOString(),
+        digest: `SHA-256=${base64Url(createHash("sha256").update(data).digest())}`,
+        deleted: false,
+      };
+      const h = natsHeaders();
+      h.set("Nats-Expected-Last-Subject-Sequence", "0");
+      h.set("Nats-Rollup", "sub");
+      await this.js.publish(`$O.${BLOB_STORE}.M.${base64Url(Buffer.from(name, "latin1"))}`, JSON.stringify(info), { headers: h });
+    } catch (err) {
+      await this.jsm.streams.purge(objectStream(BLOB_STORE), { filter: chunks }).catch(() => {
+        // Left behind, the chunks are unreachable (no meta record names them): only space is lost.
+      });
+      throw err;
+    }
+  }
+
+  /**
+   * Reads an object by stream message gets (its meta record, then each chunk)
+   * instead of the client's per-object ordered consumer: a consumer is R1 and
+   * on nats-server 2.9 may be placed on a peer that is down, stalling the read
+   * until that peer returns; message gets are answered by the stream leader.
+   * It also saves a consumer create/delete per blob.
+   */
+  async getBytes(name: string): Promise<Uint8Array | null> {
+    const info = await this.store.info(name);
+    if (!info || info.deleted) return null;
+    if (info.size === 0) return new Uint8Array(0);
+    const stream = objectStream(BLOB_STORE);
+    const subject = `$O.${BLOB_STORE}.C.${info.nuid}`;
+    const parts: Uint8Array[] = [];
+    let seq = 1;
+    for (let i = 0; i < info.chunks; i++) {
+      // next_by_subj: the first chunk of this object at or after seq.
+      const m = await this.jsm.streams.getMessage(stream, { seq, next_by_subj: subject } as unknown as MsgRequest);
+      if (!m) throw new ObjectReadError(name, `chunk ${i + 1} of ${info.chunks} is missing`);
+      parts.push(m.data);
+      seq = m.seq + 1;
+    }
+    const data = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    const digest = `SHA-256=${createHash("sha256").update(data).digest("base64url")}`;
+    if (data.length !== info.size || digest.replace(/=+$/, "") !== info.digest.replace(/=+$/, "")) {
+      throw new ObjectReadError(name, `size or digest does not match its meta record`);
+    }
+    return data;
+  }
+
+  /**
+   * Stores a msgpack document under `<prefix>/<hash of its bytes>` and returns
+   * that name: writing it again (a re-run, a redelivery) never touches an
+   * object someone may be reading.
+   */
+  async putDocument(prefix: string, value: unknown): Promise<string> {
+    return this.putContent(prefix, encode(value));
+  }
+
+  /** Stores bytes under `<prefix>/<hash of the bytes>` (write-once) and returns that name. */
+  async putContent(prefix: string, data: Uint8Array): Promise<string> {
+    const name = `${prefix}/${createHash("sha256").update(data).digest("hex").slice(0, 32)}`;
+    await this.putOnce(name, data);
+    return name;
+  }
+
+  async getValue<T>(name: string): Promise<T | null> {
+    const data = await this.getBytes(name);
+    return data ? decode<T>(data) : null;
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The index of analysed repositories (KV `farm-state`): per repository, an
+ * overview of its newest analysed commit, what `history.repos` lists.
+ */
+import { jetstreamManager, JetStreamApiError, JetStreamApiCodes, type JetStreamManager } from "@nats-io/jetstream";
+import { Kvm, type KV } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { decode, encode } from "../../fabric/codec.js";
+import type { RepoOverview } from "../contract.js";
+import { buckets, kvKeys } from "../names.js";
+
+/** Tries of a compare-and-set before giving up: each lost race means another instance just wrote. */
+const MAX_TRIES = 20;
+
+export class RepoIndex {
+  constructor(
+    private readonly kv: KV,
+    private readonly jsm: JetStreamManager,
+  ) {}
+
+  static async open(nc: NatsConnection): Promise<RepoIndex> {
+    return new RepoIndex(await new Kvm(nc).open(buckets.state), await jetstreamManager(nc));
+  }
+
+  async get(repoKey: string): Promise<RepoOverview | null> {
+    const e = await this.kv.get(kvKeys.repo(repoKey));
+    return e && e.operation === "PUT" ? decode<RepoOverview>(e.value) : null;
+  }
+
+  /** Every analysed repository, the most recently active (newest commit date) first. */
+  async list(): Promise<RepoOverview[]> {
+    // The stream's subject list, not kv.keys(): no consumer (see ARCHITECTURE.md, "Objects"), one request per page.
+    const stream = `KV_${buckets.state}`;
+    const prefix = `$KV.${buckets.state}.`;
+    const si = await this.jsm.streams.info(stream, { subjects_filter: `${prefix}${kvKeys.repoPrefix}.>` });
+    const keys = Object.keys(si.state.subjects ?? {}).map((s) => s.slice(prefix.length));
+    const all = await Promise.all(keys.map(async (k) => this.kv.get(k)));
+    const repos = all.filter((e) => e && e.operation === "PUT").map((e) => decode<RepoOverview>(e!.value));
+    return repos.sort((a, b) => Date.parse(b.date) - Date.parse(a.date) || a.repo.localeCompare(b.repo));
+  }
+
+  /**
+   * Records a newly stored report: it replaces the repository's overview when
+   * it is newer (see {@link supersedes}). A compare-and-set on the entry's
+   * revision, so that two aggregators storing two commits at once lose neither.
+   * Returns whether the overview changed.
+   */
+  async record(next: RepoOverview, parent: string | null): Promise<boolean> {
+    const key = kvKeys.repo(next.repoKey);
+    for (let attempt = 1; ; attempt++) {
+      const e = await this.kv.get(key);
+      const current = e && e.operation === "PUT" ? decode<RepoOverview>(e.value) : null;
+      if (current && !supersedes(next, parent, current)) return false;
+      try {
+        // A deleted entry has a revision too: update from it, as from a value.
+        if (e) await this.kv.update(key, encode(next), e.revision);
+        else await this.kv.create(key, encode(next));
+        return true;
+      } catch (err) {
+        if (!isRevisionConflict(err) || attempt >= MAX_TRIES) throw err;
+      }
+    }
+  }
+}
+
+/**
+ * A commit is the repository's newest when its author date is later, when it
+ * is the same commit (a re-run: fresher numbers), or when it has the same date
+ * as the current one and is its child (commits made in one second).
+ */
+export function supersedes(next: RepoOverview, parent: string | null, current: RepoOverview): boolean {
+  if (next.sha === current.sha) return true;
+  const a = Date.parse(next.date);
+  const b = Date.parse(current.date);
+  if (Number.isNaN(b)) return true;
+  return a > b || (a === b && parent === current.sha);
+}
+
+/** Another writer got there first: the entry's revision moved (or it appeared) since we read it. */
+function isRevisionConflict(err: unknown): boolean {
+  return (
+    err instanceof JetStreamApiError &&
+    (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
+  );
+}

@@ -1,0 +1,119 @@
+/** Configuration from the environment, with documented defaults. */
+import os from "node:os";
+import path from "node:path";
+import type { ConnectOptions } from "../fabric/connection.js";
+
+export interface FarmConfig {
+  /** NATS_URL; unset means "start the embedded default". */
+  natsUrl?: string;
+  /** NATS_CREDS: a credentials file. */
+  creds?: string;
+  /** NATS_USER / NATS_PASSWORD. */
+  user?: string;
+  password?: string;
+  /** NATS_INBOX_PREFIX: prefix of reply subjects. Default `_INBOX`; deploy/ gives each user its own. */
+  inboxPrefix?: string;
+  /** FARM_DATA_DIR: mirrors and the embedded server's store. Default `.farm` in the cwd. */
+  dataDir: string;
+  /** FARM_LOG_LEVEL (default info) and FARM_LOG_PRETTY (default off: JSON lines). */
+  logLevel: string;
+  logPretty: boolean;
+  /** FARM_REPLICAS: replicas of streams and buckets. Default 1. */
+  replicas: number;
+  /** FARM_CONCURRENCY: tasks in flight per worker. Default: the number of cores. */
+  concurrency: number;
+  /** FARM_ALLOW_LOCAL_REPOS: accept file:// urls and local paths. Default off. */
+  allowLocalRepos: boolean;
+  /** FARM_CLONE_URL_TEMPLATE for {owner, repo} payloads. */
+  cloneUrlTemplate: string;
+  /** FARM_MAX_FILE_SIZE in bytes: bigger files are not linted. Default 512 KiB. */
+  maxFileSize: number;
+  /**
+   * FARM_LINT_THREAD_HEAP_MB: old-space limit of each lint thread. Linting a
+   * big file leaves hundreds of MB of garbage that V8 collects late unless
+   * bounded; a file that needs more than this fails alone (its thread is
+   * replaced). Default 768.
+   */
+  lintThreadHeapMb: number;
+  /** FARM_COMMIT_STALL_TIMEOUT in seconds: a commit with no new file result for this long ends `.failed`. Default 1800. */
+  commitStallSeconds: number;
+  /** The web app (`farm web`): FARM_WEB_PORT (default 8080) and FARM_WEB_HOST (default 127.0.0.1). */
+  webPort: number;
+  webHost: string;
+  /** FARM_WEB_TOKEN: operator actions (replay) and `/hooks/push` need it; read-only pages too when bound beyond loopback. */
+  webToken?: string;
+  /** FARM_WEB_PUBLIC: read-only pages open to all wherever the app is bound. Default off. */
+  webPublic: boolean;
+  /** FARM_WEBHOOK_SECRET (GitHub's `X-Hub-Signature-256` secret) and FARM_GITLAB_TOKEN (GitLab's `X-Gitlab-Token`). */
+  webhookSecret?: string;
+  gitlabToken?: string;
+  /**
+   * Prometheus metrics on GET /metrics of each process: FARM_METRICS_PORT
+   * (default unset: off; 0 = any free port) and FARM_METRICS_HOST (default 127.0.0.1).
+   */
+  metricsPort?: number;
+  metricsHost: string;
+}
+
+function flag(v: string | undefined): boolean {
+  return v !== undefined && /^(1|true|yes|on)$/i.test(v.trim());
+}
+
+function int(name: string, v: string | undefined, dflt: number): number {
+  if (v === undefined || v === "") return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got "${v}"`);
+  return n;
+}
+
+/** A port to listen on, 0 for any free one; unset or empty: undefined. */
+function listenPort(name: string, v: string | undefined): number | undefined {
+  if (v === undefined || v.trim() === "") return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name} must be a port from 0 (any free one) to 65535, got "${v}"`);
+  return n;
+}
+
+function port(name: string, v: string | undefined, dflt: number): number {
+  const n = int(name, v, dflt);
+  if (n > 65535) throw new Error(`${name} must be a port from 1 to 65535, got "${v}"`);
+  return n;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<FarmConfig> = {}): FarmConfig {
+  const cfg: FarmConfig = {
+    natsUrl: env.NATS_URL || undefined,
+    creds: env.NATS_CREDS || undefined,
+    user: env.NATS_USER || undefined,
+    password: env.NATS_PASSWORD || undefined,
+    inboxPrefix: env.NATS_INBOX_PREFIX || undefined,
+    dataDir: path.resolve(env.FARM_DATA_DIR || ".farm"),
+    logLevel: env.FARM_LOG_LEVEL || "info",
+    logPretty: flag(env.FARM_LOG_PRETTY),
+    replicas: int("FARM_REPLICAS", env.FARM_REPLICAS, 1),
+    concurrency: int("FARM_CONCURRENCY", env.FARM_CONCURRENCY, os.availableParallelism()),
+    allowLocalRepos: flag(env.FARM_ALLOW_LOCAL_REPOS),
+    cloneUrlTemplate: env.FARM_CLONE_URL_TEMPLATE || "https://github.com/{owner}/{repo}.git",
+    maxFileSize: int("FARM_MAX_FILE_SIZE", env.FARM_MAX_FILE_SIZE, 512 * 1024),
+    lintThreadHeapMb: int("FARM_LINT_THREAD_HEAP_MB", env.FARM_LINT_THREAD_HEAP_MB, 768),
+    commitStallSeconds: int("FARM_COMMIT_STALL_TIMEOUT", env.FARM_COMMIT_STALL_TIMEOUT, 1800),
+    webPort: port("FARM_WEB_PORT", env.FARM_WEB_PORT, 8080),
+    webHost: env.FARM_WEB_HOST || "127.0.0.1",
+    webToken: env.FARM_WEB_TOKEN || undefined,
+    webPublic: flag(env.FARM_WEB_PUBLIC),
+    webhookSecret: env.FARM_WEBHOOK_SECRET || undefined,
+    gitlabToken: env.FARM_GITLAB_TOKEN || undefined,
+    metricsPort: listenPort("FARM_METRICS_PORT", env.FARM_METRICS_PORT),
+    metricsHost: env.FARM_METRICS_HOST || "127.0.0.1",
+  };
+  return { ...cfg, ...stripUndefined(overrides) };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** How a farm process connects to `natsUrl`, with the environment's credentials and inbox prefix. */
+export function connectOptionsFrom(cfg: FarmConfig, natsUrl: string, name?: string): ConnectOptions {
+  return { servers: natsUrl, name, creds: cfg.creds, user: cfg.user, password: cfg.password, inboxPrefix: cfg.inboxPrefix };
+}
