@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll } from "vitest";
 import { createLogger, Farm, type FarmOptions } from "../../shared/fabric/index.js";
+import { connectPipeline } from "../../shared/pipeline/topology.js";
 import { killChildren } from "./children.js";
 import { NatsServer } from "./nats-server.js";
 
@@ -15,8 +16,13 @@ export function quietLog(name = "test") {
 /** The work queue the library's tests distribute on (`jobs.*`), declared as any library user declares its own. */
 export const JOBS_QUEUE = { stream: "JOBS", subjects: ["jobs.>"] };
 
-export function connectFarm(url: string, opts: Partial<FarmOptions> = {}): Promise<Farm> {
-  return Farm.connect({ servers: url, log: quietLog(opts.name), ...opts, queues: [JOBS_QUEUE, ...(opts.queues ?? [])] });
+/** `pipeline`: connect as the pipeline's services do (its queues, streams, buckets and blob store too). */
+export type TestFarmOptions = Partial<FarmOptions> & { pipeline?: boolean };
+
+export function connectFarm(url: string, opts: TestFarmOptions = {}): Promise<Farm> {
+  const { pipeline, ...rest } = opts;
+  const options = { servers: url, log: quietLog(opts.name), ...rest, queues: [JOBS_QUEUE, ...(opts.queues ?? [])] };
+  return pipeline ? connectPipeline(options) : Farm.connect(options);
 }
 
 /**
@@ -24,7 +30,7 @@ export function connectFarm(url: string, opts: Partial<FarmOptions> = {}): Promi
  * (as if on separate boxes), each with `opts`; filled in before the tests,
  * and everything, child processes included, closed after them.
  */
-export function useFarms<N extends string>(names: readonly N[], opts: Partial<FarmOptions> = {}): { server: NatsServer } & Record<N, Farm> {
+export function useFarms<N extends string>(names: readonly N[], opts: TestFarmOptions = {}): { server: NatsServer } & Record<N, Farm> {
   const env = {} as { server: NatsServer } & Record<N, Farm>;
   beforeAll(async () => {
     env.server = await NatsServer.start();

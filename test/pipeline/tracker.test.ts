@@ -7,7 +7,7 @@ import { ResultTracker } from "../../services/aggregator/tracker.js";
 import { useFarms } from "../harness/farms.js";
 import { waitFor, within } from "../harness/wait.js";
 
-const env = useFarms(["farm"]);
+const env = useFarms(["farm"], { pipeline: true });
 let farm: Farm;
 let cache: CountingCache;
 let reports: ReportStore;

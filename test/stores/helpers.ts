@@ -6,7 +6,7 @@ import { useFarms } from "../harness/farms.js";
 
 /** Filled in before the file's tests; closed after them. */
 export function useObjects(): { farm: Farm; objects: Objects } {
-  const env = useFarms(["farm"]);
+  const env = useFarms(["farm"], { pipeline: true });
   const stores = {} as { farm: Farm; objects: Objects };
   beforeAll(async () => {
     stores.farm = env.farm;

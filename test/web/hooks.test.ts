@@ -12,7 +12,7 @@ import type { AnalysisRequest } from "../../shared/pipeline/contract.js";
 import { githubSignature, handleHook, safeEqual, type HookDeps } from "../../services/web/hooks.js";
 import { quietLog, useFarms } from "../harness/farms.js";
 
-const env = useFarms(["web"] as const);
+const env = useFarms(["web"] as const, { pipeline: true });
 const SECRET = "gh-secret-for-tests";
 const GITLAB = "gitlab-token-for-tests";
 const TOKEN = "push-token-for-tests";
