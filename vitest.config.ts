@@ -1,14 +1,22 @@
 import { defineConfig } from "vitest/config";
 
+// Two runs, as the tree says: test/unit (no server, no farm process: seconds) and
+// test/integration (real nats-server, farm processes, git servers, a browser).
+const shared = {
+  testTimeout: 60_000,
+  hookTimeout: 30_000,
+  // A NATS timeout in a failing test says where its request started.
+  env: { FARM_ASYNC_TRACES: "1" },
+};
+
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
-    testTimeout: 60_000,
-    hookTimeout: 30_000,
-    // Each file starts its own nats-server; two cores: keep files from starving each other.
+    // Each integration file starts its own nats-server; two cores: keep files from starving each other.
     fileParallelism: true,
     maxWorkers: 2,
-    // A NATS timeout in a failing test says where its request started.
-    env: { FARM_ASYNC_TRACES: "1" },
+    projects: [
+      { test: { ...shared, name: "unit", include: ["test/unit/**/*.test.ts"] } },
+      { test: { ...shared, name: "integration", include: ["test/integration/**/*.test.ts"] } },
+    ],
   },
 });
