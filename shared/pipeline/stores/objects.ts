@@ -16,7 +16,7 @@ import { BLOB_STORE, objectStream } from "../names.js";
 import { ObjectReadError } from "../errors.js";
 import { maxPayload } from "../../fabric/limits.js";
 import { Lru } from "../../fabric/lru.js";
-import { Tables } from "../tables.js";
+import { Tables } from "./tables.js";
 
 /** The object store's own chunk size. */
 const OBJECT_CHUNK_BYTES = 128 * 1024;

@@ -5,9 +5,14 @@
  * writes one chunk and a short list of chunk names, not its whole tree: the
  * cost of storing a history grows with what changed, not with its size.
  */
-import { decode, encode } from "../fabric/codec.js";
-import { Lru } from "../fabric/lru.js";
-import type { Objects } from "./stores/index.js";
+import { decode, encode } from "../../fabric/codec.js";
+import { Lru } from "../../fabric/lru.js";
+
+/** What tables need of the object store (stores/objects.ts): content-addressed writes and reads by name. */
+export interface ContentStore {
+  putContent(prefix: string, data: Uint8Array): Promise<string>;
+  getBytes(name: string): Promise<Uint8Array | null>;
+}
 
 /** What a table's name points to: its chunks in order. */
 interface TableDoc {
@@ -45,7 +50,7 @@ export class Tables {
   private readonly byFirstItem: Lru<unknown, KnownChunk>;
 
   constructor(
-    private readonly objects: Objects,
+    private readonly objects: ContentStore,
     opts: TablesOptions = {},
   ) {
     this.chunks = new Lru(opts.chunkCache ?? 4096);
