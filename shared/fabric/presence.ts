@@ -19,12 +19,12 @@ export interface Presence {
   uptimeSeconds: number;
 }
 
-export interface AnnounceOptions {
+export interface PresenceOptions {
   /** The instance id; default a new nuid (pass one to share it with another announcement, e.g. $SRV). */
   id?: string;
 }
 
-export function announce(nc: NatsConnection, service: string, opts: AnnounceOptions = {}): Subscription {
+export function announcePresence(nc: NatsConnection, service: string, opts: PresenceOptions = {}): Subscription {
   const started = performance.now();
   const me = { service, host: os.hostname(), pid: process.pid, startedAt: new Date().toISOString(), version: FARM_VERSION, id: opts.id ?? nuid.next() };
   return nc.subscribe(PRESENCE_SUBJECT, {
