@@ -9,16 +9,8 @@ import { ErrorCodes, PermanentError } from "../../shared/fabric/errors.js";
 import { repoIdentity, repoKey } from "../../shared/git/index.js";
 import { maxBody } from "../../shared/fabric/limits.js";
 import { isBinary } from "../../shared/lint/lintable.js";
-import type {
-  CommitMention,
-  HistoryCommit,
-  HistoryCommitsReply,
-  HistoryFileReply,
-  HistoryIssuesReply,
-  HistoryReposReply,
-  IssueOrigin,
-  ManifestEntry,
-} from "../../shared/pipeline/contract.js";
+import type { CommitMention, HistoryCommit, IssueOrigin, ManifestEntry } from "../../shared/pipeline/contract.js";
+import type { RequestHandler } from "../../shared/pipeline/request.js";
 import type { Objects, RepoIndex, ReportStore, StoredReport } from "../../shared/pipeline/stores/index.js";
 import { objectNames } from "../../shared/pipeline/names.js";
 
@@ -36,8 +28,8 @@ export interface HistoryServerDeps {
   maxReplyBytes?: number;
 }
 
-/** A request as read off the wire from any client: every field unchecked. */
-type Unchecked = Record<string, unknown> | null | undefined;
+/** The fields of any request as read off the wire (an IncomingRequest), for the checks they share. */
+type Fields = Record<string, unknown> | null | undefined;
 
 const SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 const DEFAULT_LIMIT = 100;
@@ -52,10 +44,10 @@ export class HistoryServer {
   constructor(private readonly deps: HistoryServerDeps) {}
 
   /** `history.repos`: `{}` → every analysed repository with its newest analysed commit. */
-  onRepos = async (): Promise<HistoryReposReply> => ({ repos: await this.deps.repos.list() });
+  onRepos: RequestHandler<"history.repos"> = async () => ({ repos: await this.deps.repos.list() });
 
   /** `history.commits`: `{repo, from?, limit?}` → a page of the first-parent history, newest first. */
-  onCommits = async (q: Unchecked): Promise<HistoryCommitsReply> => {
+  onCommits: RequestHandler<"history.commits"> = async (q) => {
     const subject = "history.commits";
     const repo = repoOf(q, subject);
     const key = repoKey(repo);
@@ -94,7 +86,7 @@ export class HistoryServer {
    * or the start of the analysed history, where it is first seen) and the
    * first later commit that fixed it (back from the newest commit to `sha`).
    */
-  onIssues = async (q: Unchecked): Promise<HistoryIssuesReply> => {
+  onIssues: RequestHandler<"history.issues"> = async (q) => {
     const subject = "history.issues";
     const { repo, key, sha } = commitNamed(q, subject);
     const fingerprints = fingerprintsOf(q, subject);
@@ -143,7 +135,7 @@ export class HistoryServer {
   };
 
   /** `history.file`: `{repo, sha, path}` → the file's content at the commit, capped; binary files without content. */
-  onFile = async (q: Unchecked): Promise<HistoryFileReply> => {
+  onFile: RequestHandler<"history.file"> = async (q) => {
     const subject = "history.file";
     const { repo, key, sha } = commitNamed(q, subject);
     const path = q?.path;
@@ -228,13 +220,13 @@ function notFound(message: string): PermanentError {
 }
 
 /** The repository and commit a request names: both validated. */
-function commitNamed(q: Unchecked, subject: string): { repo: string; key: string; sha: string } {
+function commitNamed(q: Fields, subject: string): { repo: string; key: string; sha: string } {
   const repo = repoOf(q, subject);
   return { repo, key: repoKey(repo), sha: shaOf(q?.sha, subject, "sha") };
 }
 
 /** The repository's identity (a client's credentials are never echoed back). */
-function repoOf(q: Unchecked, subject: string): string {
+function repoOf(q: Fields, subject: string): string {
   if (typeof q !== "object" || q === null || Array.isArray(q)) throw badRequest(`${subject} needs a JSON object with "repo"`);
   if (typeof q.repo !== "string" || q.repo === "" || q.repo.length > MAX_STRING)
     throw badRequest(`${subject}: "repo" must be the clone url or path farm analysed (a non-empty string)`);
@@ -247,7 +239,7 @@ function shaOf(v: unknown, subject: string, field: string): string {
   return sha;
 }
 
-function limitOf(q: Unchecked, subject: string): number {
+function limitOf(q: Fields, subject: string): number {
   const v = q?.limit;
   if (v === undefined || v === null) return DEFAULT_LIMIT;
   if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > MAX_LIMIT)
@@ -255,7 +247,7 @@ function limitOf(q: Unchecked, subject: string): number {
   return v;
 }
 
-function fingerprintsOf(q: Unchecked, subject: string): string[] {
+function fingerprintsOf(q: Fields, subject: string): string[] {
   const v = q?.fingerprints;
   const ok = Array.isArray(v) && v.length <= MAX_FINGERPRINTS && v.every((f) => typeof f === "string" && f !== "" && f.length <= 256);
   if (!ok) throw badRequest(`${subject}: "fingerprints" must be an array of at most ${MAX_FINGERPRINTS} fingerprints (strings, as in a report's messages)`);

@@ -12,6 +12,7 @@ import { type Objects, type ReportStore, type StoredReport } from "../../shared/
 import { BLOB_STORE, objectNames } from "../../shared/pipeline/names.js";
 import { repoIdentity, repoKey } from "../../shared/git/index.js";
 import { PipelineErrorCodes } from "../../shared/pipeline/errors.js";
+import type { RequestHandler } from "../../shared/pipeline/request.js";
 
 /** What the report server needs: the stored reports, the object store for big answers, and the server's message limit. */
 export interface ReportServerDeps {
@@ -20,16 +21,6 @@ export interface ReportServerDeps {
   nc: Pick<NatsConnection, "info">;
   /** Largest answer sent inline. Default: the server's max payload less 16 KiB. */
   maxReplyBytes?: number;
-}
-
-/** A `report.get` request: a commit's report, or one part of a big answer. */
-export interface ReportGetRequest {
-  repo?: unknown;
-  sha?: unknown;
-  format?: unknown;
-  view?: unknown;
-  object?: unknown;
-  part?: unknown;
 }
 
 export class ReportServer {
@@ -45,7 +36,7 @@ export class ReportServer {
    * request with `object` and `part` answers that part (README, "report.get"),
    * so a client allowed only report.get can read it too.
    */
-  onReportGet = async (q: ReportGetRequest) => {
+  onReportGet: RequestHandler<"report.get"> = async (q) => {
     if (typeof q?.repo !== "string" || typeof q?.sha !== "string")
       throw new PermanentError('report.get needs {"repo": "<url or path>", "sha": "<40 or 64 hex>"}', ErrorCodes.InvalidInput);
     const sha = q.sha.toLowerCase();

@@ -16,6 +16,7 @@ import { maxBody } from "../../shared/fabric/limits.js";
 import { ErrorCodes, isPermanent, PermanentError } from "../../shared/fabric/errors.js";
 import { kvKeys, objectNames } from "../../shared/pipeline/names.js";
 import { metricsOf } from "../../shared/pipeline/metrics.js";
+import type { RequestHandler } from "../../shared/pipeline/request.js";
 
 export interface RunnerDeps extends ServiceContext {
   objects: Objects;
@@ -74,7 +75,7 @@ export class LinterRunner {
   };
 
   /** `lint.file`: one file's content linted now with the default config. */
-  onLintFile = async (q: { path?: unknown; content?: unknown }): Promise<{ messages: LintMessage[] }> => {
+  onLintFile: RequestHandler<"lint.file"> = async (q) => {
     if (typeof q?.path !== "string" || typeof q?.content !== "string")
       throw new PermanentError('lint.file needs {"path": "<file name>", "content": "<source>"}', ErrorCodes.InvalidInput);
     const size = Buffer.byteLength(q.content);
