@@ -55,7 +55,7 @@ export class LinterRunner {
     }
     await Promise.all(
       [...byConfig].map(async ([configId, group]) => {
-        const config = await this.config(configId, batch.settings[configId]);
+        const config = await this.config(configId);
         let messages: LintMessage[][];
         try {
           const linted = await this.deps.pool.lint(group.map(({ index, text }) => ({ path: batch.files[index].path, content: text, config })));
@@ -102,13 +102,8 @@ export class LinterRunner {
     for (const r of linted) m.lintFileDuration.observe(r.durationMs / 1000);
   }
 
-  /**
-   * A batch's config: by reference (`settings[id]` names the object the
-   * splitter stored under objectNames.lintConfig), or inline as
-   * batches queued before configs went by reference carry it.
-   */
-  private async config(id: string, setting: unknown): Promise<FileLintConfig> {
-    if (typeof setting === "object" && setting !== null) return setting as FileLintConfig;
+  /** A batch's config, stored by the splitter under objectNames.lintConfig(id). */
+  private async config(id: string): Promise<FileLintConfig> {
     const hit = this.configs.get(id);
     if (hit) return hit;
     let fetch = this.fetching.get(id);

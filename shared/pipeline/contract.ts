@@ -59,11 +59,10 @@ export interface FileRef {
 /**
  * splitter → linter-runner (`lint.batch`). `settings` maps each config id of the
  * batch to the object-store name of its config (objectNames.lintConfig): a config
- * can be megabytes, a batch must fit one message. Batches queued before configs
- * went by reference carry the config itself, which runners still accept.
+ * can be megabytes, a batch must fit one message.
  */
 export interface LintBatch {
-  settings: Record<string, unknown>;
+  settings: Record<string, string>;
   files: FileRef[];
 }
 
@@ -86,7 +85,7 @@ export interface SplitStats {
 /** splitter → aggregator (`results.commit_files`): the commit's full file list, by reference. */
 export interface CommitFiles extends CommitRef {
   files: string;
-  /** The commit's tree (the manifest table's name), kept with its report for history.file; absent from older splitters. */
+  /** The commit's tree (the manifest table's name), kept with its report for history.file; absent when `failed`. */
   tree?: string;
   linters: Record<string, string>;
   stats: SplitStats;
