@@ -51,7 +51,7 @@ export async function writeReports(reports: AsyncIterable<AnyReport>, count: num
 
 /** The text of a list of reports, cut where each report arrives. */
 class ReportWriter {
-  private i = 0;
+  private added = 0;
   private readonly rows: string[][] = [];
   private readonly rules = new Map<string, number>();
   private readonly newIssues: { report: AnyReport; entries: DeltaEntry[] }[] = [];
@@ -69,7 +69,7 @@ class ReportWriter {
   }
 
   add(r: AnyReport): string {
-    const i = this.i++;
+    const i = this.added++;
     const { format } = this.opts;
     const shown = this.opts.summary ? summaryOf(r) : r;
     if (format === "ndjson") return JSON.stringify(shown) + "\n";

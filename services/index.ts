@@ -1,7 +1,7 @@
 /** The services by name: what `farm service <name>` starts; the four of the pipeline are what the embedded default starts. */
 import { openStores } from "../shared/pipeline/stores/index.js";
 import type { Service, ServiceContext } from "../shared/pipeline/service.js";
-import { announce } from "../shared/fabric/presence.js";
+import { announcePresence } from "../shared/fabric/presence.js";
 import { endpointStats, startDiscovery } from "../shared/fabric/discovery.js";
 import { startAggregator } from "./aggregator/index.js";
 import { startIngest } from "./ingest/index.js";
@@ -48,7 +48,7 @@ export async function startServices(names: readonly ServiceName[], ctx: ServiceC
       const service = await SERVICES[name](ctx);
       const discovery = startDiscovery(ctx.farm, { name, endpoints: service.endpoints });
       // One instance id for both: `farm status` and `nats micro ls` name the same instance alike.
-      const presence = announce(ctx.farm.nc, name, { id: discovery.id });
+      const presence = announcePresence(ctx.farm.nc, name, { id: discovery.id });
       started.push({ ...service, name, close: async () => (presence.unsubscribe(), discovery.stop(), service.close()) });
     }
   } catch (err) {

@@ -2,6 +2,7 @@
 import { ErrorCodes, FarmError } from "../../shared/fabric/errors.js";
 import type { HistoryCommit, HistoryCommitsReply } from "../../shared/pipeline/contract.js";
 import { subjects } from "../../shared/pipeline/names.js";
+import { request } from "../../shared/pipeline/request.js";
 import { commandContext, connectClient, parseCount, UsageError, type ConnectionFlags } from "../context.js";
 import { reportedRepo } from "../revision.js";
 
@@ -23,7 +24,7 @@ export async function historyCommand(repoArg: string, flags: HistoryFlags) {
     let from: string | null | undefined;
     for (let left = limit; left > 0 && from !== null;) {
       const q = { repo, limit: Math.min(left, PAGE), ...(from ? { from } : {}) };
-      const page = await farm.jobs.send<HistoryCommitsReply>(subjects.historyCommits, q, { timeout: 30_000 }).catch((err: unknown) => {
+      const page = await request(farm, subjects.historyCommits, q, { timeout: 30_000 }).catch((err: unknown) => {
         if (err instanceof FarmError && err.code === ErrorCodes.NotFound)
           throw new UsageError(`${repo} was never analysed on this cluster: \`farm publish\` (or \`farm analyze\`) it first`);
         throw err;

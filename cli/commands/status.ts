@@ -137,7 +137,7 @@ interface Tracked extends InFlightAnalysis {
  * events, so every field is checked. Watching, each snapshot reads only what was
  * stored since the last.
  */
-export class InFlight {
+export class AnalysesInFlight {
   private readonly open = new Map<string, Tracked>();
   /** repo + commit sha → the key of the analysis that commit belongs to (the newest that asked for it). */
   private readonly byCommit = new Map<string, string>();
@@ -221,7 +221,7 @@ interface Watcher {
   dlqSince: (now: number) => Date;
   /** The same, in words: "in the last 15m", "since the watch began". */
   dlqWindow: string;
-  inFlight: InFlight;
+  inFlight: AnalysesInFlight;
 }
 
 async function snapshot(farm: Farm, nats: string, w: Watcher): Promise<StatusSnapshot> {
@@ -317,7 +317,7 @@ export async function statusCommand(flags: StatusFlags) {
   const nats = ctx.config.natsUrl ?? "";
   const write = writerTo(process.stdout);
   try {
-    const inFlight = new InFlight(new EventLog(farm.jsm), inFlightWindowMs);
+    const inFlight = new AnalysesInFlight(new EventLog(farm.jsm), inFlightWindowMs);
     if (!flags.watch) {
       const s = await snapshot(farm, nats, {
         expected,

@@ -2,7 +2,7 @@
  * The aggregator's handlers: count results in, assemble a commit's report once
  * every file has a result, diff it against the parent, store it, announce it.
  */
-import { announce, announceFailed, isFinalFailure } from "../../shared/pipeline/announce.js";
+import { publishAnalysisEvent, publishAnalysisFailed, isFinalFailure } from "../../shared/pipeline/announce.js";
 import { nextDelay } from "../../shared/fabric/backoff.js";
 import type { TaskResult } from "../../shared/fabric/envelope.js";
 import type { TaskContext } from "../../shared/fabric/worker.js";
@@ -49,14 +49,14 @@ export class Aggregator {
   /** What a commit's tally needs of a result, by result key (a key's result never changes). */
   private readonly digests = new Lru<string, Digest>(100_000);
 
-  constructor(private readonly d: AggregatorDeps) {}
+  constructor(private readonly deps: AggregatorDeps) {}
 
   /** `results.lint`: a batch's results are in the cache (or the batch was given up). */
   onBatchResult = async (r: TaskResult<BatchDone> & { task?: LintBatch }): Promise<void> => {
-    if (r.ok) return this.d.tracker.done(r.value.keys);
+    if (r.ok) return this.deps.tracker.done(r.value.keys);
     const keys = (r.task?.files ?? []).map((f) => kvKeys.result(f.blob, f.configId));
-    this.d.log.warn({ keys: keys.length, error: r.error.message }, "lint batch given up");
-    await this.d.tracker.failed(keys, r.error.message);
+    this.deps.log.warn({ keys: keys.length, error: r.error.message }, "lint batch given up");
+    await this.deps.tracker.failed(keys, r.error.message);
   };
 
   /** `results.commit_files`: held (with heartbeats) until the commit's report is stored. */
@@ -70,7 +70,7 @@ export class Aggregator {
       // Handed back at shutdown, or another attempt will come: not given up.
       if (!isFinalFailure(err, ctx)) throw err;
       const reason = (err as Error).message;
-      announceFailed(this.d.farm.events, { repo: c.repo, sha: c.sha, reason }, c.requestId, c.sha);
+      publishAnalysisFailed(this.deps.farm.events, { repo: c.repo, sha: c.sha, reason }, c.requestId, c.sha);
       await this.gaveUp(c, reason);
       throw err;
     } finally {
@@ -84,32 +84,32 @@ export class Aggregator {
 
   /** No report will come for this commit: record why, and wake children waiting for it as their baseline. */
   private async gaveUp(c: CommitFiles, reason: string): Promise<void> {
-    await this.d.reports.markFailed(c.repoKey, c.sha, reason);
+    await this.deps.reports.markFailed(c.repoKey, c.sha, reason);
     this.wakeChildrenOf(c.sha);
   }
 
   private async assembleCommit(c: CommitFiles, ctx: TaskContext): Promise<void> {
-    const { farm } = this.d;
+    const { farm } = this.deps;
     if (ctx.attempt > 1) {
-      const existing = await this.d.reports.head(c.repoKey, c.sha);
+      const existing = await this.deps.reports.head(c.repoKey, c.sha);
       // The index too: the attempt that stored the report may have failed before it.
-      if (existing) return this.announce(c, await this.indexed(existing));
+      if (existing) return this.announceCompleted(c, await this.indexed(existing));
     }
-    const files = (await this.d.objects.tables.get<FileRef>(c.files)) ?? [];
-    if (ctx.attempt === 1) announce(farm.events, subjects.started, { repo: c.repo, sha: c.sha, files: files.length }, c.requestId, c.sha);
+    const files = (await this.deps.objects.tables.get<FileRef>(c.files)) ?? [];
+    if (ctx.attempt === 1) publishAnalysisEvent(farm.events, subjects.started, { repo: c.repo, sha: c.sha, files: files.length }, c.requestId, c.sha);
     // The parent first: a commit waiting in a long history holds nothing but its message.
     const baseline = await this.baseline(c, ctx);
     const keys = [...new Set(files.map((f) => kvKeys.result(f.blob, f.configId)))];
     // Results this instance has seen need no waiting: in a history, nearly all of them.
-    const unseen = keys.filter((k) => !this.d.results.known(k));
-    await this.d.tracker.waitAll(unseen, this.progress(c, keys.length), ctx.signal);
+    const unseen = keys.filter((k) => !this.deps.results.known(k));
+    await this.deps.tracker.waitAll(unseen, this.progress(c, keys.length), ctx.signal);
     const tally = await this.tally(files);
     // No baseline (the parent could not be analyzed): no delta, rather than every issue "new".
     const delta = c.parent && baseline ? await this.delta(files, baseline) : null;
     // The child's delta needs only this: it need not wait for the report's writes below.
     this.baselines.set(kvKeys.report(c.repoKey, c.sha), { files: tally.kept, failures: tally.failures });
     this.wakeChildrenOf(c.sha);
-    const report = await this.d.reports.put(
+    const report = await this.deps.reports.put(
       {
         repo: c.repo,
         repoKey: c.repoKey,
@@ -128,16 +128,16 @@ export class Aggregator {
       },
       { files: tally.kept, delta, ...(Object.keys(tally.failures).length > 0 ? { failures: tally.failures } : {}) },
     );
-    metricsOf(this.d).commitsAnalyzed.inc();
+    metricsOf(this.deps).commitsAnalyzed.inc();
     // Before .completed: a client that heard it finds the commit in history.repos.
-    this.announce(c, await this.indexed(report));
+    this.announceCompleted(c, await this.indexed(report));
   }
 
   /** The repository index learns of a stored report (it keeps the newest commit per repository). */
   private async indexed(report: StoredReport): Promise<StoredReport> {
     const { repo, repoKey, sha, date, subject, summary, completedAt } = report;
     const counts = { files: summary.files, errors: summary.errors, warnings: summary.warnings };
-    await this.d.repos.record({ repo, repoKey, sha, date, subject, summary: counts, completedAt }, report.parent);
+    await this.deps.repos.record({ repo, repoKey, sha, date, subject, summary: counts, completedAt }, report.parent);
     return report;
   }
 
@@ -155,8 +155,8 @@ export class Aggregator {
       64,
       async (i) => {
         const key = keys[i];
-        const found = await this.d.results.get(key);
-        const failure = found ? undefined : this.d.tracker.failure(key);
+        const found = await this.deps.results.get(key);
+        const failure = found ? undefined : this.deps.tracker.failure(key);
         if (!found && !failure) throw new Error(`result ${key} vanished from the cache`);
         digests[i] = digestOf(found ?? unlintableResult(failure!));
         // A failure is this commit's only: a replayed batch may bring the result.
@@ -188,7 +188,7 @@ export class Aggregator {
   }
 
   /** `.completed`, with the same id when a redelivered task announces the stored report again. */
-  private announce(c: CommitFiles, report: StoredReport) {
+  private announceCompleted(c: CommitFiles, report: StoredReport) {
     const event: CompletedEvent = {
       repo: c.repo,
       sha: c.sha,
@@ -200,18 +200,18 @@ export class Aggregator {
       ...(report.notes ? { notes: report.notes } : {}),
       stats: c.stats,
     };
-    announce(this.d.farm.events, subjects.completed, event, c.requestId, c.sha);
+    publishAnalysisEvent(this.deps.farm.events, subjects.completed, event, c.requestId, c.sha);
   }
 
   private progress(c: CommitFiles, total: number) {
-    const every = this.d.progressEveryMs ?? 500;
+    const every = this.deps.progressEveryMs ?? 500;
     let last = 0;
     return (missing: number) => {
       const now = Date.now();
       if (missing > 0 && now - last < every) return;
       last = now;
       const done = total - missing;
-      announce(this.d.farm.events, subjects.progress, { repo: c.repo, sha: c.sha, done, total }, c.requestId, c.sha, done);
+      publishAnalysisEvent(this.deps.farm.events, subjects.progress, { repo: c.repo, sha: c.sha, done, total }, c.requestId, c.sha, done);
     };
   }
 
@@ -236,13 +236,13 @@ export class Aggregator {
         await this.sleepUntilStored(c.parent, ctx.signal);
         continue;
       }
-      const head = await this.d.reports.recentHead(c.repoKey, c.parent);
+      const head = await this.deps.reports.recentHead(c.repoKey, c.parent);
       if (head) {
-        const { files, failures = {} } = await this.d.reports.body(head);
+        const { files, failures = {} } = await this.deps.reports.body(head);
         return { files, failures };
       }
       if (!c.parentExpected) return null;
-      if (await this.d.reports.failure(c.repoKey, c.parent)) return null;
+      if (await this.deps.reports.failure(c.repoKey, c.parent)) return null;
       await this.sleepUntilStored(c.parent, ctx.signal, gap);
       gap = nextDelay(gap, PARENT_POLL);
     }
@@ -274,8 +274,8 @@ export class Aggregator {
     return mapLimit(files, 64, async (f) => {
       const key = kvKeys.result(f.blob, f.configId);
       // A real result wins over a recorded failure: the batch may have been replayed since.
-      const found = await this.d.results.get(key);
-      const failure = found ? undefined : (this.d.tracker.failure(key) ?? failures[key]);
+      const found = await this.deps.results.get(key);
+      const failure = found ? undefined : (this.deps.tracker.failure(key) ?? failures[key]);
       if (!found && !failure) throw new Error(`result ${key} vanished from the cache`);
       const r = found ?? unlintableResult(failure!);
       if (r.skipped) return SKIPPED;

@@ -9,16 +9,8 @@ import { ErrorCodes, PermanentError } from "../../shared/fabric/errors.js";
 import { repoIdentity, repoKey } from "../../shared/git/index.js";
 import { maxBody } from "../../shared/fabric/limits.js";
 import { isBinary } from "../../shared/lint/lintable.js";
-import type {
-  CommitMention,
-  HistoryCommit,
-  HistoryCommitsReply,
-  HistoryFileReply,
-  HistoryIssuesReply,
-  HistoryReposReply,
-  IssueOrigin,
-  ManifestEntry,
-} from "../../shared/pipeline/contract.js";
+import type { CommitMention, HistoryCommit, IssueOrigin, ManifestEntry } from "../../shared/pipeline/contract.js";
+import type { RequestHandler } from "../../shared/pipeline/request.js";
 import type { Objects, RepoIndex, ReportStore, StoredReport } from "../../shared/pipeline/stores/index.js";
 import { objectNames } from "../../shared/pipeline/names.js";
 
@@ -36,8 +28,8 @@ export interface HistoryServerDeps {
   maxReplyBytes?: number;
 }
 
-/** A request as read off the wire from any client: every field unchecked. */
-type Unchecked = Record<string, unknown> | null | undefined;
+/** The fields of any request as read off the wire (an IncomingRequest), for the checks they share. */
+type Fields = Record<string, unknown> | null | undefined;
 
 const SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 const DEFAULT_LIMIT = 100;
@@ -49,19 +41,19 @@ const MAX_STRING = 4096;
 const BINARY_SNIFF_BYTES = 8192;
 
 export class HistoryServer {
-  constructor(private readonly d: HistoryServerDeps) {}
+  constructor(private readonly deps: HistoryServerDeps) {}
 
   /** `history.repos`: `{}` → every analysed repository with its newest analysed commit. */
-  onRepos = async (): Promise<HistoryReposReply> => ({ repos: await this.d.repos.list() });
+  onRepos: RequestHandler<"history.repos"> = async () => ({ repos: await this.deps.repos.list() });
 
   /** `history.commits`: `{repo, from?, limit?}` → a page of the first-parent history, newest first. */
-  onCommits = async (q: Unchecked): Promise<HistoryCommitsReply> => {
+  onCommits: RequestHandler<"history.commits"> = async (q) => {
     const subject = "history.commits";
     const repo = repoOf(q, subject);
     const key = repoKey(repo);
     const limit = limitOf(q, subject);
     const from = q?.from === undefined || q.from === null ? await this.newest(repo, key) : shaOf(q.from, subject, "from");
-    let head = await this.d.reports.head(key, from);
+    let head = await this.deps.reports.head(key, from);
     if (!head) throw notFound(`no report for ${repo} at ${from}: it was not analysed (or its analysis failed)`);
     const commits: HistoryCommit[] = [];
     // A page fits one message whatever the subjects' lengths (a hostile repository's may be long).
@@ -78,7 +70,7 @@ export class HistoryServer {
       commits.push(c);
       if (!head.parent) break;
       // A parent without a report ends the history farm knows: no next page.
-      const parent = await this.d.reports.head(key, head.parent);
+      const parent = await this.deps.reports.head(key, head.parent);
       if (parent && commits.length >= limit) {
         next = parent.sha;
         break;
@@ -94,11 +86,11 @@ export class HistoryServer {
    * or the start of the analysed history, where it is first seen) and the
    * first later commit that fixed it (back from the newest commit to `sha`).
    */
-  onIssues = async (q: Unchecked): Promise<HistoryIssuesReply> => {
+  onIssues: RequestHandler<"history.issues"> = async (q) => {
     const subject = "history.issues";
     const { repo, key, sha } = commitNamed(q, subject);
     const fingerprints = fingerprintsOf(q, subject);
-    const start = await this.d.reports.head(key, sha);
+    const start = await this.deps.reports.head(key, sha);
     if (!start) throw notFound(`no report for ${repo} at ${sha}: it was not analysed (or its analysis failed)`);
     const introduced = new Map<string, CommitMention>();
     const fixed = new Map<string, CommitMention>();
@@ -118,8 +110,8 @@ export class HistoryServer {
         if (pending.size === 0) break;
       }
       // Down from the newest to sha: the fix nearest sha is the first one after it.
-      const newest = (await this.d.repos.get(key))?.sha;
-      const top = newest && newest !== sha ? await this.d.reports.head(key, newest) : null;
+      const newest = (await this.deps.repos.get(key))?.sha;
+      const top = newest && newest !== sha ? await this.deps.reports.head(key, newest) : null;
       if (top) {
         const wanted = new Set(fingerprints);
         const found = new Map<string, CommitMention>();
@@ -143,27 +135,27 @@ export class HistoryServer {
   };
 
   /** `history.file`: `{repo, sha, path}` → the file's content at the commit, capped; binary files without content. */
-  onFile = async (q: Unchecked): Promise<HistoryFileReply> => {
+  onFile: RequestHandler<"history.file"> = async (q) => {
     const subject = "history.file";
     const { repo, key, sha } = commitNamed(q, subject);
     const path = q?.path;
     if (typeof path !== "string" || path === "" || path.length > MAX_STRING)
       throw badRequest(`${subject}: "path" must be a file's path in the commit (a non-empty string of at most ${MAX_STRING} characters)`);
-    const head = await this.d.reports.head(key, sha);
+    const head = await this.deps.reports.head(key, sha);
     if (!head) throw notFound(`no report for ${repo} at ${sha}: it was not analysed (or its analysis failed)`);
     // The whole tree; a report stored before trees were kept knows its linted files only.
     const tree: readonly { path: string; blob: string }[] | null = head.tree
-      ? await this.d.objects.tables.get<ManifestEntry>(head.tree)
-      : (await this.d.reports.body(head)).files;
+      ? await this.deps.objects.tables.get<ManifestEntry>(head.tree)
+      : (await this.deps.reports.body(head)).files;
     if (!tree) throw notFound(`the tree of ${repo} at ${sha} is missing from the object store`);
     const entry = tree.find((e) => e.path === path);
     if (!entry) throw notFound(`${path} is not in ${repo} at ${sha}`);
-    const data = await this.d.objects.getBytes(objectNames.blob(entry.blob));
+    const data = await this.deps.objects.getBytes(objectNames.blob(entry.blob));
     if (!data) throw notFound(`the content of ${path} at ${sha} is not stored: farm keeps only lintable and config files`);
     const base = { repo, sha, path, blob: entry.blob, size: data.length };
     if (isBinary(data.subarray(0, BINARY_SNIFF_BYTES))) return { ...base, content: "", truncated: false, binary: true };
     // Escapes can make JSON longer than the text: cut more until the answer fits one message.
-    for (let cap = this.d.maxFileBytes ?? 512 * 1024; ; cap = Math.floor(cap / 2)) {
+    for (let cap = this.deps.maxFileBytes ?? 512 * 1024; ; cap = Math.floor(cap / 2)) {
       const cut = utf8Cut(data, cap);
       const reply = { ...base, content: Buffer.from(data.subarray(0, cut)).toString("utf8"), truncated: cut < data.length, binary: false };
       if (encode(reply, "json").length <= this.maxReplyBytes() || cap === 0) return reply;
@@ -172,7 +164,7 @@ export class HistoryServer {
 
   /** The repository's newest analysed commit, the default start of its history. */
   private async newest(repo: string, key: string): Promise<string> {
-    const overview = await this.d.repos.get(key);
+    const overview = await this.deps.repos.get(key);
     if (!overview) throw notFound(`${repo} was never analysed: publish repo.new_sha for it first`);
     return overview.sha;
   }
@@ -185,19 +177,19 @@ export class HistoryServer {
   private async *walk(key: string, start: StoredReport) {
     let head: StoredReport | null = start;
     for (let n = 0; head && n < this.maxWalk(); n++) {
-      const parent: Promise<StoredReport | null> = head.parent ? this.d.reports.head(key, head.parent) : Promise.resolve(null);
-      const { delta } = await this.d.reports.body(head);
+      const parent: Promise<StoredReport | null> = head.parent ? this.deps.reports.head(key, head.parent) : Promise.resolve(null);
+      const { delta } = await this.deps.reports.body(head);
       yield { head, delta };
       head = await parent;
     }
   }
 
   private maxWalk(): number {
-    return this.d.maxWalk ?? 5000;
+    return this.deps.maxWalk ?? 5000;
   }
 
   private maxReplyBytes(): number {
-    return this.d.maxReplyBytes ?? maxBody(this.d.nc);
+    return this.deps.maxReplyBytes ?? maxBody(this.deps.nc);
   }
 }
 
@@ -228,13 +220,13 @@ function notFound(message: string): PermanentError {
 }
 
 /** The repository and commit a request names: both validated. */
-function commitNamed(q: Unchecked, subject: string): { repo: string; key: string; sha: string } {
+function commitNamed(q: Fields, subject: string): { repo: string; key: string; sha: string } {
   const repo = repoOf(q, subject);
   return { repo, key: repoKey(repo), sha: shaOf(q?.sha, subject, "sha") };
 }
 
 /** The repository's identity (a client's credentials are never echoed back). */
-function repoOf(q: Unchecked, subject: string): string {
+function repoOf(q: Fields, subject: string): string {
   if (typeof q !== "object" || q === null || Array.isArray(q)) throw badRequest(`${subject} needs a JSON object with "repo"`);
   if (typeof q.repo !== "string" || q.repo === "" || q.repo.length > MAX_STRING)
     throw badRequest(`${subject}: "repo" must be the clone url or path farm analysed (a non-empty string)`);
@@ -247,7 +239,7 @@ function shaOf(v: unknown, subject: string, field: string): string {
   return sha;
 }
 
-function limitOf(q: Unchecked, subject: string): number {
+function limitOf(q: Fields, subject: string): number {
   const v = q?.limit;
   if (v === undefined || v === null) return DEFAULT_LIMIT;
   if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > MAX_LIMIT)
@@ -255,7 +247,7 @@ function limitOf(q: Unchecked, subject: string): number {
   return v;
 }
 
-function fingerprintsOf(q: Unchecked, subject: string): string[] {
+function fingerprintsOf(q: Fields, subject: string): string[] {
   const v = q?.fingerprints;
   const ok = Array.isArray(v) && v.length <= MAX_FINGERPRINTS && v.every((f) => typeof f === "string" && f !== "" && f.length <= 256);
   if (!ok) throw badRequest(`${subject}: "fingerprints" must be an array of at most ${MAX_FINGERPRINTS} fingerprints (strings, as in a report's messages)`);

@@ -12,6 +12,7 @@ import { type Objects, type ReportStore, type StoredReport } from "../../shared/
 import { BLOB_STORE, objectNames } from "../../shared/pipeline/names.js";
 import { repoIdentity, repoKey } from "../../shared/git/index.js";
 import { PipelineErrorCodes } from "../../shared/pipeline/errors.js";
+import type { RequestHandler } from "../../shared/pipeline/request.js";
 
 /** What the report server needs: the stored reports, the object store for big answers, and the server's message limit. */
 export interface ReportServerDeps {
@@ -22,21 +23,11 @@ export interface ReportServerDeps {
   maxReplyBytes?: number;
 }
 
-/** A `report.get` request: a commit's report, or one part of a big answer. */
-export interface ReportGetRequest {
-  repo?: unknown;
-  sha?: unknown;
-  format?: unknown;
-  view?: unknown;
-  object?: unknown;
-  part?: unknown;
-}
-
 export class ReportServer {
   /** Big answers being read part by part. */
   private readonly replies = new Lru<string, Uint8Array>(4);
 
-  constructor(private readonly d: ReportServerDeps) {}
+  constructor(private readonly deps: ReportServerDeps) {}
 
   /**
    * `report.get`: `{repo, sha, format?}` → the report (or SARIF), or `{error}`.
@@ -45,7 +36,7 @@ export class ReportServer {
    * request with `object` and `part` answers that part (README, "report.get"),
    * so a client allowed only report.get can read it too.
    */
-  onReportGet = async (q: ReportGetRequest) => {
+  onReportGet: RequestHandler<"report.get"> = async (q) => {
     if (typeof q?.repo !== "string" || typeof q?.sha !== "string")
       throw new PermanentError('report.get needs {"repo": "<url or path>", "sha": "<40 or 64 hex>"}', ErrorCodes.InvalidInput);
     const sha = q.sha.toLowerCase();
@@ -56,23 +47,23 @@ export class ReportServer {
     // The repository's identity: a client's credentials are never echoed back.
     const repo = repoIdentity(q.repo);
     if (q.part !== undefined) return this.replyPart(repo, sha, kind, q.object, q.part);
-    const head = await this.d.reports.head(repoKey(repo), sha);
+    const head = await this.deps.reports.head(repoKey(repo), sha);
     if (!head) {
-      const failure = await this.d.reports.failure(repoKey(repo), sha);
+      const failure = await this.deps.reports.failure(repoKey(repo), sha);
       if (failure) throw new PermanentError(`the analysis of ${repo} at ${sha} failed: ${failure}`, PipelineErrorCodes.AnalysisFailed);
       throw new PermanentError(`no report for ${repo} at ${sha}: publish repo.new_sha for it first`, ErrorCodes.NotFound);
     }
     // A history's view: no file is assembled (a big delta may still need parts).
-    const answer = summary ? await this.d.reports.summary(head) : await this.fullAnswer(head, format);
+    const answer = summary ? await this.deps.reports.summary(head) : await this.fullAnswer(head, format);
     // JSON is the larger of the two encodings a client may ask for: size the answer by it.
     const json = encode(answer, "json");
     if (json.length <= this.maxReplyBytes()) return answer;
-    const name = await this.d.objects.putContent(objectNames.reply(head.repoKey, `${sha}.${kind}`), json);
+    const name = await this.deps.objects.putContent(objectNames.reply(head.repoKey, `${sha}.${kind}`), json);
     return { repo, sha, object: { bucket: BLOB_STORE, name }, size: json.length, parts: Math.ceil(json.length / this.partBytes()) };
   };
 
   private async fullAnswer(head: StoredReport, format: "json" | "sarif") {
-    const report = await this.d.reports.assemble(head);
+    const report = await this.deps.reports.assemble(head);
     return format === "sarif" ? toSarif(report) : report;
   }
 
@@ -94,7 +85,7 @@ export class ReportServer {
   private async replyBytes(name: string): Promise<Uint8Array> {
     const cached = this.replies.get(name);
     if (cached) return cached;
-    const data = await this.d.objects.getBytes(name);
+    const data = await this.deps.objects.getBytes(name);
     if (!data) throw new PermanentError(`${name} is not in the object store: ask report.get again`, ErrorCodes.NotFound);
     this.replies.set(name, data);
     return data;
@@ -107,6 +98,6 @@ export class ReportServer {
 
   /** The server's message limit, less room for headers. */
   private maxReplyBytes(): number {
-    return this.d.maxReplyBytes ?? maxBody(this.d.nc);
+    return this.deps.maxReplyBytes ?? maxBody(this.deps.nc);
   }
 }

@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { decode, encode, formatOf } from "../../shared/fabric/codec.js";
-import { announce, announceFailed, isFinalFailure } from "../../shared/pipeline/announce.js";
+import { publishAnalysisEvent, publishAnalysisFailed, isFinalFailure } from "../../shared/pipeline/announce.js";
 import { mapLimit, Semaphore } from "../../shared/fabric/concurrency.js";
 import { ErrorCodes, DecodeError, FarmError, PermanentError, isPermanent } from "../../shared/fabric/errors.js";
 import {
@@ -97,10 +97,10 @@ export class Ingest {
   /** Config files' texts by blob: a history's config rarely changes, so git is asked for few of them. */
   private readonly configTexts = new Lru<string, string>(CONFIG_TEXTS);
 
-  constructor(private readonly d: IngestDeps) {
-    this.turns = new Semaphore(d.maxAnalyses ?? DEFAULT_MAX_ANALYSES);
-    this.bucketMs = d.dedupeBucketMs ?? DEFAULT_DEDUPE_BUCKET_MS;
-    this.now = d.now ?? Date.now;
+  constructor(private readonly deps: IngestDeps) {
+    this.turns = new Semaphore(deps.maxAnalyses ?? DEFAULT_MAX_ANALYSES);
+    this.bucketMs = deps.dedupeBucketMs ?? DEFAULT_DEDUPE_BUCKET_MS;
+    this.now = deps.now ?? Date.now;
   }
 
   stats(): IngestStats {
@@ -138,8 +138,8 @@ export class Ingest {
     if (!body || typeof body !== "object" || Array.isArray(body))
       throw new DecodeError('repo.new_sha payload must be an object like {"repo": "...", "sha": "..."}');
     return validateRepoRef(body, {
-      allowLocal: this.d.config.allowLocalRepos,
-      cloneUrlTemplate: this.d.config.cloneUrlTemplate,
+      allowLocal: this.deps.config.allowLocalRepos,
+      cloneUrlTemplate: this.deps.config.cloneUrlTemplate,
     });
   }
 
@@ -199,12 +199,12 @@ export class Ingest {
     const echo = req ?? bestEffort(raw);
     // Even a request refused as invalid is echoed without its credentials.
     const repo = echo.repo === undefined ? null : repoIdentity(echo.repo);
-    announceFailed(this.d.farm.events, { repo, sha: echo.sha ?? null, reason }, requestId);
-    this.d.log.warn({ repo, sha: echo.sha, reason }, "analysis failed");
+    publishAnalysisFailed(this.deps.farm.events, { repo, sha: echo.sha ?? null, reason }, requestId);
+    this.deps.log.warn({ repo, sha: echo.sha, reason }, "analysis failed");
   }
 
   private async analyze(req: RepoRef, key: string, requestId: string, dedupeId: string) {
-    const { mirrors, objects, log } = this.d;
+    const { mirrors, objects, log } = this.deps;
     // The clone url (credentials included) goes to git and nowhere else.
     const mirror = await mirrors.ensure(req.cloneUrl, req.sha);
     const commits: CommitInfo[] = await firstParentHistory(mirror, req.sha, req.history);
@@ -216,7 +216,7 @@ export class Ingest {
       // Analyzed too, for the first delta: its linting is part of what this request costs.
       baseline: plan.find((c) => !c.requested)?.sha ?? null,
     };
-    announce(this.d.farm.events, subjects.started, started, requestId, req.sha);
+    publishAnalysisEvent(this.deps.farm.events, subjects.started, started, requestId, req.sha);
     // Oldest first (parents reach the aggregator before their children), a few commits at a
     // time: the first ones are being linted while the rest of a long history uploads. One git
     // log for the whole history: each tree is its parent's plus the commit's changes.
@@ -238,7 +238,7 @@ export class Ingest {
         ...refs.get(c.sha)!,
         manifest: await objects.tables.put(objectNames.manifest(key, c.sha), objectNames.chunks(key), c.tree, (e) => e.path),
       }));
-      const queued = await this.d.farm.jobs.enqueue(subjects.commitManifest, manifests, {
+      const queued = await this.deps.farm.jobs.enqueue(subjects.commitManifest, manifests, {
         // Stable per analysis (see dedupeId): a redelivered repo.new_sha, or an identical one on
         // another instance, does not queue its commits twice.
         id: (m: CommitManifest) => messageIds.manifest(dedupeId, m.sha),
@@ -259,7 +259,7 @@ export class Ingest {
   /** The requested commits, plus the oldest one's parent when it has no report yet (the delta needs it). */
   private async plan(repo: string, key: string, mirror: string, commits: CommitInfo[], requestId: string): Promise<CommitRef[]> {
     const oldestParent = commits.at(-1)?.parents[0];
-    const baseline = oldestParent && !(await this.d.reports.head(key, oldestParent)) ? (await firstParentHistory(mirror, oldestParent, 0))[0] : undefined;
+    const baseline = oldestParent && !(await this.deps.reports.head(key, oldestParent)) ? (await firstParentHistory(mirror, oldestParent, 0))[0] : undefined;
     const all = baseline ? [...commits, baseline] : commits;
     const inPlan = new Set(all.map((c) => c.sha));
     return all.map((c) => this.ref({ requestId, repo, repoKey: key }, c, c !== baseline, inPlan));
@@ -286,7 +286,7 @@ export class Ingest {
    * file (the first commit: its whole tree); `state` carries what the last one named.
    */
   private async extendedConfigs(mirror: string, round: readonly CommitTree[], state: { first: boolean; named: Set<string> }): Promise<ManifestEntry[]> {
-    const max = this.d.config.maxFileSize;
+    const max = this.deps.config.maxFileSize;
     const configsOf = (t: CommitTree) => t.tree.filter((e) => isRegularFile(e.mode) && e.size <= max && isConfigFile(e.path));
     const changesConfig = (c: CommitTree) => c.changed.some((e) => isConfigFile(e.path));
     // One read for the round's new config texts (most rounds: none).
@@ -333,7 +333,7 @@ export class Ingest {
 
   /** Uploads the contents of lintable and config blobs (and of `extended`, what configs extend) the store does not have. Returns how many. */
   private async uploadBlobs(mirror: string, entries: readonly ManifestEntry[], extended: readonly ManifestEntry[]): Promise<number> {
-    const { objects, config } = this.d;
+    const { objects, config } = this.deps;
     const wanted = new Set<string>();
     for (const e of entries) if (isLintable(e, config.maxFileSize) || isConfigFile(e.path)) wanted.add(e.blob);
     for (const e of extended) wanted.add(e.blob);

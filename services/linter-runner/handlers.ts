@@ -16,6 +16,7 @@ import { maxBody } from "../../shared/fabric/limits.js";
 import { ErrorCodes, isPermanent, PermanentError } from "../../shared/fabric/errors.js";
 import { kvKeys, objectNames } from "../../shared/pipeline/names.js";
 import { metricsOf } from "../../shared/pipeline/metrics.js";
+import type { RequestHandler } from "../../shared/pipeline/request.js";
 
 export interface RunnerDeps extends ServiceContext {
   objects: Objects;
@@ -32,7 +33,7 @@ export class LinterRunner {
   private readonly configs = new Lru<string, FileLintConfig>(1024);
   private readonly fetching = new Map<string, Promise<FileLintConfig>>();
 
-  constructor(private readonly d: RunnerDeps) {}
+  constructor(private readonly deps: RunnerDeps) {}
 
   onBatch = async (batch: LintBatch): Promise<BatchDone> => {
     const datas = await mapLimit(batch.files, 16, (f) => this.content(f.blob));
@@ -54,10 +55,10 @@ export class LinterRunner {
     }
     await Promise.all(
       [...byConfig].map(async ([configId, group]) => {
-        const config = await this.config(configId, batch.settings[configId]);
+        const config = await this.config(configId);
         let messages: LintMessage[][];
         try {
-          const linted = await this.d.pool.lint(group.map(({ index, text }) => ({ path: batch.files[index].path, content: text, config })));
+          const linted = await this.deps.pool.lint(group.map(({ index, text }) => ({ path: batch.files[index].path, content: text, config })));
           this.counted(linted);
           messages = linted.map((r) => r.messages);
         } catch (err) {
@@ -69,23 +70,23 @@ export class LinterRunner {
       }),
     );
     const keys = batch.files.map((f) => kvKeys.result(f.blob, f.configId));
-    await mapLimit(keys, 32, (k, i) => this.d.results.put(k, results[i]!));
+    await mapLimit(keys, 32, (k, i) => this.deps.results.put(k, results[i]!));
     return { keys, linted: toLint.length };
   };
 
   /** `lint.file`: one file's content linted now with the default config. */
-  onLintFile = async (q: { path?: unknown; content?: unknown }): Promise<{ messages: LintMessage[] }> => {
+  onLintFile: RequestHandler<"lint.file"> = async (q) => {
     if (typeof q?.path !== "string" || typeof q?.content !== "string")
       throw new PermanentError('lint.file needs {"path": "<file name>", "content": "<source>"}', ErrorCodes.InvalidInput);
     const size = Buffer.byteLength(q.content);
-    if (size > this.d.config.maxFileSize)
-      throw new PermanentError(`lint.file content is ${size} bytes; files over ${this.d.config.maxFileSize} bytes are not linted`, ErrorCodes.TooLarge);
-    const [r] = await this.d.pool.lint([{ path: q.path, content: q.content, config: defaultFileConfig(q.path) }]);
+    if (size > this.deps.config.maxFileSize)
+      throw new PermanentError(`lint.file content is ${size} bytes; files over ${this.deps.config.maxFileSize} bytes are not linted`, ErrorCodes.TooLarge);
+    const [r] = await this.deps.pool.lint([{ path: q.path, content: q.content, config: defaultFileConfig(q.path) }]);
     this.counted([r]);
     const answer = { messages: stripCached(withLineHashes(r.messages, q.content)) };
     // The answer is one message: say so rather than leave the client waiting for a reply that cannot be sent.
     const bytes = encode(answer, "json").length;
-    const limit = maxBody(this.d.farm.nc);
+    const limit = maxBody(this.deps.farm.nc);
     if (bytes > limit)
       throw new PermanentError(
         `lint.file found ${answer.messages.length} messages (${bytes} bytes), more than one reply can carry (${limit}); analyze the repository instead`,
@@ -96,25 +97,20 @@ export class LinterRunner {
 
   /** Files linted, and each one's time on its thread. */
   private counted(linted: readonly { durationMs: number }[]): void {
-    const m = metricsOf(this.d);
+    const m = metricsOf(this.deps);
     m.filesLinted.inc(linted.length);
     for (const r of linted) m.lintFileDuration.observe(r.durationMs / 1000);
   }
 
-  /**
-   * A batch's config: by reference (`settings[id]` names the object the
-   * splitter stored under objectNames.lintConfig), or inline as
-   * batches queued before configs went by reference carry it.
-   */
-  private async config(id: string, setting: unknown): Promise<FileLintConfig> {
-    if (typeof setting === "object" && setting !== null) return setting as FileLintConfig;
+  /** A batch's config, stored by the splitter under objectNames.lintConfig(id). */
+  private async config(id: string): Promise<FileLintConfig> {
     const hit = this.configs.get(id);
     if (hit) return hit;
     let fetch = this.fetching.get(id);
     if (!fetch) {
       // Named from the id, whatever the batch says: a batch cannot point the runner at another object.
       const name = objectNames.lintConfig(id);
-      fetch = this.d.objects
+      fetch = this.deps.objects
         .getValue<FileLintConfig>(name)
         .then((config) => {
           // Transient: the splitter stores configs before it queues; a replica may lag behind.
@@ -131,7 +127,7 @@ export class LinterRunner {
   private async content(blob: string): Promise<Uint8Array> {
     const hit = this.contents.get(blob);
     if (hit) return hit;
-    const data = await this.d.objects.getBytes(objectNames.blob(blob));
+    const data = await this.deps.objects.getBytes(objectNames.blob(blob));
     // Transient: ingest uploads before it queues; a replica may lag behind.
     if (!data) throw new Error(`blob ${blob} is not in the blob store yet`);
     this.contents.set(blob, data);

@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { mapLimit } from "../../shared/fabric/concurrency.js";
-import { announceFailed, isFinalFailure } from "../../shared/pipeline/announce.js";
+import { publishAnalysisFailed, isFinalFailure } from "../../shared/pipeline/announce.js";
 import { maxPayload } from "../../shared/fabric/limits.js";
 import { entryKind, isLintable, isRegularFile } from "../../shared/lint/lintable.js";
 import {
@@ -69,7 +69,7 @@ export class Splitter {
    */
   private readonly refs = new WeakMap<ManifestEntry, FileRef>();
 
-  constructor(private readonly d: SplitterDeps) {}
+  constructor(private readonly deps: SplitterDeps) {}
 
   onManifest = async (m: CommitManifest, ctx: TaskContext): Promise<SplitStats> => {
     try {
@@ -77,10 +77,10 @@ export class Splitter {
     } catch (err) {
       if (isFinalFailure(err, ctx)) {
         const reason = (err as Error).message;
-        announceFailed(this.d.farm.events, { repo: m.repo, sha: m.sha, reason }, m.requestId, m.sha);
+        publishAnalysisFailed(this.deps.farm.events, { repo: m.repo, sha: m.sha, reason }, m.requestId, m.sha);
         // Children of this commit wait for its report as their baseline: tell the aggregator there will be none.
         const gaveUp: CommitFiles = { ...withoutManifest(m), files: "", linters: {}, stats: { files: 0, cacheHits: 0, queued: 0 }, failed: reason };
-        await this.d.farm.jobs
+        await this.deps.farm.jobs
           .enqueue(subjects.commitFiles, [gaveUp], { id: () => messageIds.commitFiles(m.requestId, m.sha) })
           .catch((e: Error) => ctx.log.warn({ sha: m.sha, err: e.message }, "could not record the failed commit"));
       }
@@ -89,28 +89,33 @@ export class Splitter {
   };
 
   private async split(m: CommitManifest, ctx: TaskContext): Promise<SplitStats> {
-    const tree = await this.d.objects.tables.get<ManifestEntry>(m.manifest);
+    const tree = await this.deps.objects.tables.get<ManifestEntry>(m.manifest);
     if (!tree) throw new Error(`manifest ${m.manifest} is not in the object store yet`);
     const notRegular = new Map(tree.filter((e) => !isRegularFile(e.mode)).map((e) => [e.path, entryKind(e.mode)]));
     const paths = tree.map((e) => e.path);
     const plan = await planRepoLintAsync(
       { paths, contents: await this.configContents(tree, notRegular), notRegular },
-      { budgetMs: this.d.planBudgetMs ?? DEFAULT_PLAN_BUDGET_MS, sliceSize: this.d.planSlice ?? DEFAULT_PLAN_SLICE, signal: ctx.signal, cache: this.plans },
+      {
+        budgetMs: this.deps.planBudgetMs ?? DEFAULT_PLAN_BUDGET_MS,
+        sliceSize: this.deps.planSlice ?? DEFAULT_PLAN_SLICE,
+        signal: ctx.signal,
+        cache: this.plans,
+      },
     );
     const byPath = new Map(tree.map((e) => [e.path, e]));
-    const files = plan.files.filter((f) => isLintable(byPath.get(f.path)!, this.d.config.maxFileSize));
+    const files = plan.files.filter((f) => isLintable(byPath.get(f.path)!, this.deps.config.maxFileSize));
     for (const id of new Set(files.map((f) => f.configId))) this.validate(id, plan.configs.get(id)!);
     const refs: FileRef[] = files.map((f) => this.refOf(byPath.get(f.path)!, f.configId));
 
     const queued = await this.queue(refs, byPath, plan.configs);
     const stats: SplitStats = { files: refs.length, cacheHits: refs.length - queued, queued };
-    const filesObject = await this.d.objects.tables.put(objectNames.files(m.repoKey, m.sha), objectNames.chunks(m.repoKey), refs, (r) => r.path);
+    const filesObject = await this.deps.objects.tables.put(objectNames.files(m.repoKey, m.sha), objectNames.chunks(m.repoKey), refs, (r) => r.path);
     const linters = reportLinterVersions(new Set(files.map((f) => f.config.linters).flat()));
     const { notes } = plan.settings;
     const next: CommitFiles = { ...withoutManifest(m), tree: m.manifest, files: filesObject, linters, stats, ...(notes.length > 0 ? { notes } : {}) };
-    await this.d.farm.jobs.enqueue(subjects.commitFiles, [next], { id: () => messageIds.commitFiles(m.requestId, m.sha) });
+    await this.deps.farm.jobs.enqueue(subjects.commitFiles, [next], { id: () => messageIds.commitFiles(m.requestId, m.sha) });
     // Counted once the commit is split: a hit is a file not queued (its result cached, or on its way for another commit).
-    const metrics = metricsOf(this.d);
+    const metrics = metricsOf(this.deps);
     metrics.resultCacheHits.inc(stats.cacheHits);
     metrics.resultCacheMisses.inc(stats.queued);
     return stats;
@@ -149,13 +154,13 @@ export class Splitter {
     let queued = false;
     try {
       const candidates = [...claimed];
-      const cached = await mapLimit(candidates, 64, ([key]) => this.d.results.has(key));
+      const cached = await mapLimit(candidates, 64, ([key]) => this.deps.results.has(key));
       const toLint = candidates.filter((_, i) => !cached[i]).map(([, r]) => r);
       const batches = this.pack(toLint, byPath);
       const used = new Set(toLint.map((r) => r.configId));
-      await storeConfigs(this.d.objects, new Map([...used].map((id) => [id, configs.get(id)!])));
+      await storeConfigs(this.deps.objects, new Map([...used].map((id) => [id, configs.get(id)!])));
       if (batches.length > 0) {
-        await this.d.farm.jobs.distribute(subjects.lintBatch, batches, { resultsTo: subjects.lintResults, id: batchId });
+        await this.deps.farm.jobs.distribute(subjects.lintBatch, batches, { resultsTo: subjects.lintResults, id: batchId });
       }
       queued = true;
       return toLint.length;
@@ -185,7 +190,7 @@ export class Splitter {
     const texts = await mapLimit(wanted, 16, async (e) => {
       const known = this.configTexts.get(e.blob);
       if (known !== undefined) return known;
-      const data = await this.d.objects.getBytes(objectNames.blob(e.blob));
+      const data = await this.deps.objects.getBytes(objectNames.blob(e.blob));
       // A config file ingest skipped (e.g. oversized): treat it as empty rather than fail the commit.
       const text = data ? utf8.decode(data) : "{}";
       if (data && data.length <= CACHED_CONFIG_BYTES) this.configTexts.set(e.blob, text);
@@ -196,9 +201,9 @@ export class Splitter {
 
   /** Batches by file count, content bytes and encoded message size; configs by reference. */
   private pack(refs: FileRef[], byPath: Map<string, ManifestEntry>): LintBatch[] {
-    const maxFiles = this.d.batchFiles ?? 64;
-    const maxBytes = this.d.batchBytes ?? 4 * 1024 * 1024;
-    const maxMessage = Math.min(this.d.batchMessageBytes ?? 256 * 1024, Math.floor(maxPayload(this.d.farm.nc) / 2));
+    const maxFiles = this.deps.batchFiles ?? 64;
+    const maxBytes = this.deps.batchBytes ?? 4 * 1024 * 1024;
+    const maxMessage = Math.min(this.deps.batchMessageBytes ?? 256 * 1024, Math.floor(maxPayload(this.deps.farm.nc) / 2));
     const batches: LintBatch[] = [];
     let files: FileRef[] = [];
     let settings: Record<string, string> = {};

@@ -4,7 +4,7 @@
  */
 import { headers as natsHeaders, nuid, type MsgHdrs } from "@nats-io/transport-node";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
-import { H } from "./envelope.js";
+import { HeaderNames } from "./envelope.js";
 import { ErrorCodes, PermanentError } from "./errors.js";
 import { DLQ_PREFIX, DLQ_STREAM, libraryMessageIds as messageIds } from "./names.js";
 
@@ -55,7 +55,15 @@ export interface RawMessage {
 /** Ms list() waits for entries that vanished after it counted them. */
 const LIST_EXPIRES = 3000;
 
-const DLQ_HEADERS = new Set<string>([H.dlqSubject, H.dlqStream, H.dlqSeq, H.dlqAttempts, H.dlqReason, H.dlqKind, H.dlqTime]);
+const DLQ_HEADERS = new Set<string>([
+  HeaderNames.dlqSubject,
+  HeaderNames.dlqStream,
+  HeaderNames.dlqSeq,
+  HeaderNames.dlqAttempts,
+  HeaderNames.dlqReason,
+  HeaderNames.dlqKind,
+  HeaderNames.dlqTime,
+]);
 // Server-managed headers that must not travel with a copy.
 const DROP = new Set(["nats-msg-id", "nats-expected-stream", "nats-expected-last-sequence"]);
 
@@ -77,14 +85,14 @@ export class DeadLetters {
   /** Parks a message; idempotent per (stream, seq) inside the duplicate window. */
   async park(msg: RawMessage, info: ParkInfo): Promise<void> {
     const h = copyHeaders(msg.headers, (k) => !DROP.has(k) && !DLQ_HEADERS.has(k));
-    h.set(H.dlqSubject, msg.subject);
-    h.set(H.dlqStream, info.stream);
-    h.set(H.dlqSeq, String(info.streamSeq));
-    h.set(H.dlqAttempts, String(info.attempts));
+    h.set(HeaderNames.dlqSubject, msg.subject);
+    h.set(HeaderNames.dlqStream, info.stream);
+    h.set(HeaderNames.dlqSeq, String(info.streamSeq));
+    h.set(HeaderNames.dlqAttempts, String(info.attempts));
     // Header values are single-line.
-    h.set(H.dlqReason, info.reason.replace(/[\r\n]+/g, " ").slice(0, 1024));
-    h.set(H.dlqKind, info.kind);
-    h.set(H.dlqTime, new Date().toISOString());
+    h.set(HeaderNames.dlqReason, info.reason.replace(/[\r\n]+/g, " ").slice(0, 1024));
+    h.set(HeaderNames.dlqKind, info.kind);
+    h.set(HeaderNames.dlqTime, new Date().toISOString());
     await this.js.publish(`${DLQ_PREFIX}.${info.stream}.${msg.subject}`, msg.data, {
       headers: h,
       msgID: messageIds.deadLetter(info.stream, info.streamSeq),
@@ -141,13 +149,13 @@ function toDeadLetter(seq: number, subject: string, data: Uint8Array, hdrs?: Msg
   for (const k of hdrs?.keys() ?? []) headers[k] = hdrs!.values(k);
   return {
     seq,
-    subject: get(H.dlqSubject) || subject,
-    stream: get(H.dlqStream),
-    streamSeq: Number(get(H.dlqSeq)),
-    attempts: Number(get(H.dlqAttempts)),
-    reason: get(H.dlqReason),
-    kind: (get(H.dlqKind) || "exhausted") as DeadLetterKind,
-    time: get(H.dlqTime),
+    subject: get(HeaderNames.dlqSubject) || subject,
+    stream: get(HeaderNames.dlqStream),
+    streamSeq: Number(get(HeaderNames.dlqSeq)),
+    attempts: Number(get(HeaderNames.dlqAttempts)),
+    reason: get(HeaderNames.dlqReason),
+    kind: (get(HeaderNames.dlqKind) || "exhausted") as DeadLetterKind,
+    time: get(HeaderNames.dlqTime),
     data,
     headers,
   };

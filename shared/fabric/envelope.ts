@@ -1,7 +1,7 @@
 /** What travels with a task and what comes back: header names and the result envelope. */
 import type { WireError } from "./errors.js";
 
-export const H = {
+export const HeaderNames = {
   taskId: "farm-task-id",
   /** Awaited distribute: the caller's inbox for results. */
   replyTo: "farm-reply-to",

@@ -6,7 +6,7 @@ import { createInbox, errors as natsErrors, headers as natsHeaders, nuid, type M
 import { JetStreamApiError, JetStreamError, PubHeaders, type ApiError, type PubAck } from "@nats-io/jetstream";
 import { decode, encode, formatHeaders } from "./codec.js";
 import { ErrorCodes, FarmError, isNatsTimeout, NoRespondersError, RemoteError, TimeoutError, type WireError } from "./errors.js";
-import { H, type ErrorReply, type TaskResult } from "./envelope.js";
+import { HeaderNames, type ErrorReply, type TaskResult } from "./envelope.js";
 import { delayFor } from "./backoff.js";
 import type { Queues } from "./queues.js";
 import { sleep } from "./concurrency.js";
@@ -111,7 +111,7 @@ export class Jobs {
       try {
         const msg = await this.nc.request(subject, data, { timeout, headers });
         const body = decode<R | ErrorReply>(msg.data, msg.headers);
-        if (msg.headers?.get(H.status) === "error") {
+        if (msg.headers?.get(HeaderNames.status) === "error") {
           const e = body as ErrorReply;
           throw new RemoteError({ name: e.name, message: e.error, code: e.code, permanent: e.permanent });
         }
@@ -143,7 +143,7 @@ export class Jobs {
     if ("resultsTo" in opts && opts.resultsTo) {
       // Checked now: a worker could not deliver the results, and would fail every task.
       this.queues.queuedOn(opts.resultsTo);
-      const dups = await this.publishAll(wire, tasks, ids, opts.window, (h) => h.set(H.resultsTo, opts.resultsTo));
+      const dups = await this.publishAll(wire, tasks, ids, opts.window, (h) => h.set(HeaderNames.resultsTo, opts.resultsTo));
       return { ids, duplicates: dups.length };
     }
     return this.awaitResults<R, T>(wire, subject, tasks, ids, opts);
@@ -180,7 +180,7 @@ export class Jobs {
           r = decode<TaskResult<R>>(m.data, m.headers);
         } catch (err) {
           // A result this client cannot read still settles its task (workers name it in a header), not at the timeout.
-          const id = m.headers?.get(H.taskId);
+          const id = m.headers?.get(HeaderNames.taskId);
           if (id) settle(index.get(id), { id, subject, ok: false, error: undecodableResult(id, err) });
           return;
         }
@@ -191,7 +191,7 @@ export class Jobs {
     let timer: NodeJS.Timeout | undefined;
     try {
       if (remaining > 0) {
-        const dups = await this.publishAll(wire, tasks, ids, opts.window, (h) => h.set(H.replyTo, inbox));
+        const dups = await this.publishAll(wire, tasks, ids, opts.window, (h) => h.set(HeaderNames.replyTo, inbox));
         // No answer will come to this inbox for a dropped copy: settle it now, not at the timeout.
         for (const i of dups) settle(i, { id: ids[i], subject, ok: false, error: duplicateError(ids[i]) });
         await Promise.race([collected, new Promise((r) => (timer = setTimeout(r, timeout)))]);
@@ -266,7 +266,7 @@ export class Jobs {
           while (next < tasks.length && waiting.size < window) {
             const i = next++;
             const h = formatHeaders();
-            h.set(H.taskId, ids[i]);
+            h.set(HeaderNames.taskId, ids[i]);
             h.set(PubHeaders.MsgIdHdr, ids[i]);
             decorate(h);
             if (trace) setTraceFields(h, trace);

@@ -19,12 +19,12 @@ export interface Presence {
   uptimeSeconds: number;
 }
 
-export interface AnnounceOptions {
+export interface PresenceOptions {
   /** The instance id; default a new nuid (pass one to share it with another announcement, e.g. $SRV). */
   id?: string;
 }
 
-export function announce(nc: NatsConnection, service: string, opts: AnnounceOptions = {}): Subscription {
+export function announcePresence(nc: NatsConnection, service: string, opts: PresenceOptions = {}): Subscription {
   const started = performance.now();
   const me = { service, host: os.hostname(), pid: process.pid, startedAt: new Date().toISOString(), version: FARM_VERSION, id: opts.id ?? nuid.next() };
   return nc.subscribe(PRESENCE_SUBJECT, {
@@ -35,22 +35,11 @@ export function announce(nc: NatsConnection, service: string, opts: AnnounceOpti
   });
 }
 
-/** An answer from an instance older than version, id and uptime: the missing fields filled in from what it said. */
-function normalized(p: Partial<Presence> & Pick<Presence, "service" | "host" | "pid" | "startedAt">): Presence {
-  const since = Date.parse(p.startedAt);
-  return {
-    ...p,
-    version: p.version ?? "unknown",
-    id: p.id ?? `${p.host}:${p.pid}`,
-    uptimeSeconds: p.uptimeSeconds ?? (Number.isNaN(since) ? 0 : Math.max(0, Math.round((Date.now() - since) / 1000))),
-  };
-}
-
 /** Everyone who answers within `maxWait` ms. */
 export async function whoIsUp(nc: NatsConnection, maxWait = 500): Promise<Presence[]> {
   const out: Presence[] = [];
   try {
-    for await (const m of await nc.requestMany(PRESENCE_SUBJECT, undefined, { strategy: "timer", maxWait })) out.push(normalized(decode<Presence>(m.data)));
+    for await (const m of await nc.requestMany(PRESENCE_SUBJECT, undefined, { strategy: "timer", maxWait })) out.push(decode<Presence>(m.data));
   } catch {
     // no responders: nobody is up
   }

@@ -26,7 +26,7 @@ export function isFinalFailure(err: unknown, ctx: Attempt, permanent = isPermane
  * Publishes an event with a stable id made of the subject and `idParts`, so
  * that a redelivered task announcing again is dropped as a copy.
  */
-export function announce<S extends AnalysisEventSubject>(
+export function publishAnalysisEvent<S extends AnalysisEventSubject>(
   events: Pick<Events, "publish">,
   subject: S,
   payload: AnalysisEvents[S],
@@ -36,6 +36,6 @@ export function announce<S extends AnalysisEventSubject>(
 }
 
 /** `repo.analysis.failed` for a request (and commit) that will get no report. */
-export function announceFailed(events: Pick<Events, "publish">, failed: FailedEvent, ...idParts: (string | number | null)[]): string {
-  return announce(events, subjects.failed, failed, ...idParts);
+export function publishAnalysisFailed(events: Pick<Events, "publish">, failed: FailedEvent, ...idParts: (string | number | null)[]): string {
+  return publishAnalysisEvent(events, subjects.failed, failed, ...idParts);
 }

@@ -4,6 +4,8 @@
  * contract is the README's "Subjects"). Large lists travel as object-store references.
  */
 import type { TreeEntry } from "../git/objects.js";
+import type { LintMessage, Report, ReportSummary } from "./report.js";
+import type { SarifLog } from "./sarif.js";
 
 /**
  * `repo.new_sha` as any client publishes it (JSON): `{repo, sha}` with a url or
@@ -57,11 +59,10 @@ export interface FileRef {
 /**
  * splitter → linter-runner (`lint.batch`). `settings` maps each config id of the
  * batch to the object-store name of its config (objectNames.lintConfig): a config
- * can be megabytes, a batch must fit one message. Batches queued before configs
- * went by reference carry the config itself, which runners still accept.
+ * can be megabytes, a batch must fit one message.
  */
 export interface LintBatch {
-  settings: Record<string, unknown>;
+  settings: Record<string, string>;
   files: FileRef[];
 }
 
@@ -84,7 +85,7 @@ export interface SplitStats {
 /** splitter → aggregator (`results.commit_files`): the commit's full file list, by reference. */
 export interface CommitFiles extends CommitRef {
   files: string;
-  /** The commit's tree (the manifest table's name), kept with its report for history.file; absent from older splitters. */
+  /** The commit's tree (the manifest table's name), kept with its report for history.file; absent when `failed`. */
   tree?: string;
   linters: Record<string, string>;
   stats: SplitStats;
@@ -272,3 +273,69 @@ export interface HistoryFileReply {
   truncated: boolean;
   binary: boolean;
 }
+
+// ---- report.get and lint.file (request-reply, JSON; public: the README's "Subjects") -----
+
+/** `report.get`: a commit's report. */
+export interface ReportQuery {
+  repo: string;
+  sha: string;
+  format?: "json" | "sarif";
+  /** "summary": the report without its files (ReportSummary). Default: the whole report. */
+  view?: "summary";
+}
+
+/** `report.get` with `object` and `part`: one part of an answer too big for one message (a ReportReference). */
+export interface ReportGetRequest extends ReportQuery {
+  /** The object a ReportReference named. */
+  object?: string;
+  part?: number;
+}
+
+/** What report.get answers instead of the report when it would not fit in a message. */
+export interface ReportReference {
+  repo: string;
+  sha: string;
+  /** Object-store bucket and object holding the report's JSON. */
+  object: { bucket: string; name: string };
+  /** Bytes of the JSON, and how many report.get parts carry it. */
+  size: number;
+  parts: number;
+}
+
+/** One part of a big answer. */
+export interface ReportPart {
+  part: number;
+  parts: number;
+  /** Base64 of the part's bytes. */
+  data: string;
+}
+
+/** A report as report.get answers it when it fits: the whole report, its summary view, or SARIF. */
+export type ReportAnswer = Report | ReportSummary | SarifLog;
+
+/** `lint.file`: one file's content, linted with the default config. */
+export interface LintFileRequest {
+  path: string;
+  content: string;
+}
+
+export interface LintFileReply {
+  messages: LintMessage[];
+}
+
+/**
+ * Each request-reply subject with its request and reply, as AnalysisEvents is
+ * for events: `request()` (shared/pipeline/request.ts) and the servers' handlers
+ * are typed from it. A failed request answers `{error}` (a FarmError to the caller).
+ */
+export interface Requests {
+  "report.get": { request: ReportGetRequest; reply: ReportAnswer | ReportReference | ReportPart };
+  "lint.file": { request: LintFileRequest; reply: LintFileReply };
+  "history.repos": { request: Record<string, never>; reply: HistoryReposReply };
+  "history.commits": { request: HistoryCommitsRequest; reply: HistoryCommitsReply };
+  "history.issues": { request: HistoryIssuesRequest; reply: HistoryIssuesReply };
+  "history.file": { request: HistoryFileRequest; reply: HistoryFileReply };
+}
+
+export type RequestSubject = keyof Requests;

@@ -6,7 +6,7 @@
  */
 import { AckPolicy, type ConsumerConfig } from "@nats-io/jetstream";
 import { nanos, type MsgHdrs } from "@nats-io/transport-node";
-import { H } from "../envelope.js";
+import { HeaderNames } from "../envelope.js";
 import { advisoryDurable, advisorySubject } from "../names.js";
 import type { ParkOptions } from "./dead-letter.js";
 import type { Log } from "./ports.js";
@@ -72,7 +72,7 @@ export class MaxDeliveries {
       const { stream_seq: seq, deliveries } = a.json<{ stream_seq: number; deliveries: number }>();
       const sm = await this.deps.streams.getMessage(stream, { seq });
       if (sm) {
-        const id = sm.header?.get(H.taskId) || `${stream}.${seq}`;
+        const id = sm.header?.get(HeaderNames.taskId) || `${stream}.${seq}`;
         const reason = `no ack after ${deliveries} deliveries: the worker crashed or timed out on every attempt`;
         const msg = { subject: sm.subject, data: sm.data, headers: sm.header };
         await this.deps.parker.park({ msg, stream, streamSeq: seq, attempts: deliveries, reason, kind: "exhausted", id });

@@ -6,7 +6,7 @@
  */
 import { fromSchedule } from "../backoff.js";
 import { isPermanent } from "../errors.js";
-import { H, type TaskResult } from "../envelope.js";
+import { HeaderNames, type TaskResult } from "../envelope.js";
 import type { DeadLetterer } from "./dead-letter.js";
 import type { Heartbeats } from "./heartbeats.js";
 import type { Running } from "./in-flight.js";
@@ -47,18 +47,18 @@ export class QueuedTasks {
     const attempt = info.deliveryCount;
     const headers = m.headers;
     const delivery = `${info.stream}.${info.streamSequence}`;
-    const id = headers?.get(H.taskId) || delivery;
+    const id = headers?.get(HeaderNames.taskId) || delivery;
     const working = () => deps.beats.beat(entry);
     try {
       const value = await deps.run(m.data, headers, { id, attempt, working });
       if (entry.handedBack) return;
       const result: TaskResult = { id, subject: opts.subject, ok: true, value };
-      if (headers?.get(H.resultsTo)) {
+      if (headers?.get(HeaderNames.resultsTo)) {
         await deps.results.deliver(headers, delivery, result);
         deps.outbox.send({ ack: m });
       } else {
         // The common cases, an inbox or nobody, wait for nothing: reply and ack go out with the turn's batch.
-        const to = headers?.get(H.replyTo);
+        const to = headers?.get(HeaderNames.replyTo);
         deps.outbox.send(to ? { ...deps.results.reply(to, result), ack: m } : { ack: m });
       }
       deps.counts.processed++;

@@ -9,7 +9,7 @@
 import { nuid } from "@nats-io/transport-node";
 import { encode, formatHeaders, formatOf, type Format } from "../codec.js";
 import { ErrorCodes, PermanentError, toWireError } from "../errors.js";
-import { H, type ErrorReply } from "../envelope.js";
+import { HeaderNames, type ErrorReply } from "../envelope.js";
 import type { InFlight } from "./in-flight.js";
 import type { Outbox } from "./outbox.js";
 import type { Slots } from "./slots.js";
@@ -92,7 +92,7 @@ export class Requests {
     const body = { error: w.message, code: w.code, name: w.name, permanent: w.permanent } satisfies ErrorReply;
     deps.log.info({ id, err: w.message, code: w.code }, "request failed");
     const h = formatHeaders(format);
-    h.set(H.status, "error");
+    h.set(HeaderNames.status, "error");
     if (m.reply) deps.outbox.send({ to: m.reply, data: encode(body, format), headers: h });
   }
 }

@@ -1,12 +1,12 @@
 /**
  * Where a queued task's outcome goes: the distributor's inbox (awaited
  * `distribute`), a results queue (`resultsTo`), or nowhere. Every result sent
- * to an inbox carries the task id in a header (H.taskId), so the caller can
+ * to an inbox carries the task id in a header (HeaderNames.taskId), so the caller can
  * settle a task whose result body it cannot decode.
  */
 import { headers as natsHeaders, type MsgHdrs } from "@nats-io/transport-node";
 import { encode, formatHeaders } from "../codec.js";
-import { H, type TaskResult } from "../envelope.js";
+import { HeaderNames, type TaskResult } from "../envelope.js";
 import type { Queues } from "../queues.js";
 import { libraryMessageIds as messageIds } from "../names.js";
 import { injectTaskTrace, tracingOn } from "../tracing.js";
@@ -24,7 +24,7 @@ export interface ResultSinks {
 
 /** Headers of a result sent to an inbox: the task id, added to `h` when given. */
 export function inboxHeaders(id: string, h: MsgHdrs = natsHeaders()): MsgHdrs {
-  h.set(H.taskId, id);
+  h.set(HeaderNames.taskId, id);
   return h;
 }
 
@@ -46,13 +46,13 @@ export class Results {
    * dropped, a replayed task (a new message) is answered again.
    */
   async deliver(h: MsgHdrs | undefined, delivery: string, result: TaskResult): Promise<void> {
-    const replyTo = h?.get(H.replyTo);
-    const resultsTo = h?.get(H.resultsTo);
+    const replyTo = h?.get(HeaderNames.replyTo);
+    const resultsTo = h?.get(HeaderNames.resultsTo);
     if (replyTo) this.sinks.nc.publish(replyTo, encode(result), { headers: inboxHeaders(result.id, formatHeaders()) });
     if (resultsTo) {
       // The queued result is a task of its own: its id is the task's plus ".result".
       const rh = formatHeaders();
-      rh.set(H.taskId, `${result.id}.result`);
+      rh.set(HeaderNames.taskId, `${result.id}.result`);
       // The task's span (ended by now) is the parent of whoever processes its result.
       if (tracingOn) injectTaskTrace(rh, h);
       await this.sinks.js.publish(this.sinks.queues.wireSubject(resultsTo), encode(result), { msgID: messageIds.result(result.id, delivery), headers: rh });

@@ -19,6 +19,7 @@ import { NatsServer, freePort } from "../../harness/nats-server.js";
 import { connectPipeline } from "../../../shared/pipeline/topology.js";
 import { subjects } from "../../../shared/pipeline/names.js";
 import type { Report } from "../../../shared/pipeline/report.js";
+import { fetchReport } from "../../../shared/pipeline/report-client.js";
 import { SERVICE_NAMES } from "../../../services/index.js";
 import { createLogger } from "../../../shared/fabric/logger.js";
 import { quietLog } from "../../harness/farms.js";
@@ -134,7 +135,7 @@ async function analyze(url: string, replicas: number, dataDir: string, fault?: (
         if (failed.length) throw new Error(`analysis failed: ${JSON.stringify(failed)}`);
         for (const sha of [...missing]) {
           try {
-            run.reports.set(sha, await client.jobs.send<Report>(subjects.reportGet, { repo, sha }, { timeout: 10_000 }));
+            run.reports.set(sha, await fetchReport<Report>(client, { repo, sha }, 10_000));
             missing.delete(sha);
           } catch {
             break; // not there yet (or the aggregator is reconnecting): ask again

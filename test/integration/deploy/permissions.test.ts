@@ -17,9 +17,9 @@ import { subjects, buckets } from "../../../shared/pipeline/names.js";
 import { Objects } from "../../../shared/pipeline/stores/index.js";
 import { EventLog } from "../../../shared/pipeline/event-log.js";
 import { whoIsUp } from "../../../shared/fabric/presence.js";
-import { fetchReport } from "../../../shared/pipeline/report-client.js";
+import { fetchReport, isReportReference } from "../../../shared/pipeline/report-client.js";
+import { request } from "../../../shared/pipeline/request.js";
 import type { Report } from "../../../shared/pipeline/report.js";
-import type { HistoryCommitsReply, HistoryReposReply } from "../../../shared/pipeline/contract.js";
 import { SERVICE_NAMES, startServices, stopServices } from "../../../services/index.js";
 import type { NatsServer } from "../../harness/nats-server.js";
 import { spawnNode, type Child } from "../../harness/children.js";
@@ -230,7 +230,7 @@ describe("every service under its own user", () => {
       }
       expect(logged.sort()).toEqual(shas.slice(-3).sort());
 
-      const report = await client.jobs.send<Report>(subjects.reportGet, { repo, sha: head }, { timeout: 30_000 });
+      const report = await fetchReport<Report>(client, { repo, sha: head }, 30_000);
       expect(report.sha).toBe(head);
       expect(report.parent).toBe(shas.at(-2));
       expect(report.files.map((f) => f.path).sort()).toEqual(["index.js", "lib/broken.js", "lib/m0.js", "lib/m1.js", "lib/m2.js", "lib/m3.js"]);
@@ -246,12 +246,12 @@ describe("every service under its own user", () => {
         }, 10_000);
         expect(up.map((p) => p.service).sort()).toEqual([...SERVICE_NAMES].sort());
         // linter-runner serves lint.file under its own user.
-        const linted = await admin.jobs.send<{ messages: { ruleId: string }[] }>(subjects.lintFile, { path: "a.js", content: "const unused = 1;\n" }, { timeout: 30_000 });
+        const linted = await request(admin, subjects.lintFile, { path: "a.js", content: "const unused = 1;\n" }, { timeout: 30_000 });
         expect(linted.messages.map((m) => m.ruleId)).toContain("no-unused-vars");
         // The aggregator, under its own user, indexed the repository (KV farm-state) and serves the history API.
-        const { repos } = await admin.jobs.send<HistoryReposReply>(subjects.historyRepos, {}, { timeout: 30_000 });
+        const { repos } = await request(admin, subjects.historyRepos, {}, { timeout: 30_000 });
         expect(repos).toEqual([expect.objectContaining({ repo, sha: head })]);
-        const page = await admin.jobs.send<HistoryCommitsReply>(subjects.historyCommits, { repo, limit: 10 }, { timeout: 30_000 });
+        const page = await request(admin, subjects.historyCommits, { repo, limit: 10 }, { timeout: 30_000 });
         // The three requested commits and the baseline analysed for the oldest one's delta.
         expect(page.commits.map((c) => c.sha)).toEqual([...shas].reverse());
         expect(page.next).toBeNull();
@@ -296,8 +296,8 @@ describe("a report bigger than one message", () => {
       await client.js.publish(subjects.newSha, JSON.stringify({ repo, sha }));
       await waitFor("the big commit's analysis", () => done, 90_000);
       // More than the server's 1 MB message limit: report.get answers a reference, then its parts.
-      const ref = await client.jobs.send<{ parts?: number }>(subjects.reportGet, { repo, sha });
-      expect(ref.parts).toBeGreaterThan(1);
+      const ref = await request(client, subjects.reportGet, { repo, sha });
+      expect(isReportReference(ref) ? ref.parts : 0).toBeGreaterThan(1);
       const report = await fetchReport<Report>(client, { repo, sha });
       expect(report.summary).toEqual({ files: 1, errors: 8000, warnings: 0 });
       expect(errors).toEqual([]);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { decode, H, type Farm, type Worker } from "../../../shared/fabric/index.js";
+import { decode, HeaderNames, type Farm, type Worker } from "../../../shared/fabric/index.js";
 import { useFarms } from "../../harness/farms.js";
 import { waitFor } from "../../harness/wait.js";
 
@@ -58,11 +58,11 @@ describe("malformed input", () => {
     const before = worker.stats().failed;
 
     const bin = await bare.request("jobs.x", garbage, { timeout: 5000 });
-    expect(bin.headers?.get(H.status)).toBe("error");
+    expect(bin.headers?.get(HeaderNames.status)).toBe("error");
     expect(decode(bin.data, bin.headers)).toMatchObject({ code: "E_DECODE", name: "DecodeError", permanent: true });
 
     const text = await bare.request("jobs.x", new TextEncoder().encode('{"n": '), { timeout: 5000 });
-    expect(text.headers?.get(H.status)).toBe("error");
+    expect(text.headers?.get(HeaderNames.status)).toBe("error");
     expect(text.string()[0]).toBe("{"); // JSON in, JSON out
     const body = JSON.parse(text.string());
     expect(body).toMatchObject({ code: "E_DECODE", permanent: true });
@@ -71,7 +71,7 @@ describe("malformed input", () => {
     expect(worker.stats().failed - before).toBe(2);
     // A well-formed JSON request from the same bare client works.
     const ok = await bare.request("jobs.x", new TextEncoder().encode('{"n": 9}'), { timeout: 5000 });
-    expect(ok.headers?.get(H.status)).not.toBe("error");
+    expect(ok.headers?.get(HeaderNames.status)).not.toBe("error");
     expect(JSON.parse(ok.string())).toBe(10);
   });
 });

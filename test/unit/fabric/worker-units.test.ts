@@ -6,7 +6,7 @@
 import { describe, expect, test, vi, type Mock } from "vitest";
 import { headers as natsHeaders, type MsgHdrs } from "@nats-io/transport-node";
 import { CONTENT_TYPE, decode, encode, JSON_TYPE, MSGPACK } from "../../../shared/fabric/codec.js";
-import { H, type TaskResult } from "../../../shared/fabric/envelope.js";
+import { HeaderNames, type TaskResult } from "../../../shared/fabric/envelope.js";
 import { PermanentError, ShutdownError } from "../../../shared/fabric/errors.js";
 import type { ParkInfo, RawMessage } from "../../../shared/fabric/dlq.js";
 import { Slots } from "../../../shared/fabric/worker/slots.js";
@@ -282,15 +282,15 @@ describe("results", () => {
     const reply = results.reply("inbox.1", ok);
     expect(reply.to).toBe("inbox.1");
     expect(decode(reply.data!)).toEqual(ok);
-    expect(reply.headers?.get(H.taskId)).toBe("task-1");
+    expect(reply.headers?.get(HeaderNames.taskId)).toBe("task-1");
 
     const failed: TaskResult = { id: "task-2", subject: "jobs.unit", ok: false, error: { name: "E", message: "m", code: "E_TASK", permanent: true } };
-    await results.deliver(hdrs({ [H.replyTo]: "inbox.2" }), "JOBS.9", failed);
+    await results.deliver(hdrs({ [HeaderNames.replyTo]: "inbox.2" }), "JOBS.9", failed);
     expect(nc.publish).toHaveBeenCalledTimes(1);
     const [to, data, opts] = nc.publish.mock.calls[0] as [string, Uint8Array, { headers: MsgHdrs }];
     expect(to).toBe("inbox.2");
     expect(decode(data)).toEqual(failed);
-    expect(opts.headers.get(H.taskId)).toBe("task-2");
+    expect(opts.headers.get(HeaderNames.taskId)).toBe("task-2");
     expect(opts.headers.get(CONTENT_TYPE)).toBe(MSGPACK);
     expect(js.publish).not.toHaveBeenCalled();
   });
@@ -300,13 +300,13 @@ describe("results", () => {
     const js = { publish: vi.fn(async () => ({})) };
     const results = new Results({ nc, js, queues });
     const ok: TaskResult = { id: "task-3", subject: "jobs.unit", ok: true, value: "v" };
-    await results.deliver(hdrs({ [H.resultsTo]: "jobs.out" }), "JOBS.12", ok);
+    await results.deliver(hdrs({ [HeaderNames.resultsTo]: "jobs.out" }), "JOBS.12", ok);
     expect(nc.publish).not.toHaveBeenCalled();
     const [subject, data, opts] = js.publish.mock.calls[0] as unknown as [string, Uint8Array, { msgID: string; headers: MsgHdrs }];
     expect(subject).toBe("q.jobs.out");
     expect(decode(data)).toEqual(ok);
     expect(opts.msgID).toBe("task-3.result.JOBS.12");
-    expect(opts.headers.get(H.taskId)).toBe("task-3.result");
+    expect(opts.headers.get(HeaderNames.taskId)).toBe("task-3.result");
   });
 
   test("a result nobody asked for goes nowhere", async () => {
@@ -354,7 +354,7 @@ describe("dead letters", () => {
   test("a task given up is parked with its reason and kind, the distributor gets the handler's own error, then the task is termed", async () => {
     const events: string[] = [];
     const { dl, parked, delivered, counts } = deadLetterer({ events });
-    const m = taskMsg({ headers: hdrs({ [H.replyTo]: "inbox.9" }), seq: 31, attempt: 5, events });
+    const m = taskMsg({ headers: hdrs({ [HeaderNames.replyTo]: "inbox.9" }), seq: 31, attempt: 5, events });
     await dl.deadLetter(m, { id: "t-31", attempts: 5, err: new Error("disk full"), kind: "exhausted" });
     expect(events).toEqual(["park", "deliver", "term"]);
     expect(parked[0].msg.subject).toBe("q.jobs.unit");
@@ -428,7 +428,7 @@ function maxDeliveries(o: { stored?: { subject: string; data: Uint8Array; header
   const parked: ParkOptions[] = [];
   const streams = {
     getMessage: vi.fn(async () =>
-      o.stored === undefined ? { subject: "q.jobs.unit", data: encode({ n: 2 }), header: hdrs({ [H.taskId]: "t-5" }) } : o.stored,
+      o.stored === undefined ? { subject: "q.jobs.unit", data: encode({ n: 2 }), header: hdrs({ [HeaderNames.taskId]: "t-5" }) } : o.stored,
     ),
     deleteMessage: vi.fn(async () => (events.push("delete"), true)),
   } satisfies StreamMessages;
@@ -666,12 +666,12 @@ function queued(run: RunTask, o: { backoff?: number[]; maxDeliver?: number } = {
 describe("queued tasks", () => {
   test("a task that succeeds for an inbox is one outbox item: its result reply with the task id header, and its ack", async () => {
     const { tasks, sent, counts } = queued((data) => (decode(data) as { n: number }).n + 1);
-    const m = taskMsg({ headers: hdrs({ [H.taskId]: "t-1", [H.replyTo]: "inbox.1" }) });
+    const m = taskMsg({ headers: hdrs({ [HeaderNames.taskId]: "t-1", [HeaderNames.replyTo]: "inbox.1" }) });
     await tasks.run(m, entry(m));
     expect(sent).toHaveLength(1);
     expect(sent[0].to).toBe("inbox.1");
     expect(sent[0].ack).toBe(m);
-    expect(sent[0].headers?.get(H.taskId)).toBe("t-1");
+    expect(sent[0].headers?.get(HeaderNames.taskId)).toBe("t-1");
     expect(decode(sent[0].data!)).toEqual({ id: "t-1", subject: "jobs.unit", ok: true, value: 2 });
     expect(counts).toEqual({ processed: 1, failed: 0 });
     expect(m.ack).not.toHaveBeenCalled(); // the outbox acks, with the turn's batch
@@ -688,7 +688,7 @@ describe("queued tasks", () => {
 
   test("a task with a results queue has its result delivered before its ack is queued", async () => {
     const { tasks, events, delivered, sent } = queued(() => "done");
-    const m = taskMsg({ headers: hdrs({ [H.taskId]: "t-2", [H.resultsTo]: "jobs.out" }), seq: 9 });
+    const m = taskMsg({ headers: hdrs({ [HeaderNames.taskId]: "t-2", [HeaderNames.resultsTo]: "jobs.out" }), seq: 9 });
     await tasks.run(m, entry(m));
     expect(events).toEqual(["deliver", "send"]);
     expect(delivered[0].delivery).toBe("JOBS.9");
@@ -732,9 +732,9 @@ describe("queued tasks", () => {
       if (h?.get("fail") === "decode") return decode(data);
       throw new Error("flaky");
     });
-    const permanent = taskMsg({ attempt: 1, headers: hdrs({ fail: "permanent", [H.taskId]: "p" }) });
-    const last = taskMsg({ attempt: 5, headers: hdrs({ fail: "transient", [H.taskId]: "l" }) });
-    const garbage = taskMsg({ attempt: 1, data: new Uint8Array([0xc1]), headers: hdrs({ fail: "decode", [H.taskId]: "g" }) });
+    const permanent = taskMsg({ attempt: 1, headers: hdrs({ fail: "permanent", [HeaderNames.taskId]: "p" }) });
+    const last = taskMsg({ attempt: 5, headers: hdrs({ fail: "transient", [HeaderNames.taskId]: "l" }) });
+    const garbage = taskMsg({ attempt: 1, data: new Uint8Array([0xc1]), headers: hdrs({ fail: "decode", [HeaderNames.taskId]: "g" }) });
     for (const m of [permanent, last, garbage]) await tasks.run(m, entry(m));
     expect(givenUp.map((g) => [g.id, g.attempts, g.kind])).toEqual([
       ["p", 1, "permanent"],
@@ -748,7 +748,7 @@ describe("queued tasks", () => {
   test("a task handed back while it ran is neither acked, answered, retried nor counted: it is the next worker's", async () => {
     const gate = deferred<unknown>();
     const { tasks, sent, counts, givenUp } = queued(() => gate.promise);
-    const m = taskMsg({ headers: hdrs({ [H.replyTo]: "inbox.1" }), attempt: 5 });
+    const m = taskMsg({ headers: hdrs({ [HeaderNames.replyTo]: "inbox.1" }), attempt: 5 });
     const e = entry(m);
     const ok = tasks.run(m, e);
     e.handedBack = true;
@@ -851,7 +851,7 @@ describe("requests", () => {
     void server.answer(request("throw"));
     await server.answer(request("reject", { json: true }));
     void server.answer({ data: new Uint8Array([0xc1]), reply: "inbox.req" });
-    expect(sent.map((s) => s.headers?.get(H.status))).toEqual(["error", "error", "error"]);
+    expect(sent.map((s) => s.headers?.get(HeaderNames.status))).toEqual(["error", "error", "error"]);
     expect(decode(sent[0].data!)).toEqual({ error: "boom", code: "E_TASK", name: "Error", permanent: false });
     expect(sent[1].headers?.get(CONTENT_TYPE)).toBe(JSON_TYPE);
     expect(JSON.parse(new TextDecoder().decode(sent[1].data!))).toEqual({
@@ -868,7 +868,7 @@ describe("requests", () => {
     const { server, sent, counts } = requests(() => "x".repeat(100), { maxBody: 64 });
     void server.answer(request("big"));
     expect(sent).toHaveLength(1);
-    expect(sent[0].headers?.get(H.status)).toBe("error");
+    expect(sent[0].headers?.get(HeaderNames.status)).toBe("error");
     const body = decode(sent[0].data!) as { code: string; permanent: boolean; error: string };
     expect(body.code).toBe("E_TOO_LARGE");
     expect(body.permanent).toBe(true);
