@@ -42,7 +42,7 @@ export const port =
   (flag, value) =>
     grammar.parsePort(flag, value, rule);
 
-/** A duration and how it was said: "in the last 15m". */
+/** A duration, and how messages say it (its largest whole unit: 1.5h is "90m"): "in the last 15m". */
 export interface Duration {
   ms: number;
   text: string;
