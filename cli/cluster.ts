@@ -71,7 +71,12 @@ async function openBare(config: FarmConfig, log: Logger, opts: OpenOptions): Pro
   let server: NatsServer | undefined;
   if (!config.natsUrl) {
     // The pid file lets the next run stop a server left behind by a killed one.
-    server = await NatsServer.start({ storeDir: path.join(config.dataDir, "nats"), pidFile: path.join(config.dataDir, "nats.pid"), port: opts.port });
+    server = await NatsServer.start({
+      storeDir: path.join(config.dataDir, "nats"),
+      pidFile: path.join(config.dataDir, "nats.pid"),
+      port: opts.port,
+      bin: config.natsServer,
+    });
     log.debug({ url: server.url, store: server.storeDir }, "embedded nats-server started");
   }
   const url = config.natsUrl ?? server!.url;

@@ -1,8 +1,7 @@
 /** What every command needs: config from env + flags, a logger, exit codes, a cluster. */
 import { errors as natsErrors } from "@nats-io/transport-node";
 import { ClusterUnreachableError } from "../shared/fabric/connection.js";
-import { connectOptionsFrom } from "../shared/runtime/config.js";
-import { loadConfig, type FarmConfig } from "../shared/runtime/config.js";
+import { connectOptionsFrom, loadConfig, type FarmConfig } from "../shared/runtime/config.js";
 import { NatsServerMissingError, PortUnavailableError, StoreInUseError } from "../shared/runtime/embedded.js";
 import { FarmError, isPermanent, NoRespondersError, TimeoutError } from "../shared/fabric/errors.js";
 import type { Farm } from "../shared/fabric/farm.js";
@@ -52,22 +51,27 @@ export interface CommandContext {
   log: Logger;
 }
 
-export function commandContext(flags: ConnectionFlags): CommandContext {
+/**
+ * The config from the environment with the connection's flags over it. Quiet by
+ * default on the command line: progress and results go to the terminal, logs
+ * only when asked (`logLevel`: the command's own default, "warn" unless given).
+ */
+export function commandContext(flags: ConnectionFlags, defaults: { logLevel?: string } = {}): CommandContext {
   let config: FarmConfig;
   try {
-    config = loadConfig(process.env, {
+    const overrides = {
       natsUrl: flags.nats || undefined,
       creds: flags.creds || undefined,
       user: flags.user || undefined,
       password: flags.password || undefined,
       inboxPrefix: flags.inboxPrefix || undefined,
-    });
+      logLevel: flags.logLevel || undefined,
+    };
+    config = loadConfig(process.env, overrides, { logLevel: defaults.logLevel ?? "warn" });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  // Quiet by default on the command line: progress and results go to the terminal, logs only when asked.
-  const level = flags.logLevel ?? process.env.FARM_LOG_LEVEL ?? "warn";
-  return { config: { ...config, logLevel: level }, log: createLogger({ level, pretty: config.logPretty, name: "farm" }) };
+  return { config, log: createLogger({ level: config.logLevel, pretty: config.logPretty, name: "farm" }) };
 }
 
 /**
@@ -84,10 +88,4 @@ export async function connectClient(ctx: CommandContext, name: string): Promise<
     ctx.config.natsUrl = running.url;
   }
   return connectPipeline({ ...connectOptionsFrom(ctx.config, ctx.config.natsUrl, name), log: ctx.log, ensureTopology: false });
-}
-
-export function parseCount(name: string, value: string, min = 0): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`${name} must be an integer >= ${min}, got "${value}"`);
-  return n;
 }

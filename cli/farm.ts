@@ -2,40 +2,27 @@
 /** farm: the command line. Every service's container entrypoint too (`farm service <name>`). */
 import { Command, CommanderError, Option } from "commander";
 import { analyzeCommand } from "./commands/analyze.js";
-import { dlqListCommand, replayCommand } from "./commands/dlq.js";
-import { eventsCommand, publishCommand, reportCommand } from "./commands/client.js";
+import { dlqListCommand } from "./commands/dlq.js";
+import { eventsCommand } from "./commands/events.js";
 import { historyCommand } from "./commands/history.js";
-import { serviceCommand, upCommand } from "./commands/run.js";
+import { publishCommand } from "./commands/publish.js";
+import { replayCommand } from "./commands/replay.js";
+import { reportCommand } from "./commands/report.js";
+import { serviceCommand } from "./commands/service.js";
 import { statusCommand } from "./commands/status.js";
+import { upCommand } from "./commands/up.js";
 import { webCommand } from "./commands/web.js";
 import { errorLine, exitCodeOf } from "./context.js";
+import { connectionOptions, count, duration, durationDefault, parsedOption, port, serviceName, since, webListenOptions } from "./options.js";
 import { isOutputClosed, whenStdoutClosed } from "./output.js";
 import { FARM_VERSION } from "../shared/fabric/version.js";
-
-function connectionOptions(cmd: Command): Command {
-  return cmd
-    .addOption(new Option("--nats <url>", "NATS server url(s), comma-separated; without it: the embedded default").env("NATS_URL"))
-    .addOption(new Option("--creds <file>", "NATS credentials file").env("NATS_CREDS"))
-    .addOption(new Option("--user <user>", "NATS user").env("NATS_USER"))
-    .addOption(new Option("--password <password>", "NATS password").env("NATS_PASSWORD"))
-    .addOption(
-      new Option("--inbox-prefix <prefix>", "prefix of reply subjects, when the server allows this user only its own (default _INBOX)").env(
-        "NATS_INBOX_PREFIX",
-      ),
-    )
-    .addOption(new Option("--log-level <level>", "log level: fatal, error, warn, info, debug").env("FARM_LOG_LEVEL"));
-}
-
-/** Where the web app listens: `--port`/`--host` for `farm web`, `--web-port`/`--web-host` beside `farm up --web`. */
-function webListenOptions(cmd: Command, prefix: "--" | "--web-"): Command {
-  return cmd
-    .option(`${prefix}port <port>`, "the web app's port (default FARM_WEB_PORT or 8080)")
-    .option(`${prefix}host <host>`, "the web app's address (default FARM_WEB_HOST or 127.0.0.1); beyond loopback the pages need FARM_WEB_TOKEN");
-}
 
 function examples(cmd: Command, lines: string[]): Command {
   return cmd.addHelpText("after", `\nExamples:\n${lines.map((l) => `  $ ${l}`).join("\n")}\n`);
 }
+
+/** Each snapshot waits half a second for presence answers: a shorter interval would only stack them. */
+const INTERVAL = { bareSeconds: true, minMs: 500 };
 
 export function buildProgram(): Command {
   const program = new Command("farm")
@@ -54,7 +41,7 @@ export function buildProgram(): Command {
           "--sha <rev>",
           "commit to analyze: for a local repository any revision (HEAD, a branch, a tag, a short sha); for a url the full id (default: HEAD)",
         )
-        .option("--commits <n>", "how many commits: the sha and n-1 first-parent ancestors", "1")
+        .addOption(parsedOption("--commits <n>", "how many commits: the sha and n-1 first-parent ancestors", count(1)).default(1))
         .addOption(
           new Option(
             "--format <format>",
@@ -73,7 +60,13 @@ export function buildProgram(): Command {
             "warning",
           ]),
         )
-        .option("--timeout <seconds>", "give up waiting after this many seconds", "3600")
+        .addOption(
+          parsedOption(
+            "--timeout <duration>",
+            "give up waiting after this long: seconds or a duration (90s, 10m, 1.5h, 1d)",
+            duration({ bareSeconds: true }),
+          ).default(...durationDefault("3600", { bareSeconds: true })),
+        )
         .option("--web", "serve the web app (FARM_WEB_PORT, default 8080) during the analysis and after it until Ctrl-C; prints its url"),
     ),
     [
@@ -92,7 +85,7 @@ export function buildProgram(): Command {
         program
           .command("up")
           .description("run the whole cluster locally until Ctrl-C / SIGTERM; other commands on this data dir find it")
-          .option("--port <port>", "client port of the embedded nats-server", "4222")
+          .addOption(parsedOption("--port <port>", "client port of the embedded nats-server, 1 to 65535", port({ anyFree: false })).default(4222))
           .option("--web", "serve the web app too; the ready line carries its url"),
         "--web-",
       ),
@@ -137,7 +130,7 @@ export function buildProgram(): Command {
         .description("publish repo.new_sha: ask the cluster to analyze a commit")
         .argument("<repo>", "clone url or path as the cluster's ingest sees it")
         .argument("<sha>", "full commit sha")
-        .option("--history <n>", "first-parent ancestors to analyze too", "0")
+        .addOption(parsedOption("--history <n>", "first-parent ancestors to analyze too", count(0)).default(0))
         .option("--ref <ref>", "informational ref name, e.g. refs/heads/main"),
     ),
     ["farm publish https://github.com/expressjs/express.git 4f3e1c... --history 20"],
@@ -166,7 +159,7 @@ export function buildProgram(): Command {
         .command("history")
         .description("the trend of a repository's analysed first-parent history, newest first (a sparkline of errors on a terminal)")
         .argument("<repo>", "a local repository path, or the clone url or path as the cluster's ingest saw it")
-        .option("--limit <n>", "commits to show", "30")
+        .addOption(parsedOption("--limit <n>", "commits to show", count(1)).default(30))
         .option("--json", "print the history.commits pages as JSON"),
     ),
     ["farm history .", "farm history https://github.com/expressjs/express.git --limit 200 --json"],
@@ -178,7 +171,7 @@ export function buildProgram(): Command {
         .command("events")
         .description("tail analysis events (JSON lines); --since first prints what the EVENTS stream kept, each event once")
         .argument("[pattern]", "subject pattern", "repo.analysis.>")
-        .option("--since <when>", "also the stored events since then: a duration back (90s, 10m, 2h, 1d) or a date"),
+        .addOption(parsedOption("--since <when>", "also the stored events since then: a duration back (90s, 10m, 1.5h, 1d) or a date", since)),
     ),
     ["farm events", "farm events 'repo.analysis.completed'", "farm events --since 1h 'repo.analysis.failed'"],
   ).action(eventsCommand);
@@ -189,11 +182,25 @@ export function buildProgram(): Command {
         .command("status")
         .description("is the farm healthy, how far behind: queues, dead letters, live instances, analyses in flight; exit 1 when unhealthy")
         .option("--json", "print the snapshot as JSON (with --watch: one JSON object per line)")
-        .option("--watch", "take a snapshot every --interval seconds until Ctrl-C / SIGTERM: redrawn on a terminal, appended otherwise")
-        .option("--interval <seconds>", "seconds between --watch snapshots", "2")
-        .option("--expect <service...>", "require a live instance of these services too (e.g. web), besides the pipeline's four")
-        .option("--dlq-window <duration>", "the DLQ grew: dead letters stored within this window (with --watch: since the watch began)", "15m")
-        .option("--in-flight-window <duration>", "analyses started within this window and not finished count as in flight", "6h"),
+        .option("--watch", "take a snapshot every --interval until Ctrl-C / SIGTERM: redrawn on a terminal, appended otherwise")
+        .addOption(
+          parsedOption("--interval <duration>", "between --watch snapshots: seconds or a duration, at least 0.5s", duration(INTERVAL)).default(
+            ...durationDefault("2", INTERVAL),
+          ),
+        )
+        .addOption(parsedOption("--expect <service...>", "require a live instance of these services too (e.g. web), besides the pipeline's four", serviceName))
+        .addOption(
+          parsedOption(
+            "--dlq-window <duration>",
+            "the DLQ grew: dead letters stored within this window (with --watch: since the watch began)",
+            duration(),
+          ).default(...durationDefault("15m")),
+        )
+        .addOption(
+          parsedOption("--in-flight-window <duration>", "analyses started within this window and not finished count as in flight", duration()).default(
+            ...durationDefault("6h"),
+          ),
+        ),
     ),
     [
       "farm status",
@@ -220,7 +227,7 @@ export function buildProgram(): Command {
         .command("replay")
         .description("republish dead-lettered work on its original subject")
         .option("--all", "replay every entry")
-        .option("--seq <n...>", "replay these dead-letter sequence numbers")
+        .addOption(parsedOption("--seq <n...>", "replay these dead-letter sequence numbers", count(1)))
         .option("--json", "print JSON"),
     ),
     ["farm replay --all", "farm replay --seq 4 7"],

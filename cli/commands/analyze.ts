@@ -15,7 +15,8 @@ import type { Farm } from "../../shared/fabric/farm.js";
 import { fetchReport } from "../../shared/pipeline/report-client.js";
 import { mapOrdered } from "../../shared/fabric/concurrency.js";
 import { openCluster } from "../cluster.js";
-import { commandContext, EXIT, parseCount, UsageError, type ConnectionFlags } from "../context.js";
+import { commandContext, EXIT, UsageError, type ConnectionFlags } from "../context.js";
+import type { Duration } from "../options.js";
 import { FailOn, type FailLevel } from "../fail-on.js";
 import { Progress } from "../progress.js";
 import { untilSignal } from "../signals.js";
@@ -25,14 +26,16 @@ import { outputTarget, writeOutput, writeOutputFile } from "../output-file.js";
 
 interface AnalyzeFlags extends ConnectionFlags {
   sha?: string;
-  commits: string;
+  /** --commits: the sha and n-1 first-parent ancestors. */
+  commits: number;
   format: OutputFormat;
   summary?: boolean;
   details?: boolean;
   sarifDir?: string;
   out?: string;
   failOn?: FailLevel;
-  timeout: string;
+  /** --timeout: seconds or a duration. */
+  timeout: Duration;
   /** --web: serve the web app during the analysis, and after it until Ctrl-C. */
   web?: boolean;
 }
@@ -57,8 +60,6 @@ async function serveUntilSignal(url: string): Promise<void> {
 
 export async function analyzeCommand(repoArg: string, flags: AnalyzeFlags) {
   const ctx = commandContext(flags);
-  const commits = parseCount("--commits", flags.commits, 1);
-  const timeoutMs = parseCount("--timeout", flags.timeout, 1) * 1000;
   if (flags.summary && (flags.format === "table" || flags.format === "sarif")) throw new UsageError("--summary applies to --format json and ndjson");
   const repo = analyzedRepo(repoArg);
   const sha = await commitOf(repo, flags.sha, "--sha");
@@ -70,7 +71,7 @@ export async function analyzeCommand(repoArg: string, flags: AnalyzeFlags) {
   if (cluster.web) process.stderr.write(`farm: web app at ${cluster.web.url} (live progress: ${cluster.web.url}live)\n`);
   const failOn = flags.failOn ? new FailOn(flags.failOn) : undefined;
   try {
-    const shas = await follow(cluster.farm, repo, sha, commits - 1, timeoutMs);
+    const shas = await follow(cluster.farm, repo, sha, flags.commits - 1, flags.timeout);
     if (flags.sarifDir) await writeSarifFiles(cluster.farm, repo, shas, flags.sarifDir);
     // SARIF is what a code-scanning upload takes: the requested commit, against its parent.
     const shown = flags.format === "sarif" ? shas.slice(0, 1) : shas;
@@ -104,7 +105,7 @@ async function writeSarifFiles(farm: Farm, repo: string, shas: string[], dir: st
 }
 
 /** Publishes the request and resolves with the requested commits, newest first, once all are analyzed. */
-async function follow(farm: Farm, repo: string, sha: string, history: number, timeoutMs: number): Promise<string[]> {
+async function follow(farm: Farm, repo: string, sha: string, history: number, timeout: Duration): Promise<string[]> {
   const key = repoKey(repo);
   const progress = new Progress(process.stderr);
   let expected: string[] | undefined;
@@ -135,7 +136,7 @@ async function follow(farm: Farm, repo: string, sha: string, history: number, ti
     }
     check();
   });
-  const timer = setTimeout(() => settle(new Error(`no result within ${timeoutMs / 1000} s (see farm status)`)), timeoutMs);
+  const timer = setTimeout(() => settle(new Error(`no result within ${timeout.text} (see farm status)`)), timeout.ms);
   try {
     await farm.nc.flush();
     await farm.js.publish(subjects.newSha, encode({ repo, sha, history } satisfies AnalysisRequest, "json"), { headers: traceHeaders() });

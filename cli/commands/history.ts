@@ -3,11 +3,12 @@ import { ErrorCodes, FarmError } from "../../shared/fabric/errors.js";
 import type { HistoryCommit, HistoryCommitsReply } from "../../shared/pipeline/contract.js";
 import { subjects } from "../../shared/pipeline/names.js";
 import { request } from "../../shared/pipeline/request.js";
-import { commandContext, connectClient, parseCount, UsageError, type ConnectionFlags } from "../context.js";
+import { commandContext, connectClient, UsageError, type ConnectionFlags } from "../context.js";
 import { reportedRepo } from "../revision.js";
 
 interface HistoryFlags extends ConnectionFlags {
-  limit: string;
+  /** --limit: commits to show. */
+  limit: number;
   json?: boolean;
 }
 
@@ -16,13 +17,12 @@ const PAGE = 1000;
 
 export async function historyCommand(repoArg: string, flags: HistoryFlags) {
   const ctx = commandContext(flags);
-  const limit = parseCount("--limit", flags.limit, 1);
   const repo = reportedRepo(repoArg);
   const farm = await connectClient(ctx, "farm-history");
   try {
     const pages: HistoryCommitsReply[] = [];
     let from: string | null | undefined;
-    for (let left = limit; left > 0 && from !== null;) {
+    for (let left = flags.limit; left > 0 && from !== null;) {
       const q = { repo, limit: Math.min(left, PAGE), ...(from ? { from } : {}) };
       const page = await request(farm, subjects.historyCommits, q, { timeout: 30_000 }).catch((err: unknown) => {
         if (err instanceof FarmError && err.code === ErrorCodes.NotFound)

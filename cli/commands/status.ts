@@ -13,18 +13,23 @@ import type { Farm } from "../../shared/fabric/farm.js";
 import { whoIsUp, type Presence } from "../../shared/fabric/presence.js";
 import { DLQ_STREAM } from "../../shared/fabric/names.js";
 import { subjects } from "../../shared/pipeline/names.js";
-import { ALL_SERVICE_NAMES, isServiceName, SERVICE_NAMES } from "../../services/index.js";
-import { commandContext, connectClient, errorLine, EXIT, exitCodeOf, UsageError, type ConnectionFlags } from "../context.js";
+import { SERVICE_NAMES, type ServiceName } from "../../services/index.js";
+import { commandContext, connectClient, errorLine, EXIT, exitCodeOf, type ConnectionFlags } from "../context.js";
+import type { Duration } from "../options.js";
 import { whenStdoutClosed, writerTo } from "../output.js";
 import { untilSignal } from "../signals.js";
 
 export interface StatusFlags extends ConnectionFlags {
   json?: boolean;
   watch?: boolean;
-  interval?: string;
-  expect?: string[];
-  dlqWindow?: string;
-  inFlightWindow?: string;
+  /** --interval: between --watch snapshots. */
+  interval: Duration;
+  /** --expect: services that must have a live instance too. */
+  expect?: ServiceName[];
+  /** --dlq-window: dead letters stored within it make the farm unhealthy. */
+  dlqWindow: Duration;
+  /** --in-flight-window: analyses started within it and not finished are in flight. */
+  inFlightWindow: Duration;
 }
 
 // ---- the snapshot: the JSON of `farm status --json` (documented in the README; add fields, never rename) ----
@@ -68,32 +73,6 @@ export interface StatusSnapshot {
   /** `storedSince`: dead letters stored since `since` and still in the DLQ (not replayed). */
   dlq: { messages: number; since: string; storedSince: number };
   analyses: { since: string; inFlight: InFlightAnalysis[] };
-}
-
-// ---- flags -----------------------------------------------------------------------------
-
-const UNIT_MS = { ms: 1, s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 } as const;
-
-/** A duration such as 90s, 15m, 6h, 1d. */
-export function parseDuration(name: string, value: string): number {
-  const d = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(value.trim());
-  const ms = d ? Number(d[1]) * UNIT_MS[d[2] as keyof typeof UNIT_MS] : NaN;
-  if (!(ms > 0)) throw new UsageError(`${name} must be a duration such as 90s, 15m, 6h, 1d, got "${value}"`);
-  return ms;
-}
-
-function parseInterval(value: string): number {
-  const s = Number(value);
-  // Each snapshot waits half a second for presence answers: faster would only stack them.
-  if (!Number.isFinite(s) || s < 0.5) throw new UsageError(`--interval must be a number of seconds >= 0.5, got "${value}"`);
-  return s * 1000;
-}
-
-function expectedServices(extra: string[] = []): string[] {
-  for (const name of extra) {
-    if (!isServiceName(name)) throw new UsageError(`--expect: no service "${name}" (one of ${ALL_SERVICE_NAMES.join(", ")})`);
-  }
-  return [...new Set([...SERVICE_NAMES, ...extra])];
 }
 
 // ---- reading the farm ------------------------------------------------------------------
@@ -308,21 +287,18 @@ export function renderStatus(s: StatusSnapshot): string {
 // ---- the command -----------------------------------------------------------------------
 
 export async function statusCommand(flags: StatusFlags) {
-  const expected = expectedServices(flags.expect);
-  const intervalMs = parseInterval(flags.interval ?? "2");
-  const dlqWindowMs = parseDuration("--dlq-window", flags.dlqWindow ?? "15m");
-  const inFlightWindowMs = parseDuration("--in-flight-window", flags.inFlightWindow ?? "6h");
+  const expected = [...new Set([...SERVICE_NAMES, ...(flags.expect ?? [])])];
   const ctx = commandContext(flags);
   const farm = await connectClient(ctx, "farm-status");
   const nats = ctx.config.natsUrl ?? "";
   const write = writerTo(process.stdout);
   try {
-    const inFlight = new AnalysesInFlight(new EventLog(farm.jsm), inFlightWindowMs);
+    const inFlight = new AnalysesInFlight(new EventLog(farm.jsm), flags.inFlightWindow.ms);
     if (!flags.watch) {
       const s = await snapshot(farm, nats, {
         expected,
-        dlqSince: (now) => new Date(now - dlqWindowMs),
-        dlqWindow: `in the last ${flags.dlqWindow ?? "15m"}`,
+        dlqSince: (now) => new Date(now - flags.dlqWindow.ms),
+        dlqWindow: `in the last ${flags.dlqWindow.text}`,
         inFlight,
       });
       await write(flags.json ? JSON.stringify(s, null, 2) + "\n" : renderStatus(s));
@@ -356,7 +332,7 @@ export async function statusCommand(flags: StatusFlags) {
         else await write(tty ? `\x1b[H\x1b[2J${renderStatus(last)}` : `${renderStatus(last)}\n`);
       }
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([stopped, new Promise((r) => (timer = setTimeout(r, intervalMs)))]);
+      await Promise.race([stopped, new Promise((r) => (timer = setTimeout(r, flags.interval.ms)))]);
       clearTimeout(timer);
     }
     // The exit code says how the farm was when the watch ended.

@@ -19,9 +19,9 @@ export interface ConnectOptions {
   inboxPrefix?: string;
   /**
    * Capture where each request started, for its timeout's stack trace. Default
-   * false (true when FARM_ASYNC_TRACES=1, as in the tests): it costs an Error per
-   * request (3.7 s of the main thread's CPU in a 200-commit cold analysis), and
-   * farm's own errors name the subject anyway.
+   * false: it costs an Error per request (3.7 s of the main thread's CPU in a
+   * 200-commit cold analysis), and farm's own errors name the subject anyway.
+   * farm's processes set it from FARM_ASYNC_TRACES (on in the tests).
    */
   asyncTraces?: boolean;
 }
@@ -44,7 +44,7 @@ export async function connectNats(opts: ConnectOptions): Promise<NatsConnection>
       authenticator,
       timeout: opts.timeout ?? 5000,
       inboxPrefix: opts.inboxPrefix,
-      noAsyncTraces: !(opts.asyncTraces ?? process.env.FARM_ASYNC_TRACES === "1"),
+      noAsyncTraces: !opts.asyncTraces,
       // Once connected, keep trying forever: a service outlives a cluster restart.
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,

@@ -1,7 +1,12 @@
-/** Configuration from the environment, with documented defaults. */
+/**
+ * Configuration from the environment, with documented defaults: every
+ * variable farm reads is read here (the OpenTelemetry SDK reads its own
+ * OTEL_* ones, see shared/fabric/tracing.ts), by the grammars of parse.ts.
+ */
 import os from "node:os";
 import path from "node:path";
 import type { ConnectOptions } from "../fabric/connection.js";
+import { parseCount, parseDuration, parsePort, parseSwitch } from "./parse.js";
 
 export interface FarmConfig {
   /** NATS_URL; unset means "start the embedded default". */
@@ -35,9 +40,12 @@ export interface FarmConfig {
    * replaced). Default 768.
    */
   lintThreadHeapMb: number;
-  /** FARM_COMMIT_STALL_TIMEOUT in seconds: a commit with no new file result for this long ends `.failed`. Default 1800. */
+  /**
+   * FARM_COMMIT_STALL_TIMEOUT, seconds or a duration (30m): a commit with no
+   * new file result for this long ends `.failed`. Default 1800 (30 minutes).
+   */
   commitStallSeconds: number;
-  /** The web app (`farm web`): FARM_WEB_PORT (default 8080) and FARM_WEB_HOST (default 127.0.0.1). */
+  /** The web app (`farm web`): FARM_WEB_PORT (default 8080; 0 = any free port) and FARM_WEB_HOST (default 127.0.0.1). */
   webPort: number;
   webHost: string;
   /** FARM_WEB_TOKEN: operator actions (replay) and `/hooks/push` need it; read-only pages too when bound beyond loopback. */
@@ -53,34 +61,35 @@ export interface FarmConfig {
    */
   metricsPort?: number;
   metricsHost: string;
+  /** FARM_NATS_SERVER: the nats-server binary the embedded default starts. Default `nats-server` on PATH or in /usr/sbin. */
+  natsServer?: string;
+  /** FARM_ASYNC_TRACES: a NATS request's timeout says where it started (ConnectOptions.asyncTraces). Default off; on in the tests. */
+  asyncTraces: boolean;
 }
 
-function flag(v: string | undefined): boolean {
-  return v !== undefined && /^(1|true|yes|on)$/i.test(v.trim());
+/** Defaults of the process reading the environment, where it wants its own. */
+export interface ConfigDefaults {
+  /** Default "info"; the command line's own commands: "warn". */
+  logLevel?: string;
 }
 
+/** Unset or empty: the default; else a count of at least 1. */
 function int(name: string, v: string | undefined, dflt: number): number {
-  if (v === undefined || v === "") return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got "${v}"`);
-  return n;
+  return v === undefined || v === "" ? dflt : parseCount(name, v, 1);
 }
 
-/** A port to listen on, 0 for any free one; unset or empty: undefined. */
+/** Unset or empty: undefined (off); else a port, 0 for any free one. */
 function listenPort(name: string, v: string | undefined): number | undefined {
-  if (v === undefined || v.trim() === "") return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name} must be a port from 0 (any free one) to 65535, got "${v}"`);
-  return n;
+  return v === undefined || v.trim() === "" ? undefined : parsePort(name, v, { anyFree: true });
 }
 
-function port(name: string, v: string | undefined, dflt: number): number {
-  const n = int(name, v, dflt);
-  if (n > 65535) throw new Error(`${name} must be a port from 1 to 65535, got "${v}"`);
-  return n;
+/** Unset or empty: the default, in seconds; else seconds or a duration. */
+function seconds(name: string, v: string | undefined, dflt: number): number {
+  return v === undefined || v === "" ? dflt : parseDuration(name, v, { bareSeconds: true }) / 1000;
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<FarmConfig> = {}): FarmConfig {
+/** @throws InvalidSettingError for a value its grammar refuses */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<FarmConfig> = {}, defaults: ConfigDefaults = {}): FarmConfig {
   const cfg: FarmConfig = {
     natsUrl: env.NATS_URL || undefined,
     creds: env.NATS_CREDS || undefined,
@@ -88,23 +97,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     password: env.NATS_PASSWORD || undefined,
     inboxPrefix: env.NATS_INBOX_PREFIX || undefined,
     dataDir: path.resolve(env.FARM_DATA_DIR || ".farm"),
-    logLevel: env.FARM_LOG_LEVEL || "info",
-    logPretty: flag(env.FARM_LOG_PRETTY),
+    logLevel: env.FARM_LOG_LEVEL || defaults.logLevel || "info",
+    logPretty: parseSwitch("FARM_LOG_PRETTY", env.FARM_LOG_PRETTY),
     replicas: int("FARM_REPLICAS", env.FARM_REPLICAS, 1),
     concurrency: int("FARM_CONCURRENCY", env.FARM_CONCURRENCY, os.availableParallelism()),
-    allowLocalRepos: flag(env.FARM_ALLOW_LOCAL_REPOS),
+    allowLocalRepos: parseSwitch("FARM_ALLOW_LOCAL_REPOS", env.FARM_ALLOW_LOCAL_REPOS),
     cloneUrlTemplate: env.FARM_CLONE_URL_TEMPLATE || "https://github.com/{owner}/{repo}.git",
     maxFileSize: int("FARM_MAX_FILE_SIZE", env.FARM_MAX_FILE_SIZE, 512 * 1024),
     lintThreadHeapMb: int("FARM_LINT_THREAD_HEAP_MB", env.FARM_LINT_THREAD_HEAP_MB, 768),
-    commitStallSeconds: int("FARM_COMMIT_STALL_TIMEOUT", env.FARM_COMMIT_STALL_TIMEOUT, 1800),
-    webPort: port("FARM_WEB_PORT", env.FARM_WEB_PORT, 8080),
+    commitStallSeconds: seconds("FARM_COMMIT_STALL_TIMEOUT", env.FARM_COMMIT_STALL_TIMEOUT, 1800),
+    webPort: listenPort("FARM_WEB_PORT", env.FARM_WEB_PORT) ?? 8080,
     webHost: env.FARM_WEB_HOST || "127.0.0.1",
     webToken: env.FARM_WEB_TOKEN || undefined,
-    webPublic: flag(env.FARM_WEB_PUBLIC),
+    webPublic: parseSwitch("FARM_WEB_PUBLIC", env.FARM_WEB_PUBLIC),
     webhookSecret: env.FARM_WEBHOOK_SECRET || undefined,
     gitlabToken: env.FARM_GITLAB_TOKEN || undefined,
     metricsPort: listenPort("FARM_METRICS_PORT", env.FARM_METRICS_PORT),
     metricsHost: env.FARM_METRICS_HOST || "127.0.0.1",
+    natsServer: env.FARM_NATS_SERVER || undefined,
+    asyncTraces: parseSwitch("FARM_ASYNC_TRACES", env.FARM_ASYNC_TRACES),
   };
   return { ...cfg, ...stripUndefined(overrides) };
 }
@@ -115,5 +126,5 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
 
 /** How a farm process connects to `natsUrl`, with the environment's credentials and inbox prefix. */
 export function connectOptionsFrom(cfg: FarmConfig, natsUrl: string, name?: string): ConnectOptions {
-  return { servers: natsUrl, name, creds: cfg.creds, user: cfg.user, password: cfg.password, inboxPrefix: cfg.inboxPrefix };
+  return { servers: natsUrl, name, creds: cfg.creds, user: cfg.user, password: cfg.password, inboxPrefix: cfg.inboxPrefix, asyncTraces: cfg.asyncTraces };
 }

@@ -64,7 +64,7 @@ export interface NatsServerOptions {
   storeDir?: string;
   /** Extra command-line arguments (e.g. `-c conf`). */
   args?: string[];
-  /** Binary. Default FARM_NATS_SERVER, else `nats-server` on PATH (or in /usr/sbin). */
+  /** Binary: a path, or a name looked up on PATH (and in /usr/sbin). Default `nats-server`; farm's processes pass FARM_NATS_SERVER. */
   bin?: string;
   /** Ms to wait for "Server is ready". Default 15000. */
   startTimeout?: number;
@@ -130,7 +130,7 @@ export class NatsServer {
   }
 
   async start(): Promise<void> {
-    const bin = findBinary(this.opts.bin ?? (process.env.FARM_NATS_SERVER || "nats-server"));
+    const bin = findBinary(this.opts.bin ?? "nats-server");
     mkdirSync(this.storeDir, { recursive: true });
     if (this.opts.pidFile) await reapOrphan(this.opts.pidFile, this.storeDir);
     // Checked after the reap: an orphan of this store may be the one holding the port.

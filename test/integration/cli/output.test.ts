@@ -198,7 +198,8 @@ describe("client commands against a running cluster", () => {
   });
 
   test("farm events --since prints what the EVENTS stream kept, each event once, then listens", async () => {
-    const child = cli.spawn(["events", "--since", "1h", "repo.analysis.completed"], nats);
+    // 1.5h: the duration grammar of farm status's windows.
+    const child = cli.spawn(["events", "--since", "1.5h", "repo.analysis.completed"], nats);
     await waitFor("the stored .completed events", () => [noisySha, ...shas].every((s) => child.stdout().includes(s)), 30_000);
     await child.stop("SIGTERM");
     const events = child
@@ -214,7 +215,7 @@ describe("client commands against a running cluster", () => {
   test("farm events --since refuses what is not a time", async () => {
     const r = await cli.run(["events", "--since", "yesterday-ish"], nats);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/--since must be a duration such as 90s, 10m, 2h, 1d, or a date/);
+    expect(r.stderr).toMatch(/--since must be a duration such as 90s, 10m, 1.5h, 1d, or a date, got "yesterday-ish"/);
   });
 
   test("farm replay --seq of an entry that does not exist names it and exits 2", async () => {

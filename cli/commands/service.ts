@@ -1,0 +1,38 @@
+/** `farm service <name>`: run one service until SIGTERM (the container entrypoint). */
+import { connectOptionsFrom } from "../../shared/runtime/config.js";
+import { connectPipeline } from "../../shared/pipeline/topology.js";
+import { ALL_SERVICE_NAMES, isServiceName, startServices, stopServices } from "../../services/index.js";
+import { startOperations } from "../../services/operations.js";
+import { commandContext, UsageError, type ConnectionFlags } from "../context.js";
+import { untilSignal } from "../signals.js";
+
+export async function serviceCommand(name: string, flags: ConnectionFlags) {
+  if (!isServiceName(name)) throw new UsageError(`unknown service "${name}": expected one of ${ALL_SERVICE_NAMES.join(", ")}`);
+  // A service logs what it does unless told otherwise.
+  const ctx = commandContext(flags, { logLevel: "info" });
+  if (!ctx.config.natsUrl) throw new UsageError("a service needs a cluster: pass --nats URL or set NATS_URL");
+  const farm = await connectPipeline({
+    ...connectOptionsFrom(ctx.config, ctx.config.natsUrl, `farm-${name}`),
+    replicas: ctx.config.replicas,
+    // The web app only reads (and queues requests): it creates no stream, so its NATS user needs no create rights.
+    ensureTopology: name !== "web",
+    log: ctx.log.child({ service: name }),
+  });
+  // A service that cannot start (the web app's bad address or port) must not leave the connection holding the process open.
+  const operations = await startOperations({ farm, config: ctx.config, log: farm.log }).catch(async (err: unknown) => {
+    await farm.close();
+    throw err;
+  });
+  const services = await startServices([name], { farm, config: ctx.config, log: farm.log }).catch(async (err: unknown) => {
+    await operations.close();
+    await farm.close();
+    throw err;
+  });
+  const stopped = untilSignal();
+  farm.log.info({ service: name, nats: ctx.config.natsUrl }, "service ready");
+  const sig = await stopped;
+  farm.log.info({ signal: sig }, "stopping");
+  await stopServices(services);
+  await operations.close();
+  await farm.close();
+}
