@@ -21,7 +21,8 @@ export type TestFarmOptions = Partial<FarmOptions> & { pipeline?: boolean };
 
 export function connectFarm(url: string, opts: TestFarmOptions = {}): Promise<Farm> {
   const { pipeline, ...rest } = opts;
-  const options = { servers: url, log: quietLog(opts.name), ...rest, queues: [JOBS_QUEUE, ...(opts.queues ?? [])] };
+  // A timeout in a failing test says where its request started.
+  const options = { servers: url, log: quietLog(opts.name), asyncTraces: true, ...rest, queues: [JOBS_QUEUE, ...(opts.queues ?? [])] };
   return pipeline ? connectPipeline(options) : Farm.connect(options);
 }
 

@@ -72,6 +72,7 @@ export async function startCluster(url: string, names: readonly ServiceName[], c
   const farm = await connectPipeline({
     servers: url,
     name: opts.name ?? "pipeline-test",
+    asyncTraces: true,
     user: config.user,
     password: config.password,
     inboxPrefix: config.inboxPrefix,
