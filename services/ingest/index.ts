@@ -1,12 +1,77 @@
-/** ingest: consumes `repo.new_sha` from its stream, so a publish during an outage is not lost. */
-import { Mirrors, redactUrl } from "../../shared/git/index.js";
-import type { Service, ServiceContext } from "../../shared/pipeline/service.js";
-import { openStores } from "../../shared/pipeline/stores/index.js";
+/**
+ * ingest: `repo.new_sha` in; one mirror per repo, blobs into the store, one
+ * manifest per commit out to the splitter. Consumed from its stream, so a
+ * publish during an outage is not lost. Identical requests (same repo, sha
+ * and history) while one is in flight are one analysis.
+ */
+import type { TaskContext } from "../../shared/fabric/worker.js";
+import { firstParentHistory, Mirrors, redactUrl, type RepoRef } from "../../shared/git/index.js";
+import { publishAnalysisEvent } from "../../shared/pipeline/announce.js";
 import { subjects } from "../../shared/pipeline/names.js";
-import { DEFAULT_MAX_ANALYSES, Ingest, redactNewShaPayload } from "./handlers.js";
+import type { Service, ServiceContext } from "../../shared/pipeline/service.js";
+import { openStores, type Objects, type ReportStore } from "../../shared/pipeline/stores/index.js";
+import { redactNewShaPayload, settleFailure } from "./failures.js";
+import { DEFAULT_MAX_ANALYSES, Joins, type JoinsOptions, type Run } from "./joins.js";
+import { planCommits, startedEvent } from "./plan.js";
+import { parseRequest } from "./request.js";
+import { Uploader } from "./upload.js";
 
 /** Requests in flight: the analyses plus as many again joining them (a join costs nothing but a slot). */
 const REQUESTS_IN_FLIGHT = 2 * DEFAULT_MAX_ANALYSES;
+
+export interface IngestDeps extends ServiceContext, JoinsOptions {
+  mirrors: Mirrors;
+  objects: Objects;
+  reports: ReportStore;
+}
+
+/** Counters of one ingest instance. */
+export interface IngestStats {
+  /** Analyses run: mirror, history, trees, uploads, manifests. */
+  analyses: number;
+  /** Requests that joined an identical one in flight instead of running again. */
+  joined: number;
+  /** Manifests the COMMITS stream dropped as copies (another instance's identical request, an earlier attempt's). */
+  duplicateManifests: number;
+}
+
+export class Ingest {
+  private readonly joins: Joins;
+  private readonly uploader: Uploader;
+
+  constructor(private readonly deps: IngestDeps) {
+    this.joins = new Joins(deps);
+    this.uploader = new Uploader(deps);
+  }
+
+  stats(): IngestStats {
+    return { ...this.joins.counts, ...this.uploader.counts };
+  }
+
+  /** Raw bytes in, so that even an undecodable payload gets its `.failed` event. */
+  onNewSha = async (raw: Uint8Array, ctx: TaskContext): Promise<void> => {
+    let req: RepoRef | undefined;
+    let run: Run | undefined;
+    try {
+      req = parseRequest(raw, ctx.headers, { allowLocal: this.deps.config.allowLocalRepos, cloneUrlTemplate: this.deps.config.cloneUrlTemplate });
+      run = this.joins.runOrJoin(req, ctx, (r, key, dedupeId) => this.analyze(r, key, ctx.id, dedupeId));
+      await run.done;
+    } catch (err) {
+      throw settleFailure(this.deps, err, ctx, { raw, req, run });
+    }
+  };
+
+  /** Mirror, history, plan, `.started`, then the commits uploaded and queued. */
+  private async analyze(req: RepoRef, key: string, requestId: string, dedupeId: string): Promise<void> {
+    // The clone url (credentials included) goes to git and nowhere else.
+    const mirror = await this.deps.mirrors.ensure(req.cloneUrl, req.sha);
+    const commits = await firstParentHistory(mirror, req.sha, req.history);
+    const plan = await planCommits(this.deps.reports, { requestId, repo: req.repo, repoKey: key }, mirror, commits);
+    publishAnalysisEvent(this.deps.farm.events, subjects.started, startedEvent(req, plan), requestId, req.sha);
+    const uploaded = await this.uploader.upload({ mirror, sha: req.sha, key, plan, dedupeId });
+    this.deps.log.info({ repo: req.repo, sha: req.sha, commits: plan.length, uploaded }, "commits queued");
+  }
+}
 
 export async function startIngest(ctx: ServiceContext): Promise<Service> {
   const { farm, config } = ctx;

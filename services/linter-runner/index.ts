@@ -1,9 +1,17 @@
-/** linter-runner: pulls lint batches, serves lint.file. Scale it out; it uses every core. */
+/**
+ * linter-runner: pulls lint batches, serves lint.file; contents from the blob
+ * store (never a clone), linted on every core, each (blob, config) result into
+ * the cache. Scale it out; it uses every core.
+ */
 import { LintPool } from "../../shared/lint/index.js";
 import type { Service, ServiceContext } from "../../shared/pipeline/service.js";
 import { openStores } from "../../shared/pipeline/stores/index.js";
 import { subjects } from "../../shared/pipeline/names.js";
-import { LinterRunner } from "./handlers.js";
+import type { LintBatch } from "../../shared/pipeline/contract.js";
+import { lintBatch } from "./batch.js";
+import { Contents } from "./contents.js";
+import { LintConfigs } from "./lint-configs.js";
+import { lintFile } from "./lint-file.js";
 
 /**
  * Young generation of a lint thread: big enough that most of a big file's
@@ -19,13 +27,16 @@ export async function startLinterRunner(ctx: ServiceContext): Promise<Service> {
     threads: config.concurrency,
     resourceLimits: { maxOldGenerationSizeMb: config.lintThreadHeapMb, maxYoungGenerationSizeMb: LINT_THREAD_YOUNG_MB },
   });
-  const runner = new LinterRunner({ ...ctx, objects, results, pool });
+  const deps = { ...ctx, results, pool, contents: new Contents(objects), configs: new LintConfigs(objects) };
   const workers = [
     // Two batches per thread keep every thread busy while the next batch's contents arrive.
     // A short ack wait (heartbeats every 5 s keep long batches ours): the batches of a
     // runner that died are redelivered to the others within 15 s, not a minute.
-    await farm.worker(subjects.lintBatch, runner.onBatch, { concurrency: config.concurrency * 2, ackWait: 15_000 }),
-    await farm.worker(subjects.lintFile, runner.onLintFile, { consumeQueue: false, concurrency: config.concurrency }),
+    await farm.worker(subjects.lintBatch, (batch: LintBatch) => lintBatch(deps, batch), { concurrency: config.concurrency * 2, ackWait: 15_000 }),
+    await farm.worker(subjects.lintFile, (q: { path?: unknown; content?: unknown }) => lintFile(deps, q), {
+      consumeQueue: false,
+      concurrency: config.concurrency,
+    }),
   ];
   return {
     name: "linter-runner",

@@ -1,9 +1,101 @@
-/** splitter: commit manifests in, lint batches and commit file lists out. */
+/**
+ * splitter: a commit's manifest in; the lintable files, each with its
+ * effective config id; every (blob, config) not in the result cache packed
+ * into batches for the linter-runners; the full file list to the aggregator.
+ */
+import type { TaskContext } from "../../shared/fabric/worker.js";
+import { entryKind, isLintable, isRegularFile } from "../../shared/lint/lintable.js";
+import { DEFAULT_PLAN_BUDGET_MS, DEFAULT_PLAN_SLICE, PlanCache, planRepoLintAsync, reportLinterVersions } from "../../shared/lint/index.js";
+import { isFinalFailure } from "../../shared/pipeline/announce.js";
+import type { CommitManifest, FileRef, ManifestEntry, SplitStats } from "../../shared/pipeline/contract.js";
+import { metricsOf } from "../../shared/pipeline/metrics.js";
+import { objectNames, subjects } from "../../shared/pipeline/names.js";
 import type { Service, ServiceContext } from "../../shared/pipeline/service.js";
-import { openStores } from "../../shared/pipeline/stores/index.js";
-import { subjects } from "../../shared/pipeline/names.js";
-import { Splitter } from "./handlers.js";
+import { openStores, type Objects, type ResultCache } from "../../shared/pipeline/stores/index.js";
+import type { BatchOptions } from "./batches.js";
+import { giveUpCommit, sendCommitFiles } from "./commit-files.js";
+import { ConfigFiles } from "./config-files.js";
+import { LintQueue } from "./queue.js";
+import { Verdicts } from "./verdicts.js";
 
+export interface SplitterDeps extends ServiceContext, BatchOptions {
+  objects: Objects;
+  results: ResultCache;
+  /** Ms of planning work one commit may take before it is given up (`.failed`). Default DEFAULT_PLAN_BUDGET_MS (30 000). */
+  planBudgetMs?: number;
+  /** Paths planned between two yields to the event loop. Default DEFAULT_PLAN_SLICE (1000). */
+  planSlice?: number;
+}
+
+export class Splitter {
+  private readonly configFiles: ConfigFiles;
+  private readonly verdicts = new Verdicts();
+  private readonly lintQueue: LintQueue;
+  /** Commits with the same configuration files plan each path once. */
+  private readonly plans = new PlanCache();
+  /**
+   * A tree entry's file reference, one object for as long as the entry is
+   * (a history's unchanged entries are the same objects): the file table's
+   * unchanged chunks are then known without encoding them.
+   */
+  private readonly refs = new WeakMap<ManifestEntry, FileRef>();
+
+  constructor(private readonly deps: SplitterDeps) {
+    this.configFiles = new ConfigFiles(deps.objects);
+    this.lintQueue = new LintQueue(deps);
+  }
+
+  onManifest = async (m: CommitManifest, ctx: TaskContext): Promise<SplitStats> => {
+    try {
+      return await this.split(m, ctx);
+    } catch (err) {
+      if (isFinalFailure(err, ctx)) await giveUpCommit(this.deps, m, (err as Error).message, ctx);
+      throw err;
+    }
+  };
+
+  private async split(m: CommitManifest, ctx: TaskContext): Promise<SplitStats> {
+    const tree = await this.deps.objects.tables.get<ManifestEntry>(m.manifest);
+    if (!tree) throw new Error(`manifest ${m.manifest} is not in the object store yet`);
+    const notRegular = new Map(tree.filter((e) => !isRegularFile(e.mode)).map((e) => [e.path, entryKind(e.mode)]));
+    const paths = tree.map((e) => e.path);
+    const plan = await planRepoLintAsync(
+      { paths, contents: await this.configFiles.of(tree, notRegular), notRegular },
+      {
+        budgetMs: this.deps.planBudgetMs ?? DEFAULT_PLAN_BUDGET_MS,
+        sliceSize: this.deps.planSlice ?? DEFAULT_PLAN_SLICE,
+        signal: ctx.signal,
+        cache: this.plans,
+      },
+    );
+    const byPath = new Map(tree.map((e) => [e.path, e]));
+    const files = plan.files.filter((f) => isLintable(byPath.get(f.path)!, this.deps.config.maxFileSize));
+    for (const id of new Set(files.map((f) => f.configId))) this.verdicts.check(id, plan.configs.get(id)!);
+    const refs: FileRef[] = files.map((f) => this.refOf(byPath.get(f.path)!, f.configId));
+
+    const queued = await this.lintQueue.queue(refs, byPath, plan.configs);
+    const stats: SplitStats = { files: refs.length, cacheHits: refs.length - queued, queued };
+    const filesObject = await this.deps.objects.tables.put(objectNames.files(m.repoKey, m.sha), objectNames.chunks(m.repoKey), refs, (r) => r.path);
+    const linters = reportLinterVersions(new Set(files.map((f) => f.config.linters).flat()));
+    const { notes } = plan.settings;
+    await sendCommitFiles(this.deps, m, { tree: m.manifest, files: filesObject, linters, stats, ...(notes.length > 0 ? { notes } : {}) });
+    // Counted once the commit is split: a hit is a file not queued (its result cached, or on its way for another commit).
+    const metrics = metricsOf(this.deps);
+    metrics.resultCacheHits.inc(stats.cacheHits);
+    metrics.resultCacheMisses.inc(stats.queued);
+    return stats;
+  }
+
+  private refOf(entry: ManifestEntry, configId: string): FileRef {
+    const known = this.refs.get(entry);
+    if (known?.configId === configId) return known;
+    const ref: FileRef = { path: entry.path, blob: entry.blob, configId };
+    this.refs.set(entry, ref);
+    return ref;
+  }
+}
+
+/** splitter: commit manifests in, lint batches and commit file lists out. */
 export async function startSplitter(ctx: ServiceContext): Promise<Service> {
   const { farm } = ctx;
   const { objects, results } = ctx.stores ?? (await openStores(farm.nc));

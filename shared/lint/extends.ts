@@ -82,3 +82,23 @@ export function namedExtends(contents: ReadonlyMap<string, string>): Set<string>
 export function extendedConfigPaths(paths: ReadonlySet<string>, contents: ReadonlyMap<string, string>): string[] {
   return [...namedExtends(contents)].filter((p) => !JS_CONFIG.test(p) && paths.has(p) && !contents.has(p));
 }
+
+/**
+ * Adds to `contents` the texts of the commit's data files (`paths`) that the
+ * relative `extends` of its configs name, and those extend, MAX_EXTENDS_ROUNDS
+ * deep; `read` gives texts by path. Returns the paths added, in the order read.
+ */
+export async function readExtended(
+  paths: ReadonlySet<string>,
+  contents: Map<string, string>,
+  read: (paths: string[]) => Promise<ReadonlyMap<string, string>>,
+): Promise<string[]> {
+  const added: string[] = [];
+  for (let round = 0; round < MAX_EXTENDS_ROUNDS; round++) {
+    const next = extendedConfigPaths(paths, contents);
+    if (next.length === 0) break;
+    for (const [p, text] of await read(next)) contents.set(p, text);
+    added.push(...next);
+  }
+  return added;
+}

@@ -24,7 +24,9 @@ export {
   repoConfigPaths,
 } from "./settings.js";
 export type { FarmJson, RepoLintSettings, RepoSettingsInput } from "./settings.js";
-export { extendedConfigPaths, MAX_EXTENDS_ROUNDS } from "./extends.js";
+export { extendedConfigPaths, MAX_EXTENDS_ROUNDS, readExtended } from "./extends.js";
+export { ConfigTexts, DEFAULT_CACHED_TEXT_BYTES, DEFAULT_CONFIG_TEXTS } from "./config-texts.js";
+export type { ConfigTextsOptions, ReadBlobs } from "./config-texts.js";
 export {
   DEFAULT_LINTERS,
   ENGINE_CONFIG_VERSION,

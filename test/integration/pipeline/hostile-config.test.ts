@@ -24,7 +24,7 @@ import type { CommitFiles, CommitManifest, LintBatch, ManifestEntry } from "../.
 import { Objects, ResultCache } from "../../../shared/pipeline/stores/index.js";
 import { objectNames, queueSubject, subjects } from "../../../shared/pipeline/names.js";
 import type { TaskContext } from "../../../shared/fabric/worker.js";
-import { Splitter } from "../../../services/splitter/handlers.js";
+import { Splitter } from "../../../services/splitter/index.js";
 import { spawnService, type Child } from "../../harness/children.js";
 import { quietLog } from "../../harness/farms.js";
 import { TestRepo } from "../../harness/git.js";

@@ -13,7 +13,7 @@ import path from "node:path";
 import { Kvm } from "@nats-io/kv";
 import { pack } from "msgpackr";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Ingest, type IngestStats } from "../../../services/ingest/handlers.js";
+import { Ingest, type IngestStats } from "../../../services/ingest/index.js";
 import { Mirrors } from "../../../shared/git/index.js";
 import { createLogger } from "../../../shared/fabric/logger.js";
 import { Objects, ReportStore, ResultCache } from "../../../shared/pipeline/stores/index.js";
