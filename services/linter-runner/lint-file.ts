@@ -3,7 +3,7 @@ import { encode } from "../../shared/fabric/codec.js";
 import { ErrorCodes, PermanentError } from "../../shared/fabric/errors.js";
 import { maxBody } from "../../shared/fabric/limits.js";
 import { defaultFileConfig, type LintPool } from "../../shared/lint/index.js";
-import { stripCached, withLineHashes, type LintMessage } from "../../shared/pipeline/report.js";
+import { stripCached, withLineHashes } from "../../shared/pipeline/report.js";
 import type { IncomingRequest, ReplyOf } from "../../shared/pipeline/request.js";
 import type { ServiceContext } from "../../shared/pipeline/service.js";
 import { countLinted } from "./metrics.js";
