@@ -2,7 +2,7 @@
  * `farm status`: is the farm healthy, and how far behind is it? Streams and
  * consumers (pending, ack-pending, redelivered), the dead letters, the live
  * instances of each service, the analyses in flight. Exit 1 when a service
- * has no live instance or dead letters were stored recently (the README's
+ * has no live instance or dead letters were stored recently (docs/operations.md's
  * "Operations" says exactly when); `--watch` keeps looking.
  */
 import { queueDepths, type ConsumerStatus, type StreamStatus } from "../../shared/pipeline/depths.js";
@@ -32,7 +32,7 @@ export interface StatusFlags extends ConnectionFlags {
   inFlightWindow: Duration;
 }
 
-// ---- the snapshot: the JSON of `farm status --json` (documented in the README; add fields, never rename) ----
+// ---- the snapshot: the JSON of `farm status --json` (documented in docs/operations.md; add fields, never rename) ----
 
 export type { ConsumerStatus, StreamStatus };
 

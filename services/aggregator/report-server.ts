@@ -33,7 +33,7 @@ export class ReportServer {
    * `report.get`: `{repo, sha, format?}` → the report (or SARIF), or `{error}`.
    * An answer too big for one message is put whole (JSON) in the object store
    * and answered as `{repo, sha, object: {bucket, name}, size, parts}`; the same
-   * request with `object` and `part` answers that part (README, "report.get"),
+   * request with `object` and `part` answers that part (docs/contract.md, "report.get"),
    * so a client allowed only report.get can read it too.
    */
   onReportGet: RequestHandler<"report.get"> = async (q) => {

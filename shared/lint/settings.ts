@@ -243,7 +243,7 @@ export function loadRepoSettings(input: RepoSettingsInput): RepoLintSettings {
     throw new LintUnsupportedError(`trusted repo ESLint configs are not implemented (${anyCode.join(", ")})`);
   }
   const codeConfigs = paths.filter((p) => ESLINT_CODE_CONFIG.test(posix.basename(p)));
-  // Flat configs are JavaScript: farm does not read them, even a "static" one (see README).
+  // Flat configs are JavaScript: farm does not read them, even a "static" one (see docs/linting.md).
   if (codeConfigs.length > 0) notes.push(`not executed (repo JavaScript configs are code): ${codeConfigs.join(", ")}`);
   const eslintrc = new EslintrcSettings(paths, get, linterVersions().eslint);
   notes.push(...eslintrc.notes);

@@ -1,7 +1,7 @@
 /**
  * The contract: every message between the services and every event they
  * publish, declared once (see the data flow in docs/ARCHITECTURE.md; the wire
- * contract is the README's "Subjects"). Large lists travel as object-store references.
+ * contract is docs/contract.md). Large lists travel as object-store references.
  */
 import type { TreeEntry } from "../git/objects.js";
 import type { LintMessage, Report, ReportSummary } from "./report.js";
@@ -165,7 +165,7 @@ export type AnalysisEvent = AnalysisEvents[AnalysisEventSubject] & { id: string 
  */
 export type Unchecked<E> = { [K in keyof E]?: unknown };
 
-// ---- the history API (request-reply, JSON; public: the README's "Subjects") --------------
+// ---- the history API (request-reply, JSON; public: docs/contract.md) --------------
 
 /** Errors, warnings and lintable files of one commit. */
 export interface SummaryCounts {
@@ -274,7 +274,7 @@ export interface HistoryFileReply {
   binary: boolean;
 }
 
-// ---- report.get and lint.file (request-reply, JSON; public: the README's "Subjects") -----
+// ---- report.get and lint.file (request-reply, JSON; public: docs/contract.md) -----
 
 /** `report.get`: a commit's report. */
 export interface ReportQuery {

@@ -86,7 +86,7 @@ export interface ReportFile {
   messages: LintMessage[];
 }
 
-/** The public report (the README's "Subjects": `report.get`; docs/ARCHITECTURE.md for how it is assembled). */
+/** The public report (docs/contract.md: `report.get`; docs/ARCHITECTURE.md for how it is assembled). */
 export interface Report {
   repo: string;
   sha: string;

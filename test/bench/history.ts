@@ -23,7 +23,7 @@
  *   one commit per release, built once from the npm registry;
  * - mocha: mocha's real history (3,044 first-parent commits up to e6b9ee77),
  *   cloned once from a git bundle (FARM_MOCHA_BUNDLE, default <project>/../shared/bench/mocha.bundle).
- * Results and how to read them: README.md, "Benchmarks".
+ * Results and how to read them: docs/benchmarks.md.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";

@@ -29,7 +29,7 @@ export class RepoIndex {
 
   /** Every analysed repository, the most recently active (newest commit date) first. */
   async list(): Promise<RepoOverview[]> {
-    // The stream's subject list, not kv.keys(): no consumer (see ARCHITECTURE.md, "Objects"), one request per page.
+    // The stream's subject list, not kv.keys(): no consumer (see docs/ARCHITECTURE.md, "Storage model"), one request per page.
     const stream = `KV_${buckets.state}`;
     const prefix = `$KV.${buckets.state}.`;
     const si = await this.jsm.streams.info(stream, { subjects_filter: `${prefix}${kvKeys.repoPrefix}.>` });

@@ -27,7 +27,7 @@ import { repoRoot } from "../../harness/deploy.js";
 const deploy = (...p: string[]) => path.join(repoRoot, "deploy", ...p);
 const tmp = useTempDir("farm-deploy-monitoring-");
 
-/** farm's own metric names (shared/pipeline/metrics.ts; the README's "Operations" lists them). */
+/** farm's own metric names (shared/pipeline/metrics.ts; docs/operations.md lists them). */
 const FARM_METRICS = [
   "farm_tasks_total",
   "farm_tasks_redelivered_total",

@@ -1,7 +1,7 @@
 /**
  * A report far larger than one NATS message (1 MB): its file's result spills
  * from the KV cache to the object store, and report.get answers with a
- * reference to the whole JSON in the object store (README, "report.get"),
+ * reference to the whole JSON in the object store (docs/contract.md, "report.get"),
  * which a plain NATS client reads with the object-store API, or part by part
  * through report.get itself.
  */

@@ -1,4 +1,4 @@
-/** Exit codes and the one-line message of the errors the CLI meets (README, "Command line"). */
+/** Exit codes and the one-line message of the errors the CLI meets (docs/cli.md, "Exit codes"). */
 import { errors as natsErrors } from "@nats-io/transport-node";
 import { describe, expect, test } from "vitest";
 import { EXIT, errorLine, exitCodeOf, UsageError } from "../../../cli/context.js";
