@@ -1,6 +1,6 @@
 /**
  * The pipeline suite's oracle: ESLint run directly on a commit's checkout,
- * configured from ARCHITECTURE.md's "Default linting" (not from the engine),
+ * configured from farm's documented default linting (not from the engine),
  * to hold each report against. The pipeline itself: test/harness/pipeline.ts.
  */
 import { readdirSync, readFileSync } from "node:fs";
@@ -26,7 +26,7 @@ export interface OracleMessage {
 }
 
 /**
- * ARCHITECTURE.md "Default linting", written from the document, not from the
+ * farm's documented default linting, written from its description, not from the
  * engine: recommended + latest syntax + Node globals; sourceType by Node's
  * rules (.mjs/.mts module, .cjs/.cts commonjs, others per the nearest
  * package.json "type"); typescript-eslint recommended for TypeScript files.
