@@ -1,8 +1,8 @@
 /**
  * A real browser for tests: Debian's chromium (/usr/bin/chromium, installed by
- * .ci/run) driven by playwright-core, with the flags this machine needs (see
- * ../shared/NOTES.md: without the background-networking ones Chromium's own
- * connections are refused by the closed network and it stalls). Each page
+ * .ci/run) driven by playwright-core, with the flags a machine without a
+ * display or open network needs (without the background-networking ones
+ * Chromium's own connections are refused by a closed network and it stalls). Each page
  * records what a person would not want to see: console errors, uncaught
  * exceptions, dialogs (an XSS test asserts none fired) and requests that leave
  * the machine (the pages make no third-party requests).
@@ -18,7 +18,9 @@ export const CHROMIUM = process.env.FARM_TEST_CHROMIUM ?? "/usr/bin/chromium";
 export const SCREENSHOT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../test-artifacts/screenshots");
 
 /**
- * The NOTES.md flags. `--user-data-dir` is not among them: playwright refuses it
+ * Headless, no sandbox (tests may run as root), no GPU, and none of Chromium's own
+ * connections (QUIC, component updates, sync, background networking), which a
+ * closed network refuses. `--user-data-dir` is not among them: playwright refuses it
  * in `launch()` and instead passes a fresh one of its own in the temp dir on
  * every launch (removed on close), so each run starts from an empty profile.
  */

@@ -17,7 +17,7 @@
 #    HEALTHCHECK) and must stop cleanly on SIGTERM.
 # The pod, the containers and every image it built are removed on exit, failure included.
 #
-# Needs root (podman with runc and cgroupfs, see ../shared/NOTES.md); installs podman,
+# Needs root (podman with runc and the cgroupfs manager: crun fails on the cgroups of machines like CI's); installs podman,
 # runc, catatonit and debootstrap with apt-get when missing (.ci/run runs it). Network: the npm registry and Debian's
 # mirror during the build only (--network host); the test traffic stays in the pod.
 set -euo pipefail

@@ -1,11 +1,17 @@
 /**
  * The oracle for farm's reading of legacy ESLint configuration: ESLint 8.57
  * (the last release that reads `.eslintrc*` itself; installed as the `eslint8`
- * alias) run with `useEslintrc: true` on a checkout of real commits of mocha's
- * history (`.eslintrc.yml` with env, overrides, anchors, `.eslintignore`), and
- * farm's planner + lint engine on the same commit's tree (config files read
- * from git objects, as the splitter reads blobs). Messages must be equal file
- * by file.
+ * alias) run with `useEslintrc: true` on a checkout, and farm's planner + lint
+ * engine on the same commit's tree (config files read from git objects, as the
+ * splitter reads blobs). Messages must be equal file by file.
+ *
+ * The commits: three eras of mocha's `.eslintrc.yml` and `.eslintignore`
+ * (fixtures/mocha-eras: env, overrides by glob, YAML anchors, globals, negated
+ * ignores, unbundled extends and parser), each in a repository this test builds
+ * from the registry's packages of that era: mocha's own files (bin/, lib/, its
+ * root) from `mocha@<era>`, and a test/ folder (a hundred-odd test files, `.mjs`
+ * among them, and a fixture that does not parse) from pino's package, so the
+ * test overrides (env mocha, `expect` global, ESM) have files to apply to.
  *
  * What the oracle's checkout changes before ESLint 8 runs, and why: ESLint 8
  * refuses to start when an `extends`, `plugins` or `parser` package is missing,
@@ -14,32 +20,37 @@
  * each): unbundled `extends`, `plugins`, `parser`, plugin rules. Farm itself reads
  * the unmodified files.
  *
- * Rules excluded from the comparison: none are needed for these commits (mocha's
- * own rules exist in both versions with the same meaning). Had a config extended
+ * Rules excluded from the comparison: none are needed (these configs' rules exist
+ * in both versions with the same meaning). Had a config extended
  * `eslint:recommended`, the rules whose membership differs between 8.57 and
  * @eslint/js 10 (e.g. no-extra-semi, no-mixed-spaces-and-tabs, no-inner-declarations
  * out; no-unused-private-class-members, no-constant-binary-expression in) would be.
- * Parse errors (ruleId null) are compared by position only: espree's wording changed.
  * Excluded from farm's side, as ESLint 10 behaviour rather than configuration: "Rule X is
  * already configured by another configuration comment" (ESLint 9+ reports a second inline
  * `/* eslint rule: … *\/` for the same rule; ESLint 8 silently took the last one).
  */
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
-import { LintEngine, planRepoLint, repoConfigPaths } from "../../../shared/lint/index.js";
-import { ESLint8, type Message8 } from "../../harness/eslint8.js";
+import { planRepoLint, repoConfigPaths } from "../../../shared/lint/index.js";
+import { eslint8Messages, farmMessages } from "../../harness/eslint8.js";
+import { TestRepo } from "../../harness/git.js";
+import { unpackNpmPackage } from "../../harness/npm-package.js";
 
-/** The mocha history (a git bundle in the steering folder beside the project, as the benchmarks use it): FARM_MOCHA_BUNDLE to say where else. */
-const BUNDLE = path.resolve(process.env.FARM_MOCHA_BUNDLE || path.join(import.meta.dirname, "../../../../shared/bench/mocha.bundle"));
+const ERAS_DIR = path.join(import.meta.dirname, "fixtures/mocha-eras");
 /**
- * Three eras of mocha's .eslintrc.yml: the last one (2024), 2021, 2020. (Its 2018 ones say `expect: no`,
- * which ESLint 8 refuses outright: no oracle there.)
+ * mocha's releases whose configs fixtures/mocha-eras holds: 2020 (ES5, no `es6` env), 2021, 2024; and
+ * rules each era's messages must hold, so that its configs' rules are seen to run on both sides.
  */
-const COMMITS = ["8317f902^", "c17dd8c8", "2a1b6372"];
+const ERAS = [
+  { version: "7.0.1", rules: ["(parse)", "strict"] },
+  { version: "9.0.1", rules: ["(parse)", "no-undef", "strict"] },
+  { version: "10.3.0", rules: ["(parse)", "no-undef", "strict"] },
+];
+/** The test/ folder's source: a package that publishes its tests. */
+const TESTS_PACKAGE = "pino@10.4.0";
 
 const DUPLICATE_INLINE = /is already configured by another configuration comment/;
 const BUNDLED_EXTENDS = new Set(["eslint:recommended", "eslint:all"]);
@@ -55,65 +66,50 @@ function withoutUnbundled(config: Record<string, unknown>): Record<string, unkno
   return out;
 }
 
-const key = (m: Message8) => `${m.line}:${m.column} ${m.severity} ${m.ruleId ?? "(parse)"} ${m.ruleId ? m.message : ""}`;
-
-let repo: string;
-let totalMessages = 0;
+let work: string;
 beforeAll(() => {
-  if (!existsSync(BUNDLE)) throw new Error(`the mocha history is not at ${BUNDLE}: set FARM_MOCHA_BUNDLE to ../shared/bench/mocha.bundle's path`);
-  repo = mkdtempSync(path.join(tmpdir(), "farm-oracle-"));
-  execFileSync("git", ["clone", "-q", BUNDLE, path.join(repo, "git")]);
+  work = mkdtempSync(path.join(tmpdir(), "farm-oracle-"));
 });
 afterAll(() => {
-  rmSync(repo, { recursive: true, force: true });
-  // Mocha's code is clean under its own rules: few messages, but some (its rules do run, on both sides).
-  expect(totalMessages).toBeGreaterThan(0);
+  rmSync(work, { recursive: true, force: true });
 });
 
-describe("legacy ESLint configuration: farm against ESLint 8.57 on mocha's history", () => {
-  for (const sha of COMMITS) {
-    test(`${sha}: the same files linted and the same messages, file by file`, { timeout: 240_000 }, async () => {
-      const git = (...args: string[]) => execFileSync("git", ["-C", path.join(repo, "git"), ...args], { encoding: "utf8", maxBuffer: 1 << 28 });
-      const checkout = path.join(repo, sha.replace(/\W/g, "_"));
-      mkdirSync(checkout);
-      execFileSync("sh", ["-c", `git -C "$1" archive "$2" | tar -x -C "$3"`, "sh", path.join(repo, "git"), sha, checkout]);
+describe("legacy ESLint configuration: farm against ESLint 8.57 on three eras of mocha's configs and code", () => {
+  for (const { version: era, rules } of ERAS) {
+    test(`mocha@${era}'s era: the same files linted and the same messages, file by file`, { timeout: 240_000 }, async () => {
+      const repo = new TestRepo(path.join(work, era));
+      unpackNpmPackage(`mocha@${era}`, repo.dir);
+      unpackNpmPackage(TESTS_PACKAGE, path.join(repo.dir, "test"), "test");
+      repo.write({
+        ".eslintrc.yml": readFileSync(path.join(ERAS_DIR, era, "eslintrc.yml")),
+        ".eslintignore": readFileSync(path.join(ERAS_DIR, era, "eslintignore")),
+      });
+      const sha = repo.commit(`mocha ${era} with ${TESTS_PACKAGE}'s tests`);
 
       // Farm: the tree and the unmodified config files, from git objects.
-      const paths = git("ls-tree", "-r", "-z", "--name-only", sha).split("\0").filter(Boolean);
-      const contents = new Map(repoConfigPaths(paths).map((p) => [p, git("show", `${sha}:${p}`)]));
-      const plan = planRepoLint({ paths, contents });
+      const show = (p: string) => repo.gitBuffer("show", `${sha}:${p}`).toString("utf8");
+      const paths = repo.git("ls-tree", "-r", "-z", "--name-only", sha).split("\0").filter(Boolean);
+      const plan = planRepoLint({ paths, contents: new Map(repoConfigPaths(paths).map((p) => [p, show(p)])) });
       expect(plan.settings.notes.join("\n")).toMatch(/ESLint configs farm does not bundle, not applied: .*\.eslintrc\.yml/);
 
-      // The oracle: the checkout's configs without what farm documents it drops.
-      for (const p of paths.filter((x) => /(^|\/)\.eslintrc\.ya?ml$/.test(x))) {
-        const file = path.join(checkout, p);
-        writeFileSync(file, stringifyYaml(withoutUnbundled(parseYaml(readFileSync(file, "utf8")) as Record<string, unknown>)));
-      }
-      const results = await new ESLint8({ cwd: checkout, useEslintrc: true }).lintFiles(["."]);
-      const oracle = new Map(results.map((r) => [path.relative(checkout, r.filePath), r.messages.map(key).sort()]));
+      // The oracle: a checkout whose configs lose what farm documents it drops.
+      const checkout = repo.checkout(sha, path.join(work, `${era}-checkout`));
+      const rc = path.join(checkout, ".eslintrc.yml");
+      writeFileSync(rc, stringifyYaml(withoutUnbundled(parseYaml(readFileSync(rc, "utf8")) as Record<string, unknown>)));
+      const oracle = await eslint8Messages(checkout);
 
       // Same files: every .js file ESLint 8 lints farm lints, and the other way round (ignores, dotfiles).
       const farmJs = plan.files.map((f) => f.path).filter((p) => p.endsWith(".js"));
       expect(farmJs.sort()).toEqual([...oracle.keys()].filter((p) => p.endsWith(".js")).sort());
+      // Both halves of the tree are compared: mocha's code and the tests its overrides are for (.mjs ones included).
+      expect([...oracle.keys()].filter((p) => p.startsWith("lib/")).length).toBeGreaterThan(40);
+      expect([...oracle.keys()].filter((p) => p.startsWith("test/") && p.endsWith(".mjs")).length).toBeGreaterThan(3);
 
-      const engine = new LintEngine();
-      const byPath = new Map(plan.files.map((f) => [f.path, f]));
-      const farm = new Map<string, string[]>();
-      for (const file of oracle.keys()) {
-        const f = byPath.get(file)!;
-        const ms = await engine.lintFile({ path: file, content: git("show", `${sha}:${file}`), config: f.config });
-        farm.set(
-          file,
-          ms
-            .filter((m) => !(m.ruleId === null && DUPLICATE_INLINE.test(m.message)))
-            .map((m) => key(m as Message8))
-            .sort(),
-        );
-      }
-      const messages = [...oracle.values()].reduce((n, ms) => n + ms.length, 0);
-      console.log(`${sha}: ${oracle.size} files, ${messages} messages from ESLint 8.57`);
+      const farm = await farmMessages(plan, oracle.keys(), show, (m) => m.ruleId === null && DUPLICATE_INLINE.test(m.message));
+      const messages = [...oracle.values()].flat();
+      console.log(`mocha@${era}: ${oracle.size} files, ${messages.length} messages from ESLint 8.57`);
       expect(oracle.size).toBeGreaterThan(100); // the comparison compares something
-      totalMessages += messages;
+      expect([...new Set(messages.map((m) => m.split(" ")[2]))]).toEqual(expect.arrayContaining(rules));
       expect(Object.fromEntries(farm)).toEqual(Object.fromEntries(oracle));
     });
   }

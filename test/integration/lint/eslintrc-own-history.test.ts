@@ -20,8 +20,8 @@ import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { LintEngine, planRepoLint, repoConfigPaths } from "../../../shared/lint/index.js";
-import { ESLint8, type Message8 } from "../../harness/eslint8.js";
+import { planRepoLint, repoConfigPaths } from "../../../shared/lint/index.js";
+import { eslint8Messages, farmMessages } from "../../harness/eslint8.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../../..");
 /** The web app (issue 14) and the first commit of the services: 200 and 60-odd TypeScript files. */
@@ -54,7 +54,6 @@ const ESLINTRC_8 = {
   ],
 };
 
-const key = (m: Message8) => `${m.line}:${m.column} ${m.severity} ${m.ruleId ?? "(parse)"} ${m.ruleId ? m.message : ""}`;
 const git = (...args: string[]) => execFileSync("git", ["-C", ROOT, ...args], { encoding: "utf8", maxBuffer: 1 << 28 });
 
 let work: string;
@@ -90,22 +89,10 @@ describe("legacy ESLint configuration: farm against ESLint 8.57 on farm's own hi
       // Nothing of this config is left out: no note about it (a flat eslint.config.mjs, where there is one, is).
       expect(plan.settings.notes.filter((n) => n.includes(".eslintrc"))).toEqual([]);
 
-      const results = await new ESLint8({ cwd: checkout, useEslintrc: true }).lintFiles(["."]);
-      const oracle = new Map(results.map((r) => [path.relative(checkout, r.filePath), r.messages.map(key).sort()]));
+      const oracle = await eslint8Messages(checkout);
       expect(plan.files.map((f) => f.path).sort()).toEqual([...oracle.keys()].sort());
 
-      const engine = new LintEngine();
-      const farm = new Map<string, string[]>();
-      for (const f of plan.files) {
-        const ms = await engine.lintFile({ path: f.path, content: show(f.path), config: f.config });
-        farm.set(
-          f.path,
-          ms
-            .filter((m) => !EXTENSION_RULES.includes(m.ruleId ?? ""))
-            .map((m) => key(m as Message8))
-            .sort(),
-        );
-      }
+      const farm = await farmMessages(plan, oracle.keys(), show, (m) => EXTENSION_RULES.includes(m.ruleId ?? ""));
       const messages = [...oracle.values()].reduce((n, ms) => n + ms.length, 0);
       console.log(`${sha}: ${oracle.size} files, ${messages} messages from ESLint 8.57`);
       expect(oracle.size).toBeGreaterThan(50);

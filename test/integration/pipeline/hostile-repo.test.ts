@@ -23,16 +23,10 @@ import { startGitHttpServer, type GitHttpServer } from "../../harness/git-http-s
 import { LEAK, SECRET, TOKEN } from "../../harness/credentials.js";
 import { filesMatching } from "../../harness/files.js";
 import { git, TestRepo, trustCertificate } from "../../harness/git.js";
-import { testConfig, usePipeline } from "../../harness/pipeline.js";
+import { closePipelines, startPipeline, testConfig, usePipeline, type AnalysisEvent, type Pipeline } from "../../harness/pipeline.js";
 import { waitFor } from "../../harness/wait.js";
 
-/** Every line every service logged (JSON, as production writes it). */
-const logLines: string[] = [];
-// The services log at debug into memory, through the production logger (and its redaction).
-const env = usePipeline({
-  prefix: "farm-hostile-",
-  log: createLogger({ level: "debug", name: "hostile", destination: { write: (s: string) => void logLines.push(s) } }),
-});
+const env = usePipeline({ prefix: "farm-hostile-" });
 
 const ingestStats = () => env.cluster.services.find((s) => s.name === "ingest")!.stats!() as unknown as IngestStats;
 /** The `.completed` events of `sha` since event number `after`. */
@@ -40,16 +34,35 @@ const completedOf = (sha: string, after: number) => env.client.events.slice(afte
 /** Messages the COMMITS stream ever stored: one per queued manifest. */
 const manifestsQueued = async () => (await env.cluster.farm.jsm.streams.info("COMMITS")).state.last_seq;
 
-/** Every key of farm's KV buckets and every object name of its store. */
-async function storedNames(): Promise<string[]> {
+/** Every key of a pipeline's KV buckets and every object name of its store. */
+async function storedNames(p: Pipeline): Promise<string[]> {
   const names: string[] = [];
   for (const bucket of Object.values(buckets)) {
-    const kv = await new Kvm(env.cluster.farm.nc).open(bucket);
+    const kv = await new Kvm(p.cluster.farm.nc).open(bucket);
     for await (const k of await kv.keys()) names.push(k);
   }
-  const objects = await Objects.open(env.cluster.farm.nc);
+  const objects = await Objects.open(p.cluster.farm.nc);
   for (const info of await objects.store.list()) names.push(info.name);
   return names;
+}
+
+/** `repo` with `user:<SECRET>@` in it. */
+const withSecret = (repo: string) => repo.replace("://", `://user:${SECRET}@`);
+
+/**
+ * Requests with secrets that farm refuses or fails, sent to `p`: http:// (refused at once), the same
+ * as msgpack (as a non-JavaScript client may send it), not JSON at all (the parser's message quotes
+ * the payload), and the right credentials for `repo` with an unknown commit (permanent, after a real
+ * fetch). Returns their four .failed events.
+ */
+async function failingWithSecrets(p: Pipeline, repo: string, sha: string): Promise<AnalysisEvent[]> {
+  const before = p.client.of("failed").length;
+  p.client.newSha({ repo: `http://user:${SECRET}@example.com/x.git?access_token=${TOKEN}`, sha });
+  p.client.publish("repo.new_sha", pack({ repo: `http://user:${SECRET}@example.com/y.git`, sha }));
+  p.client.publish("repo.new_sha", `{"repo": "https://user:${SECRET}@example.com/x.git?access_token=${TOKEN}", "sha": `);
+  p.client.newSha({ repo: withSecret(repo), sha: "0".repeat(40) });
+  await waitFor("four .failed events", () => p.client.of("failed").length >= before + 4, 60_000);
+  return p.client.of("failed").slice(before);
 }
 
 describe("issue 3: credentials in the repo url", () => {
@@ -79,7 +92,7 @@ describe("issue 3: credentials in the repo url", () => {
 
   it("a private repo analyzed through https://user:secret@…: the repo everywhere is the url without them", async () => {
     const after = env.client.events.length;
-    env.client.newSha({ repo: cleanUrl.replace("://", `://user:${SECRET}@`), sha: repo.shas[1], history: 1 });
+    env.client.newSha({ repo: withSecret(cleanUrl), sha: repo.shas[1], history: 1 });
     const done = await env.client.completed(repo.shas, 120_000, { after });
     expect(done.get(repo.shas[1])!.delta).toEqual({ new: 1, fixed: 0 });
     for (const e of env.client.events.slice(after)) expect(e.data.repo, e.subject).toBe(cleanUrl);
@@ -92,20 +105,64 @@ describe("issue 3: credentials in the repo url", () => {
   }, 150_000);
 
   it("refused, failing and undecodable requests with secrets: none in their .failed events", async () => {
-    const before = env.client.of("failed").length;
-    // Refused at once (http://): permanent, one .failed, echoing the repo without its credentials.
-    env.client.newSha({ repo: `http://user:${SECRET}@example.com/x.git?access_token=${TOKEN}`, sha: repo.shas[1] });
-    // The same as msgpack, as a non-JavaScript client may send it.
-    env.client.publish("repo.new_sha", pack({ repo: `http://user:${SECRET}@example.com/y.git`, sha: repo.shas[1] }));
-    // Not JSON at all: the parser's message quotes the payload.
-    env.client.publish("repo.new_sha", `{"repo": "https://user:${SECRET}@example.com/x.git?access_token=${TOKEN}", "sha": `);
-    // Right credentials, unknown commit: permanent, after a real fetch.
-    env.client.newSha({ repo: cleanUrl.replace("://", `://user:${SECRET}@`), sha: "0".repeat(40) });
-    await waitFor("four .failed events", () => env.client.of("failed").length >= before + 4, 60_000);
-    const failed = env.client.of("failed").slice(before);
+    // Each permanent: one .failed, echoing the repo without its credentials (none for the one that is not JSON).
+    const failed = await failingWithSecrets(env, cleanUrl, repo.shas[1]);
     expect(failed.map((e) => e.repo).sort()).toEqual([null, "http://example.com/x.git", "http://example.com/y.git", cleanUrl].sort());
     for (const e of failed) expect(JSON.stringify(e)).not.toMatch(LEAK);
   }, 90_000);
+
+  // A pipeline of its own, so that what is swept is what this run wrote, whatever ran before, and its
+  // unreachable request, retried in the background, is gone with it.
+  describe("what a run with secrets leaves behind", () => {
+    /** Every line its services logged (JSON, as production writes it). */
+    const logLines: string[] = [];
+    let run: Pipeline;
+
+    beforeAll(async () => {
+      // The services log at debug into memory, through the production logger (and its redaction).
+      const log = createLogger({ level: "debug", name: "hostile", destination: { write: (s: string) => void logLines.push(s) } });
+      run = await startPipeline({ prefix: "farm-hostile-run-", log });
+      run.client.newSha({ repo: withSecret(cleanUrl), sha: repo.shas[1], history: 1 });
+      await run.client.completed(repo.shas, 120_000);
+      await failingWithSecrets(run, cleanUrl, repo.shas[1]);
+      run.client.newSha({ repo: `https://user:${SECRET}@127.0.0.1:1/x.git?access_token=${TOKEN}`, sha: "1".repeat(40) });
+      // Its first attempt failed and will be retried: the worker logs it, with git's message (which names the url).
+      await waitFor("the retry's log line", () => logLines.find((l) => l.includes("will retry") && l.includes("127.0.0.1:1")), 60_000);
+    }, 240_000);
+
+    afterAll(() => closePipelines(), 60_000);
+
+    it("an unreachable one is retried, and its retries are logged without the secret", () => {
+      const retries = logLines.filter((l) => l.includes("127.0.0.1:1"));
+      expect(retries.some((l) => l.includes("will retry"))).toBe(true);
+      expect(retries.filter((l) => LEAK.test(l))).toEqual([]);
+    });
+
+    it("no log line, event, KV key, object name or mirror holds a secret", async () => {
+      expect(logLines.length).toBeGreaterThan(0);
+      expect(logLines.filter((l) => LEAK.test(l))).toEqual([]);
+      expect(run.client.events.filter((e) => LEAK.test(JSON.stringify(e.data)))).toEqual([]);
+      const names = await storedNames(run);
+      expect(names.length).toBeGreaterThan(0);
+      expect(names.filter((n) => LEAK.test(n))).toEqual([]);
+      // The private repo's mirror is there (with its remote url) and holds no secret.
+      expect(filesMatching(path.join(run.dataDir, "mirrors"), "private.git").length).toBeGreaterThan(0);
+      expect(filesMatching(path.join(run.dataDir, "mirrors"), LEAK)).toEqual([]);
+    }, 30_000);
+
+    it("the dead-letter copies of the refused requests (JSON and msgpack) do not expose the secret", async () => {
+      const parked = await waitFor(
+        "the four refused requests dead-lettered",
+        async () => {
+          const list = await run.cluster.farm.dlq.list({ subject: "repo.new_sha" });
+          return list.length >= 4 ? list : undefined;
+        },
+        30_000,
+      );
+      for (const d of parked) expect(Buffer.from(d.data).toString("utf8"), d.reason).not.toMatch(LEAK);
+      for (const d of parked) expect(d.reason).not.toMatch(LEAK);
+    }, 30_000);
+  });
 });
 
 describe("issue 4: repos whose path no key mapping may break", () => {
@@ -240,29 +297,4 @@ describe("issue 9: identical requests are one analysis", () => {
     expect(other.stats().analyses).toBe(1);
     expect(other.stats().duplicateManifests + ingestStats().duplicateManifests - duplicatesBefore).toBe(6);
   }, 180_000);
-});
-
-// Last: the unreachable request keeps being retried in the background, and the sweep covers every test's output.
-describe("issue 3: what is left after all of it", () => {
-  it("an unreachable one is retried, and its retries are logged without the secret", async () => {
-    const sha = "1".repeat(40);
-    env.client.newSha({ repo: `https://user:${SECRET}@127.0.0.1:1/x.git?access_token=${TOKEN}`, sha });
-    // The first attempt failed and will be retried: the worker logs it, with git's message (which names the url).
-    await waitFor("the retry's log line", () => logLines.find((l) => l.includes("will retry") && l.includes("127.0.0.1:1")), 60_000);
-  }, 90_000);
-
-  it("no log line, KV key, object name or mirror holds a secret", async () => {
-    expect(logLines.length).toBeGreaterThan(0);
-    expect(logLines.filter((l) => LEAK.test(l))).toEqual([]);
-    expect(env.client.events.filter((e) => LEAK.test(JSON.stringify(e.data)))).toEqual([]);
-    expect((await storedNames()).filter((n) => LEAK.test(n))).toEqual([]);
-    expect(filesMatching(path.join(env.dataDir, "mirrors"), LEAK)).toEqual([]);
-  }, 30_000);
-
-  it("the dead-letter copies of the refused requests (JSON and msgpack) do not expose the secret", async () => {
-    const parked = await env.cluster.farm.dlq.list({ subject: "repo.new_sha" });
-    expect(parked.length).toBeGreaterThanOrEqual(4);
-    for (const d of parked) expect(Buffer.from(d.data).toString("utf8"), d.reason).not.toMatch(LEAK);
-    for (const d of parked) expect(d.reason).not.toMatch(LEAK);
-  }, 30_000);
 });
