@@ -26,6 +26,9 @@ export const PipelineErrorCodes = {
   LintPlanBudget: "E_LINT_PLAN_BUDGET",
   LintPoolClosed: "E_LINT_POOL_CLOSED",
   LintPoolStart: "E_LINT_POOL_START",
+  // a repository's own toolchain, sandboxed
+  SandboxUnavailable: "E_SANDBOX_UNAVAILABLE",
+  SandboxRefused: "E_SANDBOX_REFUSED",
 } as const;
 
 /** An object whose stored chunks do not add up to its meta record (retryable: a lagging replica). */
