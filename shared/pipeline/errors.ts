@@ -26,6 +26,9 @@ export const PipelineErrorCodes = {
   LintPlanBudget: "E_LINT_PLAN_BUDGET",
   LintPoolClosed: "E_LINT_POOL_CLOSED",
   LintPoolStart: "E_LINT_POOL_START",
+  // a commit's own toolchain (issue 25): installing it
+  ToolchainInstall: "E_TOOLCHAIN_INSTALL",
+  ToolchainRegistry: "E_TOOLCHAIN_REGISTRY",
 } as const;
 
 /** An object whose stored chunks do not add up to its meta record (retryable: a lagging replica). */
