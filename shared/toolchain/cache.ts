@@ -38,7 +38,11 @@ export async function readMarker(dir: string): Promise<Marker | null> {
   } catch {
     return null;
   }
-  return JSON.parse(text) as Marker;
+  try {
+    return JSON.parse(text) as Marker;
+  } catch {
+    return null; // unreadable (disk trouble, a hand edit): not a toolchain, installed again over it
+  }
 }
 
 export async function writeMarker(dir: string, marker: Marker): Promise<void> {

@@ -6,7 +6,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -197,7 +197,7 @@ describe("failing", () => {
 });
 
 describe("the cache", () => {
-  test("a staging dir left by a crashed install is never taken for a toolchain, and is cleared", async () => {
+  test("what a crashed install or a damaged disk leaves is never taken for a toolchain, and is cleared", async () => {
     const cacheDir = freshCache();
     const spec = specOf({ "eslint-plugin-farmtest": "1.0.0" }, undefined, "crash");
     // What a process killed mid-install leaves: a half tree in staging, under a pid that is gone.
@@ -205,6 +205,9 @@ describe("the cache", () => {
     await dead.exited;
     const leftover = path.join(cacheDir, ".staging", `${spec.id}.${dead.pid}.0000`, "tree", "node_modules");
     mkdirSync(leftover, { recursive: true });
+    // And a toolchain dir whose marker cannot be read (disk trouble): no toolchain either.
+    mkdirSync(path.join(cacheDir, spec.id));
+    writeFileSync(path.join(cacheDir, spec.id, MARKER), '{"id": "trunc');
 
     const installed = await installToolchain(spec, opts(cacheDir));
     expect(installed.versions).toEqual({ "eslint-plugin-farmtest": "1.0.0" });
