@@ -26,7 +26,9 @@ export const PipelineErrorCodes = {
   LintPlanBudget: "E_LINT_PLAN_BUDGET",
   LintPoolClosed: "E_LINT_POOL_CLOSED",
   LintPoolStart: "E_LINT_POOL_START",
-  // a repository's own toolchain, sandboxed
+  // a commit's own toolchain (issue 25): installing it, running it sandboxed
+  ToolchainInstall: "E_TOOLCHAIN_INSTALL",
+  ToolchainRegistry: "E_TOOLCHAIN_REGISTRY",
   SandboxUnavailable: "E_SANDBOX_UNAVAILABLE",
   SandboxRefused: "E_SANDBOX_REFUSED",
 } as const;

@@ -65,6 +65,15 @@ export interface FarmConfig {
   natsServer?: string;
   /** FARM_ASYNC_TRACES: a NATS request's timeout says where it started (ConnectOptions.asyncTraces). Default off; on in the tests. */
   asyncTraces: boolean;
+  /** FARM_TOOLCHAIN_CACHE_DIR: where commits' own lint toolchains are installed (shared/toolchain/install.ts). Default `<dataDir>/toolchains`. */
+  toolchainCacheDir: string;
+  /** FARM_TOOLCHAIN_CACHE_MAX_BYTES: bound of that cache's disk use; least recently used toolchains are evicted first. Default 5 GiB. */
+  toolchainCacheMaxBytes: number;
+  /**
+   * FARM_NPM_REGISTRY: the registry toolchains are installed from. Default
+   * unset: npm's default, https://registry.npmjs.org/ (no `.npmrc` is read).
+   */
+  npmRegistry?: string;
 }
 
 /** Defaults of the process reading the environment, where it wants its own. */
@@ -90,13 +99,14 @@ function seconds(name: string, v: string | undefined, dflt: number): number {
 
 /** @throws InvalidSettingError for a value its grammar refuses */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<FarmConfig> = {}, defaults: ConfigDefaults = {}): FarmConfig {
+  const dataDir = path.resolve(env.FARM_DATA_DIR || ".farm");
   const cfg: FarmConfig = {
     natsUrl: env.NATS_URL || undefined,
     creds: env.NATS_CREDS || undefined,
     user: env.NATS_USER || undefined,
     password: env.NATS_PASSWORD || undefined,
     inboxPrefix: env.NATS_INBOX_PREFIX || undefined,
-    dataDir: path.resolve(env.FARM_DATA_DIR || ".farm"),
+    dataDir,
     logLevel: env.FARM_LOG_LEVEL || defaults.logLevel || "info",
     logPretty: parseSwitch("FARM_LOG_PRETTY", env.FARM_LOG_PRETTY),
     replicas: int("FARM_REPLICAS", env.FARM_REPLICAS, 1),
@@ -116,6 +126,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     metricsHost: env.FARM_METRICS_HOST || "127.0.0.1",
     natsServer: env.FARM_NATS_SERVER || undefined,
     asyncTraces: parseSwitch("FARM_ASYNC_TRACES", env.FARM_ASYNC_TRACES),
+    toolchainCacheDir: path.resolve(env.FARM_TOOLCHAIN_CACHE_DIR || path.join(dataDir, "toolchains")),
+    toolchainCacheMaxBytes: int("FARM_TOOLCHAIN_CACHE_MAX_BYTES", env.FARM_TOOLCHAIN_CACHE_MAX_BYTES, 5 * 1024 ** 3),
+    npmRegistry: env.FARM_NPM_REGISTRY || undefined,
   };
   return { ...cfg, ...stripUndefined(overrides) };
 }
