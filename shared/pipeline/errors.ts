@@ -26,6 +26,8 @@ export const PipelineErrorCodes = {
   LintPlanBudget: "E_LINT_PLAN_BUDGET",
   LintPoolClosed: "E_LINT_POOL_CLOSED",
   LintPoolStart: "E_LINT_POOL_START",
+  // a commit's own lint toolchain (issue 25)
+  ToolchainUnresolved: "E_TOOLCHAIN_UNRESOLVED",
 } as const;
 
 /** An object whose stored chunks do not add up to its meta record (retryable: a lagging replica). */
