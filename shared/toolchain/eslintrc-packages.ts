@@ -9,7 +9,8 @@
 import { JS_CONFIG, parseExtendedText, relativeExtendsTarget } from "../lint/extends.js";
 import { isPlainObject } from "../lint/jsonc.js";
 import { scanImports } from "./imports.js";
-import { isNode, literalValue, walk, type AstNode } from "./module-ast.js";
+import { isMember, isNode, literalValue, walk, type AstNode } from "./module-ast.js";
+import { reason } from "./notes.js";
 import { classifySpecifier, eslintPackageName } from "./package-name.js";
 import type { Scan } from "./scan.js";
 
@@ -62,17 +63,22 @@ async function scanExtended(scan: Scan, ext: string, file: string, depth: number
     return;
   }
   if (JS_CONFIG.test(target)) return scanEslintrcModule(scan, target, depth + 1);
-  if (!scan.claim(target)) return;
-  const text = await scan.files.text(target);
+  return scanEslintrcData(scan, target, parseExtendedText, depth + 1);
+}
+
+/** A data config file (`parse` reads its text by its name): the packages it names. */
+export async function scanEslintrcData(scan: Scan, file: string, parse: (text: string, file: string) => unknown, depth = 0): Promise<void> {
+  if (!scan.claim(file)) return;
+  const text = await scan.files.text(file);
   if (text === null) return;
   let raw: unknown;
   try {
-    raw = parseExtendedText(text, target);
+    raw = parse(text, file);
   } catch (err) {
-    scan.notes.add(`${target} does not parse (${(err as Error).message.split("\n")[0].slice(0, 200)}): the packages it names are not read`);
+    scan.notes.add(`${file} does not parse (${reason(err)}): the packages it names are not read`);
     return;
   }
-  await scanEslintrc(scan, raw, target, depth + 1);
+  await scanEslintrc(scan, raw, file, depth);
 }
 
 /** A JavaScript eslintrc (`.eslintrc.js`, `.cjs`): the packages it imports, then those its exported object literal names. */
@@ -95,18 +101,7 @@ function exportedObject(ast: AstNode): AstNode | null {
   for (const node of walk(ast)) {
     if (node.type === "ExportDefaultDeclaration" && isNode(node.declaration) && node.declaration.type === "ObjectExpression") return node.declaration;
     if (node.type !== "AssignmentExpression" || !isNode(node.right) || node.right.type !== "ObjectExpression") continue;
-    const left = node.left;
-    if (
-      isNode(left) &&
-      left.type === "MemberExpression" &&
-      isNode(left.object) &&
-      left.object.type === "Identifier" &&
-      left.object.name === "module" &&
-      isNode(left.property) &&
-      left.property.type === "Identifier" &&
-      left.property.name === "exports"
-    )
-      return node.right;
+    if (isMember(node.left, "module", "exports")) return node.right;
   }
   return null;
 }

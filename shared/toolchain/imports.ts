@@ -7,7 +7,8 @@
  */
 import { relativeExtendsTarget } from "../lint/extends.js";
 import { fileKind } from "../lint/source-type.js";
-import { isNode, parseModule, stringValue, walk, type AstNode } from "./module-ast.js";
+import { isMember, isNode, parseModule, stringValue, walk, type AstNode } from "./module-ast.js";
+import { reason } from "./notes.js";
 import { classifySpecifier } from "./package-name.js";
 import type { Scan } from "./scan.js";
 
@@ -52,17 +53,7 @@ export function moduleSpecifiers(ast: AstNode): { specifiers: string[]; dynamic:
 
 /** `require` or `require.resolve`. */
 function isRequire(callee: unknown): boolean {
-  if (!isNode(callee)) return false;
-  if (callee.type === "Identifier") return callee.name === "require";
-  return (
-    callee.type === "MemberExpression" &&
-    isNode(callee.object) &&
-    callee.object.type === "Identifier" &&
-    callee.object.name === "require" &&
-    isNode(callee.property) &&
-    callee.property.type === "Identifier" &&
-    callee.property.name === "resolve"
-  );
+  return (isNode(callee) && callee.type === "Identifier" && callee.name === "require") || isMember(callee, "require", "resolve");
 }
 
 /** The file of the tree a relative specifier of `from` loads, or null (noted). */
@@ -91,8 +82,7 @@ export async function scanImports(scan: Scan, entry: string, depth = 0): Promise
   try {
     ast = await parseModule(text, await scan.files.sourceType(entry), typescript);
   } catch (err) {
-    const why = (err as Error).message.split("\n")[0].slice(0, 200);
-    scan.notes.add(`${entry} does not parse (${why}): the packages it imports are not read`);
+    scan.notes.add(`${entry} does not parse (${reason(err)}): the packages it imports are not read`);
     return null;
   }
   const { specifiers, dynamic } = moduleSpecifiers(ast);

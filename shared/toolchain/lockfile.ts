@@ -6,7 +6,7 @@
  * read: their presence is noted, and package.json's ranges are used.
  */
 import { isPlainObject, parseRepoJson } from "../lint/jsonc.js";
-import type { Notes } from "./notes.js";
+import { reason, type Notes } from "./notes.js";
 import { exactVersion } from "./package-name.js";
 import type { TreeFiles } from "./tree-files.js";
 
@@ -34,7 +34,7 @@ export class Lockfile {
       if (isPlainObject(raw)) return new Lockfile(file, raw);
       notes.add(`${file} is not an object: not used`);
     } catch (err) {
-      notes.add(`${(err as Error).message.split("\n")[0].slice(0, 200)}: not used`);
+      notes.add(`${reason(err)}: not used`);
     }
     return new Lockfile(null, null);
   }

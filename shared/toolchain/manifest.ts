@@ -4,7 +4,7 @@
  * `eslintConfig`. An unreadable package.json counts as none, with a note.
  */
 import { isPlainObject, parseRepoJson } from "../lint/jsonc.js";
-import type { Notes } from "./notes.js";
+import { reason, type Notes } from "./notes.js";
 import { registrySpec } from "./package-name.js";
 import type { TreeFiles } from "./tree-files.js";
 
@@ -20,7 +20,7 @@ export class Manifest {
     try {
       raw = parseRepoJson(text, PACKAGE_JSON);
     } catch (err) {
-      notes.add(`${(err as Error).message.split("\n")[0].slice(0, 200)}: its dependencies are not read`);
+      notes.add(`${reason(err)}: its dependencies are not read`);
       return new Manifest(null);
     }
     if (!isPlainObject(raw)) notes.add(`${PACKAGE_JSON} is not an object: its dependencies are not read`);

@@ -62,6 +62,21 @@ export function* walk(root: AstNode): Generator<AstNode> {
   }
 }
 
+/** Whether `node` is `object.property` (both plain identifiers: `module.exports`, `require.resolve`). */
+export function isMember(node: unknown, object: string, property: string): boolean {
+  return (
+    isNode(node) &&
+    node.type === "MemberExpression" &&
+    !node.computed &&
+    isNode(node.object) &&
+    node.object.type === "Identifier" &&
+    node.object.name === object &&
+    isNode(node.property) &&
+    node.property.type === "Identifier" &&
+    node.property.name === property
+  );
+}
+
 /** The string a literal or an expressionless template literal holds, else null. */
 export function stringValue(node: unknown): string | null {
   if (!isNode(node)) return null;

@@ -9,7 +9,7 @@ import { parseConfigText } from "../lint/extends.js";
 import { PACKAGE_JSON, Manifest } from "./manifest.js";
 import { findConfigFile, type ConfigFile } from "./config-file.js";
 import { ToolchainUnresolvedError } from "./errors.js";
-import { scanEslintrc, scanEslintrcModule } from "./eslintrc-packages.js";
+import { scanEslintrc, scanEslintrcData, scanEslintrcModule } from "./eslintrc-packages.js";
 import { scanImports } from "./imports.js";
 import { resolveLimits, type ResolveOptions } from "./limits.js";
 import { Lockfile } from "./lockfile.js";
@@ -96,17 +96,7 @@ async function scanConfig(scan: Scan, config: ConfigFile, manifest: Manifest, lo
   }
   if (/\.c?js$/.test(file)) return scanEslintrcModule(scan, file);
   if (file === PACKAGE_JSON) return scanEslintrc(scan, manifest.eslintConfig, file);
-  if (!scan.claim(file)) return;
-  const text = await scan.files.text(file);
-  if (text === null) return;
-  let raw: unknown;
-  try {
-    raw = parseConfigText(text, file);
-  } catch (err) {
-    scan.notes.add(`${file} does not parse (${(err as Error).message.split("\n")[0].slice(0, 200)}): the packages it names are not read`);
-    return;
-  }
-  await scanEslintrc(scan, raw, file);
+  return scanEslintrcData(scan, file, parseConfigText);
 }
 
 /** The commit's date as an ISO instant (one text per instant, whatever the input's zone). */
