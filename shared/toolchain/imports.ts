@@ -68,12 +68,16 @@ function relativeTarget(scan: Scan, spec: string, from: string): string | null {
   return null;
 }
 
+/** Reads more of a parsed module (its file, its syntax tree, the packages it imports), e.g. the eslintrc names of FlatCompat calls. */
+export type ModuleVisitor = (file: string, ast: AstNode, imports: ReadonlySet<string>) => Promise<void>;
+
 /**
  * Parses `entry` and the files it imports relatively (depth first, `maxDepth`
- * deep), adding the packages they load to `scan`. Returns the entry's syntax
- * tree, or null when it could not be read or parsed (noted).
+ * deep), adding the packages they load to `scan`, and passing each parsed
+ * module to `visit`. Returns the entry's syntax tree, or null when it could
+ * not be read or parsed (noted).
  */
-export async function scanImports(scan: Scan, entry: string, depth = 0): Promise<AstNode | null> {
+export async function scanImports(scan: Scan, entry: string, depth = 0, visit?: ModuleVisitor): Promise<AstNode | null> {
   if (!scan.claim(entry)) return null;
   const text = await scan.files.text(entry);
   if (text === null) return null;
@@ -87,16 +91,20 @@ export async function scanImports(scan: Scan, entry: string, depth = 0): Promise
   }
   const { specifiers, dynamic } = moduleSpecifiers(ast);
   if (dynamic > 0) scan.notes.add(`${entry} loads ${dynamic} module(s) by a name that is not a literal: not followed`);
+  const imports = new Set<string>();
   for (const spec of specifiers) {
     const kind = classifySpecifier(spec);
-    if (kind.kind === "package") scan.name(kind.name, entry, "imported");
-    else if (kind.kind === "unsupported") scan.notes.add(`${entry} imports "${spec.slice(0, 100)}" (${kind.why}): not followed`);
+    if (kind.kind === "package") {
+      imports.add(kind.name);
+      scan.name(kind.name, entry, "imported");
+    } else if (kind.kind === "unsupported") scan.notes.add(`${entry} imports "${spec.slice(0, 100)}" (${kind.why}): not followed`);
     else if (kind.kind === "relative") {
       const target = relativeTarget(scan, kind.path, entry);
       if (target === null || !isModulePath(target) || scan.parsed.has(target)) continue;
       if (depth + 1 > scan.limits.maxDepth) scan.notes.add(`${target} is more than ${scan.limits.maxDepth} imports deep from the config: not read`);
-      else await scanImports(scan, target, depth + 1);
+      else await scanImports(scan, target, depth + 1, visit);
     }
   }
+  await visit?.(entry, ast, imports);
   return ast;
 }

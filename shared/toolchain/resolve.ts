@@ -10,6 +10,7 @@ import { PACKAGE_JSON, Manifest } from "./manifest.js";
 import { findConfigFile, type ConfigFile } from "./config-file.js";
 import { ToolchainUnresolvedError } from "./errors.js";
 import { scanEslintrc, scanEslintrcData, scanEslintrcModule } from "./eslintrc-packages.js";
+import { flatCompatVisitor } from "./flat-compat.js";
 import { scanImports } from "./imports.js";
 import { resolveLimits, type ResolveOptions } from "./limits.js";
 import { Lockfile } from "./lockfile.js";
@@ -87,7 +88,7 @@ export async function resolveToolchain(tree: CommitTree, opts: ResolveOptions = 
 async function scanConfig(scan: Scan, config: ConfigFile, manifest: Manifest, lock: Lockfile): Promise<void> {
   const { file, format } = config;
   if (format === "flat") {
-    await scanImports(scan, file);
+    await scanImports(scan, file, 0, flatCompatVisitor(scan));
     if (/\.[cm]?ts$/.test(file)) {
       if (manifest.spec(TS_CONFIG_LOADER) !== undefined || lock.version(TS_CONFIG_LOADER) !== undefined) scan.name(TS_CONFIG_LOADER, file, "named");
       else scan.notes.add(`${file} is TypeScript: ESLint loads it with ${TS_CONFIG_LOADER}, which is not in ${PACKAGE_JSON}`);

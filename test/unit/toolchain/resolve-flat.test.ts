@@ -118,6 +118,35 @@ describe("resolveToolchain on a flat config", () => {
     expect(spec.before).toBeUndefined();
   });
 
+  it("names the eslintrc configs and plugins a FlatCompat config extends", async () => {
+    const spec = await resolveToolchain(
+      memoryTree({
+        "package.json": JSON.stringify({
+          type: "module",
+          devDependencies: {
+            eslint: "9.9.0",
+            "@eslint/eslintrc": "3.1.0",
+            "eslint-config-standard": "17.1.0",
+            "eslint-plugin-react": "7.35.0",
+            "@babel/eslint-parser": "7.25.0",
+          },
+        }),
+        "eslint.config.js": [
+          `import { FlatCompat } from "@eslint/eslintrc";`,
+          `const compat = new FlatCompat({ baseDirectory: import.meta.dirname });`,
+          `export default [...compat.extends("standard"), ...compat.plugins("react"), ...compat.config({ parser: "@babel/eslint-parser" })];`,
+        ].join("\n"),
+      }),
+    );
+    expect(spec.packages).toEqual({
+      eslint: "9.9.0",
+      "@eslint/eslintrc": "3.1.0",
+      "eslint-config-standard": "17.1.0",
+      "eslint-plugin-react": "7.35.0",
+      "@babel/eslint-parser": "7.25.0",
+    });
+  });
+
   it("prefers eslint.config.js to an eslintrc beside it, as ESLint 9 does", async () => {
     const spec = await resolveToolchain(
       memoryTree({
