@@ -17,24 +17,12 @@ import { builtinRules } from "eslint/use-at-your-own-risk";
 import ignore, { type Ignore } from "ignore";
 import { Minimatch } from "minimatch";
 import tseslint from "typescript-eslint";
-import { ESLINTRC_DATA, JS_CONFIG, parseConfigText, parseExtendedText, relativeExtendsTarget } from "./extends.js";
+import { ESLINTRC_CODE, ESLINTRC_DATA, ESLINTRC_ORDER, JS_CONFIG, parseConfigText, parseExtendedText, relativeExtendsTarget } from "./extends.js";
 import { isPlainObject } from "./jsonc.js";
 import { dirOf } from "./source-type.js";
 import type { EslintrcEffective, Language, RuleEntry, RuleOverrides } from "./types.js";
 
-/** Per directory, ESLint 8 uses the first of these it finds (package.json only when it has "eslintConfig"). */
-export const ESLINTRC_ORDER: readonly string[] = [
-  ".eslintrc.js",
-  ".eslintrc.cjs",
-  ".eslintrc.yaml",
-  ".eslintrc.yml",
-  ".eslintrc.json",
-  ".eslintrc",
-  "package.json",
-];
-/** JavaScript configs: code, never run. */
-export const ESLINTRC_CODE: readonly string[] = [".eslintrc.js", ".eslintrc.cjs"];
-export { ESLINTRC_DATA };
+export { ESLINTRC_CODE, ESLINTRC_DATA, ESLINTRC_ORDER };
 /** ESLint 8 reads the ignore file of its cwd only: the repo root's. */
 export const ESLINTIGNORE = ".eslintignore";
 

@@ -10,6 +10,18 @@ import { dirOf } from "./source-type.js";
 
 /** Config files that are data: their contents are fetched from the commit's blobs. */
 export const ESLINTRC_DATA: readonly string[] = [".eslintrc.yaml", ".eslintrc.yml", ".eslintrc.json", ".eslintrc"];
+/** Per directory, ESLint 8 uses the first of these it finds (package.json only when it has "eslintConfig"). */
+export const ESLINTRC_ORDER: readonly string[] = [
+  ".eslintrc.js",
+  ".eslintrc.cjs",
+  ".eslintrc.yaml",
+  ".eslintrc.yml",
+  ".eslintrc.json",
+  ".eslintrc",
+  "package.json",
+];
+/** JavaScript configs: code, never run. */
+export const ESLINTRC_CODE: readonly string[] = [".eslintrc.js", ".eslintrc.cjs"];
 
 /** Parses one config file's text by its name, as ESLint 8 does; throws a plain Error with the reason. */
 export function parseConfigText(text: string, file: string): unknown {

@@ -26,7 +26,8 @@ export const PipelineErrorCodes = {
   LintPlanBudget: "E_LINT_PLAN_BUDGET",
   LintPoolClosed: "E_LINT_POOL_CLOSED",
   LintPoolStart: "E_LINT_POOL_START",
-  // a commit's own toolchain (issue 25): installing it, running it sandboxed
+  // a commit's own toolchain (issue 25): resolving it from the tree, installing it, running it sandboxed
+  ToolchainUnresolved: "E_TOOLCHAIN_UNRESOLVED",
   ToolchainInstall: "E_TOOLCHAIN_INSTALL",
   ToolchainRegistry: "E_TOOLCHAIN_REGISTRY",
   SandboxUnavailable: "E_SANDBOX_UNAVAILABLE",
