@@ -5,9 +5,10 @@
  * here), an alias renamed (`eslint8` becomes `eslint`). Plus plugin packages a
  * test writes itself.
  */
-import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import type { InstalledToolchain } from "../../shared/toolchain/types.js";
+import type { InstalledToolchain, SandboxFileResult } from "../../shared/toolchain/types.js";
 import { ROOT } from "./children.js";
 
 const SOURCE = realpathSync(path.join(ROOT, "node_modules"));
@@ -72,4 +73,31 @@ export function writePackage(toolchainDir: string, name: string, files: Record<s
     mkdirSync(path.dirname(path.join(pkg, file)), { recursive: true });
     writeFileSync(path.join(pkg, file), text);
   }
+}
+
+/** The same files linted by `eslint --format json <paths>` of the toolchain, outside the sandbox, in a copy of `dir` beside the toolchain's node_modules. */
+export async function eslintDirectly(toolchain: InstalledToolchain, dir: string, paths: string[]): Promise<SandboxFileResult[]> {
+  const direct = `${dir}-direct`;
+  cpSync(dir, direct, { recursive: true });
+  symlinkSync(path.join(toolchain.dir, "node_modules"), path.join(direct, "node_modules"));
+  const bin = path.join(toolchain.dir, "node_modules/eslint/bin/eslint.js");
+  const stdout = await new Promise<string>((resolve) => {
+    execFile(process.execPath, [bin, "--format", "json", "--", ...paths], { cwd: direct }, (_err, out) => resolve(out));
+  });
+  type Message = SandboxFileResult["messages"][number];
+  const results = JSON.parse(stdout) as { filePath: string; messages: Message[] }[];
+  return results
+    .filter((r) => !(r.messages.length === 1 && r.messages[0].ruleId === null && r.messages[0].message.startsWith("File ignored")))
+    .map((r) => ({
+      path: path.relative(direct, r.filePath),
+      messages: r.messages.map(({ ruleId, severity, message, line, column, endLine, endColumn, fatal }) => ({
+        ruleId,
+        severity,
+        message,
+        line,
+        column,
+        ...(endLine === undefined ? {} : { endLine, endColumn }),
+        ...(fatal ? { fatal } : {}),
+      })),
+    }));
 }

@@ -6,8 +6,7 @@
  * ESLint run directly reports. Toolchains are copied from this project's
  * node_modules (no registry); the plugins are written here.
  */
-import { execFile } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
@@ -16,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runSandboxed, SandboxRefusedError, SandboxUnavailableError } from "../../../shared/toolchain/sandbox.js";
 import type { InstalledToolchain, SandboxFileResult, SandboxRequest } from "../../../shared/toolchain/types.js";
 import { useTempDir } from "../../harness/files.js";
-import { copyToolchain, writePackage } from "../../harness/toolchain-dir.js";
+import { copyToolchain, eslintDirectly, writePackage } from "../../harness/toolchain-dir.js";
 
 const tmp = useTempDir("farm-sandbox-");
 
@@ -236,33 +235,6 @@ describe("a hostile plugin in the sandbox", () => {
     await expectStillUsable();
   });
 });
-
-/** The same files linted by `eslint --format json <paths>` of the toolchain, outside the sandbox, in a copy of `dir` beside the toolchain's node_modules. */
-async function eslintDirectly(toolchain: InstalledToolchain, dir: string, paths: string[]): Promise<SandboxFileResult[]> {
-  const direct = `${dir}-direct`;
-  cpSync(dir, direct, { recursive: true });
-  symlinkSync(path.join(toolchain.dir, "node_modules"), path.join(direct, "node_modules"));
-  const bin = path.join(toolchain.dir, "node_modules/eslint/bin/eslint.js");
-  const stdout = await new Promise<string>((resolve) => {
-    execFile(process.execPath, [bin, "--format", "json", "--", ...paths], { cwd: direct }, (_err, out) => resolve(out));
-  });
-  type Message = SandboxFileResult["messages"][number];
-  const results = JSON.parse(stdout) as { filePath: string; messages: Message[] }[];
-  return results
-    .filter((r) => !(r.messages.length === 1 && r.messages[0].ruleId === null && r.messages[0].message.startsWith("File ignored")))
-    .map((r) => ({
-      path: path.relative(direct, r.filePath),
-      messages: r.messages.map(({ ruleId, severity, message, line, column, endLine, endColumn, fatal }) => ({
-        ruleId,
-        severity,
-        message,
-        line,
-        column,
-        ...(endLine === undefined ? {} : { endLine, endColumn }),
-        ...(fatal ? { fatal } : {}),
-      })),
-    }));
-}
 
 const SOURCES = {
   "src/a.js": "var foo = 1;\nundefinedThing();\n",
