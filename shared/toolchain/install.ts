@@ -10,6 +10,7 @@
  * second finds the toolchain in place.
  */
 import { randomBytes } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "../fabric/logger.js";
@@ -117,6 +118,8 @@ async function installFresh(spec: ToolchainSpec, dir: string, opts: InstallOptio
 
   const timeoutMs = opts.timeoutMs ?? DEFAULTS.timeoutMs;
   const abort = new AbortController();
+  // Every fetch of the install listens on it (a toolchain has hundreds): not a leak.
+  setMaxListeners(0, abort.signal);
   const registry = opts.registry ?? DEFAULT_REGISTRY;
   const timedOut = new Promise<never>((_, reject) => {
     abort.signal.addEventListener("abort", () => reject(new ToolchainRegistryError(spec.id, registry, `no complete install within ${timeoutMs} ms`)));

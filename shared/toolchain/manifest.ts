@@ -36,6 +36,16 @@ export class Manifest {
     return undefined;
   }
 
+  /** Every package package.json depends on (devDependencies and dependencies), in their order. */
+  dependencyNames(): string[] {
+    const names = new Set<string>();
+    for (const field of ["devDependencies", "dependencies"]) {
+      const deps = this.raw?.[field];
+      if (isPlainObject(deps)) for (const name of Object.keys(deps)) names.add(name);
+    }
+    return [...names];
+  }
+
   /** The spec of `name` when the registry can resolve it; a spec it cannot (a URL, a path) is noted and left out. */
   registrySpec(name: string, notes: Notes): string | undefined {
     const spec = this.spec(name);

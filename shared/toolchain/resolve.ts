@@ -25,6 +25,16 @@ export type { ResolveOptions } from "./limits.js";
 
 /** What ESLint needs to load a TypeScript config (ESLint ≥ 9.18). */
 const TS_CONFIG_LOADER = "jiti";
+/**
+ * Packages a project installs for its linting, by name: what a config reaches
+ * without naming it (eslintrc's `plugin:prettier/recommended` extends `prettier`,
+ * an optional peer that npm does not install) is among them, and the tools plugins
+ * run as peers at the project's own version (prettier for eslint-plugin-prettier,
+ * typescript for typescript-eslint): unpinned, npm would install today's.
+ */
+const LINT_PACKAGE =
+  /^(?:eslint|typescript-eslint|globals|jiti|prettier|typescript|@eslint\/.+|@typescript-eslint\/.+|eslint-(?:plugin|config|formatter)-.+|@[^/]+\/eslint-(?:plugin|config)(?:-.+)?|(?:@[^/]+\/)?[^/]*eslint-parser|@babel\/eslint-plugin)$/;
+
 /** ESLint without a version anywhere in the commit: the newest at its date, before 9 for an eslintrc config (ESLint 9 ignores those). */
 const UNVERSIONED_ESLINT = { flat: "*", eslintrc: "<9" } as const;
 
@@ -50,6 +60,8 @@ export async function resolveToolchain(tree: CommitTree, opts: ResolveOptions = 
   const scan = new Scan(files, limits, notes);
   scan.name("eslint", config?.file ?? PACKAGE_JSON, "named");
   if (config !== null) await scanConfig(scan, config, manifest, lock);
+  // After the config's own: the packages package.json installs for linting, which the config may reach unnamed.
+  for (const name of manifest.dependencyNames()) if (LINT_PACKAGE.test(name)) scan.name(name, PACKAGE_JSON, "named");
 
   const packages: Record<string, string> = {};
   let ranged = false;

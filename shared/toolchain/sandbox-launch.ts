@@ -103,10 +103,10 @@ export function sandboxArgv(plan: LaunchPlan): string[] {
   const node = [
     plan.node,
     plan.permissionFlag, // without --allow-child-process / --allow-worker: neither is possible
-    `--allow-fs-read=${INSIDE.nodeModules}`,
-    `--allow-fs-read=${INSIDE.work}`,
-    `--allow-fs-read=${runnerInside}`,
-    `--allow-fs-read=${INSIDE.scratch}`,
+    // Reads are bounded by the mount namespace (only the toolchain, the work dir, the runner and /tmp are
+    // there). Node 20's model throws on a mere probe of a path outside its read list (fs.existsSync), which
+    // real plugins do at load (eslint-module-utils probes the file system's case sensitivity).
+    "--allow-fs-read=*",
     `--allow-fs-write=${INSIDE.scratch}`,
     `--max-old-space-size=${plan.memoryMb}`,
     runnerInside,

@@ -15,8 +15,9 @@ const has = (notes: string[], re: RegExp) =>
 
 describe("resolveToolchain on hostile trees", () => {
   it("does not read a config larger than maxFileBytes, and says so", async () => {
-    const big = `require("eslint-plugin-x");\n${"//".padEnd(DEFAULT_RESOLVE_LIMITS.maxFileBytes, "x")}\n`;
-    const spec = await resolveToolchain(memoryTree({ "package.json": deps(["eslint-plugin-x"]), "eslint.config.js": big }));
+    // A helper that is not a lint package by name: only reading the config could name it.
+    const big = `require("lint-helper");\n${"//".padEnd(DEFAULT_RESOLVE_LIMITS.maxFileBytes, "x")}\n`;
+    const spec = await resolveToolchain(memoryTree({ "package.json": deps(["lint-helper"]), "eslint.config.js": big }));
     expect(spec.packages).toEqual({ eslint: "9.0.0" });
     has(spec.notes, /eslint\.config\.js is larger than 1048576 bytes: not read/);
   });

@@ -150,13 +150,34 @@ describe("resolveToolchain on a flat config", () => {
   it("prefers eslint.config.js to an eslintrc beside it, as ESLint 9 does", async () => {
     const spec = await resolveToolchain(
       memoryTree({
-        "package.json": JSON.stringify({ devDependencies: { eslint: "9.0.0", "eslint-config-standard": "17.0.0" } }),
+        "package.json": JSON.stringify({ devDependencies: { eslint: "9.0.0" } }),
         "eslint.config.js": "module.exports = [];\n",
         ".eslintrc.json": JSON.stringify({ extends: "standard" }),
       }),
     );
     expect(spec.configFile).toBe("eslint.config.js");
     expect(spec.packages).toEqual({ eslint: "9.0.0" });
+    // Read, the eslintrc would have named eslint-config-standard, which package.json lacks.
+    expect(spec.notes.join("\n")).not.toMatch(/standard/);
+  });
+
+  it("takes package.json's lint packages that the config reaches without naming them", async () => {
+    // plugin:prettier/recommended extends "prettier" (eslint-config-prettier): an optional peer npm does not install.
+    const spec = await resolveToolchain(
+      memoryTree({
+        "package.json": JSON.stringify({
+          devDependencies: {
+            eslint: "8.36.0",
+            "eslint-plugin-prettier": "4.2.1",
+            "eslint-config-prettier": "8.7.0",
+            "@babel/eslint-parser": "7.21.3",
+            mocha: "10.0.0",
+          },
+        }),
+        ".eslintrc.json": JSON.stringify({ extends: ["plugin:prettier/recommended"] }),
+      }),
+    );
+    expect(spec.packages).toEqual({ "@babel/eslint-parser": "7.21.3", eslint: "8.36.0", "eslint-config-prettier": "8.7.0", "eslint-plugin-prettier": "4.2.1" });
   });
 
   it("reads a TypeScript config's imports and adds the loader ESLint needs for it", async () => {
@@ -176,7 +197,7 @@ describe("resolveToolchain on a flat config", () => {
     expect(spec.notes.join("\n")).toMatch(/no ESLint config/);
   });
 
-  it("resolves this repository's own HEAD: its eslint.config.mjs imports, at package-lock.json's versions", async () => {
+  it("resolves this repository's own HEAD: its eslint.config.mjs imports and the peers it runs, at package-lock.json's versions", async () => {
     const root = path.resolve(import.meta.dirname, "../../..");
     const lock = JSON.parse(git(root, "show", "HEAD:package-lock.json")) as { packages: Record<string, { version: string }> };
     const pinned = (name: string) => lock.packages[`node_modules/${name}`].version;
@@ -186,6 +207,8 @@ describe("resolveToolchain on a flat config", () => {
       "@eslint/js": pinned("@eslint/js"),
       eslint: pinned("eslint"),
       globals: pinned("globals"),
+      prettier: pinned("prettier"),
+      typescript: pinned("typescript"),
       "typescript-eslint": pinned("typescript-eslint"),
     });
     expect(spec.before).toBeUndefined();
