@@ -17,7 +17,7 @@ import type { LinterVersions } from "./versions.js";
  * Bumped whenever the engine maps a FileLintConfig to linter settings
  * differently (default blocks, message mapping): old cached results then miss.
  */
-export const ENGINE_CONFIG_VERSION = 1;
+export const ENGINE_CONFIG_VERSION = 2;
 
 /** Rules of this plugin exist only in TypeScript configs; JS files drop their overrides. */
 const TS_ONLY_RULE_PREFIX = "@typescript-eslint/";

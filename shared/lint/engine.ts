@@ -78,6 +78,27 @@ function globalsSet(name: string): Linter.Globals {
   return set;
 }
 
+/** The newest `esNNNN` set of the globals package: what ESLint gives `ecmaVersion: "latest"`. */
+const LATEST_ES_YEAR = Math.max(...Object.keys(globals).flatMap((k) => (/^es(\d{4})$/.test(k) ? [Number(k.slice(2))] : [])));
+
+/** The ES globals flat config adds for `languageOptions.ecmaVersion` (as ESLint's own table: ES5's up to 5). */
+function globalsOfVersion(ecmaVersion: number | "latest"): Linter.Globals {
+  if (ecmaVersion !== "latest" && ecmaVersion <= 5) return globalsSet("es5");
+  const year = ecmaVersion === "latest" ? LATEST_ES_YEAR : ecmaVersion < 2015 ? ecmaVersion + 2009 : ecmaVersion;
+  return globalsSet(`es${Math.min(year, LATEST_ES_YEAR)}`);
+}
+
+/**
+ * An eslintrc's globals as ESLint 8 gives them: ES5's and its envs' (es6, es2017…) and its own. Flat config
+ * also adds every global of `ecmaVersion` (a root `ecmaVersion: 2017` would make `Set` defined without the
+ * `es6` env ESLint 8 needs): those are turned off, unless an env or the config gives them.
+ */
+function eslintrcGlobals(rc: EslintrcEffective): Linter.Globals {
+  const given = Object.assign({}, ...rc.envGlobals.map(globalsSet), rc.globals) as Linter.Globals;
+  const off = Object.keys(globalsOfVersion(rc.ecmaVersion)).filter((name) => !Object.hasOwn(given, name));
+  return Object.assign(Object.fromEntries(off.map((name) => [name, "off"])), given);
+}
+
 /**
  * The flat config of a repo's translated `.eslintrc` (config.eslintrc): its
  * language options and rules only, as ESLint 8 would run it (no implicit
@@ -94,7 +115,7 @@ function eslintrcConfigFor(config: FileLintConfig, rc: EslintrcEffective, extra:
       languageOptions: {
         ecmaVersion: rc.ecmaVersion,
         sourceType: rc.sourceType,
-        globals: Object.assign({}, ...rc.envGlobals.map(globalsSet), rc.globals) as Linter.Globals,
+        globals: eslintrcGlobals(rc),
         parserOptions: { ecmaFeatures: rc.ecmaFeatures },
       },
     },
