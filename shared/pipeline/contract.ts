@@ -4,7 +4,7 @@
  * contract is docs/contract.md). Large lists travel as object-store references.
  */
 import type { TreeEntry } from "../git/objects.js";
-import type { LintMessage, Report, ReportSummary } from "./report.js";
+import type { LintMessage, Report, ReportSummary, ReportToolchain } from "./report.js";
 import type { SarifLog } from "./sarif.js";
 
 /**
@@ -97,6 +97,8 @@ export interface CommitFiles extends CommitRef {
   failed?: string;
   /** What the splitter could not honour in the commit's configuration (e.g. a symlinked config), said once per commit. */
   notes?: string[];
+  /** The commit's own lint toolchain, when its files were linted with it (absent: its config read as data). */
+  toolchain?: ReportToolchain;
 }
 
 // ---- events (public, JSON; `id` is added by Events.publish) ----------------------------

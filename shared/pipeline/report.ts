@@ -101,6 +101,21 @@ export interface Report {
   delta: Delta | null;
   /** What farm could not honour in the commit's configuration, once each (absent when nothing). */
   notes?: string[];
+  /** The repository's own lint toolchain the commit was linted with; absent when its config was read as data. */
+  toolchain?: ReportToolchain;
+}
+
+/** A commit's own lint toolchain as it ran (shared/toolchain/): what a reader needs to trust its numbers. */
+export interface ReportToolchain {
+  /** Content-addressed id (ToolchainSpec.id): commits with the same id ran the same packages. */
+  id: string;
+  /** The config file ESLint loaded (`eslint.config.cjs`, `.eslintrc.yml`, `package.json`). */
+  configFile: string | null;
+  format: "flat" | "eslintrc" | null;
+  /** ESLint's version as the sandbox loaded it. */
+  eslint: string;
+  /** Installed top-level packages, name → exact version (eslint included). */
+  packages: Record<string, string>;
 }
 
 /**
