@@ -7,7 +7,7 @@
 import { pathToFileURL } from "node:url";
 import type * as Sarif from "sarif";
 import { withoutCredentials } from "../git/credentials.js";
-import { ruleName, qualifiedRule, type DeltaEntry, type LintMessage, type Report } from "./report.js";
+import { ruleName, qualifiedRule, type DeltaEntry, type LintMessage, type Report, type ReportToolchain } from "./report.js";
 
 export type SarifLog = Sarif.Log;
 
@@ -62,19 +62,54 @@ function sarifRun(report: Report, toolVersion: string): Sarif.Run {
   // Only a local checkout has a root that means something on the reader's side; a base's uri must end in "/".
   const root = report.repo.startsWith("/") ? { [SRCROOT]: { uri: pathToFileURL(report.repo.replace(/\/*$/, "/")).href } } : undefined;
   return {
-    tool: {
-      driver: { name: "farm", version: toolVersion, rules: [...rules.values()] },
-      extensions: Object.entries(report.linters).map(([name, version]) => ({
-        name,
-        version,
-        ...(LINTER_HOMES[name] ? { informationUri: LINTER_HOMES[name] } : {}),
-      })),
-    },
+    tool: report.toolchain ? toolchainTool(report, report.toolchain, toolVersion, [...rules.values()]) : farmTool(report, toolVersion, [...rules.values()]),
     ...(repositoryUri ? { versionControlProvenance: [{ repositoryUri, revisionId: report.sha, mappedTo: { uriBaseId: SRCROOT } }] } : {}),
     ...(root ? { originalUriBaseIds: root } : {}),
     properties: { parent: report.parent },
     results,
   };
+}
+
+/** Configs read as data: farm is the tool, each bundled linter an extension. */
+function farmTool(report: Report, toolVersion: string, rules: Sarif.ReportingDescriptor[]): Sarif.Tool {
+  return {
+    driver: { name: "farm", version: toolVersion, rules },
+    extensions: Object.entries(report.linters).map(([name, version]) => linterComponent(name, version)),
+  };
+}
+
+function linterComponent(name: string, version: string): Sarif.ToolComponent {
+  return { name, version, ...(LINTER_HOMES[name] ? { informationUri: LINTER_HOMES[name] } : {}) };
+}
+
+/** What farm bundles to lint configs read as data: not run when the commit's own toolchain is. */
+const BUNDLED_ESLINT = new Set(["eslint", "typescript-eslint"]);
+
+/**
+ * The commit's own toolchain ran: its ESLint is the tool, each other package it
+ * installed an extension; then any other linter farm ran (jshint), and farm,
+ * whose `farm/unlintable` results and fingerprints the log carries too.
+ */
+function toolchainTool(report: Report, t: ReportToolchain, toolVersion: string, rules: Sarif.ReportingDescriptor[]): Sarif.Tool {
+  const packages = Object.entries(t.packages).filter(([name]) => name !== "eslint");
+  const others = Object.entries(report.linters).filter(([name]) => !BUNDLED_ESLINT.has(name));
+  return {
+    driver: { name: "ESLint", ...versions(t.eslint), informationUri: LINTER_HOMES.eslint, rules },
+    extensions: [
+      ...packages.map(([name, version]) => ({ name, ...versions(version) })),
+      ...others.map(([name, version]) => linterComponent(name, version)),
+      { name: "farm", version: toolVersion },
+    ],
+  };
+}
+
+/** SemVer 2.0.0's grammar (semver.org), anchored: `semanticVersion` must be one; `version` may be any string. */
+const SEMVER =
+  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
+
+/** A toolComponent's version, and its semanticVersion when it is one (npm's versions are). */
+function versions(version: string): { version: string; semanticVersion?: string } {
+  return SEMVER.test(version) ? { version, semanticVersion: version } : { version };
 }
 
 /** A delta entry as a finding: its linter name is a plain string in the report. */

@@ -95,6 +95,18 @@ const remote: Report = {
   delta: null,
 };
 
+/** The local report as linted with the repository's own toolchain (a package name a hostile registry mirror could give). */
+const ownToolchain: Report = {
+  ...local,
+  toolchain: {
+    id: "1a2b3c4d".repeat(8),
+    configFile: "eslint.config.mjs",
+    format: "flat",
+    eslint: "9.12.0",
+    packages: { "eslint-plugin-n": "17.10.3", eslint: "9.12.0", "@eslint/markdown": "6.2.1-beta.1", "<img src=x>": "not-a-version" },
+  },
+};
+
 const run = (r: Report) => toSarif(r).runs[0];
 const resultsOf = (r: Report) => run(r).results!;
 const uriOf = (res: { locations?: { physicalLocation?: { artifactLocation?: { uri?: string } } }[] }) =>
@@ -107,6 +119,10 @@ describe("toSarif validates against the SARIF 2.1.0 schema", () => {
 
   test("a remote repository url with credentials and no baseline", () => {
     expectValid(toSarif(remote));
+  });
+
+  test("a report linted with the repository's own toolchain", () => {
+    expectValid(toSarif(ownToolchain));
   });
 
   test("an scp-like clone address, and a log of no run", () => {
@@ -203,6 +219,33 @@ describe("toSarif", () => {
       { name: "eslint", version: "10.15.0", informationUri: "https://eslint.org" },
       { name: "jshint", version: "2.13.6", informationUri: "https://jshint.com" },
     ]);
+  });
+});
+
+describe("toSarif of a commit linted with its own toolchain", () => {
+  test("the driver is ESLint at the toolchain's version, with its home and the rules", () => {
+    const { driver } = toSarif(ownToolchain, { toolVersion: "9.9.9" }).runs[0].tool;
+    expect(driver).toMatchObject({ name: "ESLint", version: "9.12.0", semanticVersion: "9.12.0", informationUri: "https://eslint.org" });
+    expect(driver.rules!.map((r) => r.id)).toContain("eslint/no-undef");
+  });
+
+  test("each other package is an extension, then the other linters farm ran, then farm; a version that is not SemVer has no semanticVersion", () => {
+    const { extensions } = toSarif(ownToolchain, { toolVersion: "9.9.9" }).runs[0].tool;
+    expect(extensions).toEqual([
+      { name: "eslint-plugin-n", version: "17.10.3", semanticVersion: "17.10.3" },
+      { name: "@eslint/markdown", version: "6.2.1-beta.1", semanticVersion: "6.2.1-beta.1" },
+      { name: "<img src=x>", version: "not-a-version" },
+      // farm's bundled ESLint did not run: only jshint of the report's linters is left.
+      { name: "jshint", version: "2.13.6", informationUri: "https://jshint.com" },
+      { name: "farm", version: "9.9.9" },
+    ]);
+  });
+
+  test("only the tool differs from the same report read as data", () => {
+    const withOwn = run(ownToolchain);
+    const asData = run(local);
+    expect(withOwn.tool).not.toEqual(asData.tool);
+    expect({ ...withOwn, tool: null }).toEqual({ ...asData, tool: null });
   });
 });
 
