@@ -105,6 +105,7 @@ export class Aggregator {
         newIssues: delta ? delta.new.length : null,
         fixedIssues: delta ? delta.fixed.length : null,
         ...(c.notes?.length ? { notes: c.notes } : {}),
+        ...(c.toolchain ? { toolchain: c.toolchain } : {}),
         ...(c.tree ? { tree: c.tree } : {}),
         completedAt: new Date().toISOString(),
       },

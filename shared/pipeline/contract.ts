@@ -138,8 +138,13 @@ export interface CompletedEvent {
   /** Counts of new and fixed issues; null exactly when the report's delta is null. */
   delta: { new: number; fixed: number } | null;
   notes?: string[];
+  /** The commit's own lint toolchain, when its files were linted with it: what names it, not its packages (those are in the report). */
+  toolchain?: CompletedToolchain;
   stats: SplitStats;
 }
+
+/** A toolchain as `.completed` names it: small, whatever the number of packages. */
+export type CompletedToolchain = Pick<ReportToolchain, "id" | "eslint" | "configFile">;
 
 /** `repo.analysis.failed`: `repo` and `sha` are null when the request did not say them. */
 export interface FailedEvent {

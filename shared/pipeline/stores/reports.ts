@@ -2,7 +2,17 @@
 import { Kvm, type KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { decode, encode } from "../../fabric/codec.js";
-import { countRules, publicMessages, summarize, unlintableResult, type Report, type ReportSummary, type Summary, type Delta } from "../report.js";
+import {
+  countRules,
+  publicMessages,
+  summarize,
+  unlintableResult,
+  type Report,
+  type ReportSummary,
+  type ReportToolchain,
+  type Summary,
+  type Delta,
+} from "../report.js";
 import type { FileRef } from "../contract.js";
 import { buckets, kvKeys, objectNames } from "../names.js";
 import { mapLimit } from "../../fabric/concurrency.js";
@@ -29,6 +39,8 @@ export interface StoredReport {
   fixedIssues: number | null;
   /** What farm could not honour in the commit's configuration. */
   notes?: string[];
+  /** The commit's own lint toolchain, when its files were linted with it. */
+  toolchain?: ReportToolchain;
   /** Messages per "linter/rule"; absent in reports stored before it was kept. */
   rules?: Record<string, number>;
   completedAt: string;
@@ -134,7 +146,7 @@ export class ReportStore {
   async summary(stored: StoredReport): Promise<ReportSummary> {
     const { delta } = await this.body(stored);
     const rules = stored.rules ?? countRules((await this.assemble(stored)).files);
-    return { ...identity(stored), summary: stored.summary, delta, ...notesOf(stored), rules };
+    return { ...identity(stored), summary: stored.summary, delta, ...notesOf(stored), ...toolchainOf(stored), rules };
   }
 
   /** The full public report, assembled from the content-addressed results. */
@@ -147,7 +159,7 @@ export class ReportStore {
       return { path: f.path, blob: f.blob, messages: publicMessages({ path: f.path, blob: f.blob, messages: r?.messages ?? [] }) };
     });
     // Summary counted from what is shown: results that arrived since (a replay) count too.
-    return { ...identity(stored), summary: summarize(out), files: out, delta, ...notesOf(stored) };
+    return { ...identity(stored), summary: summarize(out), files: out, delta, ...notesOf(stored), ...toolchainOf(stored) };
   }
 }
 
@@ -159,4 +171,8 @@ function identity(stored: StoredReport) {
 
 function notesOf(stored: StoredReport): { notes?: string[] } {
   return stored.notes?.length ? { notes: stored.notes } : {};
+}
+
+function toolchainOf(stored: StoredReport): { toolchain?: ReportToolchain } {
+  return stored.toolchain ? { toolchain: stored.toolchain } : {};
 }
