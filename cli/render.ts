@@ -3,6 +3,7 @@ import type { Writable } from "node:stream";
 import { countRules, qualifiedRule, type DeltaEntry, type Report, type ReportSummary } from "../shared/pipeline/report.js";
 import { emptySarifLog, toSarif } from "../shared/pipeline/sarif.js";
 import { writerTo } from "./output.js";
+import { ToolchainTally } from "./toolchain-line.js";
 
 export type OutputFormat = "table" | "json" | "ndjson" | "sarif";
 
@@ -57,6 +58,8 @@ class ReportWriter {
   private readonly newIssues: { report: AnyReport; entries: DeltaEntry[] }[] = [];
   /** Each distinct note of the commits, with how many commits it was on. */
   private readonly notes = new Map<string, number>();
+  /** Each distinct toolchain the commits were linted with. */
+  private readonly toolchains = new ToolchainTally();
   private only?: AnyReport;
 
   constructor(
@@ -85,6 +88,7 @@ class ReportWriter {
     this.rows.push(tableRow(r));
     for (const [rule, n] of Object.entries(isFull(r) ? countRules(r.files) : r.rules)) this.rules.set(rule, (this.rules.get(rule) ?? 0) + n);
     for (const note of new Set(r.notes)) this.notes.set(note, (this.notes.get(note) ?? 0) + 1);
+    this.toolchains.add(r.toolchain);
     if (this.count === 1) this.only = r;
     else if (this.opts.details && r.delta?.new.length) this.newIssues.push({ report: r, entries: r.delta.new });
     return "";
@@ -95,7 +99,7 @@ class ReportWriter {
     if (format === "ndjson") return "";
     if (format === "json") return this.count === 1 ? "\n" : this.count === 0 ? "]\n" : "\n]\n";
     if (format === "sarif") return JSON.stringify(this.only && isFull(this.only) ? toSarif(this.only) : emptySarifLog(), null, 2) + "\n";
-    let out = tableText(this.rows, topOf(this.rules, 10));
+    let out = tableText(this.rows, this.toolchains.lines(this.count), topOf(this.rules, 10));
     if (this.only && isFull(this.only)) out += "\n" + commitIssues(this.only);
     if (this.notes.size > 0) out += "\n" + notesText(this.notes, this.count);
     for (const { report, entries } of this.newIssues) {
@@ -139,9 +143,10 @@ function tableRow(r: AnyReport): string[] {
   ];
 }
 
-function tableText(rows: string[][], rules: [string, number][]): string {
+/** The commits' table, the toolchains they ran right under it, then the top rules. */
+function tableText(rows: string[][], toolchains: string, rules: [string, number][]): string {
   const right = [false, false, true, true, true, true, true, false];
-  let out = table(["commit", "date", "files", "errors", "warnings", "new", "fixed", "subject"], rows, right) + "\n";
+  let out = table(["commit", "date", "files", "errors", "warnings", "new", "fixed", "subject"], rows, right) + "\n" + toolchains;
   if (rules.length > 0) {
     out += "\nTop rules (across these commits)\n";
     out +=

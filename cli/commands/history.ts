@@ -4,6 +4,7 @@ import type { HistoryCommit, HistoryCommitsReply } from "../../shared/pipeline/c
 import { subjects } from "../../shared/pipeline/names.js";
 import { request } from "../../shared/pipeline/request.js";
 import { commandContext, connectClient, UsageError, type ConnectionFlags } from "../context.js";
+import { printable } from "../printable.js";
 import { reportedRepo } from "../revision.js";
 
 interface HistoryFlags extends ConnectionFlags {
@@ -87,10 +88,4 @@ export function historyTable(commits: readonly HistoryCommit[], width: number): 
 function cut(s: string, n: number): string {
   const chars = [...s];
   return chars.length <= n ? s : `${chars.slice(0, n - 1).join("")}…`;
-}
-
-/** A commit subject comes from the repository: no control characters reach the terminal. */
-function printable(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?");
 }

@@ -167,6 +167,54 @@ describe("the table says where each issue is", () => {
     expect(renderReports([one, report(0)], { format: "table" })).not.toContain("Notes");
   });
 
+  const toolchain = {
+    id: "1a2b3c4d5e6f".padEnd(64, "0"),
+    configFile: "eslint.config.mjs",
+    format: "flat" as const,
+    eslint: "9.12.0",
+    packages: { eslint: "9.12.0", "eslint-plugin-n": "17.10.3", "@eslint/markdown": "6.2.1" },
+  };
+  const line = "toolchain: eslint 9.12.0 (eslint.config.mjs), eslint-plugin-n 17.10.3, @eslint/markdown 6.2.1 [id 1a2b3c4d]";
+
+  test("the commit's own toolchain: one line right under the table; none when its config was read as data", () => {
+    const text = renderReports([{ ...one, toolchain }], { format: "table" });
+    const lines = text.split("\n");
+    expect(lines[3]).toBe(line);
+    expect(lines[2]).toMatch(new RegExp(`^${one.sha.slice(0, 10)} `));
+    expect(renderReports([one], { format: "table" })).not.toContain("toolchain");
+    // The same from the summary view.
+    expect(renderReports([summaryOf({ ...one, toolchain })], { format: "table" })).toContain(`\n${line}\n`);
+  });
+
+  test("a history: each distinct toolchain once, with the commits that ran it", () => {
+    const other = { ...toolchain, id: "ffff0000".padEnd(64, "0"), configFile: null, eslint: "8.57.0", packages: { eslint: "8.57.0" } };
+    const text = renderReports(
+      [
+        { ...one, toolchain },
+        { ...report(0), toolchain: other },
+        { ...report(2), toolchain },
+      ],
+      { format: "table" },
+    );
+    expect(text).toContain(`\n${line} (2 of 3 commits)\ntoolchain: eslint 8.57.0 [id ffff0000] (1 of 3 commits)\n\nTop rules`);
+    const every = renderReports(
+      [
+        { ...one, toolchain },
+        { ...report(0), toolchain },
+      ],
+      { format: "table" },
+    );
+    expect(every).toContain(`\n${line} (every commit)\n`);
+  });
+
+  test("a package name with control characters reaches the terminal without them", () => {
+    const hostile = { ...toolchain, packages: { "evil\u001b[2J\u0007": "1.0.0" } };
+    const text = renderReports([{ ...one, toolchain: hostile }], { format: "table" });
+    expect(text).toContain("toolchain: eslint 9.12.0 (eslint.config.mjs), evil?[2J? 1.0.0 [id 1a2b3c4d]\n");
+    // eslint-disable-next-line no-control-regex
+    expect(text).not.toMatch(/[\u001b\u0007]/);
+  });
+
   test("summary form: each commit without its files; ndjson: one report per line", () => {
     const lines = renderReports([one, report(0)], { format: "ndjson", summary: true })
       .trimEnd()
