@@ -1,9 +1,10 @@
-/** `/commit?repo&sha`: one commit's summary, delta, files by issues and rule counts; its JSON and SARIF downloads. */
+/** `/commit?repo&sha`: one commit's summary, toolchain, delta, files by issues and rule counts; its JSON and SARIF downloads. */
 import { countRules, qualifiedRule, type DeltaEntry, type Report, type ReportFile } from "../../../shared/pipeline/report.js";
 import { toSarif } from "../../../shared/pipeline/sarif.js";
 import { html, type SafeHtml, gridTable, num } from "../html.js";
 import type { HistoryClient } from "../history.js";
 import { crumbs, links, page, repoName, short, when } from "../layout.js";
+import { toolchainSection } from "./toolchain.js";
 
 /** Files listed before "and N more". */
 const FILES_SHOWN = 200;
@@ -122,7 +123,8 @@ export async function commitPage(history: HistoryClient, repo: string, sha: stri
         <h2>Rules</h2>
         ${rulesSection(r)}
       </section>
-    </div>`;
+    </div>
+    ${toolchainSection(r)}`;
   return page({ title: `${short(sha)} · ${repoName(repo)}`, section: "repos", body });
 }
 

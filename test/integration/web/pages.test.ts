@@ -132,6 +132,8 @@ describe("the web app", () => {
     expect(await page.locator("table.files tbody tr").first().innerText()).toContain("src/app.js");
     expect(await page.locator("table.rules").innerText()).toContain("no-unused-vars");
     expect(await page.locator(`a[href="/commit?${q({ repo: repo.dir, sha: repo.shas[2] })}"]`).count()).toBeGreaterThan(0);
+    // No toolchain of its own (the pipeline reads this repository's config as data): the card says what linted it.
+    expect(await page.locator("section.toolchain").innerText()).toContain(`read as data by farm's bundled ESLint ${reports.get(sha)!.linters.eslint}.`);
     await link.click();
     await page.waitForURL(/\/file\?/);
     const target = new URL(page.url());
