@@ -3,12 +3,62 @@
 // loads the toolchain's OWN ESLint, lints as `eslint <paths>` would from the work dir, and
 // prints one JSON document (a SandboxResult) on stdout. Everything the repository's code
 // prints goes to stderr, so it cannot interleave with that document.
+// Mode "plan" lints nothing: it says which of `paths` `eslint .` would lint, each with its
+// effective config's hash and the rules of that config that are not run (a PlanResult).
 //
-// Request: { nodeModules, cwd, scratch, paths, format: "flat" | "eslintrc" | null, memoryMb }
+// Request: { mode: "lint" | "plan", nodeModules, cwd, scratch, paths, format: "flat" | "eslintrc" | null,
+//            memoryMb, notRun: string[] }
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+
+/**
+ * Rules whose result depends on more than the file and the config inputs the sandbox holds:
+ * other files of the tree, the repository's installed dependencies, package.json fields the
+ * inputs leave out. Named by rule (any of the plugin names they are known by).
+ */
+const TREE_READING = new Set([
+  ...["n", "node"].flatMap((p) =>
+    [
+      "no-missing-require",
+      "no-missing-import",
+      "no-extraneous-require",
+      "no-extraneous-import",
+      "no-unpublished-require",
+      "no-unpublished-import",
+      "no-unpublished-bin",
+      "file-extension-in-import",
+      "no-hide-core-modules",
+    ].map((r) => `${p}/${r}`),
+  ),
+  ...["import", "import-x"].flatMap((p) =>
+    [
+      "no-unresolved",
+      "named",
+      "namespace",
+      "default",
+      "export",
+      "no-named-as-default",
+      "no-named-as-default-member",
+      "no-deprecated",
+      "no-extraneous-dependencies",
+      "no-cycle",
+      "no-unused-modules",
+      "no-relative-packages",
+      "no-relative-parent-imports",
+      "no-useless-path-segments",
+      "no-restricted-paths",
+      "no-internal-modules",
+      "no-self-import",
+      "no-import-module-exports",
+      "extensions",
+      "order",
+    ].map((r) => `${p}/${r}`),
+  ),
+]);
+const UNUSED_DIRECTIVE = /^Unused eslint-disable directive \(no problems were reported from '([^']+)'\)/;
 
 /** ESLint's warning for a path given explicitly but ignored by the config: `eslint <paths>` noise, not a finding. */
 const IGNORED = /^File ignored\b/;
@@ -49,6 +99,118 @@ async function eslintClass(api, requireFromToolchain, major, flat) {
   return requireFromToolchain("eslint/use-at-your-own-risk").FlatESLint;
 }
 
+const rel = (cwd, file) => path.relative(cwd, file).split(path.sep).join("/");
+
+async function lint({ req, ESLint, options, flat }) {
+  const notRun = new Set(req.notRun ?? []);
+  const eslint = new ESLint(options);
+  const overrides = [];
+  if (notRun.size > 0) overrides.push({ rules: Object.fromEntries([...notRun].map((r) => [r, "off"])) });
+  // Type information needs the whole program (tsconfig, every file, installed types): its rules are
+  // not run, and a parser asked for a program would fail without it.
+  if (flat) {
+    const typed = new Set();
+    for (const p of req.paths) if (wantsTypes((await eslint.calculateConfigForFile(p))?.languageOptions?.parserOptions)) typed.add(path.resolve(req.cwd, p));
+    if (typed.size > 0) overrides.push({ files: [(f) => typed.has(f)], languageOptions: { parserOptions: NO_TYPES } });
+  } else overrides.push({ parserOptions: NO_TYPES });
+  const linter = overrides.length === 0 ? eslint : new ESLint({ ...options, overrideConfig: flat ? overrides : merge(overrides) });
+  const results = await linter.lintFiles([...req.paths]);
+  const kept = (m) => !(m.ruleId == null && notRun.has(UNUSED_DIRECTIVE.exec(m.message)?.[1]));
+  return results.filter((r) => !onlyIgnoredWarning(r)).map((r) => ({ path: rel(req.cwd, r.filePath), messages: r.messages.filter(kept).map(trimMessage) }));
+}
+
+const NO_TYPES = { project: null, projectService: false, programs: null };
+const wantsTypes = (o) => Boolean(o && (o.project || o.projectService || o.programs || o.EXPERIMENTAL_useProjectService));
+const merge = (objects) => objects.reduce((a, b) => ({ ...a, ...b }), {});
+
+/** The files `eslint .` lints among req.paths, each with its config's hash and what of it is not run. */
+async function plan({ req, ESLint, options, flat, requireFromToolchain }) {
+  const eslint = new ESLint(options);
+  const out = [];
+  const add = (p, config, ruleOf) => out.push({ path: p, configHash: configHash(config, flat), notRun: notRunOf(config, ruleOf) });
+  if (flat) {
+    for (const p of req.paths) {
+      const config = await eslint.calculateConfigForFile(p);
+      if (config) add(p, config, (id) => flatRule(config, id));
+    }
+    return out;
+  }
+  // eslintrc: which files `eslint .` walks to (extensions, overrides' patterns, ignores) is its file enumerator's.
+  const wanted = new Set(req.paths);
+  const { FileEnumerator } = unsupportedApi(requireFromToolchain);
+  const enumerator = new FileEnumerator({ cwd: req.cwd, errorOnUnmatchedPattern: false });
+  for (const { config: array, filePath, ignored } of enumerator.iterateFiles(["."])) {
+    const p = rel(req.cwd, filePath);
+    if (ignored || !wanted.has(p)) continue;
+    add(p, await eslint.calculateConfigForFile(p), (id) => array.pluginRules?.get(id));
+  }
+  return out.sort((a, b) => (a.path < b.path ? -1 : 1));
+}
+
+function unsupportedApi(requireFromToolchain) {
+  try {
+    return requireFromToolchain("eslint/use-at-your-own-risk");
+  } catch {
+    return requireFromToolchain("eslint/lib/cli-engine/file-enumerator"); // ESLint 7: no exports map
+  }
+}
+
+function flatRule(config, id) {
+  const slash = id.lastIndexOf("/");
+  if (slash < 0) return undefined;
+  return config.plugins?.[id.slice(0, slash)]?.rules?.[id.slice(slash + 1)];
+}
+
+const severityOf = (entry) => {
+  const s = Array.isArray(entry) ? entry[0] : entry;
+  return s === "off" || s === 0 ? 0 : s === "warn" || s === 1 ? 1 : 2;
+};
+
+function notRunOf(config, ruleOf) {
+  const out = [];
+  for (const [id, entry] of Object.entries(config.rules ?? {})) {
+    if (severityOf(entry) === 0) continue;
+    if (TREE_READING.has(id) || ruleOf(id)?.meta?.docs?.requiresTypeChecking === true) out.push(id);
+  }
+  return out.sort();
+}
+
+/**
+ * A stable hash of an effective config: rules that are off left out (an override that turns off a
+ * rule nothing enables changes nothing), plugins by name (their code is pinned by the toolchain id),
+ * parsers and processors by name and version or, without a meta, by the source of their functions.
+ */
+function configHash(config, flat) {
+  const { plugins, rules, ...rest } = config;
+  const on = {};
+  for (const [id, entry] of Object.entries(rules ?? {})) {
+    if (severityOf(entry) === 0) continue;
+    on[id] = [severityOf(entry), ...(Array.isArray(entry) ? entry.slice(1) : [])];
+  }
+  const pluginNames = flat ? Object.keys(plugins ?? {}).sort() : [...(plugins ?? [])].sort();
+  const doc = stable({ ...rest, plugins: pluginNames, rules: on }, new Set(), 0);
+  return createHash("sha256").update(JSON.stringify(doc)).digest("hex");
+}
+
+function stable(value, seen, depth) {
+  if (typeof value === "function") return `fn:${createHash("sha256").update(String(value)).digest("hex").slice(0, 16)}`;
+  if (value === undefined) return null;
+  if (value === null || typeof value !== "object") return value;
+  if (value instanceof RegExp) return `re:${String(value)}`;
+  const meta = value.meta;
+  if (meta && typeof meta.name === "string") return `${meta.name}@${meta.version ?? ""}`;
+  if (seen.has(value) || depth > 16) return "[seen]";
+  seen.add(value);
+  let out;
+  if (Array.isArray(value)) out = value.map((v) => stable(v, seen, depth + 1));
+  else {
+    out = {};
+    for (const k of Object.keys(value).sort()) out[k] = stable(value[k], seen, depth + 1);
+  }
+  seen.delete(value);
+  return out;
+}
+
 async function main() {
   const req = JSON.parse(fs.readFileSync(0, "utf8"));
   const requireFromToolchain = createRequire(path.join(req.nodeModules, "..", "noop.js"));
@@ -69,10 +231,8 @@ async function main() {
     // Without a cache, ESLint 8 still deletes the cache file, in cwd unless told: point it at the scratch.
     const common = { cwd: req.cwd, errorOnUnmatchedPattern: false, cacheLocation: path.join(req.scratch, ".eslintcache") };
     const options = flat ? common : { ...common, useEslintrc: true };
-    const results = await new ESLint(options).lintFiles([...req.paths]);
-    const files = results
-      .filter((r) => !onlyIgnoredWarning(r))
-      .map((r) => ({ path: path.relative(req.cwd, r.filePath).split(path.sep).join("/"), messages: r.messages.map(trimMessage) }));
+    const run = { req, ESLint, options, flat, requireFromToolchain };
+    const files = req.mode === "plan" ? await plan(run) : await lint(run);
     return reply({ ok: true, eslintVersion: version, files });
   } catch (e) {
     console.error(e); // the whole story for whoever reads the stderr

@@ -14,7 +14,7 @@ import path from "node:path";
 import { FarmError, PermanentError } from "../fabric/errors.js";
 import { PipelineErrorCodes } from "../pipeline/errors.js";
 import { INSIDE, sandboxArgv, type LaunchPlan } from "./sandbox-launch.js";
-import type { SandboxFileResult, SandboxRequest, SandboxResult } from "./types.js";
+import type { PlannedFile, PlanRequest, PlanResult, SandboxFileResult, SandboxRequest, SandboxResult } from "./types.js";
 
 export interface SandboxOptions {
   /** bubblewrap's binary. Default "/usr/bin/bwrap"; without it, runSandboxed throws {@link SandboxUnavailableError}. */
@@ -54,21 +54,35 @@ const OUT_OF_MEMORY = /JavaScript heap out of memory|Reached heap limit|Fatal pr
 export async function runSandboxed(req: SandboxRequest, opts: SandboxOptions = {}): Promise<SandboxResult> {
   checkRequest(req);
   if (req.paths.length === 0) return { ok: true, files: [] };
+  return outcome(await runMode("lint", req, opts), req, isFileResult);
+}
+
+/**
+ * Which of `req.paths` the toolchain's ESLint lints as `eslint .` would, each with its effective
+ * config's hash and the rules that are not run: the config is loaded in the sandbox, nothing is linted.
+ */
+export async function planSandboxed(req: PlanRequest, opts: SandboxOptions = {}): Promise<PlanResult> {
+  checkRequest(req);
+  if (req.paths.length === 0) return { ok: true, files: [] };
+  return outcome(await runMode("plan", req, opts), req, isPlannedFile);
+}
+
+async function runMode(mode: "lint" | "plan", req: SandboxRequest | PlanRequest, opts: SandboxOptions): Promise<Run> {
   const plan = await launchPlan(req, opts);
-  const argv = sandboxArgv(plan);
   const request = JSON.stringify({
+    mode,
     nodeModules: INSIDE.nodeModules,
     cwd: INSIDE.work,
     scratch: INSIDE.scratch,
     paths: req.paths,
     format: req.toolchain.spec.format,
     memoryMb: req.memoryMb,
+    notRun: "notRun" in req ? (req.notRun ?? []) : [],
   });
-  const run = await runBounded(argv, request, req.timeoutMs, opts.maxStdoutBytes ?? 64 * MiB, opts.maxStderrBytes ?? 64 * 1024);
-  return outcome(run, req);
+  return runBounded(sandboxArgv(plan), request, req.timeoutMs, opts.maxStdoutBytes ?? 64 * MiB, opts.maxStderrBytes ?? 64 * 1024);
 }
 
-function checkRequest(req: SandboxRequest): void {
+function checkRequest(req: SandboxRequest | PlanRequest): void {
   if (!path.isAbsolute(req.workDir) || !isDir(req.workDir)) throw new SandboxRefusedError(`work dir ${req.workDir} is not a directory`);
   if (!isDir(path.join(req.toolchain.dir, "node_modules"))) throw new SandboxRefusedError(`toolchain ${req.toolchain.dir} has no node_modules`);
   for (const p of req.paths) {
@@ -89,7 +103,7 @@ function isDir(p: string): boolean {
   }
 }
 
-async function launchPlan(req: SandboxRequest, opts: SandboxOptions): Promise<LaunchPlan> {
+async function launchPlan(req: SandboxRequest | PlanRequest, opts: SandboxOptions): Promise<LaunchPlan> {
   const bwrap = opts.bwrap ?? "/usr/bin/bwrap";
   const prlimit = opts.prlimit ?? "/usr/bin/prlimit";
   if (process.platform !== "linux")
@@ -206,11 +220,15 @@ function runBounded(argv: string[], input: string, timeoutMs: number, maxStdout:
   });
 }
 
-function outcome(run: Run, req: SandboxRequest): SandboxResult {
-  const failed = (reason: string): SandboxResult => ({ ok: false, files: [], reason });
+function outcome<F>(
+  run: Run,
+  req: { timeoutMs: number; memoryMb: number },
+  isFile: (f: unknown) => f is F,
+): { ok: boolean; eslintVersion?: string; files: F[]; reason?: string } {
+  const failed = (reason: string) => ({ ok: false, files: [] as F[], reason });
   if (run.timedOut) return failed(`timed out after ${req.timeoutMs} ms`);
   if (run.flooded) return failed("wrote more than its stdout bound: killed");
-  const parsed = parseResult(run.stdout);
+  const parsed = parseResult(run.stdout, isFile);
   if (parsed) return parsed;
   if (OUT_OF_MEMORY.test(run.stderr)) return failed(`ran out of memory (${req.memoryMb} MiB)`);
   const exit = run.signal ? `was killed by ${run.signal}` : `exited with code ${run.code}`;
@@ -220,7 +238,7 @@ function outcome(run: Run, req: SandboxRequest): SandboxResult {
 }
 
 /** The runner's JSON document, checked for shape: a partial or foreign stdout is not a result. */
-function parseResult(stdout: string): SandboxResult | null {
+function parseResult<F>(stdout: string, isFile: (f: unknown) => f is F): { ok: boolean; eslintVersion?: string; files: F[]; reason?: string } | null {
   let doc: unknown;
   try {
     doc = JSON.parse(stdout);
@@ -228,8 +246,8 @@ function parseResult(stdout: string): SandboxResult | null {
     return null;
   }
   if (typeof doc !== "object" || doc === null) return null;
-  const r = doc as Partial<SandboxResult>;
-  if (typeof r.ok !== "boolean" || !Array.isArray(r.files) || !r.files.every(isFileResult)) return null;
+  const r = doc as { ok?: unknown; files?: unknown; eslintVersion?: unknown; reason?: unknown };
+  if (typeof r.ok !== "boolean" || !Array.isArray(r.files) || !r.files.every(isFile)) return null;
   return {
     ok: r.ok,
     files: r.files,
@@ -241,6 +259,18 @@ function parseResult(stdout: string): SandboxResult | null {
 function isFileResult(f: unknown): f is SandboxFileResult {
   const r = f as SandboxFileResult;
   return typeof r === "object" && r !== null && typeof r.path === "string" && Array.isArray(r.messages);
+}
+
+function isPlannedFile(f: unknown): f is PlannedFile {
+  const r = f as PlannedFile;
+  return (
+    typeof r === "object" &&
+    r !== null &&
+    typeof r.path === "string" &&
+    typeof r.configHash === "string" &&
+    Array.isArray(r.notRun) &&
+    r.notRun.every((x) => typeof x === "string")
+  );
 }
 
 function lastLine(text: string): string {

@@ -61,6 +61,35 @@ export interface SandboxRequest {
   timeoutMs: number;
   /** Heap limit of the sandboxed process, MiB. */
   memoryMb: number;
+  /** Rules turned off (what a plan named as reading more than the file); their unused-disable warnings are dropped too. */
+  notRun?: readonly string[];
+}
+
+/** Which of a commit's files its ESLint lints and with which effective config, asked in the sandbox without linting. */
+export interface PlanRequest {
+  toolchain: InstalledToolchain;
+  /** The commit's config inputs with their content, and every candidate path (an empty file when not an input). */
+  workDir: string;
+  /** Candidate paths (root-relative); the plan keeps those that `eslint .` would lint. */
+  paths: readonly string[];
+  timeoutMs: number;
+  memoryMb: number;
+}
+
+/** One file `eslint .` would lint: its effective config's hash and the rules of that config that are not run. */
+export interface PlannedFile {
+  path: string;
+  /** sha256 (hex) of the effective config as this toolchain computes it (rules that are off left out). */
+  configHash: string;
+  /** Enabled rules that read other files, installed dependencies or type information (sorted). */
+  notRun: string[];
+}
+
+export interface PlanResult {
+  ok: boolean;
+  eslintVersion?: string;
+  files: PlannedFile[];
+  reason?: string;
 }
 
 /** One file's messages as the sandboxed ESLint reports them (its `LintResult`, trimmed). */
