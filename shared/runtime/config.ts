@@ -65,6 +65,19 @@ export interface FarmConfig {
   natsServer?: string;
   /** FARM_ASYNC_TRACES: a NATS request's timeout says where it started (ConnectOptions.asyncTraces). Default off; on in the tests. */
   asyncTraces: boolean;
+  /**
+   * FARM_TOOLCHAINS: lint each commit with its own ESLint, config and plugins,
+   * installed without scripts and run in a sandbox (shared/toolchain/). Off:
+   * configs are read as data by farm's bundled ESLint. Default on.
+   */
+  toolchains: boolean;
+  /**
+   * FARM_TOOLCHAIN_TIMEOUT: wall-clock limit of one sandboxed run of a
+   * repository's toolchain (its config load and a batch's lint; a batch adds
+   * 2 s per file), seconds or a duration. Past it the run is killed and its
+   * files carry the reason. Default 60 s.
+   */
+  toolchainTimeoutSeconds: number;
   /** FARM_TOOLCHAIN_CACHE_DIR: where commits' own lint toolchains are installed (shared/toolchain/install.ts). Default `<dataDir>/toolchains`. */
   toolchainCacheDir: string;
   /** FARM_TOOLCHAIN_CACHE_MAX_BYTES: bound of that cache's disk use; least recently used toolchains are evicted first. Default 5 GiB. */
@@ -126,6 +139,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     metricsHost: env.FARM_METRICS_HOST || "127.0.0.1",
     natsServer: env.FARM_NATS_SERVER || undefined,
     asyncTraces: parseSwitch("FARM_ASYNC_TRACES", env.FARM_ASYNC_TRACES),
+    toolchains: env.FARM_TOOLCHAINS === undefined || env.FARM_TOOLCHAINS === "" ? true : parseSwitch("FARM_TOOLCHAINS", env.FARM_TOOLCHAINS),
+    toolchainTimeoutSeconds: seconds("FARM_TOOLCHAIN_TIMEOUT", env.FARM_TOOLCHAIN_TIMEOUT, 60),
     toolchainCacheDir: path.resolve(env.FARM_TOOLCHAIN_CACHE_DIR || path.join(dataDir, "toolchains")),
     toolchainCacheMaxBytes: int("FARM_TOOLCHAIN_CACHE_MAX_BYTES", env.FARM_TOOLCHAIN_CACHE_MAX_BYTES, 5 * 1024 ** 3),
     npmRegistry: env.FARM_NPM_REGISTRY || undefined,
