@@ -9,7 +9,7 @@ import { mapLimit } from "../../shared/fabric/concurrency.js";
 import { firstParentTrees, readBlobs, type CommitTree } from "../../shared/git/index.js";
 import { ConfigTexts } from "../../shared/lint/config-texts.js";
 import { ExtendedFiles } from "../../shared/lint/extended-files.js";
-import { isConfigFile, isLintable } from "../../shared/lint/lintable.js";
+import { isConfigFile, isLintable, isRegularFile } from "../../shared/lint/lintable.js";
 import type { CommitManifest, CommitRef, ManifestEntry } from "../../shared/pipeline/contract.js";
 import { messageIds, objectNames, subjects } from "../../shared/pipeline/names.js";
 import type { ServiceContext } from "../../shared/pipeline/service.js";
@@ -24,6 +24,19 @@ const FIRST_ROUND = 4;
 const LAST_ROUND = 64;
 /** Blob writes in flight at once. */
 const UPLOAD_WINDOW = 16;
+
+/** npm's lockfiles, which pin a toolchain's versions, are read up to this size (the resolver's own bound). */
+const MAX_LOCKFILE_BYTES = 64 * 1024 * 1024;
+const LOCKFILE = /(^|\/)(package-lock\.json|npm-shrinkwrap\.json)$/;
+
+/**
+ * With toolchains on, a commit's own ESLint decides what it lints (markdown,
+ * JSON, any extension its config names) and its config may read any file:
+ * every regular file up to the size bound is uploaded, and npm's lockfiles.
+ */
+function toolchainReads(e: ManifestEntry, maxFileSize: number): boolean {
+  return isRegularFile(e.mode) && (e.size <= maxFileSize || (LOCKFILE.test(e.path) && e.size <= MAX_LOCKFILE_BYTES));
+}
 
 export interface UploadDeps extends Pick<ServiceContext, "farm" | "config"> {
   objects: Objects;
@@ -101,7 +114,8 @@ export class Uploader {
   private async uploadBlobs(mirror: string, entries: readonly ManifestEntry[], extended: readonly ManifestEntry[]): Promise<number> {
     const { objects, config } = this.deps;
     const wanted = new Set<string>();
-    for (const e of entries) if (isLintable(e, config.maxFileSize) || isConfigFile(e.path)) wanted.add(e.blob);
+    for (const e of entries)
+      if (isLintable(e, config.maxFileSize) || isConfigFile(e.path) || (config.toolchains && toolchainReads(e, config.maxFileSize))) wanted.add(e.blob);
     for (const e of extended) wanted.add(e.blob);
     const candidates = [...wanted];
     const present = await mapLimit(candidates, 32, (blob) => objects.has(objectNames.blob(blob)));

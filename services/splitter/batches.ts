@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import type { FileRef, LintBatch, ManifestEntry } from "../../shared/pipeline/contract.js";
 import { messageIds, objectNames } from "../../shared/pipeline/names.js";
+import { settingsOf } from "../../shared/pipeline/toolchain-settings.js";
 
 /** Default {@link BatchOptions.batchFiles}. */
 export const DEFAULT_BATCH_FILES = 64;
@@ -51,7 +52,7 @@ export function pack(refs: readonly FileRef[], byPath: ReadonlyMap<string, Manif
     const cost = () => encodedSize(file) + (r.configId in settings ? 0 : settingSize(r.configId));
     if (files.length > 0 && (files.length >= maxFiles || bytes + size > maxBytes || encoded + cost() > maxMessage)) flush();
     encoded += cost();
-    settings[r.configId] = objectNames.lintConfig(r.configId);
+    settings[r.configId] = objectNames.lintConfig(settingsOf(r.configId) ?? r.configId);
     files.push(file);
     bytes += size;
   }

@@ -9,6 +9,7 @@ import { DEFAULT_PLAN_BUDGET_MS, DEFAULT_PLAN_SLICE, PlanCache, planRepoLintAsyn
 import { isFinalFailure } from "../../shared/pipeline/announce.js";
 import type { CommitManifest, FileRef, ManifestEntry, SplitStats } from "../../shared/pipeline/contract.js";
 import { metricsOf } from "../../shared/pipeline/metrics.js";
+import type { ReportToolchain } from "../../shared/pipeline/report.js";
 import { objectNames, subjects } from "../../shared/pipeline/names.js";
 import type { Service, ServiceContext } from "../../shared/pipeline/service.js";
 import { openStores, type Objects, type ResultCache } from "../../shared/pipeline/stores/index.js";
@@ -16,6 +17,7 @@ import type { BatchOptions } from "./batches.js";
 import { giveUpCommit, sendCommitFiles } from "./commit-files.js";
 import { ConfigFiles } from "./config-files.js";
 import { LintQueue } from "./queue.js";
+import { CommitToolchains } from "./toolchains.js";
 import { Verdicts } from "./verdicts.js";
 
 export interface SplitterDeps extends ServiceContext, BatchOptions {
@@ -40,8 +42,12 @@ export class Splitter {
    */
   private readonly refs = new WeakMap<ManifestEntry, FileRef>();
 
+  /** The commits' own toolchains; null when the operator turned them off (configs read as data). */
+  private readonly toolchains: CommitToolchains | null;
+
   constructor(private readonly deps: SplitterDeps) {
     this.configFiles = new ConfigFiles(deps.objects);
+    this.toolchains = deps.config.toolchains ? new CommitToolchains({ objects: deps.objects, config: deps.config, log: deps.log }) : null;
     this.lintQueue = new LintQueue(deps);
   }
 
@@ -57,10 +63,17 @@ export class Splitter {
   private async split(m: CommitManifest, ctx: TaskContext): Promise<SplitStats> {
     const tree = await this.deps.objects.tables.get<ManifestEntry>(m.manifest);
     if (!tree) throw new Error(`manifest ${m.manifest} is not in the object store yet`);
+    const byPath = new Map(tree.map((e) => [e.path, e]));
+    const own = this.toolchains ? await this.toolchains.of(tree, m.date) : null;
+    if (own?.kind === "toolchain") {
+      const { plan } = own;
+      const refs = plan.files.map((f) => ({ path: f.path, blob: byPath.get(f.path)!.blob, configId: f.configId }));
+      const queued = await this.lintQueue.queue(refs, byPath, plan.settings);
+      return this.finish(m, refs, queued, { eslint: plan.report.eslint }, plan.notes, plan.report);
+    }
     const notRegular = new Map(tree.filter((e) => !isRegularFile(e.mode)).map((e) => [e.path, entryKind(e.mode)]));
-    const paths = tree.map((e) => e.path);
     const plan = await planRepoLintAsync(
-      { paths, contents: await this.configFiles.of(tree, notRegular), notRegular },
+      { paths: [...byPath.keys()], contents: await this.configFiles.of(tree, notRegular), notRegular },
       {
         budgetMs: this.deps.planBudgetMs ?? DEFAULT_PLAN_BUDGET_MS,
         sliceSize: this.deps.planSlice ?? DEFAULT_PLAN_SLICE,
@@ -68,17 +81,26 @@ export class Splitter {
         cache: this.plans,
       },
     );
-    const byPath = new Map(tree.map((e) => [e.path, e]));
     const files = plan.files.filter((f) => isLintable(byPath.get(f.path)!, this.deps.config.maxFileSize));
     for (const id of new Set(files.map((f) => f.configId))) this.verdicts.check(id, plan.configs.get(id)!);
     const refs: FileRef[] = files.map((f) => this.refOf(byPath.get(f.path)!, f.configId));
-
     const queued = await this.lintQueue.queue(refs, byPath, plan.configs);
+    const linters = reportLinterVersions(new Set(files.map((f) => f.config.linters).flat()));
+    return this.finish(m, refs, queued, linters, [...(own?.notes ?? []), ...plan.settings.notes]);
+  }
+
+  /** Stores the commit's file table and sends it to the aggregator. */
+  private async finish(m: CommitManifest, refs: FileRef[], queued: number, linters: Record<string, string>, notes: string[], toolchain?: ReportToolchain) {
     const stats: SplitStats = { files: refs.length, cacheHits: refs.length - queued, queued };
     const filesObject = await this.deps.objects.tables.put(objectNames.files(m.repoKey, m.sha), objectNames.chunks(m.repoKey), refs, (r) => r.path);
-    const linters = reportLinterVersions(new Set(files.map((f) => f.config.linters).flat()));
-    const { notes } = plan.settings;
-    await sendCommitFiles(this.deps, m, { tree: m.manifest, files: filesObject, linters, stats, ...(notes.length > 0 ? { notes } : {}) });
+    await sendCommitFiles(this.deps, m, {
+      tree: m.manifest,
+      files: filesObject,
+      linters,
+      stats,
+      ...(notes.length > 0 ? { notes } : {}),
+      ...(toolchain ? { toolchain } : {}),
+    });
     // Counted once the commit is split: a hit is a file not queued (its result cached, or on its way for another commit).
     const metrics = metricsOf(this.deps);
     metrics.resultCacheHits.inc(stats.cacheHits);

@@ -5,14 +5,14 @@
  */
 import { mapLimit } from "../../shared/fabric/concurrency.js";
 import { maxPayload } from "../../shared/fabric/limits.js";
-import type { FileLintConfig } from "../../shared/lint/index.js";
 import type { FileRef, ManifestEntry } from "../../shared/pipeline/contract.js";
 import { kvKeys, subjects } from "../../shared/pipeline/names.js";
 import type { ServiceContext } from "../../shared/pipeline/service.js";
 import type { Objects, ResultCache } from "../../shared/pipeline/stores/index.js";
 import { batchId, pack, type BatchOptions } from "./batches.js";
 import { Claims } from "./claims.js";
-import { storeConfigs } from "./lint-configs.js";
+import { settingsOf } from "../../shared/pipeline/toolchain-settings.js";
+import { storeConfigs, type StoredConfig } from "./lint-configs.js";
 
 export interface LintQueueDeps extends Pick<ServiceContext, "farm">, BatchOptions {
   objects: Objects;
@@ -29,7 +29,7 @@ export class LintQueue {
    * released if anything fails before the batches are in the stream, so a
    * retry queues them.
    */
-  async queue(refs: readonly FileRef[], byPath: ReadonlyMap<string, ManifestEntry>, configs: ReadonlyMap<string, FileLintConfig>): Promise<number> {
+  async queue(refs: readonly FileRef[], byPath: ReadonlyMap<string, ManifestEntry>, configs: ReadonlyMap<string, StoredConfig>): Promise<number> {
     const claimed = this.claims.take(refs.map((r) => [kvKeys.result(r.blob, r.configId), r] as const));
     let queued = false;
     try {
@@ -37,7 +37,8 @@ export class LintQueue {
       const cached = await mapLimit(candidates, 64, ([key]) => this.deps.results.has(key));
       const toLint = candidates.filter((_, i) => !cached[i]).map(([, r]) => r);
       const batches = pack(toLint, byPath, this.deps, maxPayload(this.deps.farm.nc));
-      const used = new Set(toLint.map((r) => r.configId));
+      // A toolchain file's config is its settings, stored once under the settings id.
+      const used = new Set(toLint.map((r) => settingsOf(r.configId) ?? r.configId));
       await storeConfigs(this.deps.objects, new Map([...used].map((id) => [id, configs.get(id)!])));
       if (batches.length > 0) {
         await this.deps.farm.jobs.distribute(subjects.lintBatch, batches, { resultsTo: subjects.lintResults, id: batchId });
