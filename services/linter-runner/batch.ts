@@ -5,16 +5,18 @@
  */
 import { mapLimit } from "../../shared/fabric/concurrency.js";
 import { isPermanent } from "../../shared/fabric/errors.js";
-import type { LintPool } from "../../shared/lint/index.js";
+import type { FileLintConfig, LintPool } from "../../shared/lint/index.js";
 import { isBinary, looksMinified } from "../../shared/lint/lintable.js";
 import type { BatchDone, LintBatch } from "../../shared/pipeline/contract.js";
 import { kvKeys } from "../../shared/pipeline/names.js";
 import { withLineHashes, type FileResult, type LintMessage } from "../../shared/pipeline/report.js";
 import type { ServiceContext } from "../../shared/pipeline/service.js";
 import type { ResultCache } from "../../shared/pipeline/stores/index.js";
+import { isToolchainSettings, settingsOf } from "../../shared/pipeline/toolchain-settings.js";
 import type { Contents } from "./contents.js";
 import type { LintConfigs } from "./lint-configs.js";
 import { countLinted } from "./metrics.js";
+import { lintWithToolchain } from "./toolchain-lint.js";
 
 export interface BatchDeps extends ServiceContext {
   results: ResultCache;
@@ -27,14 +29,18 @@ const utf8 = new TextDecoder("utf-8");
 
 export async function lintBatch(deps: BatchDeps, batch: LintBatch): Promise<BatchDone> {
   const datas = await mapLimit(batch.files, 16, (f) => deps.contents.get(f.blob));
+  const results: (FileResult | undefined)[] = [];
+  // Files of a commit's own toolchain: linted as its ESLint would, binary or minified alike.
+  const own = new Map<string, number[]>();
   const toLint: { index: number; text: string }[] = [];
-  const results: (FileResult | undefined)[] = batch.files.map((f, i) => {
+  batch.files.forEach((f, i) => {
+    const settings = settingsOf(f.configId);
+    if (settings !== null) return own.set(settings, [...(own.get(settings) ?? []), i]);
     const data = datas[i];
-    if (isBinary(data)) return { messages: [], skipped: "binary" };
+    if (isBinary(data)) return (results[i] = { messages: [], skipped: "binary" });
     const text = utf8.decode(data);
-    if (looksMinified(text)) return { messages: [], skipped: "minified" };
+    if (looksMinified(text)) return (results[i] = { messages: [], skipped: "minified" });
     toLint.push({ index: i, text });
-    return undefined;
   });
   // One pool call per config: invalid settings (a bad rule option in .farm.json) fail
   // only the files of that config, the rest of the batch is linted as usual.
@@ -43,9 +49,9 @@ export async function lintBatch(deps: BatchDeps, batch: LintBatch): Promise<Batc
     const id = batch.files[t.index].configId;
     byConfig.set(id, [...(byConfig.get(id) ?? []), t]);
   }
-  await Promise.all(
-    [...byConfig].map(async ([configId, group]) => {
-      const config = await deps.configs.get(configId);
+  await Promise.all([
+    ...[...byConfig].map(async ([configId, group]) => {
+      const config = (await deps.configs.get(configId)) as FileLintConfig;
       let messages: LintMessage[][];
       try {
         const linted = await deps.pool.lint(group.map(({ index, text }) => ({ path: batch.files[index].path, content: text, config })));
@@ -58,10 +64,20 @@ export async function lintBatch(deps: BatchDeps, batch: LintBatch): Promise<Batc
       }
       group.forEach(({ index, text }, j) => (results[index] = { messages: withLineHashes(messages[j], text) }));
     }),
-  );
+    ...[...own].map(async ([, indices]) => {
+      const settings = await deps.configs.get(batch.files[indices[0]].configId);
+      if (!isToolchainSettings(settings)) throw new Error(`config ${batch.files[indices[0]].configId} is not a toolchain's settings`);
+      const messages = await lintWithToolchain(
+        deps,
+        settings,
+        indices.map((i) => ({ path: batch.files[i].path, data: datas[i] })),
+      );
+      indices.forEach((index, j) => (results[index] = { messages: withLineHashes(messages[j], utf8.decode(datas[index])) }));
+    }),
+  ]);
   const keys = batch.files.map((f) => kvKeys.result(f.blob, f.configId));
   await mapLimit(keys, 32, (k, i) => deps.results.put(k, results[i]!));
-  return { keys, linted: toLint.length };
+  return { keys, linted: toLint.length + [...own.values()].reduce((n, g) => n + g.length, 0) };
 }
 
 /** The message of every file whose lint settings the linter refused. */

@@ -7,18 +7,24 @@ import { Lru } from "../../shared/fabric/lru.js";
 import type { FileLintConfig } from "../../shared/lint/index.js";
 import { objectNames } from "../../shared/pipeline/names.js";
 import type { Objects } from "../../shared/pipeline/stores/index.js";
+import { settingsOf, type ToolchainSettings } from "../../shared/pipeline/toolchain-settings.js";
+
+/** A file's config: farm's own, or its commit's toolchain settings (stored once under the settings id). */
+export type RunnerConfig = FileLintConfig | ToolchainSettings;
 
 /** Configs kept (least recently used dropped first). */
 const CONFIGS = 1024;
 
 export class LintConfigs {
-  private readonly configs = new Lru<string, FileLintConfig>(CONFIGS);
-  private readonly fetching = new Map<string, Promise<FileLintConfig>>();
+  private readonly configs = new Lru<string, RunnerConfig>(CONFIGS);
+  private readonly fetching = new Map<string, Promise<RunnerConfig>>();
 
   constructor(private readonly objects: Objects) {}
 
   /** The config of id `id`. */
-  async get(id: string): Promise<FileLintConfig> {
+  async get(configId: string): Promise<RunnerConfig> {
+    // A toolchain file's config id names its settings, shared by many files.
+    const id = settingsOf(configId) ?? configId;
     const hit = this.configs.get(id);
     if (hit) return hit;
     let fetch = this.fetching.get(id);
@@ -26,7 +32,7 @@ export class LintConfigs {
       // Named from the id, whatever the batch says: a batch cannot point the runner at another object.
       const name = objectNames.lintConfig(id);
       fetch = this.objects
-        .getValue<FileLintConfig>(name)
+        .getValue<RunnerConfig>(name)
         .then((config) => {
           // Transient: the splitter stores configs before it queues; a replica may lag behind.
           if (!config) throw new Error(`lint config ${id} (${name}) is not in the object store yet`);
