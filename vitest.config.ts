@@ -5,8 +5,9 @@ import { defineConfig } from "vitest/config";
 const shared = {
   testTimeout: 60_000,
   hookTimeout: 30_000,
-  // A NATS timeout in a failing test says where its request started.
-  env: { FARM_ASYNC_TRACES: "1" },
+  // A NATS timeout in a failing test says where its request started. Repositories' own
+  // toolchains are off unless a test turns them on (they need a registry: test/harness/registry.ts).
+  env: { FARM_ASYNC_TRACES: "1", FARM_TOOLCHAINS: "off" },
 };
 
 export default defineConfig({

@@ -25,9 +25,12 @@ import { removeDir, tempDir } from "./files.js";
 import { NatsServer } from "./nats-server.js";
 import { waitFor } from "./wait.js";
 
-/** Only the documented defaults (the host's FARM_* variables must not leak in), local repos allowed, 2 at a time. */
+/**
+ * Only the documented defaults (the host's FARM_* variables must not leak in), local repos allowed, 2 at a time,
+ * repositories' own toolchains off unless asked (they install from a registry the test runs).
+ */
 export function testConfig(dataDir: string, overrides: Partial<FarmConfig> = {}): FarmConfig {
-  return loadConfig({}, { allowLocalRepos: true, concurrency: 2, ...overrides, dataDir });
+  return loadConfig({}, { allowLocalRepos: true, concurrency: 2, toolchains: false, ...overrides, dataDir });
 }
 
 /** Every asynchronous error the server sent this connection (permission violations among them). */
