@@ -110,7 +110,10 @@ async function lint({ req, ESLint, options, flat }) {
   // not run, and a parser asked for a program would fail without it.
   if (flat) {
     const typed = new Set();
-    for (const p of req.paths) if (wantsTypes((await eslint.calculateConfigForFile(p))?.languageOptions?.parserOptions)) typed.add(path.resolve(req.cwd, p));
+    // Per file: a config's type-aware parser options are found by file (a directory has no config of its own).
+    for (const p of req.paths.filter((q) => isFile(path.resolve(req.cwd, q)))) {
+      if (wantsTypes((await eslint.calculateConfigForFile(p))?.languageOptions?.parserOptions)) typed.add(path.resolve(req.cwd, p));
+    }
     if (typed.size > 0) overrides.push({ files: [(f) => typed.has(f)], languageOptions: { parserOptions: NO_TYPES } });
   } else overrides.push({ parserOptions: NO_TYPES });
   const linter = overrides.length === 0 ? eslint : new ESLint({ ...options, overrideConfig: flat ? overrides : merge(overrides) });
@@ -119,6 +122,7 @@ async function lint({ req, ESLint, options, flat }) {
   return results.filter((r) => !onlyIgnoredWarning(r)).map((r) => ({ path: rel(req.cwd, r.filePath), messages: r.messages.filter(kept).map(trimMessage) }));
 }
 
+const isFile = (file) => fs.statSync(file, { throwIfNoEntry: false })?.isFile() === true;
 const NO_TYPES = { project: null, projectService: false, programs: null };
 const wantsTypes = (o) => Boolean(o && (o.project || o.projectService || o.programs || o.EXPERIMENTAL_useProjectService));
 const merge = (objects) => objects.reduce((a, b) => ({ ...a, ...b }), {});

@@ -124,17 +124,28 @@ function evilWork(act: string, options: Record<string, unknown> = {}, preamble =
 const evilMessage = (files: SandboxFileResult[]) => files.find((f) => f.path === "src/a.js")?.messages.find((m) => m.ruleId === "evil/act")?.message;
 
 /** The sandbox's runners still alive (none once a run has returned). */
+/** Sandbox runners started by this test process (other test files run their own at the same time). */
 function runnersAlive(): number[] {
   return readdirSync("/proc")
     .filter((p) => /^\d+$/.test(p))
     .filter((p) => {
       try {
-        return readFileSync(`/proc/${p}/cmdline`, "latin1").includes("/runner/sandbox-runner.mjs");
+        return readFileSync(`/proc/${p}/cmdline`, "latin1").includes("/runner/sandbox-runner.mjs") && descendsFromUs(Number(p));
       } catch {
         return false;
       }
     })
     .map(Number);
+}
+
+function descendsFromUs(pid: number): boolean {
+  for (let p = pid, hops = 0; p > 1 && hops < 32; hops++) {
+    if (p === process.pid) return true;
+    // The parent pid is the second field after the command, which is in parentheses and may hold spaces.
+    const stat = readFileSync(`/proc/${p}/stat`, "latin1");
+    p = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  }
+  return false;
 }
 
 /** After a hostile run: the launcher still lints, and nothing of the hostile run is left running. */
