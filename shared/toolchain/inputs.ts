@@ -12,8 +12,12 @@
 import { createHash } from "node:crypto";
 
 const LOCKFILE = /(^|\/)(package-lock\.json|npm-shrinkwrap\.json|yarn\.lock|pnpm-lock\.yaml|bun\.lockb?)$/;
-/** What ESLint reads besides the config file and its imports, wherever in the tree. */
-const ALWAYS = /(^|\/)(\.eslintrc(\.(json|ya?ml|js|cjs))?|\.eslintignore|package\.json|\.gitignore)$/;
+/**
+ * What ESLint reads besides the config file and its imports, wherever in the tree; and what
+ * eslint-plugin-prettier's rule reads (Prettier's config, ignore file and .editorconfig).
+ */
+const ALWAYS =
+  /(^|\/)(\.eslintrc(\.(json|ya?ml|js|cjs))?|\.eslintignore|package\.json|\.gitignore|\.prettierrc(\.(json5?|ya?ml|toml|[cm]?[jt]s))?|prettier\.config\.[cm]?[jt]s|\.prettierignore|\.editorconfig)$/;
 const VENDORED = /(^|\/)node_modules\//;
 /** package.json fields a config or a rule that reads only the file's own package may read. */
 const PACKAGE_FIELDS = [
@@ -31,6 +35,7 @@ const PACKAGE_FIELDS = [
   "workspaces",
   "eslintConfig",
   "eslintIgnore",
+  "prettier",
 ];
 
 /** Whether `path` (root-relative) is a config input, given the paths the toolchain's resolution read. */

@@ -102,7 +102,10 @@ export function sandboxArgv(plan: LaunchPlan): string[] {
   );
   const node = [
     plan.node,
-    plan.permissionFlag, // without --allow-child-process / --allow-worker: neither is possible
+    plan.permissionFlag, // without --allow-child-process: no child process
+    // Worker threads share the process's permissions, namespaces and address-space limit; plugins need
+    // them (eslint-plugin-prettier 5 runs Prettier 3 on one, through synckit).
+    "--allow-worker",
     // Reads are bounded by the mount namespace (only the toolchain, the work dir, the runner and /tmp are
     // there). Node 20's model throws on a mere probe of a path outside its read list (fs.existsSync), which
     // real plugins do at load (eslint-module-utils probes the file system's case sensitivity).

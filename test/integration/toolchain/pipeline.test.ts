@@ -180,3 +180,25 @@ test("a plugin rule that never returns is killed: its files say why, the commit 
   expect(killed.messages[0]).toMatchObject({ fatal: true, severity: 2 });
   expect(killed.messages[0].message).toMatch(/toolchain did not finish: timed out after \d+ ms/);
 }, 240_000);
+
+test("a rule that reads the repository's Prettier settings sees them: package.json's prettier key, a .prettierrc, an .editorconfig", async () => {
+  const repo = new TestRepo(path.join(tmp, "repo-prettier"));
+  const pkg = (extra: object) =>
+    JSON.stringify({ name: "app", type: "module", ...extra, devDependencies: { eslint: ESLINT, "eslint-plugin-prettier": "5.5.7", prettier: "3.10.2" } });
+  repo.commit("prettier settings in package.json", {
+    "package.json": pkg({ prettier: { singleQuote: true } }),
+    "eslint.config.mjs": `import prettier from "eslint-plugin-prettier";\nexport default [{ plugins: { prettier }, rules: { "prettier/prettier": "error" } }];\n`,
+    "a.js": "export const a = 'quoted';\n",
+  });
+  repo.commit("settings in a .prettierrc", { "package.json": pkg({}), ".prettierrc.json": JSON.stringify({ singleQuote: false }) });
+  repo.commit("tabs, says .editorconfig", { ".editorconfig": "[*]\nindent_style = tab\n", "b.js": "export function b() {\n  return 1;\n}\n" });
+
+  const reports = await analyze(repo.dir, 3, "data-prettier");
+  for (const report of reports) {
+    expect(report.toolchain?.packages, report.sha).toMatchObject({ "eslint-plugin-prettier": "5.5.7" });
+    expect(rows(report.files), report.sha).toEqual(rows(await reference(repo, report.sha)));
+  }
+  // What the references say (the config file is not Prettier's style: left out): newest first.
+  const said = reports.map((r) => rows(r.files.filter((f) => f.path.endsWith(".js"))).map(([p, rule]) => `${p} ${rule}`));
+  expect(said).toEqual([["a.js prettier/prettier", "b.js prettier/prettier"], ["a.js prettier/prettier"], []]);
+}, 300_000);
