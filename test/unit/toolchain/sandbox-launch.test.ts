@@ -58,9 +58,10 @@ describe("the sandbox's command line", () => {
     expect(binds(sandbox, "--setenv")).toEqual(["PATH /usr/bin:/bin", "HOME /tmp"]);
   });
 
-  it("runs node under its permission model: reads of the toolchain, the files and the runner, writes to the scratch only", () => {
+  it("runs node under its permission model: reads of the toolchain, the files and the runner, writes to the scratch only, threads but no child processes", () => {
     expect(argv.slice(nodeAt + 1)).toEqual([
       "--experimental-permission",
+      "--allow-worker",
       "--allow-fs-read=*",
       "--allow-fs-write=/tmp",
       "--max-old-space-size=256",
