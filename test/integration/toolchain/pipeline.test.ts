@@ -202,3 +202,46 @@ test("a rule that reads the repository's Prettier settings sees them: package.js
   const said = reports.map((r) => rows(r.files.filter((f) => f.path.endsWith(".js"))).map(([p, rule]) => `${p} ${rule}`));
   expect(said).toEqual([["a.js prettier/prettier", "b.js prettier/prettier"], ["a.js prettier/prettier"], []]);
 }, 300_000);
+
+test("an eslintrc commit pinning ESLint 8 is linted by ESLint 8, and a shareable config farm does not bundle (semistandard) is followed", async () => {
+  const repo = new TestRepo(path.join(tmp, "repo-eslintrc"));
+  // ESLint 8's no-unused-vars leaves caught errors alone (10's reports them): the project's own lint says 0.
+  repo.commit("eslint 8.47, .eslintrc.yml", {
+    "package.json": JSON.stringify({ name: "app", devDependencies: { eslint: "8.47.0" } }),
+    ".eslintrc.yml": "root: true\nextends: eslint:recommended\nenv:\n  node: true\n  es2020: true\n",
+    "index.js": "try {\n  require('./other');\n} catch (err) {\n  module.exports = null;\n}\n",
+  });
+  repo.commit("semistandard", {
+    "package.json": JSON.stringify({
+      name: "app",
+      devDependencies: {
+        eslint: "8.47.0",
+        "eslint-config-semistandard": "17.0.0",
+        "eslint-config-standard": "17.1.0",
+        "eslint-plugin-import": "2.29.1",
+        "eslint-plugin-n": "15.7.0",
+        "eslint-plugin-promise": "6.1.1",
+      },
+    }),
+    ".eslintrc.yml": "root: true\nextends: semistandard\n",
+    "lib/b.js": 'const x = "double"\nmodule.exports = x;\n',
+  });
+
+  const [semistandard, plain] = await analyze(repo.dir, 2, "data-eslintrc");
+  for (const report of [semistandard, plain]) {
+    expect(report.toolchain, report.sha).toMatchObject({ eslint: "8.47.0", format: "eslintrc", configFile: ".eslintrc.yml" });
+    const own = await reference(repo, report.sha);
+    expect(report.files.map((f) => f.path).sort(), report.sha).toEqual(own.map((f) => f.path).sort());
+    expect(rows(report.files), report.sha).toEqual(rows(own));
+  }
+  expect(plain.files.map((f) => f.path)).toEqual(["index.js"]);
+  expect(rows(plain.files)).toEqual([]);
+  expect(semistandard.toolchain?.packages).toMatchObject({ "eslint-config-semistandard": "17.0.0", "eslint-plugin-n": "15.7.0" });
+  expect(rows(semistandard.files).map(([p, rule]) => `${p} ${rule}`)).toEqual(["lib/b.js quotes", "lib/b.js semi"]);
+  // Read as data instead (farm's bundled ESLint), the plain commit differs: what this test guards.
+  const off = await cli.run(["analyze", repo.dir, "--sha", plain.sha, "--format", "json"], { FARM_DATA_DIR: path.join(tmp, "data-eslintrc-off"), FARM_TOOLCHAINS: "off" });
+  expect(off.code, off.stderr).toBe(0);
+  expect(rows((JSON.parse(off.stdout) as Report).files).map(([p, rule]) => `${p} ${rule}`)).toEqual(["index.js no-unused-vars"]);
+  // The import plugin's tree-reading rules are named, not silently run differently.
+  expect(semistandard.notes?.join("\n")).toMatch(/not run .*import\//);
+}, 300_000);
