@@ -12,6 +12,7 @@ import { kvKeys } from "../../shared/pipeline/names.js";
 import { withLineHashes, type FileResult, type LintMessage } from "../../shared/pipeline/report.js";
 import type { ServiceContext } from "../../shared/pipeline/service.js";
 import type { ResultCache } from "../../shared/pipeline/stores/index.js";
+import type { SandboxPool } from "../../shared/toolchain/sandbox-pool.js";
 import { isToolchainSettings, settingsOf } from "../../shared/pipeline/toolchain-settings.js";
 import type { Contents } from "./contents.js";
 import type { LintConfigs } from "./lint-configs.js";
@@ -23,6 +24,8 @@ export interface BatchDeps extends ServiceContext {
   pool: LintPool;
   contents: Contents;
   configs: LintConfigs;
+  /** Sandbox sessions of commits' own toolchains. */
+  sandboxes: SandboxPool;
 }
 
 const utf8 = new TextDecoder("utf-8");

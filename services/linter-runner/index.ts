@@ -6,6 +6,7 @@
 import { LintPool } from "../../shared/lint/index.js";
 import type { Service, ServiceContext } from "../../shared/pipeline/service.js";
 import { openStores } from "../../shared/pipeline/stores/index.js";
+import { SandboxPool } from "../../shared/toolchain/sandbox-pool.js";
 import { subjects } from "../../shared/pipeline/names.js";
 import type { LintBatch } from "../../shared/pipeline/contract.js";
 import { lintBatch } from "./batch.js";
@@ -27,7 +28,8 @@ export async function startLinterRunner(ctx: ServiceContext): Promise<Service> {
     threads: config.concurrency,
     resourceLimits: { maxOldGenerationSizeMb: config.lintThreadHeapMb, maxYoungGenerationSizeMb: LINT_THREAD_YOUNG_MB },
   });
-  const deps = { ...ctx, results, pool, contents: new Contents(objects), configs: new LintConfigs(objects) };
+  const sandboxes = new SandboxPool({ maxRunning: config.concurrency });
+  const deps = { ...ctx, results, pool, sandboxes, contents: new Contents(objects), configs: new LintConfigs(objects) };
   const workers = [
     // Two batches per thread keep every thread busy while the next batch's contents arrive.
     // A short ack wait (heartbeats every 5 s keep long batches ours): the batches of a
@@ -43,7 +45,7 @@ export async function startLinterRunner(ctx: ServiceContext): Promise<Service> {
     endpoints: workers.map((w) => w.endpoint),
     close: async () => {
       await Promise.all(workers.map((w) => w.close()));
-      await pool.close();
+      await Promise.all([pool.close(), sandboxes.close()]);
     },
   };
 }

@@ -51,6 +51,11 @@ export class Splitter {
     this.lintQueue = new LintQueue(deps);
   }
 
+  /** Ends the toolchains' sandbox sessions. */
+  async close(): Promise<void> {
+    await this.toolchains?.close();
+  }
+
   onManifest = async (m: CommitManifest, ctx: TaskContext): Promise<SplitStats> => {
     try {
       return await this.split(m, ctx);
@@ -123,5 +128,9 @@ export async function startSplitter(ctx: ServiceContext): Promise<Service> {
   const { objects, results } = ctx.stores ?? (await openStores(farm.nc));
   const splitter = new Splitter({ ...ctx, objects, results });
   const worker = await farm.worker(subjects.commitManifest, splitter.onManifest, { concurrency: 8, ackWait: 15_000 });
-  return { name: "splitter", close: () => worker.close(), endpoints: [worker.endpoint] };
+  const close = async () => {
+    await worker.close();
+    await splitter.close();
+  };
+  return { name: "splitter", close, endpoints: [worker.endpoint] };
 }

@@ -22,9 +22,8 @@ import type { FarmConfig } from "../../shared/runtime/config.js";
 import { inputText, isConfigInput, textHash } from "../../shared/toolchain/inputs.js";
 import { installToolchain } from "../../shared/toolchain/install.js";
 import { resolveToolchain } from "../../shared/toolchain/resolve.js";
-import { planSandboxed } from "../../shared/toolchain/sandbox.js";
+import { SandboxPool } from "../../shared/toolchain/sandbox-pool.js";
 import type { InstalledToolchain, ToolchainSpec } from "../../shared/toolchain/types.js";
-import { withWorkDir } from "../../shared/toolchain/workspace.js";
 
 /** Heap of one plan run in the sandbox (config load + ESLint's file enumeration over empty files); its time limit is FARM_TOOLCHAIN_TIMEOUT. */
 export const PLAN_MEMORY_MB = 1024;
@@ -68,8 +67,14 @@ export class CommitToolchains {
   private readonly plans = new Lru<string, Planned>(64);
   private readonly planning = new Map<string, Promise<unknown>>();
   private readonly failures = new Lru<string, { reason: string; at: number }>(256);
+  /** Sandbox sessions: a config loaded once serves the plans of the next commits with the same toolchain and inputs. */
+  private readonly sandboxes = new SandboxPool({ maxIdle: 2 });
 
   constructor(private readonly deps: CommitToolchainsDeps) {}
+
+  async close(): Promise<void> {
+    await this.sandboxes.close();
+  }
 
   /** The commit's toolchain plan, or why it is linted as data. Errors of the blob store pass through (the task is retried). */
   async of(tree: readonly ManifestEntry[], date: string): Promise<ToolchainOutcome> {
@@ -194,7 +199,7 @@ export class CommitToolchains {
     const planned = this.plans.get(planKey);
     const missing = planned ? candidates.filter((p) => !planned.paths.has(p)) : candidates;
     if (planned && missing.length === 0) return planned;
-    const run = this.planRun(toolchain, inputs, missing).then((r) => {
+    const run = this.planRun(planKey, toolchain, inputs, missing).then((r) => {
       const next: Planned = planned ?? { eslintVersion: r.eslintVersion, paths: new Map() };
       for (const p of missing) next.paths.set(p, r.files.get(p) ?? null);
       this.plans.set(planKey, next);
@@ -208,11 +213,10 @@ export class CommitToolchains {
     }
   }
 
-  private async planRun(toolchain: InstalledToolchain, inputs: ToolchainInput[], paths: string[]) {
+  private async planRun(planKey: string, toolchain: InstalledToolchain, inputs: ToolchainInput[], paths: string[]) {
     const files = inputs.map((i) => ({ path: i.path, data: i.text }));
-    const result = await withWorkDir(files, paths, (workDir) =>
-      planSandboxed({ toolchain, workDir, paths, timeoutMs: this.deps.config.toolchainTimeoutSeconds * 1000, memoryMb: PLAN_MEMORY_MB }),
-    ).catch((err: Error) => {
+    const run = { key: planKey, toolchain, files, placeholders: paths, paths, timeoutMs: this.deps.config.toolchainTimeoutSeconds * 1000, memoryMb: PLAN_MEMORY_MB };
+    const result = await this.sandboxes.plan(run).catch((err: Error) => {
       throw new PlanFailure(err.message);
     });
     if (!result.ok || result.eslintVersion === undefined) throw new PlanFailure(result.reason ?? "the sandbox gave no reason");

@@ -1,17 +1,20 @@
 // The program that runs inside the sandbox (issue 25): plain JavaScript that Node runs as is,
-// shipped beside the launcher (sandbox.ts). It reads its request as JSON on stdin (never argv),
-// loads the toolchain's OWN ESLint, lints as `eslint <paths>` would from the work dir, and
-// prints one JSON document (a SandboxResult) on stdout. Everything the repository's code
-// prints goes to stderr, so it cannot interleave with that document.
+// shipped beside the launcher (sandbox.ts). It reads requests as JSON lines on stdin (never argv),
+// loads the toolchain's OWN ESLint once, lints as `eslint <paths>` would from each request's work
+// dir, and prints one JSON line (a SandboxResult, with the request's id) per request on stdout; it
+// exits when stdin ends. One request and the end: a one-shot run; more: a session (sandbox-pool.ts),
+// which keeps the loaded plugins for the next batch of the same toolchain and config inputs.
+// Everything the repository's code prints goes to stderr, so it cannot interleave with the replies.
 // Mode "plan" lints nothing: it says which of `paths` `eslint .` would lint, each with its
 // effective config's hash and the rules of that config that are not run (a PlanResult).
 //
-// Request: { mode: "lint" | "plan", nodeModules, cwd, scratch, paths, format: "flat" | "eslintrc" | null,
+// Request: { id?, mode: "lint" | "plan", nodeModules, cwd, scratch, paths, format: "flat" | "eslintrc" | null,
 //            memoryMb, notRun: string[] }
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
+import readline from "node:readline";
 import { pathToFileURL } from "node:url";
 
 /**
@@ -65,14 +68,16 @@ const IGNORED = /^File ignored\b/;
 /** A failed allocation the heap limit or the address-space limit refused. */
 const OUT_OF_MEMORY = /allocation failed|out of memory|Invalid (typed )?array length/i;
 
-// The repository's code may log; stdout carries only the result.
+// The repository's code may log; stdout carries only the replies (a write straight to fd 1 is caught
+// by the launcher: a line that is not the awaited reply ends the run). process.stdout is first touched
+// by the first reply: before, fd 1 stays a blocking pipe, so a flood is a flood, not an EAGAIN.
 for (const name of ["log", "info", "debug"]) console[name] = console.error;
 // A plugin's stray async failure must not crash the run before it reports.
 process.on("uncaughtException", (e) => console.error("uncaught:", e?.message ?? e));
 process.on("unhandledRejection", (e) => console.error("unhandled rejection:", e?.message ?? e));
 
 function reply(result) {
-  process.stdout.write(JSON.stringify(result), () => process.exit(0));
+  return new Promise((resolve) => process.stdout.write(`${JSON.stringify(result)}\n`, resolve));
 }
 
 function firstLine(text) {
@@ -215,35 +220,54 @@ function stable(value, seen, depth) {
   return out;
 }
 
-async function main() {
-  const req = JSON.parse(fs.readFileSync(0, "utf8"));
+/** The ESLint module of the toolchain, imported once per process. */
+let eslintModule;
+
+async function handle(req) {
   const requireFromToolchain = createRequire(path.join(req.nodeModules, "..", "noop.js"));
   let version;
   try {
     const pkg = JSON.parse(fs.readFileSync(path.join(req.nodeModules, "eslint", "package.json"), "utf8"));
     version = String(pkg.version);
   } catch (e) {
-    return reply({ ok: false, files: [], reason: `the toolchain has no ESLint (${firstLine(e.message)})` });
+    return { ok: false, files: [], reason: `the toolchain has no ESLint (${firstLine(e.message)})` };
   }
   const major = Number(version.split(".")[0]);
   const flat = req.format ? req.format === "flat" : major >= 9;
-  if (major < 7) return reply({ ok: false, eslintVersion: version, files: [], reason: `ESLint ${version} is not supported (7 or later)` });
-  if (!flat && major >= 10) return reply({ ok: false, eslintVersion: version, files: [], reason: `ESLint ${version} cannot read eslintrc configs` });
+  if (major < 7) return { ok: false, eslintVersion: version, files: [], reason: `ESLint ${version} is not supported (7 or later)` };
+  if (!flat && major >= 10) return { ok: false, eslintVersion: version, files: [], reason: `ESLint ${version} cannot read eslintrc configs` };
   try {
-    const mod = await import(pathToFileURL(requireFromToolchain.resolve("eslint")).href);
-    const ESLint = await eslintClass(mod.default ?? mod, requireFromToolchain, major, flat);
+    eslintModule ??= await import(pathToFileURL(requireFromToolchain.resolve("eslint")).href);
+    const ESLint = await eslintClass(eslintModule.default ?? eslintModule, requireFromToolchain, major, flat);
     // Without a cache, ESLint 8 still deletes the cache file, in cwd unless told: point it at the scratch.
     const common = { cwd: req.cwd, errorOnUnmatchedPattern: false, cacheLocation: path.join(req.scratch, ".eslintcache") };
     const options = flat ? common : { ...common, useEslintrc: true };
     const run = { req, ESLint, options, flat, requireFromToolchain };
     const files = req.mode === "plan" ? await plan(run) : await lint(run);
-    return reply({ ok: true, eslintVersion: version, files });
+    return { ok: true, eslintVersion: version, files };
   } catch (e) {
     console.error(e); // the whole story for whoever reads the stderr
     const message = firstLine(e?.message ?? e);
     const reason = OUT_OF_MEMORY.test(message) ? `ran out of memory (${req.memoryMb} MiB): ${message}` : `ESLint failed: ${message}`;
-    return reply({ ok: false, eslintVersion: version, files: [], reason });
+    return { ok: false, eslintVersion: version, files: [], reason };
   }
+}
+
+async function main() {
+  const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
+  for await (const line of lines) {
+    if (line.trim() === "") continue;
+    let req;
+    try {
+      req = JSON.parse(line);
+    } catch {
+      await reply({ ok: false, files: [], reason: "the request is not JSON" });
+      continue;
+    }
+    const result = await handle(req);
+    await reply(typeof req.id === "string" ? { ...result, id: req.id } : result);
+  }
+  process.exit(0);
 }
 
 await main();

@@ -48,7 +48,7 @@ export class SandboxRefusedError extends PermanentError {
 const RUNNER = path.join(import.meta.dirname, "sandbox-runner.mjs");
 const MiB = 1024 * 1024;
 /** What V8 and node print when the heap limit or the address-space limit kills them. */
-const OUT_OF_MEMORY = /JavaScript heap out of memory|Reached heap limit|Fatal process out of memory|Allocation failed/i;
+export const OUT_OF_MEMORY = /JavaScript heap out of memory|Reached heap limit|Fatal process out of memory|Allocation failed/i;
 
 /** Lints `req.paths` of `req.workDir` with the toolchain's own ESLint, sandboxed. Never throws for what the sandboxed code does. */
 export async function runSandboxed(req: SandboxRequest, opts: SandboxOptions = {}): Promise<SandboxResult> {
@@ -82,7 +82,7 @@ async function runMode(mode: "lint" | "plan", req: SandboxRequest | PlanRequest,
   return runBounded(sandboxArgv(plan), request, req.timeoutMs, opts.maxStdoutBytes ?? 64 * MiB, opts.maxStderrBytes ?? 64 * 1024);
 }
 
-function checkRequest(req: SandboxRequest | PlanRequest): void {
+export function checkRequest(req: SandboxRequest | PlanRequest): void {
   if (!path.isAbsolute(req.workDir) || !isDir(req.workDir)) throw new SandboxRefusedError(`work dir ${req.workDir} is not a directory`);
   if (!isDir(path.join(req.toolchain.dir, "node_modules"))) throw new SandboxRefusedError(`toolchain ${req.toolchain.dir} has no node_modules`);
   for (const p of req.paths) {
@@ -103,7 +103,7 @@ function isDir(p: string): boolean {
   }
 }
 
-async function launchPlan(req: SandboxRequest | PlanRequest, opts: SandboxOptions): Promise<LaunchPlan> {
+export async function launchPlan(req: SandboxRequest | PlanRequest, opts: SandboxOptions): Promise<LaunchPlan> {
   const bwrap = opts.bwrap ?? "/usr/bin/bwrap";
   const prlimit = opts.prlimit ?? "/usr/bin/prlimit";
   if (process.platform !== "linux")
@@ -238,7 +238,7 @@ function outcome<F>(
 }
 
 /** The runner's JSON document, checked for shape: a partial or foreign stdout is not a result. */
-function parseResult<F>(stdout: string, isFile: (f: unknown) => f is F): { ok: boolean; eslintVersion?: string; files: F[]; reason?: string } | null {
+export function parseResult<F>(stdout: string, isFile: (f: unknown) => f is F): { ok: boolean; eslintVersion?: string; files: F[]; reason?: string } | null {
   let doc: unknown;
   try {
     doc = JSON.parse(stdout);
@@ -256,12 +256,12 @@ function parseResult<F>(stdout: string, isFile: (f: unknown) => f is F): { ok: b
   };
 }
 
-function isFileResult(f: unknown): f is SandboxFileResult {
+export function isFileResult(f: unknown): f is SandboxFileResult {
   const r = f as SandboxFileResult;
   return typeof r === "object" && r !== null && typeof r.path === "string" && Array.isArray(r.messages);
 }
 
-function isPlannedFile(f: unknown): f is PlannedFile {
+export function isPlannedFile(f: unknown): f is PlannedFile {
   const r = f as PlannedFile;
   return (
     typeof r === "object" &&
@@ -273,7 +273,7 @@ function isPlannedFile(f: unknown): f is PlannedFile {
   );
 }
 
-function lastLine(text: string): string {
+export function lastLine(text: string): string {
   const lines = text
     .split("\n")
     .map((l) => l.trim())
