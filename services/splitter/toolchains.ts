@@ -215,7 +215,15 @@ export class CommitToolchains {
 
   private async planRun(planKey: string, toolchain: InstalledToolchain, inputs: ToolchainInput[], paths: string[]) {
     const files = inputs.map((i) => ({ path: i.path, data: i.text }));
-    const run = { key: planKey, toolchain, files, placeholders: paths, paths, timeoutMs: this.deps.config.toolchainTimeoutSeconds * 1000, memoryMb: PLAN_MEMORY_MB };
+    const run = {
+      key: planKey,
+      toolchain,
+      files,
+      placeholders: paths,
+      paths,
+      timeoutMs: this.deps.config.toolchainTimeoutSeconds * 1000,
+      memoryMb: PLAN_MEMORY_MB,
+    };
     const result = await this.sandboxes.plan(run).catch((err: Error) => {
       throw new PlanFailure(err.message);
     });

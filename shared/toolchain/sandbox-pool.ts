@@ -18,7 +18,17 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { Semaphore } from "../fabric/concurrency.js";
-import { checkRequest, isFileResult, isPlannedFile, lastLine, launchPlan, OUT_OF_MEMORY, parseResult, SandboxUnavailableError, type SandboxOptions } from "./sandbox.js";
+import {
+  checkRequest,
+  isFileResult,
+  isPlannedFile,
+  lastLine,
+  launchPlan,
+  OUT_OF_MEMORY,
+  parseResult,
+  SandboxUnavailableError,
+  type SandboxOptions,
+} from "./sandbox.js";
 import { INSIDE, sandboxArgv } from "./sandbox-launch.js";
 import type { InstalledToolchain, PlanResult, SandboxResult } from "./types.js";
 import { withWorkDir, type WorkFile } from "./workspace.js";

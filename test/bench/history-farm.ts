@@ -5,7 +5,7 @@
  * RSS: the linter-runner, and the aggregator over a long history).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createReadStream, mkdirSync, rmSync, statSync } from "node:fs";
+import { cpSync, createReadStream, mkdirSync, rmSync, statSync } from "node:fs";
 import { createInterface } from "node:readline";
 import path from "node:path";
 import { freePort } from "../../shared/runtime/embedded.js";
@@ -38,6 +38,8 @@ export async function farmBuilt(): Promise<FarmCommand & { dir: string }> {
     okCodes: [0, 1, 2],
     cwd: PROJECT_ROOT,
   });
+  // What the build script copies beside the compiled code: the sandbox's runner (plain JavaScript).
+  cpSync(path.join(PROJECT_ROOT, "shared/toolchain/sandbox-runner.mjs"), path.join(out, "shared/toolchain/sandbox-runner.mjs"));
   return { args: [path.join(out, "cli/farm.js")], label: "compiled with tsc", dir: out };
 }
 
@@ -132,6 +134,8 @@ export interface EmbeddedOptions {
   output?: FarmOutput;
   /** Directory for `--cpu-prof` profiles of the farm process (every thread). */
   cpuProfDir?: string;
+  /** More environment (default: toolchains off, farm's own config for every commit, as the ESLint runs use). */
+  env?: Record<string, string>;
 }
 
 /** `farm analyze <repo> --sha <sha> --commits N --format ndjson [--summary] --out F`, polled for CPU and peak RSS. */
@@ -145,7 +149,7 @@ export async function runFarmEmbedded(o: EmbeddedOptions): Promise<FarmRun> {
   rmSync(o.outFile, { force: true });
   const nodeArgs = o.cpuProfDir ? ["--cpu-prof", "--cpu-prof-dir", o.cpuProfDir] : [];
   const args = [...nodeArgs, ...o.farm.args, ...analyzeArgs(o, output, o.outFile)];
-  const env = farmEnv({ FARM_DATA_DIR: o.dataDir, FARM_LOG_LEVEL: "info" });
+  const env = farmEnv({ FARM_DATA_DIR: o.dataDir, FARM_LOG_LEVEL: "info", FARM_TOOLCHAINS: "off", ...o.env });
   let pid = 0;
   let natsPid = 0;
   const watcher = new ProcWatcher(() => {
@@ -265,7 +269,13 @@ export async function runFarmSplit(o: { farm: FarmCommand; repo: string; sha: st
     children.push(nats);
     await waitForLine(nats, "stderr", "Server is ready", 15_000, "nats-server");
     pids.set("nats-server", nats.pid!);
-    const env = farmEnv({ NATS_URL: url, FARM_DATA_DIR: path.join(o.dir, "data"), FARM_ALLOW_LOCAL_REPOS: "1", FARM_LOG_LEVEL: "info" });
+    const env = farmEnv({
+      NATS_URL: url,
+      FARM_DATA_DIR: path.join(o.dir, "data"),
+      FARM_ALLOW_LOCAL_REPOS: "1",
+      FARM_LOG_LEVEL: "info",
+      FARM_TOOLCHAINS: "off",
+    });
     await Promise.all(
       SERVICES.map(async (name) => {
         const child = spawn(process.execPath, [...o.farm.args, "service", name], { env, stdio: ["ignore", "ignore", "pipe"] });

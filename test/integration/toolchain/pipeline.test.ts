@@ -239,7 +239,10 @@ test("an eslintrc commit pinning ESLint 8 is linted by ESLint 8, and a shareable
   expect(semistandard.toolchain?.packages).toMatchObject({ "eslint-config-semistandard": "17.0.0", "eslint-plugin-n": "15.7.0" });
   expect(rows(semistandard.files).map(([p, rule]) => `${p} ${rule}`)).toEqual(["lib/b.js quotes", "lib/b.js semi"]);
   // Read as data instead (farm's bundled ESLint), the plain commit differs: what this test guards.
-  const off = await cli.run(["analyze", repo.dir, "--sha", plain.sha, "--format", "json"], { FARM_DATA_DIR: path.join(tmp, "data-eslintrc-off"), FARM_TOOLCHAINS: "off" });
+  const off = await cli.run(["analyze", repo.dir, "--sha", plain.sha, "--format", "json"], {
+    FARM_DATA_DIR: path.join(tmp, "data-eslintrc-off"),
+    FARM_TOOLCHAINS: "off",
+  });
   expect(off.code, off.stderr).toBe(0);
   expect(rows((JSON.parse(off.stdout) as Report).files).map(([p, rule]) => `${p} ${rule}`)).toEqual(["index.js no-unused-vars"]);
   // The import plugin's tree-reading rules are named, not silently run differently.
