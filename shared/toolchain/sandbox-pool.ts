@@ -4,7 +4,7 @@
  * once, not once per batch (about 1.5 s each for mocha's toolchain). A session
  * has everything a one-shot run has (sandbox.ts: the same bubblewrap argv,
  * limits and permission model); its /work is a directory of its own where each
- * run's files are written in a fresh subdirectory, removed after the run.
+ * run's files are written (in /work/w, emptied before and after each run).
  *
  * A session serves one run at a time and only runs of one key, which the caller
  * makes of what the sandboxed code is (the toolchain and the config inputs): code
@@ -14,7 +14,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { Semaphore } from "../fabric/concurrency.js";
@@ -31,7 +31,7 @@ import {
 } from "./sandbox.js";
 import { INSIDE, sandboxArgv } from "./sandbox-launch.js";
 import type { InstalledToolchain, PlanResult, SandboxResult } from "./types.js";
-import { withWorkDir, type WorkFile } from "./workspace.js";
+import { writeWorkFiles, type WorkFile } from "./workspace.js";
 
 export interface SandboxPoolOptions extends SandboxOptions {
   /** An idle session is closed after this long, ms. Default 30 s. */
@@ -104,29 +104,30 @@ export class SandboxPool {
     const sessionKey = `${run.key}\n${run.toolchain.dir}\n${Math.floor(run.memoryMb)}`;
     const session = this.take(sessionKey) ?? (await this.start(run));
     let reusable = false;
+    // Every run of a session in the same directory, emptied between runs: to the code that stays loaded
+    // (typescript-eslint remembers the directories its configs were loaded from) it is one checkout whose
+    // files change, as when a developer lints twice; its config inputs are the same by the session's key.
+    const dir = path.join(session.root, "w");
     try {
-      const result = await withWorkDir(
-        run.files,
-        run.placeholders ?? [],
-        async (dir) => {
-          checkRequest({ toolchain: run.toolchain, workDir: dir, paths: run.paths, timeoutMs: run.timeoutMs, memoryMb: run.memoryMb });
-          const request = {
-            mode,
-            nodeModules: INSIDE.nodeModules,
-            cwd: path.posix.join(INSIDE.work, path.basename(dir)),
-            scratch: INSIDE.scratch,
-            paths: run.paths,
-            format: run.toolchain.spec.format,
-            memoryMb: run.memoryMb,
-            notRun: run.notRun ?? [],
-          };
-          return session.ask(request, run.timeoutMs, isFile);
-        },
-        session.root,
-      );
+      await rm(dir, { recursive: true, force: true });
+      await mkdir(dir);
+      await writeWorkFiles(dir, run.files, run.placeholders ?? []);
+      checkRequest({ toolchain: run.toolchain, workDir: dir, paths: run.paths, timeoutMs: run.timeoutMs, memoryMb: run.memoryMb });
+      const request = {
+        mode,
+        nodeModules: INSIDE.nodeModules,
+        cwd: path.posix.join(INSIDE.work, "w"),
+        scratch: INSIDE.scratch,
+        paths: run.paths,
+        format: run.toolchain.spec.format,
+        memoryMb: run.memoryMb,
+        notRun: run.notRun ?? [],
+      };
+      const result = await session.ask(request, run.timeoutMs, isFile);
       reusable = session.alive;
       return result;
     } finally {
+      await rm(dir, { recursive: true, force: true });
       if (reusable && !this.closed && session.runs < (this.opts.maxRuns ?? 100)) this.park(sessionKey, session);
       else void session.kill();
     }

@@ -23,23 +23,28 @@ export async function withWorkDir<T>(
   await mkdir(root, { recursive: true });
   const dir = await mkdtemp(path.join(root, "farm-work-"));
   try {
-    const made = new Set<string>();
-    const write = async (p: string, data: string | Uint8Array) => {
-      const target = inside(dir, p);
-      const parent = path.dirname(target);
-      if (!made.has(parent)) {
-        await mkdir(parent, { recursive: true });
-        made.add(parent);
-      }
-      await writeFile(target, data);
-    };
-    const real = new Set(files.map((f) => f.path));
-    for (const f of files) await write(f.path, f.data);
-    for (const p of placeholders) if (!real.has(p)) await write(p, "");
+    await writeWorkFiles(dir, files, placeholders);
     return await fn(dir);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Writes `files` (and empty `placeholders`) under the existing directory `dir`. */
+export async function writeWorkFiles(dir: string, files: readonly WorkFile[], placeholders: readonly string[]): Promise<void> {
+  const made = new Set<string>();
+  const write = async (p: string, data: string | Uint8Array) => {
+    const target = inside(dir, p);
+    const parent = path.dirname(target);
+    if (!made.has(parent)) {
+      await mkdir(parent, { recursive: true });
+      made.add(parent);
+    }
+    await writeFile(target, data);
+  };
+  const real = new Set(files.map((f) => f.path));
+  for (const f of files) await write(f.path, f.data);
+  for (const p of placeholders) if (!real.has(p)) await write(p, "");
 }
 
 function inside(dir: string, p: string): string {

@@ -23,8 +23,9 @@ const PROBE = {
   "index.js": `const fs = require("node:fs");
 const self = require("node:crypto").randomUUID().slice(0, 8); // pids are all 2 in the sandbox's own pid namespace
 let count = 0;
+const dirs = new Set();
 module.exports = { rules: {
-  who: { meta: { schema: [] }, create: (context) => ({ Program(node) { context.report({ node, message: "process " + self + " run " + ++count }); } }) },
+  who: { meta: { schema: [] }, create: (context) => ({ Program(node) { context.report({ node, message: "process " + self + " run " + ++count + " dirs " + dirs.add(context.cwd).size }); } }) },
   spin: { meta: { schema: [] }, create: () => ({ Program() { for (;;) {} } }) },
   stray: { meta: { schema: [] }, create: () => ({ Program() { fs.writeSync(1, '{"ok":true,"files":[]}\\n'); } }) },
 } };`,
@@ -60,8 +61,11 @@ function run(key: string, rule: string, more: Partial<PoolRun> = {}): PoolRun {
   };
 }
 
+/** The probe's messages without the directories seen: "process <id> run <n>". */
 const said = (r: { files: { messages: { ruleId: string | null; message: string }[] }[] }) =>
-  r.files.flatMap((f) => f.messages.filter((m) => m.ruleId === "probe/who").map((m) => m.message));
+  r.files.flatMap((f) => f.messages.filter((m) => m.ruleId === "probe/who").map((m) => m.message.replace(/ dirs \d+$/, "")));
+const dirsSeen = (r: { files: { messages: { ruleId: string | null; message: string }[] }[] }) =>
+  r.files.flatMap((f) => f.messages.filter((m) => m.ruleId === "probe/who").map((m) => Number(/ dirs (\d+)$/.exec(m.message)?.[1])));
 
 /** Runner node processes (not their bwrap parents) started by this test process that are still alive. */
 function runnersAlive(): number[] {
@@ -87,7 +91,7 @@ function descendsFromUs(pid: number): boolean {
   return false;
 }
 
-it("serves the runs of one key from one session, and reports what a one-shot run reports", async () => {
+it("serves the runs of one key from one session, in one directory, and reports what a one-shot run reports", async () => {
   pool = new SandboxPool();
   const first = await pool.lint(run("k1", "who"));
   const second = await pool.lint(run("k1", "who"));
@@ -95,6 +99,9 @@ it("serves the runs of one key from one session, and reports what a one-shot run
   const [pid] = said(first)[0].split(" run ");
   expect(said(first)).toEqual([`${pid} run 1`]);
   expect(said(second)).toEqual([`${pid} run 2`]);
+  // To the code that stays loaded, the runs are one checkout (typescript-eslint, for one, fails when its
+  // configs seem to come from several directories).
+  expect(dirsSeen(second)).toEqual([1]);
   // Another key: another process, its plugin state its own.
   const other = await pool.lint(run("k2", "who"));
   expect(said(other)[0]).toMatch(/ run 1$/);
