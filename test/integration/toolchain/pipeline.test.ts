@@ -248,3 +248,37 @@ test("an eslintrc commit pinning ESLint 8 is linted by ESLint 8, and a shareable
   // The import plugin's tree-reading rules are named, not silently run differently.
   expect(semistandard.notes?.join("\n")).toMatch(/not run .*import\//);
 }, 300_000);
+
+test("a type-aware typescript-eslint config: its other rules as its own eslint . reports them, commit after commit; its type-aware rules named as not run", async () => {
+  const repo = new TestRepo(path.join(tmp, "repo-ts"));
+  repo.commit("typescript-eslint, type-aware", {
+    "package.json": JSON.stringify({ name: "app", type: "module", devDependencies: { eslint: ESLINT, "typescript-eslint": "8.74.0", typescript: "5.9.3" } }),
+    "tsconfig.json": JSON.stringify({ compilerOptions: { strict: true, module: "nodenext", target: "es2022", noEmit: true }, include: ["src"] }),
+    // No tsconfigRootDir: typescript-eslint infers it from where the config was loaded.
+    "eslint.config.mjs": `import tseslint from "typescript-eslint";
+export default tseslint.config(
+  { ignores: ["eslint.config.mjs"] },
+  ...tseslint.configs.recommendedTypeChecked,
+  { languageOptions: { parserOptions: { projectService: true } } },
+);
+`,
+    "src/a.ts": "export const a: any = 1;\n",
+    "src/b.ts": "export function b(x: number): number {\n  return x + 1;\n}\n",
+  });
+  // Later commits lint in the same sandbox session as the first: what typescript-eslint remembers must not leak.
+  repo.commit("an unused variable", { "src/b.ts": "export function b(x: number): number {\n  const unused = 2;\n  return x + 1;\n}\n" });
+  repo.commit("c", { "src/c.ts": "export const c: any = 3;\n" });
+
+  const reports = await analyze(repo.dir, 3, "data-ts");
+  for (const report of reports) {
+    expect(report.toolchain?.packages, report.sha).toMatchObject({ "typescript-eslint": "8.74.0" });
+    expect(rows(report.files), report.sha).toEqual(rows(await reference(repo, report.sha)));
+    expect(report.notes?.join("\n"), report.sha).toMatch(/not run .*@typescript-eslint\/no-unsafe-assignment/);
+  }
+  const said = reports.map((r) => rows(r.files).map(([p, rule]) => `${p} ${rule}`));
+  expect(said).toEqual([
+    ["src/a.ts @typescript-eslint/no-explicit-any", "src/b.ts @typescript-eslint/no-unused-vars", "src/c.ts @typescript-eslint/no-explicit-any"],
+    ["src/a.ts @typescript-eslint/no-explicit-any", "src/b.ts @typescript-eslint/no-unused-vars"],
+    ["src/a.ts @typescript-eslint/no-explicit-any"],
+  ]);
+}, 300_000);
