@@ -5,7 +5,7 @@
  * namespaces, a filesystem of read-only binds and a small scratch tmpfs, none
  * of this process's environment) and, inside, under Node's permission model (no
  * reads outside the toolchain and the files, writes only to the scratch, no
- * child processes, no workers), with a heap and an address-space limit and a
+ * child processes; worker threads share all of it), with a heap and an address-space limit and a
  * wall-clock limit that kills the whole process group.
  */
 import { execFile, spawn } from "node:child_process";

@@ -6,13 +6,14 @@
  * leaves nothing running. The toolchain is copied from this project's
  * node_modules; its plugin reports the pid and a per-process run count.
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, beforeAll, expect, it } from "vitest";
 import { runSandboxed } from "../../../shared/toolchain/sandbox.js";
 import { SandboxPool, type PoolRun } from "../../../shared/toolchain/sandbox-pool.js";
 import type { InstalledToolchain } from "../../../shared/toolchain/types.js";
 import { useTempDir } from "../../harness/files.js";
+import { sandboxProcesses } from "../../harness/sandbox-processes.js";
 import { copyToolchain, writePackage } from "../../harness/toolchain-dir.js";
 
 const tmp = useTempDir("farm-sandbox-pool-");
@@ -66,30 +67,6 @@ const said = (r: { files: { messages: { ruleId: string | null; message: string }
   r.files.flatMap((f) => f.messages.filter((m) => m.ruleId === "probe/who").map((m) => m.message.replace(/ dirs \d+$/, "")));
 const dirsSeen = (r: { files: { messages: { ruleId: string | null; message: string }[] }[] }) =>
   r.files.flatMap((f) => f.messages.filter((m) => m.ruleId === "probe/who").map((m) => Number(/ dirs (\d+)$/.exec(m.message)?.[1])));
-
-/** Runner node processes (not their bwrap parents) started by this test process that are still alive. */
-function runnersAlive(): number[] {
-  return readdirSync("/proc")
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
-      try {
-        const argv = readFileSync(`/proc/${p}/cmdline`, "latin1").split("\0");
-        return path.basename(argv[0]) === "node" && argv.includes("/runner/sandbox-runner.mjs") && descendsFromUs(Number(p));
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
-
-function descendsFromUs(pid: number): boolean {
-  for (let p = pid, hops = 0; p > 1 && hops < 32; hops++) {
-    if (p === process.pid) return true;
-    const stat = readFileSync(`/proc/${p}/stat`, "latin1");
-    p = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-  }
-  return false;
-}
 
 it("serves the runs of one key from one session, in one directory, and reports what a one-shot run reports", async () => {
   pool = new SandboxPool();
@@ -153,7 +130,7 @@ it("close() leaves no runner alive", async () => {
   pool = new SandboxPool();
   const results = await Promise.all(["a", "b", "c"].map((k) => pool.lint(run(k, "who"))));
   expect(results.every((r) => r.ok)).toBe(true);
-  expect(runnersAlive()).toHaveLength(3); // idle sessions, kept for their keys
+  expect(sandboxProcesses({ nodeOnly: true })).toHaveLength(3); // idle sessions, kept for their keys
   await pool.close();
-  expect(runnersAlive()).toEqual([]);
+  expect(sandboxProcesses({ nodeOnly: true })).toEqual([]);
 }, 60_000);

@@ -6,7 +6,7 @@
  * ESLint run directly reports. Toolchains are copied from this project's
  * node_modules (no registry); the plugins are written here.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runSandboxed, SandboxRefusedError, SandboxUnavailableError } from "../../../shared/toolchain/sandbox.js";
 import type { InstalledToolchain, SandboxFileResult, SandboxRequest } from "../../../shared/toolchain/types.js";
 import { useTempDir } from "../../harness/files.js";
+import { sandboxProcesses } from "../../harness/sandbox-processes.js";
 import { copyToolchain, eslintDirectly, writePackage } from "../../harness/toolchain-dir.js";
 
 const tmp = useTempDir("farm-sandbox-");
@@ -123,31 +124,6 @@ function evilWork(act: string, options: Record<string, unknown> = {}, preamble =
 
 const evilMessage = (files: SandboxFileResult[]) => files.find((f) => f.path === "src/a.js")?.messages.find((m) => m.ruleId === "evil/act")?.message;
 
-/** The sandbox's runners still alive (none once a run has returned). */
-/** Sandbox runners started by this test process (other test files run their own at the same time). */
-function runnersAlive(): number[] {
-  return readdirSync("/proc")
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
-      try {
-        return readFileSync(`/proc/${p}/cmdline`, "latin1").includes("/runner/sandbox-runner.mjs") && descendsFromUs(Number(p));
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
-
-function descendsFromUs(pid: number): boolean {
-  for (let p = pid, hops = 0; p > 1 && hops < 32; hops++) {
-    if (p === process.pid) return true;
-    // The parent pid is the second field after the command, which is in parentheses and may hold spaces.
-    const stat = readFileSync(`/proc/${p}/stat`, "latin1");
-    p = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-  }
-  return false;
-}
-
 /** After a hostile run: the launcher still lints, and nothing of the hostile run is left running. */
 async function expectStillUsable(): Promise<void> {
   const dir = workDir({
@@ -157,7 +133,7 @@ async function expectStillUsable(): Promise<void> {
   const result = await runSandboxed(request(eslint10, dir));
   expect(result).toMatchObject({ ok: true, eslintVersion: "10.15.0" });
   expect(result.files).toEqual([{ path: "src/a.js", messages: [expect.objectContaining({ ruleId: "benign/no-foo", message: "no foo", line: 1, column: 5 })] }]);
-  expect(runnersAlive()).toEqual([]);
+  expect(sandboxProcesses()).toEqual([]);
 }
 
 describe("a hostile plugin in the sandbox", () => {
