@@ -13,6 +13,8 @@ import type { CommitMention, HistoryCommit, IssueOrigin, ManifestEntry } from ".
 import type { RequestHandler } from "../../shared/pipeline/request.js";
 import type { Objects, RepoIndex, ReportStore, StoredReport } from "../../shared/pipeline/stores/index.js";
 import { objectNames } from "../../shared/pipeline/names.js";
+import type { Delta } from "../../shared/pipeline/report.js";
+import { stepBack, stepForward, type Followed } from "./lineage.js";
 
 /** What the history server needs: report heads and bodies, the repository index, trees and blobs, the message limit. */
 export interface HistoryServerDeps {
@@ -81,53 +83,61 @@ export class HistoryServer {
   };
 
   /**
-   * `history.issues`: `{repo, sha, fingerprints}` → for each fingerprint the
-   * commit that introduced it (back from `sha`: the delta that has it as new,
-   * or the start of the analysed history, where it is first seen) and the
-   * first later commit that fixed it (back from the newest commit to `sha`).
+   * `history.issues`: `{repo, sha, fingerprints, path?}` → for each
+   * fingerprint the commit that introduced it (back from `sha`: the delta
+   * that has it as new, or the start of the analysed history, where it is
+   * first seen) and the first later commit that fixed it (forward from `sha`
+   * to the newest commit). Followed across renames and edits (lineage.ts).
    */
   onIssues: RequestHandler<"history.issues"> = async (q) => {
     const subject = "history.issues";
     const { repo, key, sha } = commitNamed(q, subject);
     const fingerprints = fingerprintsOf(q, subject);
+    const path = pathOf(q, subject);
     const start = await this.deps.reports.head(key, sha);
     if (!start) throw notFound(`no report for ${repo} at ${sha}: it was not analysed (or its analysis failed)`);
+    const followed = (): Followed[] => fingerprints.map((fp) => ({ asked: fp, fingerprint: fp, path }));
     const introduced = new Map<string, CommitMention>();
     const fixed = new Map<string, CommitMention>();
     let searched = 0;
     if (fingerprints.length > 0) {
       // Back from sha: each issue it has came in with a delta's `new`, or was there from the start.
-      const pending = new Set(fingerprints);
+      let pending = followed();
       for await (const { head, delta } of this.walk(key, start)) {
         searched++;
         if (delta === null) {
-          for (const fp of pending) introduced.set(fp, mention(head));
+          for (const it of pending) introduced.set(it.asked, mention(head));
           break;
         }
-        for (const e of delta.new) if (pending.delete(e.fingerprint)) introduced.set(e.fingerprint, mention(head));
-        // Gone before this commit yet asked about at sha: not an issue of sha's line; no answer rather than a wrong one.
-        for (const e of delta.fixed) pending.delete(e.fingerprint);
-        if (pending.size === 0) break;
+        const step = stepBack(pending, delta);
+        for (const it of step.introduced) introduced.set(it.asked, mention(head));
+        pending = step.rest;
+        if (pending.length === 0) break;
       }
-      // Down from the newest to sha: the fix nearest sha is the first one after it.
+      // The deltas from sha up to the newest commit, then forward through them: the first fix after sha.
       const newest = (await this.deps.repos.get(key))?.sha;
       const top = newest && newest !== sha ? await this.deps.reports.head(key, newest) : null;
       if (top) {
-        const wanted = new Set(fingerprints);
-        const found = new Map<string, CommitMention>();
+        const later: { head: StoredReport; delta: Delta }[] = [];
         let reached = false;
-        let walked = 0;
         for await (const { head, delta } of this.walk(key, top)) {
           if (head.sha === sha) {
             reached = true;
             break;
           }
           searched++;
-          walked++;
-          for (const e of delta?.fixed ?? []) if (wanted.has(e.fingerprint)) found.set(e.fingerprint, mention(head));
+          if (delta) later.push({ head, delta });
         }
         // The newest commit's line does not pass through sha: its fixes are another line's.
-        if (reached || walked >= this.maxWalk()) for (const [fp, m] of found) fixed.set(fp, m);
+        if (reached || later.length >= this.maxWalk()) {
+          let open = followed();
+          for (const { head, delta } of later.reverse()) {
+            const step = stepForward(open, delta);
+            for (const it of step.fixed) fixed.set(it.asked, mention(head));
+            open = step.rest;
+            if (open.length === 0) break;
+          }
+        }
       }
     }
     const issues: IssueOrigin[] = fingerprints.map((fp) => ({ fingerprint: fp, introduced: introduced.get(fp) ?? null, fixed: fixed.get(fp) ?? null }));
@@ -244,6 +254,15 @@ function limitOf(q: Fields, subject: string): number {
   if (v === undefined || v === null) return DEFAULT_LIMIT;
   if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > MAX_LIMIT)
     throw badRequest(`${subject}: "limit" must be an integer from 1 to ${MAX_LIMIT}`);
+  return v;
+}
+
+/** The file the fingerprints are in, when the asker names it; null: any file. */
+function pathOf(q: Fields, subject: string): string | null {
+  const v = q?.path;
+  if (v === undefined || v === null) return null;
+  if (typeof v !== "string" || v === "" || v.length > MAX_STRING)
+    throw badRequest(`${subject}: "path" must be the file's path in the repository (a non-empty string)`);
   return v;
 }
 

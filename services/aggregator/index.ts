@@ -88,7 +88,7 @@ export class Aggregator {
     await this.deps.tracker.waitAll(unseen, progressOf(farm.events, c, keys.length, this.deps.progressEveryMs), ctx.signal);
     const tally = await this.tallies.tally(files);
     // No baseline (the parent could not be analyzed): no delta, rather than every issue "new".
-    const delta = c.parent && baseline ? await deltaOf(this.deps, files, baseline) : null;
+    const delta = c.parent && baseline ? await deltaOf(this.deps, files, baseline, c.moves) : null;
     // The child's delta needs only this: it need not wait for the report's writes below.
     this.baselines.assembledOf(c, { files: tally.kept, failures: tally.failures });
     const report = await this.deps.reports.put(

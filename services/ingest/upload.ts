@@ -6,11 +6,12 @@
  * history uploads.
  */
 import { mapLimit } from "../../shared/fabric/concurrency.js";
-import { firstParentTrees, readBlobs, type CommitTree } from "../../shared/git/index.js";
+import { findCopies, firstParentTrees, readBlobs, type CommitTree, type PathMove } from "../../shared/git/index.js";
 import { ConfigTexts } from "../../shared/lint/config-texts.js";
 import { ExtendedFiles } from "../../shared/lint/extended-files.js";
 import { isConfigFile, isLintable, isRegularFile } from "../../shared/lint/lintable.js";
 import type { CommitManifest, CommitRef, ManifestEntry } from "../../shared/pipeline/contract.js";
+import type { FileMove } from "../../shared/pipeline/report.js";
 import { messageIds, objectNames, subjects } from "../../shared/pipeline/names.js";
 import type { ServiceContext } from "../../shared/pipeline/service.js";
 import type { Objects } from "../../shared/pipeline/stores/index.js";
@@ -24,6 +25,9 @@ const FIRST_ROUND = 4;
 const LAST_ROUND = 64;
 /** Blob writes in flight at once. */
 const UPLOAD_WINDOW = 16;
+
+/** Moves a manifest carries at most: a commit's message must stay small (a renamed tree's pure moves are found again by blob). */
+export const MAX_MOVES = 1000;
 
 /** npm's lockfiles, which pin a toolchain's versions, are read up to this size (the resolver's own bound). */
 const MAX_LOCKFILE_BYTES = 64 * 1024 * 1024;
@@ -98,8 +102,13 @@ export class Uploader {
   /** Stores the round's manifests and queues them for the splitter. */
   private async queue(u: Upload, round: readonly CommitTree[], refs: ReadonlyMap<string, CommitRef>): Promise<void> {
     const { objects, farm } = this.deps;
+    const copies = await findCopies(
+      u.mirror,
+      round.filter((c) => c.adds && c.parents.length > 0).map((c) => c.sha),
+    );
     const manifests: CommitManifest[] = await mapLimit(round, 8, async (c) => ({
       ...refs.get(c.sha)!,
+      ...movesOf([...c.moves, ...(copies.get(c.sha) ?? [])]),
       manifest: await objects.tables.put(objectNames.manifest(u.key, c.sha), objectNames.chunks(u.key), c.tree, (e) => e.path),
     }));
     const queued = await farm.jobs.enqueue(subjects.commitManifest, manifests, {
@@ -140,4 +149,11 @@ export class Uploader {
     if (failure) throw failure;
     return missing.length;
   }
+}
+
+/** A manifest's `moves`: inexact ones first, up to MAX_MOVES; absent when none. */
+function movesOf(found: readonly PathMove[]): { moves?: FileMove[] } {
+  if (found.length === 0) return {};
+  const kept = found.length <= MAX_MOVES ? found : [...found].sort((a, b) => Number(a.exact ?? false) - Number(b.exact ?? false)).slice(0, MAX_MOVES);
+  return { moves: kept.map(({ from, to, copy }) => ({ from, to, ...(copy ? { copy } : {}) })) };
 }

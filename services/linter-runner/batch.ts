@@ -9,7 +9,7 @@ import type { FileLintConfig, LintPool } from "../../shared/lint/index.js";
 import { isBinary, looksMinified } from "../../shared/lint/lintable.js";
 import type { BatchDone, LintBatch } from "../../shared/pipeline/contract.js";
 import { kvKeys } from "../../shared/pipeline/names.js";
-import { withLineHashes, type FileResult, type LintMessage } from "../../shared/pipeline/report.js";
+import { withContexts, type FileResult, type LintMessage } from "../../shared/pipeline/report.js";
 import type { ServiceContext } from "../../shared/pipeline/service.js";
 import type { ResultCache } from "../../shared/pipeline/stores/index.js";
 import type { SandboxPool } from "../../shared/toolchain/sandbox-pool.js";
@@ -65,7 +65,7 @@ export async function lintBatch(deps: BatchDeps, batch: LintBatch): Promise<Batc
         if (!isPermanent(err)) throw err;
         messages = group.map(() => [configError(err as Error)]);
       }
-      group.forEach(({ index, text }, j) => (results[index] = { messages: withLineHashes(messages[j], text) }));
+      group.forEach(({ index, text }, j) => (results[index] = { messages: withContexts(messages[j], text) }));
     }),
     ...[...own].map(async ([, indices]) => {
       const settings = await deps.configs.get(batch.files[indices[0]].configId);
@@ -75,7 +75,7 @@ export async function lintBatch(deps: BatchDeps, batch: LintBatch): Promise<Batc
         settings,
         indices.map((i) => ({ path: batch.files[i].path, data: datas[i] })),
       );
-      indices.forEach((index, j) => (results[index] = { messages: withLineHashes(messages[j], utf8.decode(datas[index])) }));
+      indices.forEach((index, j) => (results[index] = { messages: withContexts(messages[j], utf8.decode(datas[index])) }));
     }),
   ]);
   const keys = batch.files.map((f) => kvKeys.result(f.blob, f.configId));

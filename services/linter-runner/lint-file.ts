@@ -3,7 +3,6 @@ import { encode } from "../../shared/fabric/codec.js";
 import { ErrorCodes, PermanentError } from "../../shared/fabric/errors.js";
 import { maxBody } from "../../shared/fabric/limits.js";
 import { defaultFileConfig, type LintPool } from "../../shared/lint/index.js";
-import { stripCached, withLineHashes } from "../../shared/pipeline/report.js";
 import type { IncomingRequest, ReplyOf } from "../../shared/pipeline/request.js";
 import type { ServiceContext } from "../../shared/pipeline/service.js";
 import { countLinted } from "./metrics.js";
@@ -16,7 +15,7 @@ export async function lintFile(deps: ServiceContext & { pool: LintPool }, q: Inc
     throw new PermanentError(`lint.file content is ${size} bytes; files over ${deps.config.maxFileSize} bytes are not linted`, ErrorCodes.TooLarge);
   const [r] = await deps.pool.lint([{ path: q.path, content: q.content, config: defaultFileConfig(q.path) }]);
   countLinted(deps, [r]);
-  const answer = { messages: stripCached(withLineHashes(r.messages, q.content)) };
+  const answer = { messages: r.messages };
   // The answer is one message: say so rather than leave the client waiting for a reply that cannot be sent.
   const bytes = encode(answer, "json").length;
   const limit = maxBody(deps.farm.nc);

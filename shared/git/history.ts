@@ -9,7 +9,7 @@
 import { catFileBatch } from "./batch.js";
 import { GitError, InvalidInputError } from "./errors.js";
 import { DEFAULT_LOCAL_TIMEOUT_MS } from "./exec.js";
-import { firstParentLogArgs, listTree, runLocal, type CommitInfo, type TreeEntry } from "./objects.js";
+import { COMMIT_FORMAT, firstParentLogArgs, listTree, runLocal, type CommitInfo, type TreeEntry } from "./objects.js";
 import { displayPath, pathBytes } from "./paths.js";
 import { validateSha } from "./validate.js";
 
@@ -18,6 +18,20 @@ export interface CommitTree extends CommitInfo {
   tree: readonly TreeEntry[];
   /** Entries of `tree` added or changed (blob or mode) since the previous commit yielded; for the first one yielded, the whole tree. */
   changed: readonly TreeEntry[];
+  /** Paths git sees as renamed from the first parent (`-M`); copies come from findCopies. */
+  moves: PathMove[];
+  /** The commit adds a path that is not a rename: findCopies may find its source. */
+  adds: boolean;
+}
+
+/** A path renamed or copied from the first parent, as git's similarity index sees it. */
+export interface PathMove {
+  from: string;
+  to: string;
+  /** The source stays. */
+  copy?: true;
+  /** Same content (similarity 100%): found again from blob ids alone. */
+  exact?: true;
 }
 
 /** One path of a commit's first-parent diff. */
@@ -31,6 +45,8 @@ interface LoggedCommit {
   info: CommitInfo;
   /** Sorted by path bytes, one per path. */
   changes: Change[];
+  moves: PathMove[];
+  adds: boolean;
 }
 
 const GITLINK = "160000";
@@ -63,18 +79,40 @@ export async function* firstParentTrees(mirror: string, sha: string, n: number):
   sizesP.catch(() => {});
   try {
     let tree: readonly TreeEntry[] = await listTree(mirror, commits[0].info.sha);
-    yield { ...commits[0].info, tree, changed: tree };
+    yield { ...commits[0].info, tree, changed: tree, moves: commits[0].moves, adds: commits[0].adds };
     if (commits.length === 1) return;
     const sizes = await sizesP;
     for (const c of commits.slice(1)) {
       const next = applyChanges(tree, c, sizes, bytesOf);
       tree = next.tree;
-      yield { ...c.info, tree, changed: next.changed };
+      yield { ...c.info, tree, changed: next.changed, moves: c.moves, adds: c.adds };
     }
   } finally {
     // A consumer that stops early (or a failed ls-tree) must not leave cat-file running.
     stop.abort();
   }
+}
+
+/**
+ * Copies made by the given commits (sha → its copies), as `git log -C -C`
+ * sees them: from any path of the first parent, changed by the commit or
+ * not. That costs a comparison of each added path with the whole parent
+ * tree, so it is asked only for commits that add paths (CommitTree.adds),
+ * in one git process.
+ */
+export async function findCopies(mirror: string, shas: readonly string[]): Promise<Map<string, PathMove[]>> {
+  const copies = new Map<string, PathMove[]>();
+  if (shas.length === 0) return copies;
+  const ids = shas.map((s) => validateSha(s));
+  const args = [`--git-dir=${mirror}`, "log", "--no-show-signature", "--no-color", "--no-walk=unsorted", "--diff-merges=first-parent"];
+  args.push("--raw", "-r", "-C", "-C", "--diff-filter=C", "--no-abbrev", "-z", COMMIT_FORMAT, "--end-of-options", ...ids, "--");
+  const timeoutMs = Math.min(MAX_TIMER_MS, Math.max(DEFAULT_LOCAL_TIMEOUT_MS, ids.length * LOG_MS_PER_COMMIT));
+  const { stdout } = await runLocal(args, mirror, ids[0], { timeoutMs });
+  for (const c of parseLog(stdout, new PathBytes())) {
+    const found = c.moves.filter((m) => m.copy);
+    if (found.length > 0) copies.set(c.info.sha, found);
+  }
+  return copies;
 }
 
 /** Path bytes by display name, cached: every binary-search step compares two of them. */
@@ -97,7 +135,8 @@ class PathBytes {
 async function logHistory(mirror: string, id: string, n: number, bytesOf: PathBytes): Promise<LoggedCommit[]> {
   // A merge's diff against its first parent: exactly what turns the previous tree into its own.
   // The same commit fields as firstParentHistory, so both describe a commit identically.
-  const args = firstParentLogArgs(mirror, id, n, ["--diff-merges=first-parent", "--raw", "-r", "--no-renames", "--no-abbrev"]);
+  // -M: renames cost little (only a commit's added and removed paths are compared) and the delta follows them.
+  const args = firstParentLogArgs(mirror, id, n, ["--diff-merges=first-parent", "--raw", "-r", "-M", "--no-abbrev"]);
   const timeoutMs = Math.min(MAX_TIMER_MS, Math.max(DEFAULT_LOCAL_TIMEOUT_MS, n * LOG_MS_PER_COMMIT));
   const { stdout } = await runLocal(args, mirror, id, { timeoutMs });
   return parseLog(stdout, bytesOf).reverse();
@@ -106,9 +145,10 @@ async function logHistory(mirror: string, id: string, n: number, bytesOf: PathBy
 /**
  * Parses `git log -z --raw` output. Per commit: the four NUL-terminated
  * format fields; then, only when the diff is not empty, a "\n" and records
- * `:<srcmode> <dstmode> <srcoid> <dstoid> <status>\0<path>\0`. The next
- * commit follows directly (its sha never starts with ":"). Parsed as bytes:
- * a path is bytes, not text.
+ * `:<srcmode> <dstmode> <srcoid> <dstoid> <status>\0<path>\0`, where a
+ * rename or copy (status R or C with its score) names two paths, source then
+ * destination. The next commit follows directly (its sha never starts with
+ * ":"). Parsed as bytes: a path is bytes, not text.
  */
 function parseLog(out: Buffer, bytesOf: PathBytes): LoggedCommit[] {
   const commits: LoggedCommit[] = [];
@@ -130,21 +170,36 @@ function parseLog(out: Buffer, bytesOf: PathBytes): LoggedCommit[] {
     const authorDate = field().toString("utf8");
     const subject = field().toString("utf8");
     const changes: Change[] = [];
+    const moves: PathMove[] = [];
+    let adds = false;
+    const path = (): string => {
+      const bytes = Buffer.from(field()); // a copy: the whole log need not stay alive for its paths
+      const name = displayPath(bytes);
+      bytesOf.set(name, bytes);
+      return name;
+    };
     if (out[pos] === 10) {
       pos++;
       while (pos < out.length && out[pos] === 0x3a) {
         const at = pos;
-        const head = /^:(\d{6}) (\d{6}) ([0-9a-f]+) ([0-9a-f]+) ([A-Z])$/.exec(field().toString("latin1"));
-        // Only these four without rename/copy detection; anything else means the model here is wrong.
-        if (!head || !"ADMT".includes(head[5])) throw bad(at, "raw diff record");
-        const [, , dstMode, , dstOid, status] = head;
-        const bytes = Buffer.from(field()); // a copy: the whole log need not stay alive for its paths
-        const path = displayPath(bytes);
-        bytesOf.set(path, bytes);
-        changes.push({ path, to: status === "D" || dstMode === GITLINK ? null : { blob: dstOid, mode: dstMode } });
+        const head = /^:(\d{6}) (\d{6}) ([0-9a-f]+) ([0-9a-f]+) ([ADMTRC])(\d{0,3})$/.exec(field().toString("latin1"));
+        // Anything else means the model here is wrong.
+        if (!head) throw bad(at, "raw diff record");
+        const [, , dstMode, , dstOid, status, score] = head;
+        const to = status === "D" || dstMode === GITLINK ? null : { blob: dstOid, mode: dstMode };
+        if (status === "R" || status === "C") {
+          const from = path();
+          const dst = path();
+          if (status === "R") changes.push({ path: from, to: null });
+          changes.push({ path: dst, to });
+          moves.push({ from, to: dst, ...(status === "C" ? { copy: true as const } : {}), ...(score === "100" ? { exact: true as const } : {}) });
+          continue;
+        }
+        if (status === "A") adds = true;
+        changes.push({ path: path(), to });
       }
     }
-    commits.push({ info: { sha, parents: parents ? parents.split(" ") : [], authorDate, subject }, changes: sortedUnique(changes, bytesOf) });
+    commits.push({ info: { sha, parents: parents ? parents.split(" ") : [], authorDate, subject }, changes: sortedUnique(changes, bytesOf), moves, adds });
   }
   return commits;
 }

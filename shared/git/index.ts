@@ -17,7 +17,7 @@ export {
   type RepoRefOptions,
   type RepoUrlKind,
 } from "./validate.js";
-export { firstParentTrees, type CommitTree } from "./history.js";
+export { findCopies, firstParentTrees, type CommitTree, type PathMove } from "./history.js";
 export { Mirrors, DEFAULT_NETWORK_TIMEOUT_MS, type MirrorsOptions, type MirrorStats } from "./mirrors.js";
 export {
   hasCommit,

@@ -52,6 +52,9 @@ export async function hasCommit(mirror: string, sha: string): Promise<boolean> {
  * may contain anything but NUL), with `extra` options before the revision.
  * `id` must be validated.
  */
+/** The fields git log gives of each commit, NUL-terminated with -z: sha, parents, author date, subject. */
+export const COMMIT_FORMAT = "--format=%H%x00%P%x00%aI%x00%s";
+
 export function firstParentLogArgs(mirror: string, id: string, n: number, extra: readonly string[] = []): string[] {
   return [
     `--git-dir=${mirror}`,
@@ -62,7 +65,7 @@ export function firstParentLogArgs(mirror: string, id: string, n: number, extra:
     ...extra,
     `--max-count=${n + 1}`,
     "-z",
-    "--format=%H%x00%P%x00%aI%x00%s",
+    COMMIT_FORMAT,
     "--end-of-options",
     id,
     "--",

@@ -15,9 +15,11 @@ import type { LinterVersions } from "./versions.js";
 
 /**
  * Bumped whenever the engine maps a FileLintConfig to linter settings
- * differently (default blocks, message mapping): old cached results then miss.
+ * differently (default blocks, message mapping), or a cached result holds
+ * something else (3: statement contexts, shared/pipeline/report.ts
+ * RESULT_FORMAT): old cached results then miss.
  */
-export const ENGINE_CONFIG_VERSION = 2;
+export const ENGINE_CONFIG_VERSION = 3;
 
 /** Rules of this plugin exist only in TypeScript configs; JS files drop their overrides. */
 const TS_ONLY_RULE_PREFIX = "@typescript-eslint/";

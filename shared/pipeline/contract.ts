@@ -4,7 +4,7 @@
  * contract is docs/contract.md). Large lists travel as object-store references.
  */
 import type { TreeEntry } from "../git/objects.js";
-import type { LintMessage, Report, ReportSummary, ReportToolchain } from "./report.js";
+import type { FileMove, LintMessage, Report, ReportSummary, ReportToolchain } from "./report.js";
 import type { SarifLog } from "./sarif.js";
 
 /**
@@ -36,6 +36,12 @@ export interface CommitRef {
   requested: boolean;
   date: string;
   subject: string;
+  /**
+   * Paths renamed or copied from the parent as git sees them (`-M`; copies
+   * `-C -C`), for the delta to follow their issues; at most MAX_MOVES, the
+   * inexact ones first (a move of unchanged content is found again by blob).
+   */
+  moves?: FileMove[];
 }
 
 /** One row of a commit's manifest: a tree entry as git lists it. */
@@ -235,6 +241,12 @@ export interface HistoryIssuesRequest {
   /** A commit whose report has these issues. */
   sha: string;
   fingerprints: string[];
+  /**
+   * The file at `sha` the issues are in: followed back across renames and
+   * forward to where it went. Without it a fingerprint is matched in any file
+   * (fingerprints are unique within a file, not across files).
+   */
+  path?: string;
 }
 
 export interface CommitMention {

@@ -1,9 +1,11 @@
 /**
  * The report model: per-file results, per-commit reports, the delta against
- * the parent (by fingerprints that survive lines moving). SARIF is in sarif.ts.
+ * the parent (by fingerprints that survive lines moving, reformatting and
+ * renames; tracking.ts pairs them). SARIF is in sarif.ts.
  */
 import { createHash } from "node:crypto";
 import type { LintMessage as EngineMessage } from "../lint/types.js";
+import { statementContexts } from "./statements.js";
 
 /** A report message: the engine's, or farm's own ("farm" when a file could not be linted). */
 export interface LintMessage extends Omit<EngineMessage, "linter" | "fatal"> {
@@ -43,10 +45,17 @@ export function qualifiedRule(m: Namable): string {
   return `${m.linter}/${ruleName(m)}`;
 }
 
-/** A message as cached: plus a hash of its normalized source line, for fingerprints. */
+/** A message as cached: plus a hash of its statement's normalised tokens (statements.ts), for fingerprints. */
 export interface CachedMessage extends LintMessage {
-  lineHash: string;
+  context: string;
 }
+
+/**
+ * What a cached result holds, part of every toolchain settings id (and of
+ * data-only config ids through ENGINE_CONFIG_VERSION): results cached by an
+ * older farm, with other fingerprint inputs, are linted again, not mixed in.
+ */
+export const RESULT_FORMAT = 2;
 
 /** The content-addressed result of one (blob, config): linted, or skipped by content. */
 export interface FileResult {
@@ -75,9 +84,28 @@ export interface DeltaEntry {
   fingerprint: string;
 }
 
+/** A path renamed or copied from the parent, as git sees it (`git diff -M`, `-C`). */
+export interface FileMove {
+  from: string;
+  to: string;
+  /** The source is still there (or another path followed it): its issues stay with it too. */
+  copy?: true;
+}
+
+/** An issue tracked from the parent under another fingerprint (its statement was edited) or path. */
+export interface CarriedEntry {
+  path: string;
+  fingerprint: string;
+  from: { path: string; fingerprint: string };
+}
+
 export interface Delta {
   new: DeltaEntry[];
   fixed: DeltaEntry[];
+  /** Files whose issues were followed from another path (absent when none). */
+  moved?: FileMove[];
+  /** Issues kept whose fingerprint changed on the way (absent when none); a move alone keeps the fingerprint. */
+  carried?: CarriedEntry[];
 }
 
 export interface ReportFile {
@@ -139,33 +167,24 @@ export function countRules(files: { messages: Namable[] }[]): Record<string, num
   return counts;
 }
 
-export function hashLine(text: string | undefined): string {
-  const normalized = (text ?? "").replace(/\s+/g, " ").trim();
-  return createHash("sha256").update(normalized).digest("hex").slice(0, 16);
-}
-
-/** Adds line hashes to a file's messages, from the file's content. */
-export function withLineHashes(messages: LintMessage[], content: string): CachedMessage[] {
-  const lines = content.split(/\r?\n/);
-  return messages.map((m) => ({ ...m, lineHash: hashLine(lines[m.line - 1]) }));
+/** Adds each message's statement context, from the file's content. */
+export function withContexts(messages: LintMessage[], content: string): CachedMessage[] {
+  const contexts = statementContexts(content, messages);
+  return messages.map((m, i) => ({ ...m, context: contexts[i] }));
 }
 
 /** The result shown for a file whose lint work was given up (see the dead-letter stream for why). */
 export function unlintableResult(reason: string): FileResult {
   return {
     messages: [
-      { linter: "farm", ruleId: null, severity: 2, line: 1, column: 1, message: `farm could not lint this file: ${reason}`, fatal: true, lineHash: "" },
+      { linter: "farm", ruleId: null, severity: 2, line: 1, column: 1, message: `farm could not lint this file: ${reason}`, fatal: true, context: "" },
     ],
   };
 }
 
-export function stripCached(messages: CachedMessage[]): LintMessage[] {
-  return messages.map(withoutLineHash);
-}
-
-function withoutLineHash(m: CachedMessage): LintMessage {
+function withoutContext(m: CachedMessage): LintMessage {
   const out: Partial<CachedMessage> = { ...m };
-  delete out.lineHash;
+  delete out.context;
   return out as LintMessage;
 }
 
@@ -189,14 +208,17 @@ export interface FileMessages {
 }
 
 /**
- * Fingerprint = rule + path + normalized line text + occurrence, so an issue
- * keeps its identity when lines above it move.
+ * Fingerprint = linter + rule + statement context + occurrence in the file.
+ * Not the path and not the physical line: an issue keeps its fingerprint when
+ * lines above it move, when its statement is reformatted and when its file is
+ * renamed. Unique within a file; another file may hold the same one (a
+ * reader names issues by path and fingerprint).
  */
 export function fingerprints(file: FileMessages): { message: CachedMessage; entry: DeltaEntry; fingerprint: string }[] {
   const seen = new Map<string, number>();
   const sorted = [...file.messages].sort((a, b) => a.line - b.line || a.column - b.column);
   return sorted.map((m) => {
-    const base = `${file.path}\0${m.linter}\0${ruleName(m)}\0${m.lineHash}`;
+    const base = `${m.linter}\0${ruleName(m)}\0${m.context}`;
     const occurrence = seen.get(base) ?? 0;
     seen.set(base, occurrence + 1);
     const fingerprint = createHash("sha256").update(`${base}\0${occurrence}`).digest("hex").slice(0, 24);
@@ -218,51 +240,11 @@ export function fingerprints(file: FileMessages): { message: CachedMessage; entr
 /** A file's messages as the public report shows them: fingerprinted, without cache internals. */
 export function publicMessages(file: FileMessages): LintMessage[] {
   const fp = new Map(fingerprints(file).map((x) => [x.message, x.fingerprint]));
-  return file.messages.map((m) => ({ ...withoutLineHash(m), ...ruleless(m), fingerprint: fp.get(m) }));
+  return file.messages.map((m) => ({ ...withoutContext(m), ...ruleless(m), fingerprint: fp.get(m) }));
 }
 
 /** What a message without a rule adds to the public report: its kind, and fatal when it is. */
 function ruleless(m: LintMessage): { kind?: string; fatal?: boolean } {
   if (m.ruleId) return {};
   return { kind: ruleName(m), ...(m.fatal ? { fatal: true } : {}) };
-}
-
-/** A file as the delta compares it: by path, blob and config. */
-interface Versioned {
-  path: string;
-  blob: string;
-  configId?: string;
-}
-
-/**
- * The files of `current` and of `parent` that are not the same (path, blob,
- * config) on the other side: only they can hold new or fixed issues.
- */
-export function changedFiles<F extends Versioned>(current: readonly F[], parent: readonly F[]): { now: F[]; before: F[] } {
-  const parentByPath = new Map(parent.map((f) => [f.path, f]));
-  const currentByPath = new Map(current.map((f) => [f.path, f]));
-  const same = (a: F, b: F | undefined) => b !== undefined && a.blob === b.blob && a.configId === b.configId;
-  return { now: current.filter((f) => !same(f, parentByPath.get(f.path))), before: parent.filter((f) => !same(f, currentByPath.get(f.path))) };
-}
-
-/**
- * New and fixed issues of `current` against `parent`. Unchanged files (same
- * path, same blob, same config) are skipped; a file whose config changed (a
- * rule turned on in `.farm.json`) is compared like an edited one.
- */
-export function computeDelta(current: FileMessages[], parent: FileMessages[]): Delta {
-  const { now: changedNow, before: changedBefore } = changedFiles(current, parent);
-  const now = new Map(changedNow.flatMap(fingerprints).map((x) => [x.fingerprint, x.entry]));
-  const before = new Map(changedBefore.flatMap(fingerprints).map((x) => [x.fingerprint, x.entry]));
-  const byPlace = (a: DeltaEntry, b: DeltaEntry) => a.path.localeCompare(b.path) || a.line - b.line || a.column - b.column;
-  return {
-    new: [...now]
-      .filter(([fp]) => !before.has(fp))
-      .map(([, e]) => e)
-      .sort(byPlace),
-    fixed: [...before]
-      .filter(([fp]) => !now.has(fp))
-      .map(([, e]) => e)
-      .sort(byPlace),
-  };
 }

@@ -146,7 +146,7 @@ function sarifResult(
     level: m.severity === 2 ? "error" : "warning",
     message: { text: m.message },
     locations: [{ physicalLocation: { artifactLocation: { uri: relativeUri(path), uriBaseId: SRCROOT }, region } }],
-    ...(fingerprint ? { partialFingerprints: { "farm/v1": fingerprint } } : {}),
+    ...(fingerprint ? { partialFingerprints: { "farm/v2": fingerprint } } : {}),
     ...(baselineState ? { baselineState } : {}),
   };
 }

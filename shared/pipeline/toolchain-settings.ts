@@ -7,6 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import type { ToolchainSpec } from "../toolchain/types.js";
+import { RESULT_FORMAT } from "./report.js";
 
 /** A file the sandbox writes with this content before ESLint loads its config. */
 export interface ToolchainInput {
@@ -37,7 +38,7 @@ function sha(parts: readonly string[]): string {
 
 /** The id of `s`: its toolchain, its inputs' hashes and what it does not run. */
 export function settingsId(s: Omit<ToolchainSettings, "kind">): string {
-  return sha([s.spec.id, ...s.inputs.map((i) => `${i.path}:${i.hash}`), "--", ...s.notRun]);
+  return sha([`r${RESULT_FORMAT}`, s.spec.id, ...s.inputs.map((i) => `${i.path}:${i.hash}`), "--", ...s.notRun]);
 }
 
 /** A file's config id: its settings, its effective config (the sandbox's hash) and its path (rules may read a file's name). */

@@ -17,7 +17,7 @@ async function issuesOf(history: HistoryClient, repo: string, report: Report, pa
   const fingerprints = [...new Set(messages.map((m) => m.fingerprint).filter((f): f is string => Boolean(f)))];
   const origins = fingerprints.length
     ? await history
-        .issues({ repo, sha: report.sha, fingerprints })
+        .issues({ repo, sha: report.sha, fingerprints, path })
         .then((r) => r.issues)
         .catch(() => [])
     : [];

@@ -62,7 +62,16 @@ describe("ConfigTexts", () => {
 
 describe("ExtendedFiles", () => {
   const entry = (path: string, blob: string, size = 10): TreeEntry => ({ path, blob, mode: "100644", size });
-  const commit = (sha: string, tree: TreeEntry[], changed: TreeEntry[]): CommitTree => ({ sha, parents: [], authorDate: "", subject: sha, tree, changed });
+  const commit = (sha: string, tree: TreeEntry[], changed: TreeEntry[]): CommitTree => ({
+    sha,
+    parents: [],
+    authorDate: "",
+    subject: sha,
+    tree,
+    changed,
+    moves: [],
+    adds: false,
+  });
   const blobs = {
     rc1: JSON.stringify({ extends: "./config/base.json" }),
     base1: JSON.stringify({ extends: ["./mocha.yml", "./gone.json", "./code.js"] }),

@@ -12,7 +12,7 @@ const at = (m: Partial<CachedMessage>): CachedMessage => ({
   line: 1,
   column: 1,
   message: "",
-  lineHash: "h",
+  context: "h",
   ...m,
 });
 

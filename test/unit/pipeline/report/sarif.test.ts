@@ -166,7 +166,7 @@ describe("toSarif", () => {
   });
 
   test("baselineState: new for the delta's new issues, unchanged for the others, absent for the fixed ones", () => {
-    const states = Object.fromEntries(resultsOf(local).map((res) => [res.partialFingerprints!["farm/v1"], res.baselineState]));
+    const states = Object.fromEntries(resultsOf(local).map((res) => [res.partialFingerprints!["farm/v2"], res.baselineState]));
     expect(states).toEqual({
       "fp-parse": "unchanged",
       "fp-directive": "unchanged",
@@ -182,7 +182,7 @@ describe("toSarif", () => {
   });
 
   test("messages without a rule are named by their kind: eslint/parse-error, eslint/unused-disable-directive", () => {
-    const byFp = new Map(resultsOf(local).map((res) => [res.partialFingerprints!["farm/v1"], res]));
+    const byFp = new Map(resultsOf(local).map((res) => [res.partialFingerprints!["farm/v2"], res]));
     expect(byFp.get("fp-parse")!.ruleId).toBe("eslint/parse-error");
     expect(byFp.get("fp-parse")!.level).toBe("error");
     expect(byFp.get("fp-directive")!.ruleId).toBe("eslint/unused-disable-directive");
