@@ -2,6 +2,7 @@ import { chmodSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import {
+  findCopies,
   firstParentHistory,
   firstParentTrees,
   InvalidInputError,
@@ -65,6 +66,11 @@ beforeAll(async () => {
   });
   c.del = origin.commit("delete", { "src/y.js": null });
   c.rename = origin.commit("rename", { "src/z.js": null, "lib/z.js": "z\n" });
+  // Long enough for git's similarity index to see an edited file as the same one.
+  const long = Array.from({ length: 20 }, (_, i) => `line ${i}\n`).join("");
+  c.long = origin.commit("a long file", { "doc/long.js": long });
+  c.moveEdit = origin.commit("long file renamed and edited", { "doc/long.js": null, "lib/long.js": `${long}one more\n` });
+  c.copyEdit = origin.commit("long file copied and edited", { "lib/copy.js": `${long}another\n` });
   // Enough paths coming and going in one commit to rebuild the tree rather than splice it.
   const many = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`many/${String(i).padStart(2, "0")}.js`, `many ${i}\n`]));
   c.manyAdded = origin.commit("many paths added", { ...many, "a1.js": "a1\n", "Z.js": "Z\n", "src/x.js": "x3\n" });
@@ -266,5 +272,24 @@ describe("firstParentTrees", () => {
     await expect(collect(head, 1.5)).rejects.toBeInstanceOf(InvalidInputError);
     await expect(collect("--all", 1)).rejects.toBeInstanceOf(InvalidInputError);
     expect(spawned.args).toEqual([]);
+  });
+});
+
+describe("renames and copies", () => {
+  it("names the renames git sees (-M), exact or edited, and which commits add paths", async () => {
+    const bySha = new Map((await collect(head, 1000)).map((t) => [t.sha, t]));
+    expect(bySha.get(c.rename)!.moves).toEqual([{ from: "src/z.js", to: "lib/z.js", exact: true }]);
+    expect(bySha.get(c.moveEdit)!.moves).toEqual([{ from: "doc/long.js", to: "lib/long.js" }]);
+    expect(bySha.get(c.rename)!.adds).toBe(false);
+    expect(bySha.get(c.copyEdit)!.adds).toBe(true);
+    expect(bySha.get(c.copyEdit)!.moves).toEqual([]);
+    expect(bySha.get(c.copyEdit)!.tree.map((e) => e.path)).toEqual((await listTree(mirror, c.copyEdit)).map((e) => e.path));
+  });
+
+  it("finds a copy of a file the commit did not touch (-C -C), and nothing where there is none", async () => {
+    const copies = await findCopies(mirror, [c.copyEdit, c.del]);
+    expect([...copies]).toEqual([[c.copyEdit, [{ from: "lib/long.js", to: "lib/copy.js", copy: true }]]]);
+    expect((await findCopies(mirror, [])).size).toBe(0);
+    await expect(findCopies(mirror, ["--all"])).rejects.toBeInstanceOf(InvalidInputError);
   });
 });

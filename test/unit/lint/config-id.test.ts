@@ -21,7 +21,7 @@ describe("config id", () => {
     const versions = { eslint: "10.0.0", "@eslint/js": "10.0.0", "typescript-eslint": "8.0.0", typescript: "5.9.3", globals: "17.0.0", jshint: "2.13.6" };
     expect(configId(base, versions)).toBe(configId(base, { ...versions }));
     expect(configIdInput(base, versions)).toEqual({
-      engine: 2,
+      engine: 3,
       linters: { eslint: { eslint: "10.0.0", "@eslint/js": "10.0.0" } },
       language: "js",
       jsx: false,
