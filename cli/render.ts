@@ -1,6 +1,6 @@
 /** Output formats of reports: a table for people; JSON, NDJSON and SARIF for tools. */
 import type { Writable } from "node:stream";
-import { countRules, qualifiedRule, type DeltaEntry, type Report, type ReportSummary } from "../shared/pipeline/report.js";
+import { countRules, issueKey, newIssueKeys, qualifiedRule, type DeltaEntry, type Report, type ReportSummary } from "../shared/pipeline/report.js";
 import { emptySarifLog, toSarif } from "../shared/pipeline/sarif.js";
 import { writerTo } from "./output.js";
 import { ToolchainTally } from "./toolchain-line.js";
@@ -173,8 +173,8 @@ type Issue = Pick<DeltaEntry, "path" | "linter" | "ruleId" | "kind" | "fatal" | 
 
 /** Every issue of one commit, where it is, the new ones marked. */
 function commitIssues(r: Report): string {
-  const fresh = new Set(r.delta?.new.map((e) => e.fingerprint));
-  const issues = r.files.flatMap((f) => f.messages.map((m) => ({ ...m, path: f.path, isNew: Boolean(m.fingerprint && fresh.has(m.fingerprint)) })));
+  const fresh = newIssueKeys(r);
+  const issues = r.files.flatMap((f) => f.messages.map((m) => ({ ...m, path: f.path, isNew: fresh.has(issueKey(f.path, m.fingerprint)) })));
   return stylish(issues);
 }
 

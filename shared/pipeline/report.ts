@@ -237,6 +237,16 @@ export function fingerprints(file: FileMessages): { message: CachedMessage; entr
   });
 }
 
+/** An issue's name within a report: fingerprints are unique within a file, not across files. */
+export function issueKey(path: string, fingerprint: string | undefined): string {
+  return `${path}\0${fingerprint ?? ""}`;
+}
+
+/** The report's new issues, by issueKey. */
+export function newIssueKeys(report: Pick<Report, "delta">): Set<string> {
+  return new Set(report.delta?.new.map((e) => issueKey(e.path, e.fingerprint)));
+}
+
 /** A file's messages as the public report shows them: fingerprinted, without cache internals. */
 export function publicMessages(file: FileMessages): LintMessage[] {
   const fp = new Map(fingerprints(file).map((x) => [x.message, x.fingerprint]));

@@ -7,7 +7,7 @@
 import { pathToFileURL } from "node:url";
 import type * as Sarif from "sarif";
 import { withoutCredentials } from "../git/credentials.js";
-import { ruleName, qualifiedRule, type DeltaEntry, type LintMessage, type Report, type ReportToolchain } from "./report.js";
+import { issueKey, newIssueKeys, ruleName, qualifiedRule, type DeltaEntry, type LintMessage, type Report, type ReportToolchain } from "./report.js";
 
 export type SarifLog = Sarif.Log;
 
@@ -45,7 +45,7 @@ export function emptySarifLog(): SarifLog {
 }
 
 function sarifRun(report: Report, toolVersion: string): Sarif.Run {
-  const newFps = new Set(report.delta?.new.map((e) => e.fingerprint));
+  const fresh = newIssueKeys(report);
   const rules = new Map<string, Sarif.ReportingDescriptor>();
   const results: Sarif.Result[] = [];
   const add = (m: Finding, path: string, fingerprint: string | undefined, baselineState: Sarif.Result.baselineState | undefined) => {
@@ -55,7 +55,7 @@ function sarifRun(report: Report, toolVersion: string): Sarif.Run {
   };
   for (const file of report.files)
     for (const m of file.messages)
-      add(m, file.path, m.fingerprint, report.delta ? (m.fingerprint && newFps.has(m.fingerprint) ? "new" : "unchanged") : undefined);
+      add(m, file.path, m.fingerprint, report.delta ? (fresh.has(issueKey(file.path, m.fingerprint)) ? "new" : "unchanged") : undefined);
   for (const e of report.delta?.fixed ?? []) add(fromEntry(e), e.path, e.fingerprint, "absent");
 
   const repositoryUri = repositoryUriOf(report.repo);

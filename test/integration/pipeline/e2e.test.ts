@@ -162,7 +162,7 @@ describe("pipeline end to end", () => {
     ).toEqual(expect.arrayContaining(["@typescript-eslint/no-explicit-any", "prefer-const"]));
   }, 120_000);
 
-  it("deltas: new and fixed issues, renames by path, a pure line shift is not new", () => {
+  it("deltas: new and fixed issues, a rename followed, a pure line shift is not new", () => {
     const [r1, r2, r3, r4, r5] = shas.map((s) => reports.get(s)!);
     expect(r1.delta).toBeNull();
 
@@ -185,11 +185,12 @@ describe("pipeline end to end", () => {
     expect(byPath(r3.delta!.new, "src/util.js")).toEqual([
       expect.objectContaining({ ruleId: "no-unused-vars", line: 3, message: "'unusedThing' is assigned a value but never used." }),
     ]);
-    // A renamed file: fingerprints include the path, so its issue is new at the new path and fixed at the old.
-    expect(byPath(r3.delta!.new, "src/new-name.js")).toEqual([expect.objectContaining({ ruleId: "no-debugger", line: 1 })]);
-    expect(byPath(r3.delta!.fixed, "src/old-name.js")).toEqual([expect.objectContaining({ ruleId: "no-debugger", line: 1 })]);
-    expect(r3.delta!.new).toHaveLength(2);
-    expect(r3.delta!.fixed).toHaveLength(1);
+    // A renamed file: its issue is followed to the new path, neither new nor fixed, and keeps its fingerprint.
+    expect(r3.delta!.moved).toEqual([{ from: "src/old-name.js", to: "src/new-name.js" }]);
+    expect(r3.delta!.new).toHaveLength(1);
+    expect(r3.delta!.fixed).toEqual([]);
+    const debuggerIn = (r: Report, file: string) => r.files.find((f) => f.path === file)!.messages.find((m) => m.ruleId === "no-debugger")!;
+    expect(debuggerIn(r3, "src/new-name.js").fingerprint).toBe(debuggerIn(r2, "src/old-name.js").fingerprint);
 
     // c4: the unused variable is fixed; shift.js's issue moved from line 3 to 7 and is neither new nor fixed.
     expect(r4.delta!.fixed).toEqual([expect.objectContaining({ path: "src/util.js", ruleId: "no-unused-vars", line: 3 })]);
@@ -295,8 +296,9 @@ describe("pipeline end to end", () => {
     const state = (uri: string, rule: string) =>
       run.results.filter((r) => r.locations[0].physicalLocation.artifactLocation.uri === uri && r.ruleId === rule).map((r) => r.baselineState);
     expect(state("src/util.js", "eslint/no-unused-vars").sort()).toEqual(["new", "unchanged"]);
-    expect(state("src/new-name.js", "eslint/no-debugger")).toEqual(["new"]);
-    expect(state("src/old-name.js", "eslint/no-debugger")).toEqual(["absent"]);
+    // Renamed: unchanged at its new path, nothing absent at the old one.
+    expect(state("src/new-name.js", "eslint/no-debugger")).toEqual(["unchanged"]);
+    expect(state("src/old-name.js", "eslint/no-debugger")).toEqual([]);
     expect(state("src/broken.js", "eslint/parse-error")).toEqual(["unchanged"]);
     expect(run.results.filter((r) => r.baselineState === "new")).toHaveLength(report.delta!.new.length);
     // The root commit has no baseline: no baselineState at all.
