@@ -61,10 +61,10 @@ function lines(file: string): Line[] {
     .map((l) => JSON.parse(l) as Line);
 }
 
-/** A tiny history whose toolchain is ESLint alone, pinned: one install, three commits. */
 /** git in `repo`, a bare repository or a work tree. */
 const git = (repo: string, args: string[]) => run("git", ["-C", repo, ...args]);
 
+/** A tiny history whose toolchain is ESLint alone, pinned: one install, three commits. */
 async function smokeHistory(dir: string): Promise<string> {
   const repo = path.join(dir, "smoke-toolchain");
   await run("git", ["init", "-q", "-b", "main", repo]);
