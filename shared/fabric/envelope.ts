@@ -16,6 +16,10 @@ export const HeaderNames = {
   dlqTime: "farm-dlq-time",
   /** Request-reply: "error" when the body is `{error, code, name, permanent}`. */
   status: "farm-status",
+  /** Fair queues (fair.ts): the task's tenant, as given (its subject carries a token of it), lane and cost. */
+  tenant: "farm-tenant",
+  lane: "farm-lane",
+  cost: "farm-cost",
 } as const;
 
 /** Body of a failed request-reply: the public `{error}` shape plus the wire error's fields. */

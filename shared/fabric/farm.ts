@@ -78,7 +78,8 @@ export class Farm {
 
   /** The durable consumers of this farm's queue workers (what a process reports of JetStream). */
   workQueues(): { stream: string; consumer: string }[] {
-    return [...this.workers].flatMap((w) => (w.endpoint.workQueue ? [w.endpoint.workQueue] : []));
+    // A fair worker's consumers are one per (lane, tenant), made and removed as work comes and goes.
+    return [...this.workers].flatMap((w) => (w.endpoint.workQueue && !w.endpoint.workQueue.fair ? [w.endpoint.workQueue] : []));
   }
 
   /** Adds an observer of every task of this farm's workers, those started already included. */

@@ -11,6 +11,8 @@ import { delayFor } from "./backoff.js";
 import type { Queues } from "./queues.js";
 import { sleep } from "./concurrency.js";
 import { setTraceFields, traceFields, tracingOn } from "./tracing.js";
+import { checkedPlacement, fairWire, type FairPlacement } from "./fair.js";
+import { fairBell } from "./names.js";
 
 export interface SendOptions {
   /** Milliseconds to wait for a reply. Default 10000. */
@@ -26,6 +28,17 @@ export interface DistributeOptions<T> {
   timeout?: number;
   /** Publishes in flight at once (sent, not yet acknowledged by the stream). Default 256. */
   window?: number;
+  /**
+   * A fair subject's (QueueSpec.fair) lane, tenant and cost of each task.
+   * Default: interactive, tenant "default", cost 1. Refused for other subjects.
+   */
+  placement?: (task: T, index: number) => FairPlacement;
+}
+
+/** Where the tasks of one call go: each task's wire subject and its own headers. */
+interface Route {
+  wire(i: number): string;
+  headers(h: ReturnType<typeof natsHeaders>, i: number): void;
 }
 
 /** Ms the stream has to acknowledge a publish, as for `js.publish`. */
@@ -138,26 +151,52 @@ export class Jobs {
   distribute<R = unknown, T = unknown>(subject: string, tasks: T[], opts?: DistributeOptions<T>): Promise<TaskResult<R>[]>;
   distribute<T = unknown>(subject: string, tasks: T[], opts: FireAndForgetOptions<T>): Promise<Enqueued>;
   async distribute<R, T>(subject: string, tasks: T[], opts: DistributeOptions<T> | FireAndForgetOptions<T> = {}): Promise<TaskResult<R>[] | Enqueued> {
-    const wire = this.queues.queuedOn(subject).wire;
+    const route = this.route(subject, tasks, opts);
     const ids = tasks.map((t, i) => opts.id?.(t, i) ?? nuid.next());
     if ("resultsTo" in opts && opts.resultsTo) {
       // Checked now: a worker could not deliver the results, and would fail every task.
       this.queues.queuedOn(opts.resultsTo);
-      const dups = await this.publishAll(wire, tasks, ids, opts.window, (h) => h.set(HeaderNames.resultsTo, opts.resultsTo));
+      const dups = await this.publishAll(route, tasks, ids, opts.window, (h) => h.set(HeaderNames.resultsTo, opts.resultsTo));
+      this.ring(subject);
       return { ids, duplicates: dups.length };
     }
-    return this.awaitResults<R, T>(wire, subject, tasks, ids, opts);
+    return this.awaitResults<R, T>(route, subject, tasks, ids, opts);
   }
 
   /** Queues tasks and returns once the stream holds them; nobody waits for results. */
-  async enqueue<T>(subject: string, tasks: T[], opts: Pick<DistributeOptions<T>, "id" | "window"> = {}): Promise<Enqueued> {
-    const wire = this.queues.queuedOn(subject).wire;
+  async enqueue<T>(subject: string, tasks: T[], opts: Pick<DistributeOptions<T>, "id" | "window" | "placement"> = {}): Promise<Enqueued> {
+    const route = this.route(subject, tasks, opts);
     const ids = tasks.map((t, i) => opts.id?.(t, i) ?? nuid.next());
-    const dups = await this.publishAll(wire, tasks, ids, opts.window, () => {});
+    const dups = await this.publishAll(route, tasks, ids, opts.window, () => {});
+    this.ring(subject);
     return { ids, duplicates: dups.length };
   }
 
-  private async awaitResults<R, T>(wire: string, subject: string, tasks: T[], ids: string[], opts: DistributeOptions<T>): Promise<TaskResult<R>[]> {
+  /** Where each task goes: the subject's wire, or for a fair subject its lane's and tenant's, with their headers. */
+  private route<T>(subject: string, tasks: readonly T[], opts: Pick<DistributeOptions<T>, "placement">): Route {
+    const { wire } = this.queues.queuedOn(subject);
+    if (!this.queues.isFair(subject)) {
+      if (opts.placement)
+        throw new FarmError(`"${subject}" is not a fair queue: declare it in QueueSpec.fair to give tasks a lane and tenant`, ErrorCodes.Topology);
+      return { wire: () => wire, headers: () => {} };
+    }
+    const placed = tasks.map((t, i) => checkedPlacement(opts.placement?.(t, i) ?? {}));
+    return {
+      wire: (i) => fairWire(subject, placed[i].lane, placed[i].tenant),
+      headers: (h, i) => {
+        h.set(HeaderNames.lane, placed[i].lane);
+        h.set(HeaderNames.tenant, placed[i].tenant);
+        h.set(HeaderNames.cost, String(placed[i].cost));
+      },
+    };
+  }
+
+  /** Workers of a fair subject look for new (lane, tenant) flows at once rather than at their next look. */
+  private ring(subject: string): void {
+    if (this.queues.isFair(subject)) this.nc.publish(fairBell(subject));
+  }
+
+  private async awaitResults<R, T>(route: Route, subject: string, tasks: T[], ids: string[], opts: DistributeOptions<T>): Promise<TaskResult<R>[]> {
     const index = new Map(ids.map((id, i) => [id, i]));
     if (index.size !== ids.length) throw new FarmError("task ids must be unique", ErrorCodes.DuplicateTaskIds);
     const results = new Array<TaskResult<R> | undefined>(tasks.length);
@@ -191,7 +230,8 @@ export class Jobs {
     let timer: NodeJS.Timeout | undefined;
     try {
       if (remaining > 0) {
-        const dups = await this.publishAll(wire, tasks, ids, opts.window, (h) => h.set(HeaderNames.replyTo, inbox));
+        const dups = await this.publishAll(route, tasks, ids, opts.window, (h) => h.set(HeaderNames.replyTo, inbox));
+        this.ring(subject);
         // No answer will come to this inbox for a dropped copy: settle it now, not at the timeout.
         for (const i of dups) settle(i, { id: ids[i], subject, ok: false, error: duplicateError(ids[i]) });
         await Promise.race([collected, new Promise((r) => (timer = setTimeout(r, timeout)))]);
@@ -220,7 +260,7 @@ export class Jobs {
    * build two Error objects, a timer and a promise chain for every task, which
    * cost more than the rest of the path (see test/bench/fabric.ts).
    */
-  private publishAll<T>(wire: string, tasks: T[], ids: string[], window = 256, decorate: (h: ReturnType<typeof natsHeaders>) => void): Promise<number[]> {
+  private publishAll<T>(route: Route, tasks: T[], ids: string[], window = 256, decorate: (h: ReturnType<typeof natsHeaders>) => void): Promise<number[]> {
     if (tasks.length === 0) return Promise.resolve([]);
     const nc = this.nc;
     const prefix = `${createInbox(this.inboxPrefix)}.`;
@@ -240,7 +280,7 @@ export class Jobs {
           const i = Number(m.subject.slice(prefix.length));
           if (!waiting.delete(i)) return; // not ours, or answered already
           try {
-            if (pubAck(m, wire).duplicate) duplicates.push(i);
+            if (pubAck(m, route.wire(i)).duplicate) duplicates.push(i);
           } catch (e) {
             return finish(e as Error);
           }
@@ -269,10 +309,11 @@ export class Jobs {
             h.set(HeaderNames.taskId, ids[i]);
             h.set(PubHeaders.MsgIdHdr, ids[i]);
             decorate(h);
+            route.headers(h, i);
             if (trace) setTraceFields(h, trace);
             const data = encode(tasks[i]);
             waiting.set(i, Date.now());
-            nc.publish(wire, data, { reply: prefix + i, headers: h });
+            nc.publish(route.wire(i), data, { reply: prefix + i, headers: h });
           }
         } catch (err) {
           finish(err as Error); // a closed connection, a payload over max_payload, an unencodable task

@@ -16,6 +16,16 @@ export function durableName(subject: string): string {
   return subject.replace(/\./g, "_");
 }
 
+/** The durable of one flow (lane and tenant tokens, fair.ts) of a fair subject's worker durable. */
+export function fairDurable(durable: string, laneToken: string, tenantToken: string): string {
+  return `${durable}_${laneToken}_${tenantToken}`;
+}
+
+/** Where a publisher of a fair subject says it queued tasks: its workers look for new flows at once. */
+export function fairBell(subject: string): string {
+  return `farm.bell.${subject}`;
+}
+
 /** The queue group of a subject's request-reply servers: one of them answers each request. */
 export function queueGroup(subject: string): string {
   return `farm.${subject}`;

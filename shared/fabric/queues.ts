@@ -19,13 +19,22 @@ export interface QueueSpec {
   subjects?: string[];
   /** Subjects clients publish to directly, captured as they are (e.g. `repo.new_sha`). */
   ingress?: string[];
+  /**
+   * Subjects (concrete, no wildcards) whose tasks are shared out fairly: a
+   * task travels on `q.<subject>.<lane>.<tenant>` and workers serve the
+   * interactive lane first, backfill a guaranteed share, and tenants within a
+   * lane by cost (shared/fabric/fair.ts).
+   */
+  fair?: string[];
 }
 
 const STREAM_NAME = /^[A-Za-z0-9_-]+$/;
 
-/** The stream's own subjects: queued ones with their prefix, ingress ones as they are. */
+/** The stream's own subjects: queued ones with their prefix, ingress ones as they are, fair ones' lanes unless a queued one covers them. */
 export function streamSubjects(spec: QueueSpec): string[] {
-  return [...(spec.subjects ?? []).map((s) => QUEUE_PREFIX + s), ...(spec.ingress ?? [])];
+  const queued = (spec.subjects ?? []).map((s) => QUEUE_PREFIX + s);
+  const fair = (spec.fair ?? []).map((s) => `${QUEUE_PREFIX}${s}.>`).filter((f) => !queued.some((q) => subjectMatches(q, f.replace(/>$/, "lane.tenant"))));
+  return [...queued, ...fair, ...(spec.ingress ?? [])];
 }
 
 /** NATS subject match: `*` one token, `>` the rest. */
@@ -43,6 +52,7 @@ export function subjectMatches(pattern: string, subject: string): boolean {
 export class Queues {
   private readonly specs: QueueSpec[] = [];
   private readonly ingress = new Set<string>();
+  private readonly fair = new Set<string>();
 
   constructor(specs: readonly QueueSpec[] = []) {
     this.declare(...specs);
@@ -57,8 +67,11 @@ export class Queues {
       if (own.length === 0) throw new FarmError(`queue "${spec.stream}" captures no subject: give it subjects or ingress`, ErrorCodes.Topology);
       const taken = own.find((s) => this.specs.some((q) => streamSubjects(q).includes(s)));
       if (taken) throw new FarmError(`subject "${taken}" of queue "${spec.stream}" belongs to another queue`, ErrorCodes.Topology);
+      const wild = (spec.fair ?? []).find((s) => /[*>]/.test(s));
+      if (wild) throw new FarmError(`fair subject "${wild}" of queue "${spec.stream}" must be concrete (no wildcards)`, ErrorCodes.Topology);
       this.specs.push({ ...spec });
       for (const s of spec.ingress ?? []) this.ingress.add(s);
+      for (const s of spec.fair ?? []) this.fair.add(s);
     }
     return this;
   }
@@ -69,6 +82,11 @@ export class Queues {
 
   isIngress(subject: string): boolean {
     return this.ingress.has(subject);
+  }
+
+  /** Tasks of `subject` are shared out by lane and tenant (QueueSpec.fair). */
+  isFair(subject: string): boolean {
+    return this.fair.has(subject);
   }
 
   /** The subject a task for `subject` travels on when it is distributed. */
@@ -84,7 +102,8 @@ export class Queues {
   /** The wire subject of `subject`, refused when no declared queue captures it. */
   queuedOn(subject: string): { wire: string; stream: string } {
     const wire = this.wireSubject(subject);
-    const stream = this.streamFor(wire);
+    // A fair subject's tasks travel one level down, by lane and tenant (fair.ts).
+    const stream = this.streamFor(this.isFair(subject) ? `${wire}.lane.tenant` : wire);
     if (!stream) {
       throw new FarmError(
         `no work queue captures "${wire}": declare one, e.g. Farm.connect({ queues: [{ stream: "MINE", subjects: ["${subject}"] }] })`,

@@ -8,16 +8,18 @@
  * heartbeats, the outbox, results, dead letters, the max-deliveries watcher and
  * requests. It keeps the start-up (consumers) and the order of shutdown.
  */
-import type { MsgHdrs, NatsConnection } from "@nats-io/transport-node";
+import { nanos, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 import type { JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import { decode } from "./codec.js";
+import { HeaderNames } from "./envelope.js";
 import { sleep } from "./concurrency.js";
 import { fromSchedule } from "./backoff.js";
 import type { DeadLetters } from "./dlq.js";
 import { maxBody } from "./limits.js";
 import type { Queues } from "./queues.js";
-import { ADVISORY_STREAM, advisoryDurable, durableName, queueGroup } from "./names.js";
+import { ADVISORY_STREAM, advisoryDurable, durableName, fairBell, fairDurable, queueGroup } from "./names.js";
+import { fairFilter, laneToken, parseFairWire } from "./fair.js";
 import { whenReady } from "./topology.js";
 import { DeadLetterer, type DeadLetterCopy } from "./worker/dead-letter.js";
 import { Heartbeats } from "./worker/heartbeats.js";
@@ -26,7 +28,8 @@ import { observed, type WorkerObserver } from "./worker/observers.js";
 import { advisoryConsumer, MaxDeliveries } from "./worker/max-deliveries.js";
 import { Outbox } from "./worker/outbox.js";
 import type { TaskRun } from "./worker/ports.js";
-import { Puller, workQueueConsumer } from "./worker/pull.js";
+import { Puller, workQueueConsumer, type PullOwner } from "./worker/pull.js";
+import { FairPuller, type FairSource } from "./worker/fair-pull.js";
 import { QueuedTasks } from "./worker/queued.js";
 import { Requests } from "./worker/requests.js";
 import { Results } from "./worker/results.js";
@@ -66,6 +69,10 @@ export interface WorkerOptions {
    * reason without the credentials a client put in it. Default: as they are.
    */
   deadLetter?: (task: DeadLetterCopy) => DeadLetterCopy;
+  /** Fair subjects (QueueSpec.fair): backfill's share of the cost served while both lanes wait, 0–1. Default 0.2. */
+  backfillShare?: number;
+  /** Fair subjects: ms a (lane, tenant) consumer may sit unused before the server removes it. Default 300000. */
+  idleConsumerMs?: number;
 }
 
 export interface TaskContext {
@@ -117,7 +124,7 @@ export class Worker<T = unknown, R = unknown> {
   private readonly outbox: Outbox;
   private readonly results: Results;
   private readonly deadLetters: DeadLetterer;
-  private readonly puller: Puller<JsMsg>;
+  private readonly puller: Puller<JsMsg> | FairPuller<JsMsg>;
   private readonly requests: Requests;
   private maxDeliveries?: MaxDeliveries;
   private readonly loops: Promise<void>[] = [];
@@ -145,6 +152,8 @@ export class Worker<T = unknown, R = unknown> {
       shutdownGrace: options.shutdownGrace ?? 10_000,
       decode: options.decode ?? decode,
       deadLetter: options.deadLetter ?? ((t) => t),
+      backfillShare: options.backfillShare ?? 0.2,
+      idleConsumerMs: options.idleConsumerMs ?? 300_000,
     };
     this.opts = opts;
     const log = (this.log = deps.log.child({ worker: subject }));
@@ -177,17 +186,24 @@ export class Worker<T = unknown, R = unknown> {
       { subject, maxDeliver: opts.maxDeliver, backoff: opts.backoff },
     );
     const inFlight = this.inFlight;
-    this.puller = new Puller<JsMsg>(
-      {
-        get inFlight() {
-          return inFlight.size;
-        },
-        take: () => this.slots.take(),
-        release: () => this.slots.release(),
-        run: (m) => inFlight.track(m, (entry) => queued.run(m, entry)),
+    const owner: PullOwner<JsMsg> = {
+      get inFlight() {
+        return inFlight.size;
       },
-      { limit: opts.concurrency + opts.prefetch, log },
-    );
+      take: () => this.slots.take(),
+      release: () => this.slots.release(),
+      run: (m) => inFlight.track(m, (entry) => queued.run(m, entry)),
+    };
+    const limit = opts.concurrency + opts.prefetch;
+    this.puller = this.queues.isFair(subject)
+      ? new FairPuller<JsMsg>(owner, {
+          limit,
+          log,
+          backfillShare: opts.backfillShare,
+          heartbeat: opts.heartbeat,
+          costOf: (m) => Number(m.headers?.get(HeaderNames.cost)) || 1,
+        })
+      : new Puller<JsMsg>(owner, { limit, log });
     this.requests = new Requests({
       run: (data, h, run) => this.run("send", data, h, run),
       slots: this.slots,
@@ -204,25 +220,39 @@ export class Worker<T = unknown, R = unknown> {
   }
 
   /** How this worker takes work, as a service endpoint (Service.endpoints, $SRV.INFO). */
-  get endpoint(): { subject: string; queueGroup?: string; requests: boolean; workQueue?: { stream: string; consumer: string } } {
+  get endpoint(): { subject: string; queueGroup?: string; requests: boolean; workQueue?: { stream: string; consumer: string; fair?: boolean } } {
     const { serveRequests, consumeQueue } = this.opts;
     return {
       subject: this.subject,
       ...(serveRequests ? { queueGroup: queueGroup(this.subject) } : {}),
       requests: serveRequests,
-      ...(consumeQueue ? { workQueue: { stream: this.queues.queuedOn(this.subject).stream, consumer: this.durable } } : {}),
+      ...(consumeQueue
+        ? {
+            workQueue: {
+              stream: this.queues.queuedOn(this.subject).stream,
+              consumer: this.durable,
+              ...(this.queues.isFair(this.subject) ? { fair: true } : {}),
+            },
+          }
+        : {}),
     };
   }
 
   async start(): Promise<this> {
-    if (this.opts.consumeQueue) {
+    const puller = this.puller;
+    if (this.opts.consumeQueue && puller instanceof FairPuller) {
+      const { stream } = this.queues.queuedOn(this.subject);
+      const bell = this.deps.nc.subscribe(fairBell(this.subject), { callback: () => puller.ring() });
+      this.loops.push(puller.run(this.fairSource(stream)).finally(() => bell.unsubscribe()));
+      this.heartbeats.start();
+    } else if (this.opts.consumeQueue) {
       // Refused when no declared work queue captures the subject.
       const { wire, stream } = this.queues.queuedOn(this.subject);
       // A busy or electing cluster may time out a create: each step is idempotent, asked again.
       const step = <X>(what: string, fn: () => Promise<X>) => whenReady(`${this.durable}: ${what}`, fn, { log: this.log });
       await step("consumers", () => this.ensureConsumers(stream, wire));
       const consumer = await step("consumer", () => this.deps.js.consumers.get(stream, this.durable));
-      this.loops.push(this.puller.run(consumer));
+      this.loops.push((puller as Puller<JsMsg>).run(consumer));
       const adv = await step("advisory consumer", () => this.deps.js.consumers.get(ADVISORY_STREAM, advisoryDurable(this.durable)));
       const advisories = await adv.consume({ max_messages: 4 });
       this.maxDeliveries = new MaxDeliveries({ streams: this.deps.jsm.streams, parker: this.deadLetters, log: this.log }, { stream });
@@ -235,6 +265,28 @@ export class Worker<T = unknown, R = unknown> {
     }
     this.log.debug({ opts: this.opts }, "worker started");
     return this;
+  }
+
+  /** A fair subject's flows: the stream's per-subject counts, and a durable per (lane, tenant), removed by the server once idle. */
+  private fairSource(stream: string): FairSource<JsMsg> {
+    const { jsm, js } = this.deps;
+    const { ackWait, concurrency, idleConsumerMs } = this.opts;
+    const subject = this.subject;
+    return {
+      backlog: async () => {
+        const info = await jsm.streams.info(stream, { subjects_filter: fairFilter(subject) });
+        return new Map(Object.entries(info.state.subjects ?? {}));
+      },
+      laneOf: (wire) => parseFairWire(subject, wire)?.lane ?? null,
+      open: async (wire) => {
+        const { lane, token } = parseFairWire(subject, wire)!;
+        const durable = fairDurable(this.durable, laneToken(lane), token);
+        // max_deliver unbounded: QueuedTasks gives a task up after maxDeliver, so no advisory consumer per flow is needed.
+        const config = { ...workQueueConsumer({ durable, wire, ackWait, maxDeliver: -1, concurrency }), inactive_threshold: nanos(idleConsumerMs) };
+        await whenReady(`${durable}: consumer`, () => jsm.consumers.add(stream, config), { log: this.log });
+        return js.consumers.get(stream, durable);
+      },
+    };
   }
 
   private async ensureConsumers(stream: string, wire: string) {
@@ -289,7 +341,9 @@ export class Worker<T = unknown, R = unknown> {
     // Finished tasks' replies and acks go out before the connection drains.
     this.outbox.flush();
     const loopsOver = new AbortController();
-    await Promise.race([Promise.allSettled(this.loops), sleep(1000, loopsOver.signal)]);
+    // A fair worker's open pulls expire on their own: until then a task they bring is handed back.
+    const drain = this.puller instanceof FairPuller ? this.puller.drainMs : 1000;
+    await Promise.race([Promise.allSettled(this.loops), sleep(drain, loopsOver.signal)]);
     loopsOver.abort();
   }
 }

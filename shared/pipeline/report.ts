@@ -45,9 +45,10 @@ export function qualifiedRule(m: Namable): string {
   return `${m.linter}/${ruleName(m)}`;
 }
 
-/** A message as cached: plus a hash of its statement's normalised tokens (statements.ts), for fingerprints. */
+/** A message as cached: plus hashes of its statement's normalised tokens (statements.ts) and of its line's text, for tracking. */
 export interface CachedMessage extends LintMessage {
   context: string;
+  lineHash: string;
 }
 
 /**
@@ -167,17 +168,37 @@ export function countRules(files: { messages: Namable[] }[]): Record<string, num
   return counts;
 }
 
-/** Adds each message's statement context, from the file's content. */
+/** Adds each message's statement context and line hash, from the file's content. */
 export function withContexts(messages: LintMessage[], content: string): CachedMessage[] {
+  if (messages.length === 0) return [];
   const contexts = statementContexts(content, messages);
-  return messages.map((m, i) => ({ ...m, context: contexts[i] }));
+  const lines = content.split(/\r?\n/);
+  return messages.map((m, i) => ({ ...m, context: contexts[i], lineHash: hashLine(lines[m.line - 1]) }));
+}
+
+/** A line's text without its whitespace, hashed. */
+function hashLine(text: string | undefined): string {
+  return createHash("sha256")
+    .update((text ?? "").replace(/\s+/g, " ").trim())
+    .digest("hex")
+    .slice(0, 16);
 }
 
 /** The result shown for a file whose lint work was given up (see the dead-letter stream for why). */
 export function unlintableResult(reason: string): FileResult {
   return {
     messages: [
-      { linter: "farm", ruleId: null, severity: 2, line: 1, column: 1, message: `farm could not lint this file: ${reason}`, fatal: true, context: "" },
+      {
+        linter: "farm",
+        ruleId: null,
+        severity: 2,
+        line: 1,
+        column: 1,
+        message: `farm could not lint this file: ${reason}`,
+        fatal: true,
+        context: "",
+        lineHash: "",
+      },
     ],
   };
 }
@@ -185,6 +206,7 @@ export function unlintableResult(reason: string): FileResult {
 function withoutContext(m: CachedMessage): LintMessage {
   const out: Partial<CachedMessage> = { ...m };
   delete out.context;
+  delete out.lineHash;
   return out as LintMessage;
 }
 

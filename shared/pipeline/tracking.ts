@@ -100,7 +100,9 @@ export interface PairDelta {
  * 1. the same fingerprint (rule, statement context, occurrence);
  * 2. the same rule, message and statement context (an issue whose statement
  *    now occurs once more or less before it);
- * 3. the same rule and message, nearest to where the issues matched so far
+ * 3. the same rule, message and line text (a statement edited on another of
+ *    its lines);
+ * 4. the same rule and message, nearest to where the issues matched so far
  *    place it, within DRIFT_LINES (an issue whose statement was edited).
  * What is left is new (now) or fixed (before).
  */
@@ -133,6 +135,7 @@ export function trackPair(now: FileMessages | null, before: FileMessages | null,
   match((t) => t.entry.fingerprint, first);
   const named = (t: Tracked) => `${t.entry.linter}\0${ruleName(t.entry)}\0${t.message.message}`;
   match((t) => `${named(t)}\0${t.message.context}`, first);
+  match((t) => `${named(t)}\0${t.message.lineHash}`, first);
   const shift = lineShift(matched);
   match(named, (l, candidates) => nearest(l, candidates, shift));
   const carried: CarriedEntry[] = [];

@@ -49,6 +49,12 @@ export class QueuedTasks {
     const delivery = `${info.stream}.${info.streamSequence}`;
     const id = headers?.get(HeaderNames.taskId) || delivery;
     const working = () => deps.beats.beat(entry);
+    // A fair consumer has no max_deliver of its own (fair.ts): a task past its deliveries is given up here, unrun.
+    if (attempt > opts.maxDeliver) {
+      const err = new Error(`no ack after ${attempt - 1} deliveries: the worker crashed or timed out on every attempt`);
+      await deps.deadLetters.deadLetter(m, { id, attempts: attempt - 1, err, kind: "exhausted" });
+      return;
+    }
     try {
       const value = await deps.run(m.data, headers, { id, attempt, working });
       if (entry.handedBack) return;

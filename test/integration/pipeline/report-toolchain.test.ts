@@ -36,7 +36,9 @@ async function commit(extra: Partial<CommitFiles>): Promise<string> {
   const sha = (++n).toString(16).padStart(40, "7");
   const file: FileRef = { path: "a.js", blob: sha.replace(/^7/, "b"), configId: "toolchain-test" };
   await results.put(kvKeys.result(file.blob, file.configId), {
-    messages: [{ linter: "eslint", ruleId: "n/no-missing-require", severity: 2, line: 1, column: 1, message: "'x' is not found.", context: "h" }],
+    messages: [
+      { linter: "eslint", ruleId: "n/no-missing-require", severity: 2, line: 1, column: 1, message: "'x' is not found.", context: "h", lineHash: "h" },
+    ],
   });
   const files = await objects.tables.put(objectNames.files(repoKey, sha), objectNames.chunks(repoKey), [file], (f) => f.path);
   const c: CommitFiles = {

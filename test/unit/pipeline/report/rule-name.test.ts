@@ -13,6 +13,7 @@ const at = (m: Partial<CachedMessage>): CachedMessage => ({
   column: 1,
   message: "",
   context: "h",
+  lineHash: "h",
   ...m,
 });
 

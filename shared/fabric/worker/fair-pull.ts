@@ -1,0 +1,228 @@
+/**
+ * Pulls a fair subject's tasks (see ../fair.ts): one flow per (lane, tenant)
+ * with tasks in the stream, each holding at most one task pulled ahead (its
+ * head, kept alive with `working()`), and a FairScheduler choosing which
+ * head runs when a slot frees up. A flow whose pull comes back empty while
+ * the stream holds none of its tasks ends; its consumer is removed by the
+ * server once idle. New flows are found from the stream's per-subject counts,
+ * at once when a publisher rings the subject's bell, else every `discoverMs`.
+ */
+import { sleep } from "../concurrency.js";
+import type { Lane } from "../fair.js";
+import type { Log } from "./ports.js";
+import type { PullOwner, PullSource } from "./pull.js";
+import { FairScheduler, type SchedulerOptions } from "./scheduler.js";
+
+/** Where a fair worker's tasks are (the stream and its per-flow consumers). */
+export interface FairSource<M> {
+  /** Wire subjects of the fair subject that hold tasks (running or not), with how many. */
+  backlog(): Promise<ReadonlyMap<string, number>>;
+  /** The pull source of one wire subject: its durable consumer, made when missing. */
+  open(wire: string): Promise<PullSource<M>>;
+  /** The lane of a wire subject; null for one that is not a flow of this subject. */
+  laneOf(wire: string): Lane | null;
+}
+
+/** What the fair puller reads of a task. */
+export interface FairMsg {
+  nak(millis?: number): void;
+  working(): void;
+}
+
+export interface FairPullOptions<M> extends SchedulerOptions {
+  /** Tasks running or waiting for a slot at most (concurrency plus prefetch). */
+  limit: number;
+  /** A task's cost (its `farm-cost` header). */
+  costOf(m: M): number;
+  /** Ms between `working()` of a head waiting to run (a third of the ack wait). */
+  heartbeat: number;
+  /** Ms between looks for new flows when no bell rings. Default 1000. */
+  discoverMs?: number;
+  /**
+   * Ms a flow's pull waits for a task. Default 2000: short, because a pull
+   * cannot be taken back, and a task handed back at close would otherwise go
+   * to this worker's own pull still waiting on the server.
+   */
+  expires?: number;
+  /** Ms to wait after a failed pull or look. Default 1000. */
+  retryDelay?: number;
+  log: Pick<Log, "warn">;
+}
+
+interface Flow<M> {
+  wire: string;
+  lane: Lane;
+  head?: M;
+  cost: number;
+  /** Wakes the flow's loop when its head was taken. */
+  taken?: () => void;
+}
+
+export class FairPuller<M extends FairMsg> {
+  private readonly flows = new Map<string, Flow<M>>();
+  private readonly scheduler: FairScheduler;
+  /** Tasks taken from a head, waiting for a slot. */
+  private readonly dispatching = new Set<M>();
+  private stopping = false;
+  private readonly halt = new AbortController();
+  private source?: FairSource<M>;
+  private bell?: () => void;
+  private beats?: NodeJS.Timeout;
+  private readonly loops = new Set<Promise<void>>();
+
+  constructor(
+    private readonly owner: PullOwner<M>,
+    private readonly opts: FairPullOptions<M>,
+  ) {
+    this.scheduler = new FairScheduler(opts);
+  }
+
+  /** Heads and tasks waiting for a slot. */
+  get waiting(): number {
+    let heads = 0;
+    for (const f of this.flows.values()) if (f.head) heads++;
+    return heads + this.dispatching.size;
+  }
+
+  /** Flows (lane, tenant) being pulled now. */
+  get flowCount(): number {
+    return this.flows.size;
+  }
+
+  /** Looks for flows and pulls them until stop(). */
+  async run(source: FairSource<M>): Promise<void> {
+    this.source = source;
+    this.beats = setInterval(() => {
+      for (const f of this.flows.values()) f.head?.working();
+    }, this.opts.heartbeat);
+    while (!this.stopping) {
+      try {
+        for (const [wire, n] of await source.backlog()) if (n > 0 && !this.flows.has(wire)) this.start(wire);
+      } catch (err) {
+        if (this.stopping) break;
+        this.opts.log.warn({ err: (err as Error).message }, "looking for fair flows failed; retrying");
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, this.opts.discoverMs ?? 1000);
+        this.bell = () => (clearTimeout(t), resolve());
+      });
+    }
+    await Promise.allSettled([...this.loops]);
+  }
+
+  /** A publisher queued tasks: look for new flows now. */
+  ring(): void {
+    this.bell?.();
+  }
+
+  /** A slot freed up: run what is ready. */
+  wake(): void {
+    this.kick();
+  }
+
+  /**
+   * Stops taking work. Open pulls are left to expire rather than stopped: the
+   * server cannot take a pull back, and a task it delivers to a stopped one
+   * would wait out its ack wait; one that arrives now is handed back.
+   */
+  stop(): void {
+    this.stopping = true;
+    this.halt.abort();
+    clearInterval(this.beats);
+    for (const f of this.flows.values()) f.taken?.();
+    this.bell?.();
+  }
+
+  /** Ms after stop() until every open pull has expired. */
+  get drainMs(): number {
+    return this.expires() + 250;
+  }
+
+  /**
+   * Heads and tasks waiting for a slot have not started: hands them back to
+   * the other workers, once this worker's own pulls on the server have expired.
+   */
+  handBackBuffered(): void {
+    const after = this.expires() + 250;
+    for (const f of this.flows.values()) {
+      f.head?.nak(after);
+      f.head = undefined;
+    }
+    for (const m of this.dispatching) m.nak(after);
+    this.dispatching.clear();
+  }
+
+  private expires(): number {
+    return this.opts.expires ?? 2000;
+  }
+
+  private start(wire: string): void {
+    const lane = this.source!.laneOf(wire);
+    if (!lane) return;
+    const flow: Flow<M> = { wire, lane, cost: 1 };
+    this.flows.set(wire, flow);
+    const loop = this.pull(flow).finally(() => {
+      this.flows.delete(wire);
+      this.scheduler.drop(wire);
+      this.loops.delete(loop);
+    });
+    this.loops.add(loop);
+  }
+
+  /** Keeps one task of the flow pulled ahead until the flow has none left in the stream. */
+  private async pull(flow: Flow<M>): Promise<void> {
+    const source = this.source!;
+    let from: PullSource<M> | undefined;
+    while (!this.stopping) {
+      if (flow.head) {
+        await new Promise<void>((resolve) => (flow.taken = resolve));
+        continue;
+      }
+      try {
+        from ??= await source.open(flow.wire);
+        const batch = await from.fetch({ max_messages: 1, expires: this.expires() });
+        let got = false;
+        for await (const m of batch) {
+          got = true;
+          if (this.stopping) {
+            m.nak(this.expires() + 250);
+            continue;
+          }
+          flow.head = m;
+          flow.cost = this.opts.costOf(m);
+          this.kick();
+        }
+        // Nothing came for a whole pull, and the stream holds none of its tasks: the flow is over.
+        if (!got && !flow.head && ((await source.backlog()).get(flow.wire) ?? 0) === 0) return;
+      } catch (err) {
+        if (this.stopping) return;
+        this.opts.log.warn({ wire: flow.wire, err: (err as Error).message }, "fair pull failed; retrying");
+        from = undefined;
+        await sleep(this.opts.retryDelay ?? 1000, this.halt.signal);
+      }
+    }
+  }
+
+  /** Runs heads, as the scheduler orders them, while there is room. */
+  private kick(): void {
+    while (!this.stopping && this.opts.limit - this.owner.inFlight - this.dispatching.size > 0) {
+      const ready = [...this.flows.values()].filter((f) => f.head).map((f) => ({ key: f.wire, lane: f.lane, cost: f.cost }));
+      const pick = this.scheduler.next(ready);
+      if (!pick) return;
+      const flow = this.flows.get(pick.key)!;
+      const m = flow.head!;
+      flow.head = undefined;
+      flow.taken?.();
+      void this.dispatch(m);
+    }
+  }
+
+  private async dispatch(m: M): Promise<void> {
+    this.dispatching.add(m);
+    const wait = this.owner.take();
+    if (wait) await wait;
+    // handBackBuffered() took it back: no longer ours to run.
+    if (!this.dispatching.delete(m)) return this.owner.release();
+    this.owner.run(m);
+  }
+}
