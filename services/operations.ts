@@ -86,7 +86,7 @@ async function startMetrics(ctx: OperationsContext) {
   const registry = processRegistry();
   const metrics = createMetrics(registry);
   const streams = [...farm.queues.list().map((q) => q.stream), DLQ_STREAM, EVENTS_STREAM];
-  registerJetStreamGauges(registry, { jsm: farm.jsm, streams: () => streams, consumers: () => farm.workQueues() }, log);
+  registerJetStreamGauges(registry, { jsm: farm.jsm, streams: () => streams, consumers: () => farm.workQueues(), fair: () => farm.fairQueues() }, log);
   const server = await serveMetrics(registry, { host: config.metricsHost, port: config.metricsPort, log });
   // Observers cannot be removed from a farm: a closed one lets tasks through uncounted.
   let on = true;

@@ -147,7 +147,7 @@ export async function startAggregator(ctx: ServiceContext): Promise<Service> {
     // A commit's message stays in flight until its report is stored: a crash redelivers it.
     // Heartbeats hold it meanwhile, so the ack wait only bounds how long a delivery lost with
     // a NATS node (a failover) waits to come again.
-    await farm.worker(subjects.commitFiles, agg.onCommitFiles, { concurrency: 5000, ackWait: 20_000, maxDeliver: 10 }),
+    await farm.worker(subjects.commitFiles, agg.onCommitFiles, { concurrency: 5000, ackWait: 20_000, maxDeliver: 10, backfillShare: ctx.config.backfillShare }),
     await farm.worker(subjects.reportGet, reportServer.onReportGet, serve),
     await farm.worker(subjects.historyRepos, history.onRepos, serve),
     await farm.worker(subjects.historyCommits, history.onCommits, serve),

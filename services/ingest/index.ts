@@ -13,7 +13,8 @@ import { openStores, type Objects, type ReportStore } from "../../shared/pipelin
 import { redactNewShaPayload, settleFailure } from "./failures.js";
 import { DEFAULT_MAX_ANALYSES, Joins, type JoinsOptions, type Run } from "./joins.js";
 import { planCommits, startedEvent } from "./plan.js";
-import { parseRequest } from "./request.js";
+import { parseRequest, type ParsedRequest } from "./request.js";
+import { analysisPlacement } from "../../shared/pipeline/lanes.js";
 import { Uploader } from "./upload.js";
 
 /** Requests in flight: the analyses plus as many again joining them (a join costs nothing but a slot). */
@@ -50,7 +51,7 @@ export class Ingest {
 
   /** Raw bytes in, so that even an undecodable payload gets its `.failed` event. */
   onNewSha = async (raw: Uint8Array, ctx: TaskContext): Promise<void> => {
-    let req: RepoRef | undefined;
+    let req: ParsedRequest | undefined;
     let run: Run | undefined;
     try {
       req = parseRequest(raw, ctx.headers, { allowLocal: this.deps.config.allowLocalRepos, cloneUrlTemplate: this.deps.config.cloneUrlTemplate });
@@ -62,14 +63,15 @@ export class Ingest {
   };
 
   /** Mirror, history, plan, `.started`, then the commits uploaded and queued. */
-  private async analyze(req: RepoRef, key: string, requestId: string, dedupeId: string): Promise<void> {
+  private async analyze(req: ParsedRequest, key: string, requestId: string, dedupeId: string): Promise<void> {
     // The clone url (credentials included) goes to git and nowhere else.
     const mirror = await this.deps.mirrors.ensure(req.cloneUrl, req.sha);
     const commits = await firstParentHistory(mirror, req.sha, req.history);
-    const plan = await planCommits(this.deps.reports, { requestId, repo: req.repo, repoKey: key }, mirror, commits);
+    const { lane, tenant } = analysisPlacement(req, req.repo, commits.length, this.deps.config);
+    const plan = await planCommits(this.deps.reports, { requestId, repo: req.repo, repoKey: key, lane, tenant }, mirror, commits);
     publishAnalysisEvent(this.deps.farm.events, subjects.started, startedEvent(req, plan), requestId, req.sha);
     const uploaded = await this.uploader.upload({ mirror, sha: req.sha, key, plan, dedupeId });
-    this.deps.log.info({ repo: req.repo, sha: req.sha, commits: plan.length, uploaded }, "commits queued");
+    this.deps.log.info({ repo: req.repo, sha: req.sha, commits: plan.length, uploaded, lane, tenant }, "commits queued");
   }
 }
 

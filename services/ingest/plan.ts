@@ -8,7 +8,7 @@ import type { AnalysisStartedEvent, CommitRef } from "../../shared/pipeline/cont
 import type { ReportStore } from "../../shared/pipeline/stores/index.js";
 
 /** What every commit of one analysis shares. */
-export type AnalysisRef = Pick<CommitRef, "requestId" | "repo" | "repoKey">;
+export type AnalysisRef = Pick<CommitRef, "requestId" | "repo" | "repoKey" | "lane" | "tenant">;
 
 /** The requested commits (`commits`, read from `mirror`), plus the oldest one's parent when it has no report yet (the delta needs it). */
 export async function planCommits(reports: Pick<ReportStore, "head">, base: AnalysisRef, mirror: string, commits: CommitInfo[]): Promise<CommitRef[]> {

@@ -12,6 +12,7 @@ import { ExtendedFiles } from "../../shared/lint/extended-files.js";
 import { isConfigFile, isLintable, isRegularFile } from "../../shared/lint/lintable.js";
 import type { CommitManifest, CommitRef, ManifestEntry } from "../../shared/pipeline/contract.js";
 import type { FileMove } from "../../shared/pipeline/report.js";
+import { placementOf } from "../../shared/pipeline/names.js";
 import { messageIds, objectNames, subjects } from "../../shared/pipeline/names.js";
 import type { ServiceContext } from "../../shared/pipeline/service.js";
 import type { Objects } from "../../shared/pipeline/stores/index.js";
@@ -111,7 +112,10 @@ export class Uploader {
       ...movesOf([...c.moves, ...(copies.get(c.sha) ?? [])]),
       manifest: await objects.tables.put(objectNames.manifest(u.key, c.sha), objectNames.chunks(u.key), c.tree, (e) => e.path),
     }));
+    const costs = new Map(round.map((c) => [c.sha, Math.max(1, c.changed.length)]));
     const queued = await farm.jobs.enqueue(subjects.commitManifest, manifests, {
+      // A commit's splitting costs about what it changed.
+      placement: (m) => ({ ...placementOf(m), cost: costs.get(m.sha)! }),
       // Stable per analysis (see Joins.dedupeId): a redelivered repo.new_sha, or an identical one on
       // another instance, does not queue its commits twice.
       id: (m: CommitManifest) => messageIds.manifest(u.dedupeId, m.sha),

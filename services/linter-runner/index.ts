@@ -34,7 +34,11 @@ export async function startLinterRunner(ctx: ServiceContext): Promise<Service> {
     // Two batches per thread keep every thread busy while the next batch's contents arrive.
     // A short ack wait (heartbeats every 5 s keep long batches ours): the batches of a
     // runner that died are redelivered to the others within 15 s, not a minute.
-    await farm.worker(subjects.lintBatch, (batch: LintBatch) => lintBatch(deps, batch), { concurrency: config.concurrency * 2, ackWait: 15_000 }),
+    await farm.worker(subjects.lintBatch, (batch: LintBatch) => lintBatch(deps, batch), {
+      concurrency: config.concurrency * 2,
+      ackWait: 15_000,
+      backfillShare: config.backfillShare,
+    }),
     await farm.worker(subjects.lintFile, (q: { path?: unknown; content?: unknown }) => lintFile(deps, q), {
       consumeQueue: false,
       concurrency: config.concurrency,

@@ -6,7 +6,7 @@
 import type { TaskContext } from "../../shared/fabric/worker.js";
 import { publishAnalysisFailed } from "../../shared/pipeline/announce.js";
 import type { CommitFiles, CommitManifest, CommitRef } from "../../shared/pipeline/contract.js";
-import { messageIds, subjects } from "../../shared/pipeline/names.js";
+import { messageIds, placementOf, subjects } from "../../shared/pipeline/names.js";
 import type { ServiceContext } from "../../shared/pipeline/service.js";
 
 /** A commit file list without the commit's ref, which comes from its manifest. */
@@ -15,7 +15,7 @@ export type FileList = Omit<CommitFiles, keyof CommitRef>;
 /** Queues `m`'s file list for the aggregator (once per request and commit). */
 export async function sendCommitFiles(deps: Pick<ServiceContext, "farm">, m: CommitManifest, list: FileList): Promise<void> {
   const files: CommitFiles = { ...withoutManifest(m), ...list };
-  await deps.farm.jobs.enqueue(subjects.commitFiles, [files], { id: () => messageIds.commitFiles(m.requestId, m.sha) });
+  await deps.farm.jobs.enqueue(subjects.commitFiles, [files], { id: () => messageIds.commitFiles(m.requestId, m.sha), placement: () => placementOf(m) });
 }
 
 /** `.failed` for a commit given up, and an empty file list that says why (best effort: logged when it cannot be queued). */

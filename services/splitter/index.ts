@@ -10,7 +10,7 @@ import { isFinalFailure } from "../../shared/pipeline/announce.js";
 import type { CommitManifest, FileRef, ManifestEntry, SplitStats } from "../../shared/pipeline/contract.js";
 import { metricsOf } from "../../shared/pipeline/metrics.js";
 import type { ReportToolchain } from "../../shared/pipeline/report.js";
-import { objectNames, subjects } from "../../shared/pipeline/names.js";
+import { objectNames, placementOf, subjects } from "../../shared/pipeline/names.js";
 import type { Service, ServiceContext } from "../../shared/pipeline/service.js";
 import { openStores, type Objects, type ResultCache } from "../../shared/pipeline/stores/index.js";
 import type { BatchOptions } from "./batches.js";
@@ -73,7 +73,7 @@ export class Splitter {
     if (own?.kind === "toolchain") {
       const { plan } = own;
       const refs = plan.files.map((f) => ({ path: f.path, blob: byPath.get(f.path)!.blob, configId: f.configId }));
-      const queued = await this.lintQueue.queue(refs, byPath, plan.settings);
+      const queued = await this.lintQueue.queue(refs, byPath, plan.settings, placementOf(m));
       return this.finish(m, refs, queued, { eslint: plan.report.eslint }, plan.notes, plan.report);
     }
     const notRegular = new Map(tree.filter((e) => !isRegularFile(e.mode)).map((e) => [e.path, entryKind(e.mode)]));
@@ -89,7 +89,7 @@ export class Splitter {
     const files = plan.files.filter((f) => isLintable(byPath.get(f.path)!, this.deps.config.maxFileSize));
     for (const id of new Set(files.map((f) => f.configId))) this.verdicts.check(id, plan.configs.get(id)!);
     const refs: FileRef[] = files.map((f) => this.refOf(byPath.get(f.path)!, f.configId));
-    const queued = await this.lintQueue.queue(refs, byPath, plan.configs);
+    const queued = await this.lintQueue.queue(refs, byPath, plan.configs, placementOf(m));
     const linters = reportLinterVersions(new Set(files.map((f) => f.config.linters).flat()));
     return this.finish(m, refs, queued, linters, [...(own?.notes ?? []), ...plan.settings.notes]);
   }
@@ -127,7 +127,7 @@ export async function startSplitter(ctx: ServiceContext): Promise<Service> {
   const { farm } = ctx;
   const { objects, results } = ctx.stores ?? (await openStores(farm.nc));
   const splitter = new Splitter({ ...ctx, objects, results });
-  const worker = await farm.worker(subjects.commitManifest, splitter.onManifest, { concurrency: 8, ackWait: 15_000 });
+  const worker = await farm.worker(subjects.commitManifest, splitter.onManifest, { concurrency: 8, ackWait: 15_000, backfillShare: ctx.config.backfillShare });
   const close = async () => {
     await worker.close();
     await splitter.close();

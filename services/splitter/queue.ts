@@ -9,6 +9,7 @@ import type { FileRef, ManifestEntry } from "../../shared/pipeline/contract.js";
 import { kvKeys, subjects } from "../../shared/pipeline/names.js";
 import type { ServiceContext } from "../../shared/pipeline/service.js";
 import type { Objects, ResultCache } from "../../shared/pipeline/stores/index.js";
+import type { AnalysisPlacement } from "../../shared/pipeline/lanes.js";
 import { batchId, pack, type BatchOptions } from "./batches.js";
 import { Claims } from "./claims.js";
 import { settingsOf } from "../../shared/pipeline/toolchain-settings.js";
@@ -29,7 +30,12 @@ export class LintQueue {
    * released if anything fails before the batches are in the stream, so a
    * retry queues them.
    */
-  async queue(refs: readonly FileRef[], byPath: ReadonlyMap<string, ManifestEntry>, configs: ReadonlyMap<string, StoredConfig>): Promise<number> {
+  async queue(
+    refs: readonly FileRef[],
+    byPath: ReadonlyMap<string, ManifestEntry>,
+    configs: ReadonlyMap<string, StoredConfig>,
+    placement: AnalysisPlacement,
+  ): Promise<number> {
     const claimed = this.claims.take(refs.map((r) => [kvKeys.result(r.blob, r.configId), r] as const));
     let queued = false;
     try {
@@ -41,7 +47,12 @@ export class LintQueue {
       const used = new Set(toLint.map((r) => settingsOf(r.configId) ?? r.configId));
       await storeConfigs(this.deps.objects, new Map([...used].map((id) => [id, configs.get(id)!])));
       if (batches.length > 0) {
-        await this.deps.farm.jobs.distribute(subjects.lintBatch, batches, { resultsTo: subjects.lintResults, id: batchId });
+        // A batch costs its files: a tenant's share is of files linted, however they are batched.
+        await this.deps.farm.jobs.distribute(subjects.lintBatch, batches, {
+          resultsTo: subjects.lintResults,
+          id: batchId,
+          placement: (b) => ({ ...placement, cost: b.files.length }),
+        });
       }
       queued = true;
       return toLint.length;

@@ -76,6 +76,11 @@ export class Farm {
     return w;
   }
 
+  /** The fair subjects this farm's queue workers take, and their streams (their flows come and go). */
+  fairQueues(): { stream: string; subject: string }[] {
+    return [...this.workers].flatMap((w) => (w.endpoint.workQueue?.fair ? [{ stream: w.endpoint.workQueue.stream, subject: w.endpoint.subject }] : []));
+  }
+
   /** The durable consumers of this farm's queue workers (what a process reports of JetStream). */
   workQueues(): { stream: string; consumer: string }[] {
     // A fair worker's consumers are one per (lane, tenant), made and removed as work comes and goes.

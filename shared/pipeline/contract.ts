@@ -3,6 +3,7 @@
  * publish, declared once (see the data flow in docs/ARCHITECTURE.md; the wire
  * contract is docs/contract.md). Large lists travel as object-store references.
  */
+import type { Lane } from "../fabric/fair.js";
 import type { TreeEntry } from "../git/objects.js";
 import type { FileMove, LintMessage, Report, ReportSummary, ReportToolchain } from "./report.js";
 import type { SarifLog } from "./sarif.js";
@@ -20,6 +21,10 @@ export interface AnalysisRequest {
   ref?: string;
   /** First-parent ancestors to analyze too. Default 0. */
   history?: number;
+  /** "backfill" puts even a small request behind interactive work; "interactive" is honoured only for a few commits (shared/pipeline/lanes.ts). */
+  lane?: Lane;
+  /** Whose share the work takes; honoured only with FARM_TRUST_TENANT (default: the repository's owner). */
+  tenant?: string;
 }
 
 /** Identifies one commit of one analysis; carried by every later message. */
@@ -36,6 +41,9 @@ export interface CommitRef {
   requested: boolean;
   date: string;
   subject: string;
+  /** The analysis' lane and tenant at every stage (shared/pipeline/lanes.ts); absent in messages of an older farm. */
+  lane?: Lane;
+  tenant?: string;
   /**
    * Paths renamed or copied from the parent as git sees them (`-M`; copies
    * `-C -C`), for the delta to follow their issues; at most MAX_MOVES, the

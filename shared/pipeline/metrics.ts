@@ -9,6 +9,7 @@ import { JetStreamApiCodes, JetStreamApiError, type JetStreamManager } from "@na
 import type { NatsConnection, Status } from "@nats-io/transport-node";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Logger } from "pino";
+import { fairFilter, parseFairWire } from "../fabric/fair.js";
 import type { Farm } from "../fabric/farm.js";
 import type { WorkerObserver } from "../fabric/worker/observers.js";
 
@@ -151,10 +152,23 @@ interface ConsumerState {
   redelivered: number;
 }
 
+/** Tasks of one fair subject's lane and tenant in its stream (running or waiting). */
+interface FairState {
+  subject: string;
+  lane: string;
+  tenant: string;
+  messages: number;
+}
+
 interface JetStreamState {
   streams: { stream: string; messages: number }[];
   consumers: ConsumerState[];
+  fair: FairState[];
 }
+
+/** Tenants per (subject, lane) a scrape names; the rest are summed under OTHER_TENANTS, so labels stay bounded. */
+export const TOP_TENANTS = 10;
+export const OTHER_TENANTS = "(others)";
 
 /** What the JetStream gauges report: named streams and consumers, asked by INFO (no LIST: a service's NATS user may not list). */
 export interface GaugedState {
@@ -163,6 +177,8 @@ export interface GaugedState {
   streams(): readonly string[];
   /** The durable consumers of this process's workers. */
   consumers(): readonly { stream: string; consumer: string }[];
+  /** The fair subjects this process's workers take (their flows are counted by lane and tenant). Default none. */
+  fair?(): readonly { stream: string; subject: string }[];
 }
 
 /**
@@ -205,6 +221,34 @@ export function registerJetStreamGauges(registry: Registry, source: GaugedState,
   perConsumer("farm_consumer_pending_messages", "Messages of a durable consumer's stream not yet delivered to it", (c) => c.pending);
   perConsumer("farm_consumer_ack_pending_messages", "Messages delivered to a durable consumer and not yet acked", (c) => c.ackPending);
   perConsumer("farm_consumer_redelivered_messages", "Messages of a durable consumer delivered more than once and not yet acked", (c) => c.redelivered);
+  gauge(
+    "farm_fair_messages",
+    `Tasks of a fair subject in its stream (waiting or running), by lane and tenant: the ${TOP_TENANTS} tenants with the most per lane, the rest as "${OTHER_TENANTS}"`,
+    ["subject", "lane", "tenant"],
+    (g, s) => {
+      for (const f of s.fair) g.set({ subject: f.subject, lane: f.lane, tenant: f.tenant }, f.messages);
+    },
+  );
+}
+
+/** A fair subject's per-flow counts, by lane, its TOP_TENANTS biggest tenants named and the rest summed. */
+export function fairCounts(subject: string, counts: Readonly<Record<string, number>>): FairState[] {
+  const byLane = new Map<string, [string, number][]>();
+  for (const [wire, n] of Object.entries(counts)) {
+    const flow = parseFairWire(subject, wire);
+    if (!flow) continue;
+    const list = byLane.get(flow.lane) ?? [];
+    list.push([flow.token, n]);
+    byLane.set(flow.lane, list);
+  }
+  const out: FairState[] = [];
+  for (const [lane, list] of byLane) {
+    list.sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+    for (const [tenant, messages] of list.slice(0, TOP_TENANTS)) out.push({ subject, lane, tenant, messages });
+    const rest = list.slice(TOP_TENANTS).reduce((sum, [, n]) => sum + n, 0);
+    if (list.length > TOP_TENANTS) out.push({ subject, lane, tenant: OTHER_TENANTS, messages: rest });
+  }
+  return out;
 }
 
 async function queryJetStream(source: GaugedState, timeoutMs: number, tell: (msg: string, fields: object) => void): Promise<JetStreamState | undefined> {
@@ -224,7 +268,14 @@ async function queryJetStream(source: GaugedState, timeoutMs: number, tell: (msg
     };
     const streams = await Promise.all(source.streams().map((name) => jsm.streams.info(name).catch(notYet)));
     const consumers = await Promise.all(source.consumers().map((c) => jsm.consumers.info(c.stream, c.consumer)));
+    const fair = await Promise.all(
+      (source.fair?.() ?? []).map(async (f) => {
+        const info = await jsm.streams.info(f.stream, { subjects_filter: fairFilter(f.subject) }).catch(notYet);
+        return fairCounts(f.subject, info?.state.subjects ?? {});
+      }),
+    );
     return {
+      fair: fair.flat(),
       streams: streams.flatMap((si) => (si ? [{ stream: si.config.name, messages: si.state.messages }] : [])),
       consumers: consumers.map((ci) => ({
         stream: ci.stream_name,

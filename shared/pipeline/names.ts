@@ -3,7 +3,9 @@
  * streams, KV buckets and keys, object names, message ids. The library's own
  * names (DLQ, advisories, durables, queue groups) are in shared/fabric/names.ts.
  */
+import { DEFAULT_TENANT, type Lane } from "../fabric/fair.js";
 import { Queues, type QueueSpec } from "../fabric/queues.js";
+import type { CommitRef } from "./contract.js";
 import { InvalidKeyError } from "../git/errors.js";
 
 /** Public and internal subjects. Edge subjects are the public contract. */
@@ -49,10 +51,16 @@ export const servedBy: Readonly<Record<string, "ingest" | "splitter" | "linter-r
  */
 export const farmQueues: readonly QueueSpec[] = [
   { stream: "REPOS", ingress: [subjects.newSha] },
-  { stream: "COMMITS", subjects: ["commit.>"] },
-  { stream: "LINT", subjects: ["lint.>"] },
-  { stream: "RESULTS", subjects: ["results.>"] },
+  // Shared out by lane and tenant (shared/pipeline/lanes.ts): a push never waits behind a backfill.
+  { stream: "COMMITS", subjects: ["commit.>"], fair: [subjects.commitManifest] },
+  { stream: "LINT", subjects: ["lint.>"], fair: [subjects.lintBatch] },
+  { stream: "RESULTS", subjects: ["results.>"], fair: [subjects.commitFiles] },
 ];
+
+/** The lane and tenant of a commit's work at every stage (defaults for a message of an older farm). */
+export function placementOf(c: Pick<CommitRef, "lane" | "tenant">): { lane: Lane; tenant: string } {
+  return { lane: c.lane ?? "backfill", tenant: c.tenant ?? DEFAULT_TENANT };
+}
 
 /** A registry of the pipeline's queues plus `extra` (a library user's beside them). */
 export function farmQueueRegistry(extra: readonly QueueSpec[] = []): Queues {

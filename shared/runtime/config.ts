@@ -6,7 +6,7 @@
 import os from "node:os";
 import path from "node:path";
 import type { ConnectOptions } from "../fabric/connection.js";
-import { parseCount, parseDuration, parsePort, parseSwitch } from "./parse.js";
+import { parseCount, parseDuration, parsePort, parseShare, parseSwitch } from "./parse.js";
 
 export interface FarmConfig {
   /** NATS_URL; unset means "start the embedded default". */
@@ -31,6 +31,17 @@ export interface FarmConfig {
   allowLocalRepos: boolean;
   /** FARM_CLONE_URL_TEMPLATE for {owner, repo} payloads. */
   cloneUrlTemplate: string;
+  /**
+   * FARM_TRUST_TENANT: a request's `tenant` decides whose share its work
+   * takes. Only where every publisher of `repo.new_sha` is trusted with it
+   * (the web app's webhooks, the operator's services). Default off: the
+   * repository's owner is its tenant.
+   */
+  trustTenants: boolean;
+  /** FARM_INTERACTIVE_MAX_COMMITS: a request of at most this many commits takes the interactive lane. Default 20. */
+  interactiveMaxCommits: number;
+  /** FARM_BACKFILL_SHARE: the share of each stage's work backfill keeps while interactive work waits, 0–1. Default 0.2. */
+  backfillShare: number;
   /** FARM_MAX_FILE_SIZE in bytes: bigger files are not linted. Default 512 KiB. */
   maxFileSize: number;
   /**
@@ -100,6 +111,10 @@ function int(name: string, v: string | undefined, dflt: number): number {
   return v === undefined || v === "" ? dflt : parseCount(name, v, 1);
 }
 
+function share(name: string, v: string | undefined, dflt: number): number {
+  return v === undefined || v === "" ? dflt : parseShare(name, v);
+}
+
 /** Unset or empty: undefined (off); else a port, 0 for any free one. */
 function listenPort(name: string, v: string | undefined): number | undefined {
   return v === undefined || v.trim() === "" ? undefined : parsePort(name, v, { anyFree: true });
@@ -126,6 +141,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     concurrency: int("FARM_CONCURRENCY", env.FARM_CONCURRENCY, os.availableParallelism()),
     allowLocalRepos: parseSwitch("FARM_ALLOW_LOCAL_REPOS", env.FARM_ALLOW_LOCAL_REPOS),
     cloneUrlTemplate: env.FARM_CLONE_URL_TEMPLATE || "https://github.com/{owner}/{repo}.git",
+    trustTenants: parseSwitch("FARM_TRUST_TENANT", env.FARM_TRUST_TENANT),
+    interactiveMaxCommits: int("FARM_INTERACTIVE_MAX_COMMITS", env.FARM_INTERACTIVE_MAX_COMMITS, 20),
+    backfillShare: share("FARM_BACKFILL_SHARE", env.FARM_BACKFILL_SHARE, 0.2),
     maxFileSize: int("FARM_MAX_FILE_SIZE", env.FARM_MAX_FILE_SIZE, 512 * 1024),
     lintThreadHeapMb: int("FARM_LINT_THREAD_HEAP_MB", env.FARM_LINT_THREAD_HEAP_MB, 768),
     commitStallSeconds: seconds("FARM_COMMIT_STALL_TIMEOUT", env.FARM_COMMIT_STALL_TIMEOUT, 1800),

@@ -20,6 +20,13 @@ export function parseCount(name: string, value: string, min = 0): number {
   return n;
 }
 
+/** A fraction from 0 to 1 ("0.2"). */
+export function parseShare(name: string, value: string): number {
+  const n = /^\s*(0|1|0?\.\d+|1\.0*)\s*$/.test(value) ? Number(value) : NaN;
+  if (!(n >= 0 && n <= 1)) throw new InvalidSettingError(name, "a number from 0 to 1", value);
+  return n;
+}
+
 export interface PortRule {
   /**
    * Whether 0, any free port, may be asked for. Only where the process says
