@@ -5,7 +5,7 @@
  * and history) while one is in flight are one analysis.
  */
 import type { TaskContext } from "../../shared/fabric/worker.js";
-import { firstParentHistory, Mirrors, redactUrl, type RepoRef } from "../../shared/git/index.js";
+import { firstParentHistory, Mirrors, redactUrl } from "../../shared/git/index.js";
 import { publishAnalysisEvent } from "../../shared/pipeline/announce.js";
 import { subjects } from "../../shared/pipeline/names.js";
 import type { Service, ServiceContext } from "../../shared/pipeline/service.js";

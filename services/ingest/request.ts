@@ -31,7 +31,7 @@ function placementOf(body: Record<string, unknown>): PlacementRequest {
     throw new PermanentError('repo.new_sha "lane" must be "interactive" or "backfill"', ErrorCodes.InvalidInput);
   if (tenant !== undefined && (typeof tenant !== "string" || tenant === "" || tenant.length > MAX_TENANT))
     throw new PermanentError(`repo.new_sha "tenant" must be a non-empty string of at most ${MAX_TENANT} characters`, ErrorCodes.InvalidInput);
-  return { ...(lane !== undefined ? { lane: lane as Lane } : {}), ...(tenant !== undefined ? { tenant: tenant as string } : {}) };
+  return { ...(lane !== undefined ? { lane: lane as Lane } : {}), ...(tenant !== undefined ? { tenant: tenant } : {}) };
 }
 
 /** The repo and sha of a request that did not parse, as far as they decode (strings only): what its `.failed` event echoes. */
