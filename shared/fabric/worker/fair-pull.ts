@@ -1,8 +1,9 @@
 /**
  * Pulls a fair subject's tasks (see ../fair.ts): one flow per (lane, tenant)
- * with tasks in the stream, each holding at most one task pulled ahead (its
- * head, kept alive with `working()`), and a FairScheduler choosing which
- * head runs when a slot frees up. A flow whose pull comes back empty while
+ * with tasks in the stream, each holding up to HEADS tasks pulled ahead (its
+ * heads, kept alive with `working()`: two, so that one is ready while the
+ * next is pulled), and a FairScheduler choosing which flow's head runs when
+ * a slot frees up. A flow whose pull comes back empty while
  * the stream holds none of its tasks ends; its consumer is removed by the
  * server once idle. New flows are found from the stream's per-subject counts,
  * at once when a publisher rings the subject's bell, else every `discoverMs`.
@@ -49,11 +50,14 @@ export interface FairPullOptions<M> extends SchedulerOptions {
   log: Pick<Log, "warn">;
 }
 
+/** Tasks a flow holds pulled ahead. */
+const HEADS = 2;
+
 interface Flow<M> {
   wire: string;
   lane: Lane;
-  head?: M;
-  cost: number;
+  /** Pulled ahead, oldest first, with their costs. */
+  heads: { m: M; cost: number }[];
   /** Wakes the flow's loop when its head was taken. */
   taken?: () => void;
 }
@@ -80,7 +84,7 @@ export class FairPuller<M extends FairMsg> {
   /** Heads and tasks waiting for a slot. */
   get waiting(): number {
     let heads = 0;
-    for (const f of this.flows.values()) if (f.head) heads++;
+    for (const f of this.flows.values()) heads += f.heads.length;
     return heads + this.dispatching.size;
   }
 
@@ -93,7 +97,7 @@ export class FairPuller<M extends FairMsg> {
   async run(source: FairSource<M>): Promise<void> {
     this.source = source;
     this.beats = setInterval(() => {
-      for (const f of this.flows.values()) f.head?.working();
+      for (const f of this.flows.values()) for (const h of f.heads) h.m.working();
     }, this.opts.heartbeat);
     while (!this.stopping) {
       try {
@@ -145,8 +149,8 @@ export class FairPuller<M extends FairMsg> {
   handBackBuffered(): void {
     const after = this.expires() + 250;
     for (const f of this.flows.values()) {
-      f.head?.nak(after);
-      f.head = undefined;
+      for (const h of f.heads) h.m.nak(after);
+      f.heads = [];
     }
     for (const m of this.dispatching) m.nak(after);
     this.dispatching.clear();
@@ -159,7 +163,7 @@ export class FairPuller<M extends FairMsg> {
   private start(wire: string): void {
     const lane = this.source!.laneOf(wire);
     if (!lane) return;
-    const flow: Flow<M> = { wire, lane, cost: 1 };
+    const flow: Flow<M> = { wire, lane, heads: [] };
     this.flows.set(wire, flow);
     const loop = this.pull(flow).finally(() => {
       this.flows.delete(wire);
@@ -169,18 +173,18 @@ export class FairPuller<M extends FairMsg> {
     this.loops.add(loop);
   }
 
-  /** Keeps one task of the flow pulled ahead until the flow has none left in the stream. */
+  /** Keeps tasks of the flow pulled ahead until the flow has none left in the stream. */
   private async pull(flow: Flow<M>): Promise<void> {
     const source = this.source!;
     let from: PullSource<M> | undefined;
     while (!this.stopping) {
-      if (flow.head) {
+      if (flow.heads.length >= HEADS) {
         await new Promise<void>((resolve) => (flow.taken = resolve));
         continue;
       }
       try {
         from ??= await source.open(flow.wire);
-        const batch = await from.fetch({ max_messages: 1, expires: this.expires() });
+        const batch = await from.fetch({ max_messages: HEADS - flow.heads.length, expires: this.expires() });
         let got = false;
         for await (const m of batch) {
           got = true;
@@ -188,12 +192,11 @@ export class FairPuller<M extends FairMsg> {
             m.nak(this.expires() + 250);
             continue;
           }
-          flow.head = m;
-          flow.cost = this.opts.costOf(m);
+          flow.heads.push({ m, cost: this.opts.costOf(m) });
           this.kick();
         }
         // Nothing came for a whole pull, and the stream holds none of its tasks: the flow is over.
-        if (!got && !flow.head && ((await source.backlog()).get(flow.wire) ?? 0) === 0) return;
+        if (!got && flow.heads.length === 0 && ((await source.backlog()).get(flow.wire) ?? 0) === 0) return;
       } catch (err) {
         if (this.stopping) return;
         this.opts.log.warn({ wire: flow.wire, err: (err as Error).message }, "fair pull failed; retrying");
@@ -206,12 +209,11 @@ export class FairPuller<M extends FairMsg> {
   /** Runs heads, as the scheduler orders them, while there is room. */
   private kick(): void {
     while (!this.stopping && this.opts.limit - this.owner.inFlight - this.dispatching.size > 0) {
-      const ready = [...this.flows.values()].filter((f) => f.head).map((f) => ({ key: f.wire, lane: f.lane, cost: f.cost }));
+      const ready = [...this.flows.values()].filter((f) => f.heads.length > 0).map((f) => ({ key: f.wire, lane: f.lane, cost: f.heads[0].cost }));
       const pick = this.scheduler.next(ready);
       if (!pick) return;
       const flow = this.flows.get(pick.key)!;
-      const m = flow.head!;
-      flow.head = undefined;
+      const { m } = flow.heads.shift()!;
       flow.taken?.();
       void this.dispatch(m);
     }
