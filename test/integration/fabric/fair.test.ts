@@ -70,7 +70,7 @@ describe("fair queues", () => {
   test("shares are of cost: a tenant whose tasks cost 10 runs a tenth as many", async () => {
     await env.client.jobs.enqueue("fair.cost", jobs(40), { placement: () => ({ lane: "backfill", tenant: "heavy", cost: 10 }) });
     await env.client.jobs.enqueue("fair.cost", jobs(200), { placement: () => ({ lane: "backfill", tenant: "light", cost: 1 }) });
-    const w = await recorder(env.box, "fair.cost", 2);
+    const w = await recorder(env.box, "fair.cost", 10);
     await waitFor("the tasks to run", () => w.ran.length >= 110, 30_000);
     const first = w.ran.slice(0, 110);
     const heavy = count(first, (r) => r.tenant === "heavy");
