@@ -31,6 +31,21 @@ describe("parseRequest", () => {
     }
   });
 
+  it("reads the lane and tenant a request asks for, keeping the clone url", () => {
+    const req = parseRequest(json({ repo: SECRET_URL, sha: SHA, lane: "backfill", tenant: "team-a" }), undefined, {});
+    expect(req).toMatchObject({ lane: "backfill", tenant: "team-a", repo: URL });
+    expect(req.cloneUrl).toBe(SECRET_URL);
+    expect(parseRequest(json({ repo: URL, sha: SHA }), undefined, {})).not.toHaveProperty("lane");
+  });
+
+  it("refuses an unknown lane or a tenant that is not a short string, for good", () => {
+    for (const bad of [{ lane: "urgent" }, { tenant: "" }, { tenant: 7 }, { tenant: "x".repeat(201) }]) {
+      const e = thrown(() => parseRequest(json({ repo: URL, sha: SHA, ...bad }), undefined, {}));
+      expect(isPermanent(e), JSON.stringify(bad)).toBe(true);
+      expect((e as PermanentError).code).toBe(ErrorCodes.InvalidInput);
+    }
+  });
+
   it("builds the url of an {owner, repo} payload from the clone url template", () => {
     const req = parseRequest(json({ owner: "acme", repo: "widgets", sha: SHA }), undefined, { cloneUrlTemplate: "https://github.com/{owner}/{repo}.git" });
     expect(req.repo).toBe(URL);
