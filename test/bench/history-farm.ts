@@ -249,19 +249,29 @@ async function stop(child: ChildProcess): Promise<void> {
   }
 }
 
+/** A nats-server and the four services, each its own process, on a fresh data dir. */
+export interface SplitFarm {
+  url: string;
+  close(): Promise<void>;
+}
+
 /**
- * nats-server, the four services as `farm service <name>` processes, and a
- * `farm analyze --nats --format ndjson --summary` client (what a user reading
- * a history runs); every process's peak RSS and CPU.
+ * Starts nats-server and the four services as `farm service <name>`
+ * processes in `dir` (emptied first), toolchains off; their pids go into
+ * `pids`; `env` adds to the services' environment.
  */
-export async function runFarmSplit(o: { farm: FarmCommand; repo: string; sha: string; commits: number; dir: string }): Promise<SplitRun> {
+export async function startSplitFarm(o: { farm: FarmCommand; dir: string; pids?: Map<string, number>; env?: Record<string, string> }): Promise<SplitFarm> {
   rmSync(o.dir, { recursive: true, force: true });
   mkdirSync(o.dir, { recursive: true });
   const port = await freePort();
   const url = `nats://127.0.0.1:${port}`;
   const children: ChildProcess[] = [];
-  const pids = new Map<string, number>();
-  const watcher = new ProcWatcher(() => pids, 200);
+  const pids = o.pids ?? new Map<string, number>();
+  const close = async () => {
+    // Services first (they drain), the server last; only our own children.
+    for (const c of children.slice(1).reverse()) await stop(c);
+    if (children[0]) await stop(children[0]);
+  };
   try {
     const nats = spawn(natsServerBin(), ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", path.join(o.dir, "nats")], {
       stdio: ["ignore", "ignore", "pipe"],
@@ -275,6 +285,7 @@ export async function runFarmSplit(o: { farm: FarmCommand; repo: string; sha: st
       FARM_ALLOW_LOCAL_REPOS: "1",
       FARM_LOG_LEVEL: "info",
       FARM_TOOLCHAINS: "off",
+      ...o.env,
     });
     await Promise.all(
       SERVICES.map(async (name) => {
@@ -286,6 +297,25 @@ export async function runFarmSplit(o: { farm: FarmCommand; repo: string; sha: st
         child.stderr!.resume();
       }),
     );
+    return { url, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/**
+ * nats-server, the four services as `farm service <name>` processes, and a
+ * `farm analyze --nats --format ndjson --summary` client (what a user reading
+ * a history runs); every process's peak RSS and CPU.
+ */
+export async function runFarmSplit(o: { farm: FarmCommand; repo: string; sha: string; commits: number; dir: string }): Promise<SplitRun> {
+  const pids = new Map<string, number>();
+  const watcher = new ProcWatcher(() => pids, 200);
+  let split: SplitFarm | undefined;
+  try {
+    split = await startSplitFarm({ farm: o.farm, dir: o.dir, pids });
+    const url = split.url;
     const outFile = path.join(o.dir, "summaries.ndjson");
     const t0 = performance.now();
     await run(process.execPath, [...o.farm.args, ...analyzeArgs(o, "summary", outFile), "--nats", url], {
@@ -301,9 +331,7 @@ export async function runFarmSplit(o: { farm: FarmCommand; repo: string; sha: st
     return { commits: o.commits, wallMs, procs, reports };
   } finally {
     watcher.stop();
-    // Services first (they drain), the server last; only our own children.
-    for (const c of children.slice(1).reverse()) await stop(c);
-    if (children[0]) await stop(children[0]);
+    await split?.close();
     log(`split run of ${o.commits} commits: processes stopped`);
   }
 }
