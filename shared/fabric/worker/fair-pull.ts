@@ -60,6 +60,8 @@ interface Flow<M> {
   heads: { m: M; cost: number }[];
   /** Wakes the flow's loop when its head was taken. */
   taken?: () => void;
+  /** Its open pull. */
+  fetching?: { stop(): void };
 }
 
 export class FairPuller<M extends FairMsg> {
@@ -135,6 +137,13 @@ export class FairPuller<M extends FairMsg> {
     clearInterval(this.beats);
     for (const f of this.flows.values()) f.taken?.();
     this.bell?.();
+    // A flow with no task in the stream has nothing its pull could bring: stop that pull now, not at its expiry.
+    void this.source
+      ?.backlog()
+      .then((counts) => {
+        for (const f of this.flows.values()) if ((counts.get(f.wire) ?? 0) === 0) f.fetching?.stop();
+      })
+      .catch(() => {});
   }
 
   /** Ms after stop() until every open pull has expired. */
@@ -185,6 +194,7 @@ export class FairPuller<M extends FairMsg> {
       try {
         from ??= await source.open(flow.wire);
         const batch = await from.fetch({ max_messages: HEADS - flow.heads.length, expires: this.expires() });
+        flow.fetching = batch;
         let got = false;
         for await (const m of batch) {
           got = true;
@@ -195,6 +205,8 @@ export class FairPuller<M extends FairMsg> {
           flow.heads.push({ m, cost: this.opts.costOf(m) });
           this.kick();
         }
+        flow.fetching = undefined;
+        if (this.stopping) return;
         // Nothing came for a whole pull, and the stream holds none of its tasks: the flow is over.
         if (!got && flow.heads.length === 0 && ((await source.backlog()).get(flow.wire) ?? 0) === 0) return;
       } catch (err) {
