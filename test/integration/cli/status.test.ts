@@ -62,7 +62,10 @@ describe("farm status", () => {
     expect(new Set(s.instances.map((i) => i.id)).size).toBe(4);
     expect(s.streams.map((x) => x.stream)).toEqual(expect.arrayContaining(["REPOS", "COMMITS", "LINT", "RESULTS"]));
     const lint = s.streams.find((x) => x.stream === "LINT")!;
-    expect(lint.consumers).toEqual([{ name: "lint_batch", pending: 0, ackPending: 0, redelivered: 0 }]);
+    // lint.batch is shared out by lane and tenant: one consumer per flow, all drained.
+    expect(lint.consumers.length).toBeGreaterThan(0);
+    for (const c of lint.consumers)
+      expect(c).toEqual({ name: expect.stringMatching(/^lint_batch_[ib]_/) as string, pending: 0, ackPending: 0, redelivered: 0 });
     expect(s.analyses.inFlight).toEqual([]);
 
     const text = await farm(["status"]);
