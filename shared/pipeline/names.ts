@@ -3,7 +3,7 @@
  * streams, KV buckets and keys, object names, message ids. The library's own
  * names (DLQ, advisories, durables, queue groups) are in shared/fabric/names.ts.
  */
-import { DEFAULT_TENANT, type Lane } from "../fabric/fair.js";
+import { DEFAULT_TENANT, fairFilter, type Lane } from "../fabric/fair.js";
 import { Queues, type QueueSpec } from "../fabric/queues.js";
 import type { CommitRef } from "./contract.js";
 import { InvalidKeyError } from "../git/errors.js";
@@ -69,9 +69,13 @@ export function farmQueueRegistry(extra: readonly QueueSpec[] = []): Queues {
 
 const pipelineQueues = farmQueueRegistry();
 
-/** The wire subject of one of farm's own queued subjects (the pipeline's, not a library user's). */
+/**
+ * What a subscriber hears one of farm's own queued subjects on (the
+ * pipeline's, not a library user's): its wire subject, or for a fair one
+ * every lane and tenant of it (`q.<subject>.>`).
+ */
 export function queueSubject(subject: string): string {
-  return pipelineQueues.wireSubject(subject);
+  return pipelineQueues.isFair(subject) ? fairFilter(subject) : pipelineQueues.wireSubject(subject);
 }
 
 /**

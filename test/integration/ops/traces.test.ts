@@ -32,7 +32,9 @@ interface Seen {
 async function watchHops(nc: NatsConnection): Promise<Seen[]> {
   const seen: Seen[] = [];
   const record = (_err: unknown, m: { subject: string; headers?: MsgHdrs }) => {
-    seen.push({ subject: m.subject, traceparent: m.headers?.get("traceparent") || undefined });
+    // A fair subject's task travels one level down, by lane and tenant: named here by its subject.
+    const subject = m.subject.replace(/^(q\.(?:commit\.manifest|lint\.batch|results\.commit_files))\.[ib]\.[^.]+$/, "$1");
+    seen.push({ subject, traceparent: m.headers?.get("traceparent") || undefined });
   };
   for (const s of ["q.>", "repo.analysis.>"]) nc.subscribe(s, { callback: record });
   await nc.flush();
