@@ -20,7 +20,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { tenantToken } from "../../shared/fabric/fair.js";
 import { farmBuilt, startSplitFarm } from "./history-farm.js";
 import { log, PROJECT_ROOT, run } from "./history-util.js";
 import { MOCHA, mochaRepo } from "./history-workload.js";
@@ -85,6 +87,34 @@ class Client {
     }
   }
 
+  /**
+   * Lint batches handed to the linter-runners per tenant, sampled every 500 ms
+   * from each (lane, tenant) consumer of LINT (its delivered count): the lint
+   * stage's own shares, not the order in which histories complete.
+   */
+  sampleLint(tenants: readonly string[]): { samples: { at: number; delivered: number[] }[]; stop(): void } {
+    const samples: { at: number; delivered: number[] }[] = [];
+    const names = tenants.map((t) => `lint_batch_b_${tenantToken(t)}`);
+    let on = true;
+    void (async () => {
+      const jsm = await jetstreamManager(this.nc);
+      while (on) {
+        const delivered = names.map(() => 0);
+        try {
+          for await (const c of jsm.consumers.list("LINT")) {
+            const i = names.indexOf(c.name);
+            if (i >= 0) delivered[i] = c.delivered.consumer_seq;
+          }
+          samples.push({ at: performance.now(), delivered });
+        } catch {
+          // the stream is not there yet
+        }
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    })();
+    return { samples, stop: () => (on = false) };
+  }
+
   completedOf(repo: string, shas: ReadonlySet<string>): number {
     return new Set(this.done.filter((d) => d.repo === repo && d.requested && shas.has(d.sha)).map((d) => d.sha)).size;
   }
@@ -140,6 +170,21 @@ const jain = (xs: number[]) => {
   const sq = xs.reduce((a, b) => a + b * b, 0);
   return sq === 0 ? 1 : (sum * sum) / (xs.length * sq);
 };
+
+/** Batches handed out per window to each of two tenants (from sampleLint), over the windows in which both still had work. */
+function lintWindows(samples: readonly { at: number; delivered: number[] }[], windowMs: number): [number, number][] {
+  const out: [number, number][] = [];
+  let from = 0;
+  for (let i = 1; i < samples.length; i++) {
+    if (samples[i].at - samples[from].at < windowMs) continue;
+    const d = [0, 1].map((k) => samples[i].delivered[k] - samples[from].delivered[k]) as [number, number];
+    out.push(d);
+    from = i;
+  }
+  // Once one tenant is done the other has the stage to itself: those windows say nothing of shares.
+  const last = out.findIndex((d, i) => i > 0 && (d[0] === 0 || d[1] === 0));
+  return (last > 0 ? out.slice(0, last) : out).filter((d) => d[0] + d[1] > 0);
+}
 
 /** Files linted per window for each of two request groups, over the windows in which both were running. */
 function windows(done: readonly Completed[], groups: [Set<string>, Set<string>], from: number, windowMs: number): [number, number][] {
@@ -224,30 +269,37 @@ async function main() {
     const [newer, older] = [history.slice(0, half), history.slice(half, 2 * half)];
     const twoTenants = await withFarm(`two tenants backfilling ${half} commits each`, async (c) => {
       const t0 = performance.now();
+      const lint = c.sampleLint(["x", "y"]);
       const groups: [Set<string>, Set<string>] = [backfill(c, older, "x"), backfill(c, newer, "y")];
       await c.until(() => groups.every((g) => c.completedOf(repo, g) === g.size));
-      return windows(c.done, groups, t0, windowMs);
+      lint.stop();
+      return { completions: windows(c.done, groups, t0, windowMs), lint: lintWindows(lint.samples, windowMs) };
     });
     const split = await withFarm(`one tenant in 10 requests against another in one`, async (c) => {
       const t0 = performance.now();
+      const lint = c.sampleLint(["split", "whole"]);
       const tenth = Math.ceil(older.length / 10);
       const parts = new Set<string>();
       for (let k = 0; k < 10; k++) for (const s of backfill(c, older.slice(k * tenth, (k + 1) * tenth), "split")) parts.add(s);
       const whole = backfill(c, newer, "whole");
       await c.until(() => c.completedOf(repo, parts) === parts.size && c.completedOf(repo, whole) === whole.size);
-      return windows(c.done, [parts, whole], t0, windowMs);
+      lint.stop();
+      return { completions: windows(c.done, [parts, whole], t0, windowMs), lint: lintWindows(lint.samples, windowMs) };
     });
 
     const p50 = pct(during.lat, 50) / pct(alone, 50);
     const p99 = pct(during.lat, 99) / pct(alone, 99);
     const slowdown = during.wallMs / backfillAlone;
-    const jains = twoTenants.map(jain);
-    const splitRatio =
-      split.reduce((s, [a]) => s + a, 0) /
+    const jains = twoTenants.lint.map(jain);
+    const completionJains = twoTenants.completions.map(jain);
+    const ratio = (ws: [number, number][]) =>
+      ws.reduce((sum, [a]) => sum + a, 0) /
       Math.max(
         1,
-        split.reduce((s, [, b]) => s + b, 0),
+        ws.reduce((sum, [, b]) => sum + b, 0),
       );
+    const splitRatio = ratio(split.lint);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
     const ok = (b: boolean) => (b ? "met" : "NOT met");
     console.log(`\nfairness: ${n} commits of ${opts.smoke ? "a made history" : repo}, ${pushes} pushes, ${windowMs / 1000} s windows`);
     console.log(`pushes alone: p50 ${pct(alone, 50).toFixed(0)} ms, p99 ${pct(alone, 99).toFixed(0)} ms`);
@@ -258,10 +310,10 @@ async function main() {
       `backfill: ${(backfillAlone / 1000).toFixed(1)} s alone, ${(during.wallMs / 1000).toFixed(1)} s with the pushes (${slowdown.toFixed(2)}×; target ≤ ${TARGETS.backfillSlowdown}×: ${ok(slowdown <= TARGETS.backfillSlowdown)})`,
     );
     console.log(
-      `two backfills: Jain's index over ${jains.length} windows: min ${Math.min(...jains).toFixed(3)}, mean ${(jains.reduce((a, b) => a + b, 0) / Math.max(1, jains.length)).toFixed(3)} (target ≥ ${TARGETS.jain}: ${ok(jains.length > 0 && Math.min(...jains) >= TARGETS.jain)})`,
+      `two backfills, lint batches handed out: Jain's index over ${jains.length} windows: min ${Math.min(...jains).toFixed(3)}, mean ${mean(jains).toFixed(3)} (target ≥ ${TARGETS.jain}: ${ok(jains.length > 0 && Math.min(...jains) >= TARGETS.jain)}); by files of completed commits: mean ${mean(completionJains).toFixed(3)}`,
     );
     console.log(
-      `split into 10 requests ÷ one request, files linted while both ran: ${splitRatio.toFixed(2)} (target ≤ ${TARGETS.splitShare}: ${ok(splitRatio <= TARGETS.splitShare)})`,
+      `split into 10 requests ÷ one request, lint batches while both had work: ${splitRatio.toFixed(2)} (target ≤ ${TARGETS.splitShare}: ${ok(splitRatio <= TARGETS.splitShare)}); by files of completed commits: ${ratio(split.completions).toFixed(2)}`,
     );
     Object.assign(results, {
       commits: n,
