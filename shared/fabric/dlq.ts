@@ -5,6 +5,7 @@
 import { headers as natsHeaders, nuid, type MsgHdrs } from "@nats-io/transport-node";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { HeaderNames } from "./envelope.js";
+import { parseFairWire } from "./fair.js";
 import { ErrorCodes, PermanentError } from "./errors.js";
 import { DLQ_PREFIX, DLQ_STREAM, libraryMessageIds as messageIds } from "./names.js";
 
@@ -41,7 +42,7 @@ export interface DeadLetter extends ParkInfo {
 export interface ReplayFilter {
   all?: boolean;
   seqs?: number[];
-  /** Only entries whose original subject is this. */
+  /** Only entries whose original subject is this: a fair subject's name matches each of its lanes' and tenants' wires. */
   subject?: string;
 }
 
@@ -133,7 +134,7 @@ export class DeadLetters {
 
 function matches(d: DeadLetter, f: ReplayFilter): boolean {
   if (f.seqs && !f.seqs.includes(d.seq)) return false;
-  if (f.subject && d.subject !== f.subject) return false;
+  if (f.subject && d.subject !== f.subject && !parseFairWire(f.subject, d.subject)) return false;
   return Boolean(f.all || f.seqs || f.subject);
 }
 

@@ -22,6 +22,7 @@ import { ADVISORY_STREAM, advisoryDurable, durableName, fairBell, fairDurable, q
 import { fairFilter, laneToken, parseFairWire } from "./fair.js";
 import { whenReady } from "./topology.js";
 import { DeadLetterer, type DeadLetterCopy } from "./worker/dead-letter.js";
+import { ErrorCodes, FarmError } from "./errors.js";
 import { Heartbeats } from "./worker/heartbeats.js";
 import { InFlight } from "./worker/in-flight.js";
 import { observed, type WorkerObserver } from "./worker/observers.js";
@@ -73,6 +74,12 @@ export interface WorkerOptions {
   backfillShare?: number;
   /** Fair subjects: ms a (lane, tenant) consumer may sit unused before the server removes it. Default 300000. */
   idleConsumerMs?: number;
+  /**
+   * Fair subjects: slots only interactive tasks may take, so that long
+   * backfill tasks filling every slot never hold a push (fewer than
+   * `concurrency`). Default 0: a freed slot goes to interactive first anyway.
+   */
+  interactiveReserve?: number;
 }
 
 export interface TaskContext {
@@ -154,7 +161,13 @@ export class Worker<T = unknown, R = unknown> {
       deadLetter: options.deadLetter ?? ((t) => t),
       backfillShare: options.backfillShare ?? 0.2,
       idleConsumerMs: options.idleConsumerMs ?? 300_000,
+      interactiveReserve: options.interactiveReserve ?? 0,
     };
+    if (!(Number.isInteger(opts.interactiveReserve) && opts.interactiveReserve >= 0 && opts.interactiveReserve < opts.concurrency))
+      throw new FarmError(
+        `interactiveReserve must be a whole number from 0 to concurrency - 1 (${opts.concurrency - 1}), got ${opts.interactiveReserve}`,
+        ErrorCodes.InvalidInput,
+      );
     this.opts = opts;
     const log = (this.log = deps.log.child({ worker: subject }));
     const counts = this.counts;
@@ -192,7 +205,7 @@ export class Worker<T = unknown, R = unknown> {
       },
       take: () => this.slots.take(),
       release: () => this.slots.release(),
-      run: (m) => inFlight.track(m, (entry) => queued.run(m, entry)),
+      run: (m, done) => inFlight.track(m, (entry) => (done ? queued.run(m, entry).finally(done) : queued.run(m, entry))),
     };
     const limit = opts.concurrency + opts.prefetch;
     this.puller = this.queues.isFair(subject)
@@ -200,6 +213,7 @@ export class Worker<T = unknown, R = unknown> {
           limit,
           log,
           backfillShare: opts.backfillShare,
+          backfillSlots: opts.concurrency - opts.interactiveReserve,
           heartbeat: opts.heartbeat,
           costOf: (m) => Number(m.headers?.get(HeaderNames.cost)) || 1,
         })

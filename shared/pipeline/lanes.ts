@@ -38,6 +38,15 @@ export function analysisPlacement(want: PlacementRequest, repo: string, commits:
   };
 }
 
+/**
+ * Where a request waits for its clone, before its history is known: placed as
+ * if it analysed every commit it may (`history` ancestors and the commit), so a
+ * request's lane at ingest is never more urgent than at the stages after it.
+ */
+export function requestPlacement(want: PlacementRequest & { repo: string; history: number }, policy: PlacementPolicy): AnalysisPlacement {
+  return analysisPlacement(want, want.repo, want.history + 1, policy);
+}
+
 /** The owner part of a repository's identity: `host/owner` of a url, the parent directory of a local path. */
 export function ownerOf(repo: string): string {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(repo)) {

@@ -11,6 +11,8 @@ import { InvalidKeyError } from "../git/errors.js";
 /** Public and internal subjects. Edge subjects are the public contract. */
 export const subjects = {
   newSha: "repo.new_sha",
+  /** A request admitted by ingest, waiting its turn by lane and tenant before the clone (internal, fair). */
+  analysisRequest: "repo.request",
   analysis: "repo.analysis",
   started: "repo.analysis.started",
   progress: "repo.analysis.progress",
@@ -33,6 +35,7 @@ export const subjects = {
 /** The service that serves each subject farm's workers take (a trace's `farm.service` when one process runs them all). */
 export const servedBy: Readonly<Record<string, "ingest" | "splitter" | "linter-runner" | "aggregator">> = {
   [subjects.newSha]: "ingest",
+  [subjects.analysisRequest]: "ingest",
   [subjects.commitManifest]: "splitter",
   [subjects.lintBatch]: "linter-runner",
   [subjects.lintFile]: "linter-runner",
@@ -50,7 +53,9 @@ export const servedBy: Readonly<Record<string, "ingest" | "splitter" | "linter-r
  * user's: one stream per stage, so limits and permissions stay per stage.
  */
 export const farmQueues: readonly QueueSpec[] = [
-  { stream: "REPOS", ingress: [subjects.newSha] },
+  // A client's request is admitted first in, first out (cheap: parsed and placed), then waits by
+  // lane and tenant for its clone: one tenant's many requests never hold another's push.
+  { stream: "REPOS", ingress: [subjects.newSha], fair: [subjects.analysisRequest] },
   // Shared out by lane and tenant (shared/pipeline/lanes.ts): a push never waits behind a backfill.
   { stream: "COMMITS", subjects: ["commit.>"], fair: [subjects.commitManifest] },
   { stream: "LINT", subjects: ["lint.>"], fair: [subjects.lintBatch] },

@@ -35,6 +35,8 @@ export interface FairPullOptions<M> extends SchedulerOptions {
   limit: number;
   /** A task's cost (its `farm-cost` header). */
   costOf(m: M): number;
+  /** Backfill tasks dispatched or running at once, at most. Default: no limit but `limit`. */
+  backfillSlots?: number;
   /** Ms between `working()` of a head waiting to run (a third of the ack wait). */
   heartbeat: number;
   /** Ms between looks for new flows when no bell rings. Default 1000. */
@@ -69,6 +71,8 @@ export class FairPuller<M extends FairMsg> {
   private readonly scheduler: FairScheduler;
   /** Tasks taken from a head, waiting for a slot. */
   private readonly dispatching = new Set<M>();
+  /** Backfill tasks dispatched and not finished (see backfillSlots). */
+  private backfillBusy = 0;
   private stopping = false;
   private readonly halt = new AbortController();
   private source?: FairSource<M>;
@@ -221,22 +225,34 @@ export class FairPuller<M extends FairMsg> {
   /** Runs heads, as the scheduler orders them, while there is room. */
   private kick(): void {
     while (!this.stopping && this.opts.limit - this.owner.inFlight - this.dispatching.size > 0) {
-      const ready = [...this.flows.values()].filter((f) => f.heads.length > 0).map((f) => ({ key: f.wire, lane: f.lane, cost: f.heads[0].cost }));
+      const backfillRoom = this.backfillBusy < (this.opts.backfillSlots ?? Infinity);
+      const ready = [...this.flows.values()]
+        .filter((f) => f.heads.length > 0 && (backfillRoom || f.lane === "interactive"))
+        .map((f) => ({ key: f.wire, lane: f.lane, cost: f.heads[0].cost }));
       const pick = this.scheduler.next(ready);
       if (!pick) return;
       const flow = this.flows.get(pick.key)!;
       const { m } = flow.heads.shift()!;
       flow.taken?.();
-      void this.dispatch(m);
+      void this.dispatch(m, flow.lane);
     }
   }
 
-  private async dispatch(m: M): Promise<void> {
+  private async dispatch(m: M, lane: Lane): Promise<void> {
+    const backfill = lane === "backfill";
+    if (backfill) this.backfillBusy++;
+    const over = () => {
+      if (backfill) this.backfillBusy--;
+    };
     this.dispatching.add(m);
     const wait = this.owner.take();
     if (wait) await wait;
     // handBackBuffered() took it back: no longer ours to run.
-    if (!this.dispatching.delete(m)) return this.owner.release();
-    this.owner.run(m);
+    if (!this.dispatching.delete(m)) {
+      over();
+      return this.owner.release();
+    }
+    // Counted until it has finished: the slot it frees then wakes this puller (wake()).
+    this.owner.run(m, backfill ? over : undefined);
   }
 }

@@ -45,8 +45,8 @@ export interface PullOwner<M> {
   take(): Promise<void> | undefined;
   /** Gives back a slot taken for a task that will not run here. */
   release(): void;
-  /** Runs a pulled task in the slot it took. */
-  run(m: M): void;
+  /** Runs a pulled task in the slot it took; `done` is called when it has finished. */
+  run(m: M, done?: () => void): void;
 }
 
 export interface PullOptions {

@@ -12,7 +12,10 @@ import type { Lane } from "../../../shared/fabric/fair.js";
 import { useFarms } from "../../harness/farms.js";
 import { waitFor } from "../../harness/wait.js";
 
-const FAIR_QUEUE = { stream: "FAIRQ", fair: ["fair.work", "fair.split", "fair.cost", "fair.lanes", "fair.steady", "fair.handback", "fair.idle"] };
+const FAIR_QUEUE = {
+  stream: "FAIRQ",
+  fair: ["fair.work", "fair.split", "fair.cost", "fair.lanes", "fair.steady", "fair.handback", "fair.idle", "fair.reserve"],
+};
 const env = useFarms(["client", "box", "box2"], { queues: [FAIR_QUEUE] });
 
 interface Job {
@@ -132,6 +135,44 @@ describe("fair queues", () => {
     expect(await names()).toHaveLength(1);
     await waitFor("the consumer to be removed", async () => (await names()).length === 0, 30_000);
     await w.close();
+  });
+
+  test("with a reserve, long backfill tasks never take every slot: an interactive task starts at once", async () => {
+    const started: Ran[] = [];
+    const release: (() => void)[] = [];
+    const w = await env.box.worker<Job, void>(
+      "fair.reserve",
+      async (job: Job, ctx: TaskContext) => {
+        started.push({ tenant: ctx.headers!.get(HeaderNames.tenant), lane: ctx.headers!.get(HeaderNames.lane) as Lane, n: job.n });
+        // Backfill tasks run until the test lets them go; interactive ones are quick.
+        if (ctx.headers!.get(HeaderNames.lane) === "backfill") await new Promise<void>((resolve) => release.push(resolve));
+      },
+      { concurrency: 3, interactiveReserve: 1 },
+    );
+    await env.client.jobs.enqueue("fair.reserve", jobs(6), { placement: () => ({ lane: "backfill", tenant: "big" }) });
+    await waitFor("two backfill tasks to start", () => started.length >= 2, 10_000);
+    // A third slot is free, but backfill may not take it.
+    await sleep(500);
+    expect(started.map((r) => r.lane)).toEqual(["backfill", "backfill"]);
+    await env.client.jobs.enqueue("fair.reserve", jobs(1, 100), { placement: () => ({ lane: "interactive", tenant: "push" }) });
+    await waitFor("the interactive task to start", () => started.some((r) => r.lane === "interactive"), 10_000);
+    expect(started.filter((r) => r.lane === "backfill")).toHaveLength(2);
+    // Backfill still gets its two slots: all six run as slots free up.
+    while (started.filter((r) => r.lane === "backfill").length < 6 || release.length > 0) {
+      release.shift()?.();
+      await sleep(20);
+    }
+    expect(
+      started
+        .filter((r) => r.lane === "backfill")
+        .map((r) => r.n)
+        .sort((a, b) => a - b),
+    ).toEqual([0, 1, 2, 3, 4, 5]);
+    await w.close();
+  });
+
+  test("a reserve of every slot is refused: backfill would never run", async () => {
+    await expect(env.box.worker("fair.reserve", async () => {}, { concurrency: 2, interactiveReserve: 2 })).rejects.toThrow(/interactiveReserve/);
   });
 
   test("a placement is refused on a queue that is not fair, and a bad one on a fair queue", async () => {

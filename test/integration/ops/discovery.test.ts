@@ -102,10 +102,10 @@ describe("$SRV from a plain NATS client", () => {
     ]);
   });
 
-  test("INFO of every service lists only its own workers; ingest's repo.new_sha is a work queue taking no requests", async () => {
+  test("INFO of every service lists only its own workers; ingest's repo.new_sha and repo.request are work queues taking no requests", async () => {
     const infos = new Map((await ask<InfoResponse>("$SRV.INFO")).map((i) => [i.name, i.endpoints.map((e) => e.subject)]));
     expect(Object.fromEntries(infos)).toEqual({
-      ingest: ["repo.new_sha"],
+      ingest: ["repo.new_sha", "repo.request"],
       splitter: ["commit.manifest"],
       "linter-runner": ["lint.batch", "lint.file"],
       aggregator: ["results.lint", "results.commit_files", "report.get", "history.repos", "history.commits", "history.issues", "history.file"],
@@ -113,6 +113,7 @@ describe("$SRV from a plain NATS client", () => {
     const [ingest] = await ask<InfoResponse>("$SRV.INFO.ingest");
     expect(ingest.endpoints).toEqual([
       { name: "repo_new_sha", subject: "repo.new_sha", metadata: { requests: "false", stream: "REPOS", consumer: "repo_new_sha" } },
+      { name: "repo_request", subject: "repo.request", metadata: { requests: "false", stream: "REPOS", consumer: "repo_request" } },
     ]);
   });
 
@@ -137,8 +138,8 @@ describe("$SRV from a plain NATS client", () => {
     await p.client.request("lint.file", { path: "x.js", content: "const unused = 1;\n" });
 
     const done = Object.fromEntries(await Promise.all(streams.map(async (s) => [s, (await stored(s)) - seqBefore[s]] as const)));
-    // What the pipeline did, seen in its streams: one request, a manifest per commit, some batches, their results.
-    expect(done.REPOS).toBe(1);
+    // What the pipeline did, seen in its streams: one request (and its admitted copy), a manifest per commit, some batches, their results.
+    expect(done.REPOS).toBe(2);
     expect(done.COMMITS).toBe(repo.shas.length);
     expect(done.LINT).toBeGreaterThan(0);
 
@@ -154,7 +155,8 @@ describe("$SRV from a plain NATS client", () => {
       const b = before[which].get(subject)!;
       return { requests: a.num_requests - b.num_requests, errors: a.num_errors - b.num_errors };
     };
-    expect(delta("ingest", "repo.new_sha")).toEqual({ requests: done.REPOS, errors: 0 });
+    expect(delta("ingest", "repo.new_sha")).toEqual({ requests: 1, errors: 0 });
+    expect(delta("ingest", "repo.request")).toEqual({ requests: 1, errors: 0 });
     expect(delta("splitter", "commit.manifest")).toEqual({ requests: done.COMMITS, errors: 0 });
     expect(delta("runner", "lint.batch")).toEqual({ requests: done.LINT, errors: 0 });
     expect(delta("runner", "lint.file")).toEqual({ requests: 1, errors: 0 });

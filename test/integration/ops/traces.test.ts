@@ -33,7 +33,7 @@ async function watchHops(nc: NatsConnection): Promise<Seen[]> {
   const seen: Seen[] = [];
   const record = (_err: unknown, m: { subject: string; headers?: MsgHdrs }) => {
     // A fair subject's task travels one level down, by lane and tenant: named here by its subject.
-    const subject = m.subject.replace(/^(q\.(?:commit\.manifest|lint\.batch|results\.commit_files))\.[ib]\.[^.]+$/, "$1");
+    const subject = m.subject.replace(/^(q\.(?:repo\.request|commit\.manifest|lint\.batch|results\.commit_files))\.[ib]\.[^.]+$/, "$1");
     seen.push({ subject, traceparent: m.headers?.get("traceparent") || undefined });
   };
   for (const s of ["q.>", "repo.analysis.>"]) nc.subscribe(s, { callback: record });
@@ -93,13 +93,18 @@ describe("traces", () => {
       "farm.task.attempt": 1,
     });
     expect(ingest.resource.attributes).toMatchObject({ "service.name": "farm", "service.version": FARM_VERSION });
-    // A step of ingest's task: the mirror's clone.
-    expect(named("git clone").map((s) => parentOf(s))).toEqual([ingest]);
+    // Admitted, the request waits its turn on repo.request; the analysis is a child of the admission.
+    const [analysis, ...again] = named("repo.request process");
+    expect(again).toEqual([]);
+    expect(parentOf(analysis)).toBe(ingest);
+    expect(analysis.attributes["farm.service"]).toBe("ingest");
+    // A step of ingest's analysis: the mirror's clone.
+    expect(named("git clone").map((s) => parentOf(s))).toEqual([analysis]);
 
     const manifests = named("commit.manifest process");
     expect(manifests).toHaveLength(2);
     for (const s of manifests) {
-      expect(parentOf(s)).toBe(ingest);
+      expect(parentOf(s)).toBe(analysis);
       expect(s.attributes["farm.service"]).toBe("splitter");
     }
     const batches = named("lint.batch process");
@@ -127,7 +132,8 @@ describe("traces", () => {
 
     // Every hop carried the trace: the request, the manifests, the batches, the results, the events.
     const subjects = new Set(hops.map((h) => h.subject));
-    for (const s of ["q.commit.manifest", "q.lint.batch", "q.results.lint", "q.results.commit_files", "repo.analysis.completed"]) expect(subjects).toContain(s);
+    for (const s of ["q.repo.request", "q.commit.manifest", "q.lint.batch", "q.results.lint", "q.results.commit_files", "repo.analysis.completed"])
+      expect(subjects).toContain(s);
     for (const h of hops) expect(h.traceparent, h.subject).toMatch(new RegExp(`^00-${TRACE_ID}-[0-9a-f]{16}-01$`));
     // The completed events continue the aggregator's task that announced them.
     const completed = hops.filter((h) => h.subject === "repo.analysis.completed");
@@ -150,7 +156,7 @@ describe("traces", () => {
     await p.client.settled();
 
     const subjects = new Set(hops.map((h) => h.subject));
-    for (const s of ["q.commit.manifest", "q.lint.batch", "q.results.lint", "repo.analysis.completed"]) expect(subjects).toContain(s);
+    for (const s of ["q.repo.request", "q.commit.manifest", "q.lint.batch", "q.results.lint", "repo.analysis.completed"]) expect(subjects).toContain(s);
     expect(hops.filter((h) => h.traceparent)).toEqual([]);
   });
 });

@@ -126,7 +126,8 @@ describe("bad repo.new_sha input", () => {
     for (const c of cases) await expectFailure(c);
 
     // Not retried: each one was parked once, as permanent, with the same reason.
-    const parked = await cluster.farm.dlq.list({ subject: "repo.new_sha" });
+    // Refused at admission (repo.new_sha) or, once cloned, at analysis (repo.request: an unknown sha).
+    const parked = [...(await cluster.farm.dlq.list({ subject: "repo.new_sha" })), ...(await cluster.farm.dlq.list({ subject: "repo.request" }))];
     expect(parked).toHaveLength(failedSoFar);
     expect(parked.every((d) => d.kind === "permanent" && d.attempts === 1)).toBe(true);
     expect(existsSync(pwned)).toBe(false);

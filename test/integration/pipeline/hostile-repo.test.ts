@@ -154,7 +154,7 @@ describe("issue 3: credentials in the repo url", () => {
       const parked = await waitFor(
         "the four refused requests dead-lettered",
         async () => {
-          const list = await run.cluster.farm.dlq.list({ subject: "repo.new_sha" });
+          const list = await run.cluster.farm.dlq.list({ all: true });
           return list.length >= 4 ? list : undefined;
         },
         30_000,
@@ -248,7 +248,7 @@ describe("issue 9: identical requests are one analysis", () => {
     for (let i = 0; i < 5; i++) env.client.newSha({ repo: r.dir, sha });
     await waitFor(
       "five dead-letter entries",
-      async () => (await env.cluster.farm.dlq.list({ subject: "repo.new_sha" })).filter((d) => d.reason.includes(sha)).length === 5,
+      async () => (await env.cluster.farm.dlq.list({ subject: "repo.request" })).filter((d) => d.reason.includes(sha)).length === 5,
       60_000,
     );
     // Each request announces its failure (or not) before it is dead-lettered: all five have, and the client has what they sent.
@@ -273,7 +273,7 @@ describe("issue 9: identical requests are one analysis", () => {
     const other = new Ingest({ farm: env.cluster.farm, config, log, objects, reports, mirrors: new Mirrors({ dataDir: config.dataDir, allowLocal: true }) });
     const ctx: TaskContext = {
       id: "REPOS.other",
-      subject: "repo.new_sha",
+      subject: "repo.request",
       via: "distribute",
       attempt: 1,
       maxDeliver: 5,
@@ -287,7 +287,7 @@ describe("issue 9: identical requests are one analysis", () => {
     const duplicatesBefore = ingestStats().duplicateManifests;
     const after = env.client.events.length;
     env.client.newSha(JSON.parse(payload) as Record<string, unknown>);
-    await other.onNewSha(new TextEncoder().encode(payload), ctx);
+    await other.onRequest(new TextEncoder().encode(payload), ctx);
     await env.client.completed(r.shas, 120_000, { after });
     // Both requests settled and nothing left in any queue: a second queuing of the commits would have shown by now.
     await env.client.settled();

@@ -7,6 +7,8 @@
  * one lane and tenant) the push comes after all 40 at the splitter and the
  * linter-runner; the aggregator takes every commit at once, so there it only
  * shows that the push is not held behind the backfill's chain of parents.
+ * At ingest, many backfill requests queued ahead of the push: it is cloned
+ * among the first, as backfill may hold only some of ingest's turns.
  */
 import path from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
@@ -55,6 +57,35 @@ async function overtake(stage: ServiceName, stream: string): Promise<{ before: n
 }
 
 describe("a push overtakes a queued backfill", () => {
+  test("at ingest: admitted by lane and tenant, it is cloned before the backfill requests queued ahead of it", async () => {
+    const p = await startPipeline({ prefix: "farm-lanes-ingest-", services: SERVICE_NAMES.filter((n) => n !== "ingest") });
+    const requests = 12;
+    const as = Array.from({ length: requests }, (_, i) => {
+      const a = new TestRepo(path.join(p.work, "team-a", `repo${i}`));
+      a.commit(`a${i}`, { "index.js": `const unused${i} = ${i};\n` });
+      a.commit(`a${i}'`, { "lib.js": `debugger;\n` });
+      return a;
+    });
+    const b = new TestRepo(path.join(p.work, "team-b", "app"));
+    b.commit("b: one push", { "index.js": "debugger;\n" });
+    for (const a of as) p.client.newSha({ repo: a.dir, sha: a.head(), history: 1, lane: "backfill" });
+    await settledCount(p, "REPOS", requests);
+    p.client.newSha({ repo: b.dir, sha: b.head() });
+    await settledCount(p, "REPOS", requests + 1);
+
+    await p.cluster.add(["ingest"]);
+    await p.client.completed([...as.flatMap((a) => a.shas), ...b.shas], 180_000);
+    // An analysis' `.started` (the one with its commits, not a commit's) is announced once the clone
+    // and the history are done: the order ingest took the requests in.
+    const started = p.client
+      .of("started")
+      .filter((e) => Array.isArray(e.commits))
+      .map((e) => e.repo);
+    expect(started).toHaveLength(requests + 1);
+    // First in, first out, it would start last; backfill may hold only some of ingest's turns.
+    expect(started.indexOf(b.dir)).toBeLessThanOrEqual(4);
+  }, 240_000);
+
   for (const [stage, stream] of [
     ["splitter", "COMMITS"],
     ["linter-runner", "LINT"],

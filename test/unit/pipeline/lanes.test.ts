@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { analysisPlacement, ownerOf } from "../../../shared/pipeline/lanes.js";
+import { analysisPlacement, ownerOf, requestPlacement } from "../../../shared/pipeline/lanes.js";
 
 const policy = { trustTenants: false, interactiveMaxCommits: 20 };
 
@@ -15,6 +15,16 @@ describe("analysisPlacement", () => {
     expect(analysisPlacement({ tenant: "me" }, "https://github.com/expressjs/express.git", 1, policy).tenant).toBe("github.com/expressjs");
     expect(analysisPlacement({ tenant: "me" }, "https://github.com/expressjs/express.git", 1, { ...policy, trustTenants: true }).tenant).toBe("me");
     expect(analysisPlacement({}, "https://github.com/expressjs/express.git", 1, { ...policy, trustTenants: true }).tenant).toBe("github.com/expressjs");
+  });
+});
+
+describe("requestPlacement", () => {
+  it("places a request before its clone by the most commits it may analyse: its history and the commit", () => {
+    const repo = "https://github.com/a/b.git";
+    expect(requestPlacement({ repo, history: 19 }, policy)).toEqual({ lane: "interactive", tenant: "github.com/a" });
+    expect(requestPlacement({ repo, history: 20 }, policy).lane).toBe("backfill");
+    expect(requestPlacement({ repo, history: 0, lane: "backfill" }, policy).lane).toBe("backfill");
+    expect(requestPlacement({ repo, history: 0, tenant: "t" }, { ...policy, trustTenants: true }).tenant).toBe("t");
   });
 });
 
