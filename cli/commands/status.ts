@@ -5,7 +5,7 @@
  * has no live instance or dead letters were stored recently (docs/operations.md's
  * "Operations" says exactly when); `--watch` keeps looking.
  */
-import { queueDepths, type ConsumerStatus, type StreamStatus } from "../../shared/pipeline/depths.js";
+import { declaredFair, fairDepths, queueDepths, type ConsumerStatus, type FairState, type StreamStatus } from "../../shared/pipeline/depths.js";
 import { AckPolicy, DeliverPolicy, type JetStreamManager } from "@nats-io/jetstream";
 import { nanos, nuid } from "@nats-io/transport-node";
 import { EventLog } from "../../shared/pipeline/event-log.js";
@@ -34,7 +34,7 @@ export interface StatusFlags extends ConnectionFlags {
 
 // ---- the snapshot: the JSON of `farm status --json` (documented in docs/operations.md; add fields, never rename) ----
 
-export type { ConsumerStatus, StreamStatus };
+export type { ConsumerStatus, FairState, StreamStatus };
 
 export interface ServiceStatus {
   name: string;
@@ -70,6 +70,8 @@ export interface StatusSnapshot {
   services: ServiceStatus[];
   instances: Presence[];
   streams: StreamStatus[];
+  /** Tasks of each fair stage by lane and tenant (token), waiting or running: the 10 biggest tenants per lane, the rest as "(others)". */
+  lanes: FairState[];
   /** `storedSince`: dead letters stored since `since` and still in the DLQ (not replayed). */
   dlq: { messages: number; since: string; storedSince: number };
   analyses: { since: string; inFlight: InFlightAnalysis[] };
@@ -206,7 +208,13 @@ interface Watcher {
 async function snapshot(farm: Farm, nats: string, w: Watcher): Promise<StatusSnapshot> {
   const now = Date.now();
   const dlqSince = w.dlqSince(now);
-  const [streams, dlq, instances, inFlight] = await Promise.all([queueDepths(farm), deadLetters(farm.jsm, dlqSince), whoIsUp(farm.nc), w.inFlight.update(now)]);
+  const [streams, lanes, dlq, instances, inFlight] = await Promise.all([
+    queueDepths(farm),
+    fairDepths(farm.jsm, declaredFair(farm)),
+    deadLetters(farm.jsm, dlqSince),
+    whoIsUp(farm.nc),
+    w.inFlight.update(now),
+  ]);
   instances.sort((a, b) => a.service.localeCompare(b.service) || a.startedAt.localeCompare(b.startedAt));
   const names = [...w.expected, ...new Set(instances.map((i) => i.service).filter((s) => !w.expected.includes(s)))];
   const services = names.map((name) => {
@@ -232,6 +240,7 @@ async function snapshot(farm: Farm, nats: string, w: Watcher): Promise<StatusSna
     services,
     instances,
     streams,
+    lanes,
     dlq: { ...dlq, since: dlqSince.toISOString() },
     analyses: { since: w.inFlight.since(now).toISOString(), inFlight },
   };
@@ -274,6 +283,11 @@ export function renderStatus(s: StatusSnapshot): string {
       lines.push(`${"".padEnd(10)} ${c.name.padEnd(24)} ${"".padEnd(9)} ${num8(c.pending, 7)} ${num8(c.ackPending, 12)} ${num8(c.redelivered, 12)}`);
   }
   lines.push("");
+  if (s.lanes.length > 0) {
+    lines.push("waiting by lane and tenant");
+    for (const f of s.lanes) lines.push(`  ${f.subject.padEnd(22)} ${f.lane.padEnd(12)} ${f.tenant.padEnd(36)} ${num8(f.messages, 7)}`);
+    lines.push("");
+  }
   lines.push(`dead letters: ${s.dlq.messages}, ${s.dlq.storedSince} stored since ${s.dlq.since}${s.dlq.messages ? " (farm dlq ls)" : ""}`, "");
 
   lines.push(`analyses in flight (started since ${s.analyses.since}): ${s.analyses.inFlight.length}`);

@@ -110,6 +110,9 @@ export class Aggregator {
         completedAt: new Date().toISOString(),
       },
       { files: tally.kept, delta, ...(Object.keys(tally.failures).length > 0 ? { failures: tally.failures } : {}) },
+      // Analysed only as a baseline (its parent had no report when planned): an analysis that asked for
+      // this commit may have stored it meanwhile, with the delta this one lacks.
+      { ifAbsent: !c.requested && !delta },
     );
     metricsOf(this.deps).commitsAnalyzed.inc();
     // Before .completed: a client that heard it finds the commit in history.repos.

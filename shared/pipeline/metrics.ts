@@ -9,8 +9,8 @@ import { JetStreamApiCodes, JetStreamApiError, type JetStreamManager } from "@na
 import type { NatsConnection, Status } from "@nats-io/transport-node";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Logger } from "pino";
-import { fairFilter, parseFairWire } from "../fabric/fair.js";
 import type { Farm } from "../fabric/farm.js";
+import { fairDepths, OTHER_TENANTS, TOP_TENANTS, type FairState } from "./depths.js";
 import type { WorkerObserver } from "../fabric/worker/observers.js";
 
 /** What the services count; handlers reach it through {@link metricsOf}. */
@@ -152,23 +152,11 @@ interface ConsumerState {
   redelivered: number;
 }
 
-/** Tasks of one fair subject's lane and tenant in its stream (running or waiting). */
-interface FairState {
-  subject: string;
-  lane: string;
-  tenant: string;
-  messages: number;
-}
-
 interface JetStreamState {
   streams: { stream: string; messages: number }[];
   consumers: ConsumerState[];
   fair: FairState[];
 }
-
-/** Tenants per (subject, lane) a scrape names; the rest are summed under OTHER_TENANTS, so labels stay bounded. */
-export const TOP_TENANTS = 10;
-export const OTHER_TENANTS = "(others)";
 
 /** What the JetStream gauges report: named streams and consumers, asked by INFO (no LIST: a service's NATS user may not list). */
 export interface GaugedState {
@@ -231,26 +219,6 @@ export function registerJetStreamGauges(registry: Registry, source: GaugedState,
   );
 }
 
-/** A fair subject's per-flow counts, by lane, its TOP_TENANTS biggest tenants named and the rest summed. */
-export function fairCounts(subject: string, counts: Readonly<Record<string, number>>): FairState[] {
-  const byLane = new Map<string, [string, number][]>();
-  for (const [wire, n] of Object.entries(counts)) {
-    const flow = parseFairWire(subject, wire);
-    if (!flow) continue;
-    const list = byLane.get(flow.lane) ?? [];
-    list.push([flow.token, n]);
-    byLane.set(flow.lane, list);
-  }
-  const out: FairState[] = [];
-  for (const [lane, list] of byLane) {
-    list.sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
-    for (const [tenant, messages] of list.slice(0, TOP_TENANTS)) out.push({ subject, lane, tenant, messages });
-    const rest = list.slice(TOP_TENANTS).reduce((sum, [, n]) => sum + n, 0);
-    if (list.length > TOP_TENANTS) out.push({ subject, lane, tenant: OTHER_TENANTS, messages: rest });
-  }
-  return out;
-}
-
 async function queryJetStream(source: GaugedState, timeoutMs: number, tell: (msg: string, fields: object) => void): Promise<JetStreamState | undefined> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<undefined>((resolve) => {
@@ -268,12 +236,7 @@ async function queryJetStream(source: GaugedState, timeoutMs: number, tell: (msg
     };
     const streams = await Promise.all(source.streams().map((name) => jsm.streams.info(name).catch(notYet)));
     const consumers = await Promise.all(source.consumers().map((c) => jsm.consumers.info(c.stream, c.consumer)));
-    const fair = await Promise.all(
-      (source.fair?.() ?? []).map(async (f) => {
-        const info = await jsm.streams.info(f.stream, { subjects_filter: fairFilter(f.subject) }).catch(notYet);
-        return fairCounts(f.subject, info?.state.subjects ?? {});
-      }),
-    );
+    const fair = await fairDepths(jsm, source.fair?.() ?? []);
     return {
       fair: fair.flat(),
       streams: streams.flatMap((si) => (si ? [{ stream: si.config.name, messages: si.state.messages }] : [])),

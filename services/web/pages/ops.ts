@@ -1,5 +1,5 @@
-/** `/ops`: the instances that answer presence, each stream's and consumer's depth, the dead letters with a replay button. */
-import { queueDepths, type StreamStatus } from "../../../shared/pipeline/depths.js";
+/** `/ops`: the instances that answer presence, each stream's and consumer's depth, the work waiting by lane and tenant, the dead letters with a replay button. */
+import { declaredFair, fairDepths, queueDepths, TOP_TENANTS, type FairState, type StreamStatus } from "../../../shared/pipeline/depths.js";
 import type { DeadLetter } from "../../../shared/fabric/dlq.js";
 import type { Farm } from "../../../shared/fabric/farm.js";
 import { whoIsUp, type Presence } from "../../../shared/fabric/presence.js";
@@ -54,6 +54,26 @@ function streams(list: StreamStatus[]): SafeHtml {
         ),
   );
   return gridTable("", ["stream", "consumer", num("pending"), num("in flight"), num("redelivered")], rows);
+}
+
+function lanes(list: FairState[]): SafeHtml {
+  if (list.length === 0) return html`<p class="muted">Nothing is waiting in any lane.</p>`;
+  // Interactive first, then the most tasks.
+  const rank = (f: FairState) => (f.lane === "interactive" ? 0 : 1);
+  const sorted = [...list].sort((a, b) => a.subject.localeCompare(b.subject) || rank(a) - rank(b) || b.messages - a.messages);
+  return gridTable(
+    "lanes",
+    ["subject", "lane", "tenant", num("tasks")],
+    sorted.map(
+      (f) =>
+        html`<tr>
+          <td class="mono">${f.subject}</td>
+          <td><span class="pill ${f.lane === "interactive" ? "pill-running" : ""}">${f.lane}</span></td>
+          <td class="mono">${f.tenant}</td>
+          <td class="num">${f.messages}</td>
+        </tr>`,
+    ),
+  );
 }
 
 /** A control byte other than tab and line breaks: not text. */
@@ -111,7 +131,12 @@ export interface OpsNotice {
 }
 
 export async function opsPage(farm: Farm, operatorEnabled: boolean, notice?: OpsNotice): Promise<string> {
-  const [up, depth, dlqInfo] = await Promise.all([whoIsUp(farm.nc), queueDepths(farm), farm.jsm.streams.info(DLQ_STREAM).catch(() => null)]);
+  const [up, depth, waiting, dlqInfo] = await Promise.all([
+    whoIsUp(farm.nc),
+    queueDepths(farm),
+    fairDepths(farm.jsm, declaredFair(farm)),
+    farm.jsm.streams.info(DLQ_STREAM).catch(() => null),
+  ]);
   const total = dlqInfo?.state.messages ?? 0;
   const dlq = total ? await farm.dlq.list() : [];
   const body = html`<h1>Operations</h1>
@@ -127,6 +152,13 @@ export async function opsPage(farm: Farm, operatorEnabled: boolean, notice?: Ops
         ${streams(depth)}
       </section>
     </div>
+    <section class="card">
+      <h2>Waiting by lane and tenant</h2>
+      <p class="muted small">
+        Tasks of each fair stage in its stream (waiting or running); the ${TOP_TENANTS} tenants with the most per lane, the rest summed.
+      </p>
+      ${lanes(waiting)}
+    </section>
     <section class="card">
       <h2>Dead letters <span class="count">${total}</span></h2>
       ${deadLetters(dlq, total, operatorEnabled)}

@@ -18,6 +18,7 @@ import { buckets, kvKeys, objectNames } from "../names.js";
 import { mapLimit } from "../../fabric/concurrency.js";
 import { Lru } from "../../fabric/lru.js";
 import type { Objects } from "./objects.js";
+import { isRevisionConflict } from "./repos.js";
 import type { ResultCache } from "./results.js";
 
 /** What the reports bucket holds per commit: the summary, and where the rest is. */
@@ -116,7 +117,13 @@ export class ReportStore {
     return Date.now() - at < maxAgeMs ? reason : null;
   }
 
-  async put(head: Omit<StoredReport, "object">, body: ReportBody): Promise<StoredReport> {
+  /**
+   * Stores a commit's report. With `ifAbsent`, only when the commit has none:
+   * a commit analysed only as another's baseline must not replace the report
+   * an analysis that requested it stored meanwhile (with its delta); the one
+   * stored is returned then.
+   */
+  async put(head: Omit<StoredReport, "object">, body: ReportBody, { ifAbsent = false } = {}): Promise<StoredReport> {
     // The file list as a table: a commit shares all but its changed files' chunks with its parent.
     const files = await this.objects.tables.put(objectNames.files(head.repoKey, head.sha), objectNames.chunks(head.repoKey), body.files, (f) => f.path);
     const doc: StoredBody = { ...body, files };
@@ -124,7 +131,15 @@ export class ReportStore {
     const object = await this.objects.putDocument(objectNames.report(head.repoKey, head.sha), doc);
     const stored = { ...head, object };
     const key = kvKeys.report(head.repoKey, head.sha);
-    await this.kv.put(key, encode(stored));
+    if (ifAbsent) {
+      try {
+        await this.kv.create(key, encode(stored));
+      } catch (err) {
+        const existing = isRevisionConflict(err) ? await this.head(head.repoKey, head.sha) : null;
+        if (!existing) throw err;
+        return existing;
+      }
+    } else await this.kv.put(key, encode(stored));
     this.heads.set(key, stored);
     this.bodies.set(object, body);
     return stored;

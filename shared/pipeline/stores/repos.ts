@@ -77,7 +77,8 @@ export function supersedes(next: RepoOverview, parent: string | null, current: R
 }
 
 /** Another writer got there first: the entry's revision moved (or it appeared) since we read it. */
-function isRevisionConflict(err: unknown): boolean {
+/** A KV create or update refused because the key is at another revision than the one named. */
+export function isRevisionConflict(err: unknown): boolean {
   return (
     err instanceof JetStreamApiError &&
     (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)

@@ -12,6 +12,7 @@ import { TestRepo } from "../../harness/git.js";
 import { usePipeline, type Cluster } from "../../harness/pipeline.js";
 import { waitFor } from "../../harness/wait.js";
 import { FARM_VERSION } from "../../../shared/fabric/version.js";
+import { tenantToken } from "../../../shared/fabric/fair.js";
 import type { StatusSnapshot } from "../../../cli/commands/status.js";
 
 const env = usePipeline({ prefix: "farm-status-", services: ["ingest", "splitter"] });
@@ -132,10 +133,14 @@ describe("farm status", () => {
     expect(a.progress!.done).toBeLessThan(3);
     // Its batch waits in LINT for a linter-runner.
     expect(s.streams.find((x) => x.stream === "LINT")!.consumers[0].pending).toBeGreaterThanOrEqual(1);
+    // ... in its lane (one commit: interactive) and under its tenant (the repository's owner: here its parent directory).
+    const waiting = s.lanes.filter((f) => f.subject === "lint.batch");
+    expect(waiting).toEqual([{ subject: "lint.batch", lane: "interactive", tenant: tenantToken(path.dirname(repo.dir)), messages: 1 }]);
 
     const text = await farm(["status"]);
     expect(text.code).toBe(1);
     expect(text.stdout).toMatch(/^health: FAILING: no live instance of linter-runner$/m);
+    expect(text.stdout).toMatch(new RegExp(`^  lint\\.batch +interactive +${tenantToken(path.dirname(repo.dir))} +1$`, "m"));
     expect(text.stdout).toContain(`${second.slice(0, 10)}  commits 0/1  ${second.slice(0, 10)} ${a.progress!.done}/3 files`);
   });
 
