@@ -95,8 +95,8 @@ class Client {
    * handed out. The lint stage's own shares, by the cost its scheduler shares
    * out, not the order in which histories complete.
    */
-  sampleLint(tenants: readonly string[]): { samples: { at: number; delivered: number[] }[]; stop(): void } {
-    const samples: { at: number; delivered: number[] }[] = [];
+  sampleLint(tenants: readonly string[]): { samples: LintSample[]; stop(): void } {
+    const samples: LintSample[] = [];
     const names = tenants.map((t) => `lint_batch_b_${tenantToken(t)}`);
     const wires = tenants.map((t) => `q.lint.batch.b.${tenantToken(t)}`);
     /** Files of each batch queued per tenant, in queue order. */
@@ -113,12 +113,15 @@ class Client {
       const jsm = await jetstreamManager(this.nc);
       while (on) {
         const delivered = names.map(() => 0);
+        const pending = names.map(() => 0);
         try {
           for await (const c of jsm.consumers.list("LINT")) {
             const i = names.indexOf(c.name);
-            if (i >= 0) delivered[i] = filesOf(i, c.delivered.consumer_seq);
+            if (i < 0) continue;
+            delivered[i] = filesOf(i, c.delivered.consumer_seq);
+            pending[i] = c.num_pending;
           }
-          samples.push({ at: performance.now(), delivered });
+          samples.push({ at: performance.now(), delivered, pending });
         } catch {
           // the stream is not there yet
         }
@@ -190,19 +193,33 @@ const jain = (xs: number[]) => {
   return sq === 0 ? 1 : (sum * sum) / (xs.length * sq);
 };
 
+/** One look at the lint stage: files handed out so far per tenant, and batches not yet handed out (the consumer's pending). */
+interface LintSample {
+  at: number;
+  delivered: number[];
+  pending: number[];
+}
+
+/** Files handed out in one window to each of two tenants; `contended` when both had batches waiting at every look in it. */
+interface LintWindow {
+  files: [number, number];
+  contended: boolean;
+}
+
 /** Files handed out per window to each of two tenants (from sampleLint), over the windows in which both still had work. */
-function lintWindows(samples: readonly { at: number; delivered: number[] }[], windowMs: number): [number, number][] {
-  const out: [number, number][] = [];
+function lintWindows(samples: readonly LintSample[], windowMs: number): LintWindow[] {
+  const out: LintWindow[] = [];
   let from = 0;
   for (let i = 1; i < samples.length; i++) {
     if (samples[i].at - samples[from].at < windowMs) continue;
-    const d = [0, 1].map((k) => samples[i].delivered[k] - samples[from].delivered[k]) as [number, number];
-    out.push(d);
+    const files = [0, 1].map((k) => samples[i].delivered[k] - samples[from].delivered[k]) as [number, number];
+    const contended = samples.slice(from, i).every((s) => s.pending[0] > 0 && s.pending[1] > 0);
+    out.push({ files, contended });
     from = i;
   }
   // Once one tenant is done the other has the stage to itself: those windows say nothing of shares.
-  const last = out.findIndex((d, i) => i > 0 && (d[0] === 0 || d[1] === 0));
-  return (last > 0 ? out.slice(0, last) : out).filter((d) => d[0] + d[1] > 0);
+  const last = out.findIndex((w, i) => i > 0 && (w.files[0] === 0 || w.files[1] === 0));
+  return (last > 0 ? out.slice(0, last) : out).filter((w) => w.files[0] + w.files[1] > 0);
 }
 
 /** Files linted per window for each of two request groups, over the windows in which both were running. */
@@ -309,7 +326,9 @@ async function main() {
     const p50 = pct(during.lat, 50) / pct(alone, 50);
     const p99 = pct(during.lat, 99) / pct(alone, 99);
     const slowdown = during.wallMs / backfillAlone;
-    const jains = twoTenants.lint.map(jain);
+    const jains = twoTenants.lint.map((w) => jain(w.files));
+    // Only where both had work waiting can the stage's scheduler share it: elsewhere a tenant's share is what reached the stage.
+    const contendedJains = twoTenants.lint.filter((w) => w.contended).map((w) => jain(w.files));
     const completionJains = twoTenants.completions.map(jain);
     const ratio = (ws: [number, number][]) =>
       ws.reduce((sum, [a]) => sum + a, 0) /
@@ -317,7 +336,7 @@ async function main() {
         1,
         ws.reduce((sum, [, b]) => sum + b, 0),
       );
-    const splitRatio = ratio(split.lint);
+    const splitRatio = ratio(split.lint.map((w) => w.files));
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
     const ok = (b: boolean) => (b ? "met" : "NOT met");
     console.log(`\nfairness: ${n} commits of ${opts.smoke ? "a made history" : repo}, ${pushes} pushes, ${windowMs / 1000} s windows`);
@@ -332,6 +351,9 @@ async function main() {
       `two backfills, files handed to the linters: Jain's index over ${jains.length} windows: min ${Math.min(...jains).toFixed(3)}, mean ${mean(jains).toFixed(3)} (target ≥ ${TARGETS.jain}: ${ok(jains.length > 0 && Math.min(...jains) >= TARGETS.jain)}); by files of completed commits: mean ${mean(completionJains).toFixed(3)}`,
     );
     console.log(
+      `  over the ${contendedJains.length} windows in which both had batches waiting at the lint stage: ${contendedJains.length ? `min ${Math.min(...contendedJains).toFixed(3)}, mean ${mean(contendedJains).toFixed(3)}` : "none"}`,
+    );
+    console.log(
       `split into 10 requests ÷ one request, files handed to the linters while both had work: ${splitRatio.toFixed(2)} (target ≤ ${TARGETS.splitShare}: ${ok(splitRatio <= TARGETS.splitShare)}); by files of completed commits: ${ratio(split.completions).toFixed(2)}`,
     );
     Object.assign(results, {
@@ -342,6 +364,7 @@ async function main() {
       backfillAloneMs: backfillAlone,
       twoTenants,
       jains,
+      contendedJains,
       split,
       ratios: { p50, p99, slowdown, splitRatio },
     });
