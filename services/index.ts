@@ -6,6 +6,7 @@ import { endpointStats, startDiscovery } from "../shared/fabric/discovery.js";
 import { startAggregator } from "./aggregator/index.js";
 import { startIngest } from "./ingest/index.js";
 import { startLinterRunner } from "./linter-runner/index.js";
+import { startReporter } from "./reporter/index.js";
 import { startSplitter } from "./splitter/index.js";
 import { startWeb } from "./web/index.js";
 
@@ -21,12 +22,14 @@ export const SERVICES = {
   "linter-runner": startLinterRunner,
   aggregator: startAggregator,
   web: startConfiguredWeb,
+  reporter: startReporter,
 } as const;
 
 export type ServiceName = keyof typeof SERVICES;
 /**
  * The pipeline, in order: "all services" of the embedded default and `farm up`.
- * The web app is not among them: it listens on a port, so it starts only when asked (`--web`, `farm web`).
+ * The web app is not among them: it listens on a port, so it starts only when asked (`--web`, `farm web`);
+ * nor is the reporter, which needs a git host's credentials (`farm service reporter`).
  */
 export const SERVICE_NAMES = ["ingest", "splitter", "linter-runner", "aggregator"] as const satisfies readonly ServiceName[];
 /** Every service `farm service <name>` runs. */

@@ -60,6 +60,19 @@ export class PermanentError extends FarmError {
   }
 }
 
+/**
+ * A failure that another attempt can fix, but not before `retryAfterMs` (a
+ * service's rate limit, its `Retry-After`): the worker waits at least that
+ * long, or its backoff if longer, before the next attempt.
+ */
+export class RetryLaterError extends FarmError {
+  readonly retryAfterMs: number;
+  constructor(message: string, retryAfterMs: number, code: Code = ErrorCodes.Farm, options?: ErrorOptions) {
+    super(message, code, options);
+    this.retryAfterMs = Math.max(0, retryAfterMs);
+  }
+}
+
 /** A payload that could not be decoded. Always permanent. */
 export class DecodeError extends PermanentError {
   constructor(message: string, options?: ErrorOptions) {

@@ -32,6 +32,9 @@ export const subjects = {
   lintResults: "results.lint",
 } as const;
 
+/** The reporter's durable consumer of the EVENTS stream: each event once, across restarts. */
+export const REPORTER_DURABLE = "reporter";
+
 /** The service that serves each subject farm's workers take (a trace's `farm.service` when one process runs them all). */
 export const servedBy: Readonly<Record<string, "ingest" | "splitter" | "linter-runner" | "aggregator">> = {
   [subjects.newSha]: "ingest",
@@ -137,6 +140,10 @@ export const kvKeys = {
   },
   /** The first token of every `repo` key. */
   repoPrefix: "repo",
+  /** The reporter's check run of a commit (buckets.state): what it has posted to the git host so far. */
+  reporterCheck(repoKey: string, sha: string): string {
+    return validKvKey(`reporter.${repoKey}.${sha}`);
+  },
 };
 
 function validKvKey(key: string): string {

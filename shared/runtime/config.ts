@@ -6,7 +6,24 @@
 import os from "node:os";
 import path from "node:path";
 import type { ConnectOptions } from "../fabric/connection.js";
-import { parseCount, parseDuration, parsePort, parseShare, parseSwitch } from "./parse.js";
+import { parseChoice, parseCount, parseDuration, parsePort, parseShare, parseSwitch } from "./parse.js";
+
+/** What a commit's check run fails on (FARM_CHECK_GATE): new errors, any error, or never. */
+export const CHECK_GATES = ["new-errors", "errors", "none"] as const;
+export type CheckGate = (typeof CHECK_GATES)[number];
+
+/** The reporter's GitHub (`farm service reporter`). */
+export interface GitHubConfig {
+  /** FARM_GITHUB_API_URL: the REST API. Default https://api.github.com (a GitHub Enterprise Server: `https://<host>/api/v3`). */
+  apiUrl: string;
+  /** FARM_GITHUB_HOST: the host of the clone urls it reports on. Default github.com. */
+  host: string;
+  /** FARM_GITHUB_TOKEN: a token with checks:write. */
+  token?: string;
+  /** FARM_GITHUB_APP_ID and FARM_GITHUB_APP_KEY_FILE (the App's private key, PEM): report as a GitHub App (preferred). */
+  appId?: string;
+  appKeyFile?: string;
+}
 
 export interface FarmConfig {
   /** NATS_URL; unset means "start the embedded default". */
@@ -98,6 +115,13 @@ export interface FarmConfig {
    * unset: npm's default, https://registry.npmjs.org/ (no `.npmrc` is read).
    */
   npmRegistry?: string;
+  github: GitHubConfig;
+  /** FARM_REPORTER_CA_FILE: extra CA certificates (PEM) the reporter trusts for the git hosts' APIs. */
+  reporterCaFile?: string;
+  /** FARM_CHECK_GATE: default new-errors. */
+  checkGate: CheckGate;
+  /** FARM_WEB_URL: the web app's public url, for links from check runs. Unset: no link. */
+  webUrl?: string;
 }
 
 /** Defaults of the process reading the environment, where it wants its own. */
@@ -162,6 +186,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     toolchainCacheDir: path.resolve(env.FARM_TOOLCHAIN_CACHE_DIR || path.join(dataDir, "toolchains")),
     toolchainCacheMaxBytes: int("FARM_TOOLCHAIN_CACHE_MAX_BYTES", env.FARM_TOOLCHAIN_CACHE_MAX_BYTES, 5 * 1024 ** 3),
     npmRegistry: env.FARM_NPM_REGISTRY || undefined,
+    github: {
+      apiUrl: env.FARM_GITHUB_API_URL || "https://api.github.com",
+      host: env.FARM_GITHUB_HOST || "github.com",
+      token: env.FARM_GITHUB_TOKEN || undefined,
+      appId: env.FARM_GITHUB_APP_ID || undefined,
+      appKeyFile: env.FARM_GITHUB_APP_KEY_FILE || undefined,
+    },
+    reporterCaFile: env.FARM_REPORTER_CA_FILE || undefined,
+    checkGate: env.FARM_CHECK_GATE ? parseChoice("FARM_CHECK_GATE", env.FARM_CHECK_GATE, CHECK_GATES) : "new-errors",
+    webUrl: env.FARM_WEB_URL || undefined,
   };
   return { ...cfg, ...stripUndefined(overrides) };
 }

@@ -13,6 +13,12 @@ export class InvalidSettingError extends Error {
   }
 }
 
+/** One of `choices`, as written. */
+export function parseChoice<C extends string>(name: string, value: string, choices: readonly C[]): C {
+  if (!(choices as readonly string[]).includes(value)) throw new InvalidSettingError(name, `one of ${choices.join(", ")}`, value);
+  return value as C;
+}
+
 /** An integer of decimal digits, at least `min`. */
 export function parseCount(name: string, value: string, min = 0): number {
   const n = /^\d+$/.test(value.trim()) ? Number(value) : NaN;

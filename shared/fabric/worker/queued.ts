@@ -5,7 +5,7 @@
  * handed back at shutdown is left alone: it is the next worker's.
  */
 import { fromSchedule } from "../backoff.js";
-import { isPermanent } from "../errors.js";
+import { isPermanent, RetryLaterError } from "../errors.js";
 import { HeaderNames, type TaskResult } from "../envelope.js";
 import type { DeadLetterer } from "./dead-letter.js";
 import type { Heartbeats } from "./heartbeats.js";
@@ -73,7 +73,8 @@ export class QueuedTasks {
       deps.counts.failed++;
       const permanent = isPermanent(err);
       if (!permanent && attempt < opts.maxDeliver) {
-        const delay = fromSchedule(opts.backoff, attempt - 1, 0);
+        // A failure that says when to come back (a rate limit) is not tried sooner than that.
+        const delay = Math.max(fromSchedule(opts.backoff, attempt - 1, 0), err instanceof RetryLaterError ? err.retryAfterMs : 0);
         deps.log.info({ id, attempt, delay, err: (err as Error).message }, "task failed; will retry");
         m.nak(delay);
         return;

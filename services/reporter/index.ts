@@ -1,0 +1,242 @@
+/**
+ * reporter: results where code is reviewed. It follows the EVENTS stream
+ * through a durable consumer of its own (each event once, across restarts),
+ * and for each analysed request head on GitHub opens a check run when the
+ * analysis starts and completes it with the gate's conclusion, a summary and
+ * the new issues as annotations. Events are taken in order, one at a time, so
+ * a commit's start is always handled before its completion; a host error is
+ * retried in place (rate limits when the host says), a 4xx other than a rate
+ * limit dead-letters the event with the reason. Git-host credentials stay in
+ * this process: never in events, logs, reports or dead letters.
+ */
+import { readFileSync } from "node:fs";
+import { AckPolicy, DeliverPolicy, type JsMsg } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import { nanos } from "@nats-io/transport-node";
+import { decode } from "../../shared/fabric/codec.js";
+import { isPermanent, RetryLaterError } from "../../shared/fabric/errors.js";
+import { sleep } from "../../shared/fabric/concurrency.js";
+import { fetchReport } from "../../shared/pipeline/report-client.js";
+import { buckets, EVENTS_STREAM, kvKeys, REPORTER_DURABLE, subjects } from "../../shared/pipeline/names.js";
+import type { Service, ServiceContext } from "../../shared/pipeline/service.js";
+import { repoKey } from "../../shared/git/index.js";
+import { annotationsOf, CHECK_NAME, outputOf, pages, type Annotation } from "./check-run.js";
+import { conclusionOf } from "./gate.js";
+import { GitHub } from "./github.js";
+import { repoOnHost, type HostRepo } from "./hosts.js";
+import { CheckStates, type CheckState } from "./state.js";
+
+/** Attempts of one event before it is dead-lettered, and the waits between them (ms). */
+const ATTEMPTS = 6;
+const BACKOFF = [1000, 2000, 5000, 15_000, 30_000];
+/** Events taken ahead of the one being handled. */
+const PREFETCH = 64;
+
+interface Target {
+  key: string;
+  repo: string;
+  sha: string;
+  at: HostRepo;
+}
+
+export interface ReporterDeps extends ServiceContext {
+  github: GitHub;
+  states: CheckStates;
+}
+
+export class Reporter {
+  readonly counts = { created: 0, completed: 0, annotations: 0, deadLettered: 0 };
+
+  constructor(private readonly deps: ReporterDeps) {}
+
+  /** Handles one event; throws to retry, a permanent error to give it up. */
+  async onEvent(subject: string, e: Record<string, unknown>): Promise<void> {
+    if (subject === subjects.started && Array.isArray(e.commits)) return this.started(e);
+    if (subject === subjects.completed && e.requested === true) return this.completed(e);
+    if (subject === subjects.failed) return this.failed(e);
+  }
+
+  /** A request's analysis started: its head gets a check run in progress. */
+  private async started(e: Record<string, unknown>): Promise<void> {
+    const t = this.target(e);
+    if (!t || !(await this.deps.states.claim(t.key))) return;
+    const commits = (e.commits as unknown[]).length;
+    const id = await this.create(t, {
+      name: CHECK_NAME,
+      head_sha: t.sha,
+      external_id: t.key,
+      status: "in_progress",
+      started_at: new Date().toISOString(),
+      ...this.link(t),
+      output: { title: "Analysing", summary: `farm is analysing ${commits} ${commits === 1 ? "commit" : "commits"}.` },
+    });
+    this.counts.created++;
+    await this.deps.states.put(t.key, { phase: "open", id, pages: 0 });
+  }
+
+  /** Creates the check run; when the host refuses it for good, the commit is given up (done) so its other events post nothing. */
+  private async create(t: Target, body: Record<string, unknown>): Promise<number> {
+    try {
+      return await this.deps.github.createCheck(t.at, body);
+    } catch (err) {
+      if (isPermanent(err)) await this.deps.states.put(t.key, { phase: "done", pages: 0 });
+      throw err;
+    }
+  }
+
+  /** A requested commit completed: its check run (if its request opened one) completes. */
+  private async completed(e: Record<string, unknown>): Promise<void> {
+    const t = this.target(e);
+    if (!t) return;
+    const state = await this.deps.states.get(t.key);
+    if (!state || state.phase === "done") return;
+    const report = await fetchReport(this.deps.farm, { repo: t.repo, sha: t.sha });
+    const gate = this.deps.config.checkGate;
+    const conclusion = conclusionOf(gate, report);
+    const { annotations, total } = annotationsOf(report);
+    const output = outputOf({ report, conclusion, gate, link: this.link(t).details_url, unannotated: total - annotations.length });
+    const id = await this.openId(t, state);
+    // Annotations first, a page per request, each recorded: a restart carries on after the last page posted.
+    const all = pages<Annotation>(annotations);
+    for (let p = state.pages; p < all.length; p++) {
+      await this.deps.github.updateCheck(t.at, id, { output: { ...output, annotations: all[p] } });
+      this.counts.annotations += all[p].length;
+      await this.deps.states.put(t.key, { phase: "open", id, pages: p + 1 });
+    }
+    await this.deps.github.updateCheck(t.at, id, { status: "completed", conclusion, completed_at: new Date().toISOString(), output });
+    await this.deps.states.put(t.key, { phase: "done", id, pages: all.length });
+    this.counts.completed++;
+  }
+
+  /** The analysis failed: an open check run completes as neutral, saying why. */
+  private async failed(e: Record<string, unknown>): Promise<void> {
+    const t = this.target(e);
+    if (!t) return;
+    const state = await this.deps.states.get(t.key);
+    if (!state || state.phase === "done") return;
+    const id = await this.openId(t, state);
+    const reason = typeof e.reason === "string" ? e.reason.slice(0, 1000) : "unknown";
+    await this.deps.github.updateCheck(t.at, id, {
+      status: "completed",
+      conclusion: "neutral",
+      completed_at: new Date().toISOString(),
+      output: { title: "farm could not analyse this commit", summary: reason.replace(/[\\`*_[\]<>|]/g, (c) => `\\${c}`) },
+    });
+    await this.deps.states.put(t.key, { phase: "done", id, pages: state.pages });
+    this.counts.completed++;
+  }
+
+  /** The check run's id: recorded, or (claimed by an attempt that stopped before recording it) found by its external id, or created now. */
+  private async openId(t: Target, state: CheckState): Promise<number> {
+    if (state.id !== undefined) return state.id;
+    const id =
+      (await this.deps.github.findCheck(t.at, t.sha, CHECK_NAME, t.key)) ??
+      (await this.create(t, { name: CHECK_NAME, head_sha: t.sha, external_id: t.key, status: "in_progress", ...this.link(t) }));
+    await this.deps.states.put(t.key, { phase: "open", id, pages: 0 });
+    return id;
+  }
+
+  /** The commit on the configured GitHub, or null (another host, a local path, a malformed event). */
+  private target(e: Record<string, unknown>): Target | null {
+    const { repo, sha } = e;
+    if (typeof repo !== "string" || typeof sha !== "string" || !/^[0-9a-f]{40}$/.test(sha)) return null;
+    const at = repoOnHost(repo, this.deps.config.github.host);
+    return at ? { key: kvKeys.reporterCheck(repoKey(repo), sha), repo, sha, at } : null;
+  }
+
+  private link(t: Target): { details_url?: string } {
+    const base = this.deps.config.webUrl;
+    if (!base) return {};
+    const u = new URL("commit", base.endsWith("/") ? base : `${base}/`);
+    u.search = new URLSearchParams({ repo: t.repo, sha: t.sha }).toString();
+    return { details_url: u.toString() };
+  }
+}
+
+/** The GitHub client the configuration describes. */
+function gitHubOf(ctx: ServiceContext): GitHub {
+  const g = ctx.config.github;
+  const ca = ctx.config.reporterCaFile ? readFileSync(ctx.config.reporterCaFile, "utf8") : undefined;
+  const app = g.appId && g.appKeyFile ? { id: g.appId, privateKey: readFileSync(g.appKeyFile, "utf8") } : undefined;
+  return new GitHub({ apiUrl: g.apiUrl, token: g.token, app, ca, log: ctx.log });
+}
+
+export async function startReporter(ctx: ServiceContext): Promise<Service> {
+  const { farm, log } = ctx;
+  const kv = await new Kvm(farm.nc).open(buckets.state);
+  const reporter = new Reporter({ ...ctx, github: gitHubOf(ctx), states: new CheckStates(kv) });
+  await farm.jsm.consumers
+    .add(EVENTS_STREAM, {
+      durable_name: REPORTER_DURABLE,
+      filter_subject: `${subjects.analysis}.>`,
+      // A reporter added to a running farm reports from now on, not the day of events the stream keeps.
+      deliver_policy: DeliverPolicy.New,
+      ack_policy: AckPolicy.Explicit,
+      ack_wait: nanos(60_000),
+      max_ack_pending: PREFETCH,
+    })
+    .catch(async (err: unknown) => {
+      // Made by an earlier run: keep it (and where it was).
+      if (!(await farm.jsm.consumers.info(EVENTS_STREAM, REPORTER_DURABLE).catch(() => null))) throw err;
+    });
+  const consumer = await farm.js.consumers.get(EVENTS_STREAM, REPORTER_DURABLE);
+  const messages = await consumer.consume({ max_messages: PREFETCH });
+  const stop = new AbortController();
+  const handle = async (m: JsMsg) => {
+    let payload: Record<string, unknown>;
+    try {
+      payload = decode<Record<string, unknown>>(m.data, m.headers);
+    } catch {
+      return m.ack(); // not an event farm can read: nothing to report
+    }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await reporter.onEvent(m.subject, payload);
+        return m.ack();
+      } catch (err) {
+        if (stop.signal.aborted) return; // closing: redelivered to the next reporter, which carries on from the state
+        const message = (err as Error).message;
+        if (isPermanent(err) || attempt >= ATTEMPTS) {
+          await farm.dlq.park(m, {
+            stream: EVENTS_STREAM,
+            streamSeq: m.seq,
+            attempts: attempt,
+            reason: message,
+            kind: isPermanent(err) ? "permanent" : "exhausted",
+          });
+          reporter.counts.deadLettered++;
+          log.warn({ subject: m.subject, attempts: attempt, reason: message }, "reporter: event dead-lettered");
+          return m.term();
+        }
+        const wait = Math.max(BACKOFF[attempt - 1] ?? 30_000, err instanceof RetryLaterError ? err.retryAfterMs : 0);
+        log.info({ subject: m.subject, attempt, wait, err: message }, "reporter: will retry");
+        m.working();
+        await sleepWorking(m, wait, stop.signal);
+      }
+    }
+  };
+  const loop = (async () => {
+    for await (const m of messages) {
+      if (stop.signal.aborted) break;
+      await handle(m);
+    }
+  })();
+  return {
+    name: "reporter",
+    close: async () => {
+      stop.abort();
+      await messages.close();
+      await loop.catch(() => {});
+    },
+    stats: () => ({ ...reporter.counts }),
+  };
+}
+
+/** Waits `ms`, keeping the event ours (its ack wait is a minute; a rate limit may be longer). */
+async function sleepWorking(m: JsMsg, ms: number, signal: AbortSignal): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end && !signal.aborted) {
+    await sleep(Math.min(20_000, end - Date.now()), signal).catch(() => {});
+    m.working();
+  }
+}
