@@ -42,6 +42,8 @@ export interface OpenOptions {
   attach?: boolean;
   /** Also serve the web app (FARM_WEB_PORT, FARM_WEB_HOST, FARM_WEB_TOKEN) from this process. */
   web?: boolean;
+  /** With the services, run the reporter too (FARM_GITHUB_*: checks on the git host). */
+  reporter?: boolean;
 }
 
 /** The web app on `cluster`, closed before it. */
@@ -95,7 +97,7 @@ async function openBare(config: FarmConfig, log: Logger, opts: OpenOptions): Pro
     const embeddedConfig = server ? { ...config, allowLocalRepos: true } : config;
     if (server || opts.services) {
       operations = await startOperations({ farm, config: embeddedConfig, log });
-      services = await startServices(SERVICE_NAMES, { farm, config: embeddedConfig, log });
+      services = await startServices(opts.reporter ? [...SERVICE_NAMES, "reporter"] : SERVICE_NAMES, { farm, config: embeddedConfig, log });
     }
   } catch (err) {
     await close();

@@ -86,7 +86,8 @@ export function buildProgram(): Command {
           .command("up")
           .description("run the whole cluster locally until Ctrl-C / SIGTERM; other commands on this data dir find it")
           .addOption(parsedOption("--port <port>", "client port of the embedded nats-server, 1 to 65535", port({ anyFree: false })).default(4222))
-          .option("--web", "serve the web app too; the ready line carries its url"),
+          .option("--web", "serve the web app too; the ready line carries its url")
+          .option("--reporter", "post check runs to GitHub for analysed pushes too (FARM_GITHUB_TOKEN or FARM_GITHUB_APP_ID and FARM_GITHUB_APP_KEY_FILE)"),
         "--web-",
       ),
     ),
@@ -94,6 +95,7 @@ export function buildProgram(): Command {
       "farm up",
       "farm up --port 4333",
       "farm up --web",
+      "FARM_GITHUB_TOKEN=… FARM_WEBHOOK_SECRET=… farm up --web --reporter",
       "farm up --nats nats://127.0.0.1:4222",
       "FARM_METRICS_PORT=9464 farm up   # Prometheus metrics of all services on :9464/metrics",
     ],

@@ -9,6 +9,8 @@ import { untilSignal } from "../signals.js";
 interface UpFlags extends ConnectionFlags, WebFlags {
   /** --web: serve the web app too. */
   web?: boolean;
+  /** --reporter: post results to the git host too (FARM_GITHUB_*). */
+  reporter?: boolean;
   /** Client port of the embedded nats-server. Default 4222 (farm.ts); ignored with --nats. */
   port: number;
 }
@@ -17,7 +19,14 @@ export async function upCommand(flags: UpFlags) {
   const ctx = commandContext(flags);
   // attach: false: this is the farm up the others attach to; a second one on the data dir fails (store in use).
   const config = flags.web ? withWebFlags(ctx.config, flags) : ctx.config;
-  const cluster = await openCluster(config, ctx.log, { services: true, name: "farm-up", port: flags.port, attach: false, web: flags.web });
+  const cluster = await openCluster(config, ctx.log, {
+    services: true,
+    name: "farm-up",
+    port: flags.port,
+    attach: false,
+    web: flags.web,
+    reporter: flags.reporter,
+  });
   const stopped = untilSignal();
   const dataDir = ctx.config.dataDir;
   if (cluster.embedded) {
@@ -28,7 +37,13 @@ export async function upCommand(flags: UpFlags) {
   }
   // The ready line is what scripts wait for: always printed, whatever the log level.
   process.stdout.write(
-    JSON.stringify({ msg: "farm ready", nats: cluster.url, embedded: cluster.embedded, services: SERVICE_NAMES, web: cluster.web?.url }) + "\n",
+    JSON.stringify({
+      msg: "farm ready",
+      nats: cluster.url,
+      embedded: cluster.embedded,
+      services: flags.reporter ? [...SERVICE_NAMES, "reporter"] : SERVICE_NAMES,
+      web: cluster.web?.url,
+    }) + "\n",
   );
   const sig = await stopped;
   ctx.log.info({ signal: sig }, "stopping");
