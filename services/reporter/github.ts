@@ -63,6 +63,13 @@ export class GitHub {
     await call(() => octokit.request("PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}", { ...r, check_run_id: id, ...body } as never));
   }
 
+  /** How many annotations the check run has: what earlier attempts posted. */
+  async annotationsOf(r: HostRepo, id: number): Promise<number> {
+    const octokit = await this.clientFor(r);
+    const res = await call(() => octokit.request("GET /repos/{owner}/{repo}/check-runs/{check_run_id}", { ...r, check_run_id: id }));
+    return (res.data as { output?: { annotations_count?: number } }).output?.annotations_count ?? 0;
+  }
+
   /** The check run of this name on `sha` whose external id is `externalId` (what an earlier attempt created), or null. */
   async findCheck(r: HostRepo, sha: string, name: string, externalId: string): Promise<number | null> {
     const octokit = await this.clientFor(r);

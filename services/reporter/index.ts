@@ -20,7 +20,7 @@ import { fetchReport } from "../../shared/pipeline/report-client.js";
 import { buckets, EVENTS_STREAM, kvKeys, REPORTER_DURABLE, subjects } from "../../shared/pipeline/names.js";
 import type { Service, ServiceContext } from "../../shared/pipeline/service.js";
 import { repoKey } from "../../shared/git/index.js";
-import { annotationsOf, CHECK_NAME, outputOf, pages, type Annotation } from "./check-run.js";
+import { ANNOTATIONS_PER_REQUEST, annotationsOf, CHECK_NAME, outputOf, pages, type Annotation } from "./check-run.js";
 import { conclusionOf } from "./gate.js";
 import { GitHub } from "./github.js";
 import { repoOnHost, type HostRepo } from "./hosts.js";
@@ -29,8 +29,13 @@ import { CheckStates, type CheckState } from "./state.js";
 /** Attempts of one event before it is dead-lettered, and the waits between them (ms). */
 const ATTEMPTS = 6;
 const BACKOFF = [1000, 2000, 5000, 15_000, 30_000];
-/** Events taken ahead of the one being handled. */
-const PREFETCH = 64;
+/**
+ * Events delivered and not yet acknowledged, at most: one, so that they are
+ * handled in the stream's order even across a restart (a commit's start
+ * before its completion); handling an event that concerns no check run is a
+ * KV read at most.
+ */
+const PREFETCH = 1;
 
 interface Target {
   key: string;
@@ -42,6 +47,8 @@ interface Target {
 export interface ReporterDeps extends ServiceContext {
   github: GitHub;
   states: CheckStates;
+  /** Aborted when the reporter closes: a long event stops between two requests. */
+  signal?: AbortSignal;
 }
 
 export class Reporter {
@@ -96,9 +103,13 @@ export class Reporter {
     const { annotations, total } = annotationsOf(report);
     const output = outputOf({ report, conclusion, gate, link: this.link(t).details_url, unannotated: total - annotations.length });
     const id = await this.openId(t, state);
-    // Annotations first, a page per request, each recorded: a restart carries on after the last page posted.
+    // Annotations first, a page per request. Where to start is GitHub's count, not only the record: an
+    // attempt that stopped between a page and its record (a SIGKILL) must not post that page again.
     const all = pages<Annotation>(annotations);
-    for (let p = state.pages; p < all.length; p++) {
+    const posted = all.length > 0 ? Math.ceil((await this.deps.github.annotationsOf(t.at, id)) / ANNOTATIONS_PER_REQUEST) : 0;
+    for (let p = Math.max(state.pages, posted); p < all.length; p++) {
+      // Closing: stop between pages; the event comes back to the next reporter, which carries on from here.
+      this.deps.signal?.throwIfAborted();
       await this.deps.github.updateCheck(t.at, id, { output: { ...output, annotations: all[p] } });
       this.counts.annotations += all[p].length;
       await this.deps.states.put(t.key, { phase: "open", id, pages: p + 1 });
@@ -164,7 +175,8 @@ function gitHubOf(ctx: ServiceContext): GitHub {
 export async function startReporter(ctx: ServiceContext): Promise<Service> {
   const { farm, log } = ctx;
   const kv = await new Kvm(farm.nc).open(buckets.state);
-  const reporter = new Reporter({ ...ctx, github: gitHubOf(ctx), states: new CheckStates(kv) });
+  const stop = new AbortController();
+  const reporter = new Reporter({ ...ctx, github: gitHubOf(ctx), states: new CheckStates(kv), signal: stop.signal });
   await farm.jsm.consumers
     .add(EVENTS_STREAM, {
       durable_name: REPORTER_DURABLE,
@@ -181,7 +193,6 @@ export async function startReporter(ctx: ServiceContext): Promise<Service> {
     });
   const consumer = await farm.js.consumers.get(EVENTS_STREAM, REPORTER_DURABLE);
   const messages = await consumer.consume({ max_messages: PREFETCH });
-  const stop = new AbortController();
   const handle = async (m: JsMsg) => {
     let payload: Record<string, unknown>;
     try {
@@ -194,7 +205,8 @@ export async function startReporter(ctx: ServiceContext): Promise<Service> {
         await reporter.onEvent(m.subject, payload);
         return m.ack();
       } catch (err) {
-        if (stop.signal.aborted) return; // closing: redelivered to the next reporter, which carries on from the state
+        // Closing: handed back at once, to the next reporter, which carries on from the state.
+        if (stop.signal.aborted) return m.nak();
         const message = (err as Error).message;
         if (isPermanent(err) || attempt >= ATTEMPTS) {
           await farm.dlq.park(m, {
@@ -221,13 +233,15 @@ export async function startReporter(ctx: ServiceContext): Promise<Service> {
       await handle(m);
     }
   })();
+  let closed: Promise<void> | undefined;
   return {
     name: "reporter",
-    close: async () => {
-      stop.abort();
-      await messages.close();
-      await loop.catch(() => {});
-    },
+    close: () =>
+      (closed ??= (async () => {
+        stop.abort();
+        await messages.close();
+        await loop.catch(() => {});
+      })()),
     stats: () => ({ ...reporter.counts }),
   };
 }

@@ -1,6 +1,6 @@
 /**
- * Webhooks that turn a push into a `repo.new_sha` request: GitHub
- * (`X-Hub-Signature-256`), GitLab (`X-Gitlab-Token`) and a generic
+ * Webhooks that turn a push (or a pull request's new head) into a
+ * `repo.new_sha` request: GitHub (`X-Hub-Signature-256`), GitLab (`X-Gitlab-Token`) and a generic
  * `POST /hooks/push` with a bearer token. Every secret is compared in constant
  * time, nothing is read before the caller is known to be allowed in (except the
  * body GitHub signs), and nothing is published unless the request is verified
@@ -116,12 +116,30 @@ async function github(req: IncomingMessage, deps: HookDeps): Promise<Outcome> {
     throw new HookError(401, "X-Hub-Signature-256 does not match the body (is the secret the same on both sides?)", ErrorCodes.Unauthorized);
   const event = header(req, "x-github-event");
   if (event === "ping") return "ping";
-  if (event !== "push") return `ignored: event ${JSON.stringify(event ?? "")} (only push is analyzed)`;
+  if (event === "pull_request") return githubPullRequest(object(parseGithubBody(raw, header(req, "content-type"))));
+  if (event !== "push") return `ignored: event ${JSON.stringify(event ?? "")} (only push and pull_request are analyzed)`;
   const body = object(parseGithubBody(raw, header(req, "content-type")));
   const after = body.after;
   if (body.deleted === true || (typeof after === "string" && ZERO_SHA_RE.test(after))) return "ignored: a branch deletion";
   const commits = Array.isArray(body.commits) ? body.commits.length : 0;
   return request(object(body.repository, "repository").clone_url, after, body.ref, historyOf(commits));
+}
+
+/** Pull request actions that bring a head commit to analyse. */
+const PULL_REQUEST_ACTIONS = new Set(["opened", "synchronize", "reopened"]);
+
+/**
+ * A pull request's head commit, from the base repository (which has it
+ * under `refs/pull/<n>/head`, a fork's commits included), on its own: one
+ * commit, so the interactive lane.
+ */
+function githubPullRequest(body: Record<string, unknown>): Outcome {
+  const action = body.action;
+  if (typeof action !== "string" || !PULL_REQUEST_ACTIONS.has(action)) return `ignored: pull_request action ${JSON.stringify(action ?? "")}`;
+  const pr = object(body.pull_request, "pull_request");
+  const number = typeof body.number === "number" && Number.isInteger(body.number) ? body.number : pr.number;
+  const ref = typeof number === "number" && Number.isInteger(number) && number > 0 ? `refs/pull/${number}/head` : undefined;
+  return request(object(object(pr.base, "pull_request.base").repo, "pull_request.base.repo").clone_url, object(pr.head, "pull_request.head").sha, ref, 0);
 }
 
 async function gitlab(req: IncomingMessage, deps: HookDeps): Promise<Outcome> {

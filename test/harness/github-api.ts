@@ -62,12 +62,13 @@ export interface CheckRun {
   annotations: Record<string, unknown>[];
 }
 
-/** A scripted failure: the next `times` requests of the operation get this status and headers. */
+/** A scripted failure: the next `times` requests of the operation get this status and headers (or, with `delayMs`, are answered that late). */
 interface Fault {
   operationId: string;
   status: number;
   headers: Record<string, string>;
   times: number;
+  delayMs?: number;
 }
 
 const require = createRequire(import.meta.url);
@@ -184,6 +185,11 @@ export class GitHubApi {
     this.faults.push({ operationId, status, headers, times });
   }
 
+  /** The next `times` requests of `operationId` are handled as usual, but answered `ms` later. */
+  delay(operationId: string, ms: number, times = 1): void {
+    this.faults.push({ operationId, status: 0, headers: {}, times, delayMs: ms });
+  }
+
   of(operationId: string): Recorded[] {
     return this.requests.filter((r) => r.operationId === operationId);
   }
@@ -246,8 +252,11 @@ export class GitHubApi {
     const fault = this.faults.find((f) => f.operationId === op.operationId && f.times > 0);
     if (fault) {
       fault.times--;
-      record.status = send(fault.status, { message: `scripted ${fault.status}` }, fault.headers);
-      return;
+      if (fault.delayMs !== undefined) await new Promise((r) => setTimeout(r, fault.delayMs));
+      else {
+        record.status = send(fault.status, { message: `scripted ${fault.status}` }, fault.headers);
+        return;
+      }
     }
     record.status = this.answer(op.operationId, record, send);
   }
@@ -307,6 +316,11 @@ export class GitHubApi {
         }
         if (body.details_url) run.details_url = String(body.details_url);
         return send(200, this.view(run));
+      }
+      case "checks/get": {
+        if (!this.tokenValid(r.authorization)) return send(401, { message: "Bad credentials" });
+        const run = this.checkRuns.find((c) => c.id === Number(r.params.check_run_id) && c.owner === owner && c.repo === repo);
+        return run ? send(200, this.view(run)) : send(404, { message: "Not Found" });
       }
       case "checks/list-for-ref": {
         if (!this.tokenValid(r.authorization)) return send(401, { message: "Bad credentials" });

@@ -178,6 +178,24 @@ describe("reporter: GitHub check runs", () => {
     }
   }, 180_000);
 
+  it("a reporter closed mid-event hands it back; the next one carries on: every annotation posted once, one check run", async () => {
+    const p = await farmWithReporter();
+    const { url, repo } = pushedRepo(120);
+    // The first page of annotations is answered late: the reporter closes while it waits.
+    api.delay("checks/update", 2000, 1);
+    const updatesBefore = api.of("checks/update").length;
+    p.client.newSha({ repo: url, sha: repo.head(), history: 1 });
+    await waitFor("the first page on its way", () => api.of("checks/update").length > updatesBefore, 120_000, 50);
+    const first = p.cluster.services.find((s) => s.name === "reporter")!;
+    await first.close();
+    expect(runOf(repo.head())!.status).toBe("in_progress");
+    await p.cluster.add(["reporter"]);
+    const run = await completedRun(repo.head());
+    expect(run.annotations).toHaveLength(120);
+    expect(new Set(run.annotations.map((a) => a.start_line)).size).toBe(120);
+    expect(api.checkRuns.filter((c) => c.head_sha === repo.head())).toHaveLength(1);
+  }, 180_000);
+
   it("no log line holds the token", () => {
     expect(logLines.length).toBeGreaterThan(0);
     expect(logLines.filter((l) => l.includes(TOKEN) || l.includes("ghs_"))).toEqual([]);

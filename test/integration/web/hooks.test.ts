@@ -173,6 +173,27 @@ describe("POST /hooks/github", () => {
     }
   });
 
+  test("a pull request opened or synchronized publishes its head commit alone, from the base repository, with its pull ref", async () => {
+    const pr = (action: string) =>
+      JSON.stringify({
+        action,
+        number: 7,
+        pull_request: { number: 7, head: { sha: SHA2, repo: { clone_url: "https://github.com/fork/hello.git" } }, base: { repo: { clone_url: CLONE } } },
+      });
+    for (const action of ["opened", "synchronize"]) {
+      const body = pr(action);
+      const r = await publishes(1, () => post("/hooks/github", body, signed(body, "pull_request")));
+      expect(r.status).toBe(202);
+      expect(await lastPublished()).toEqual({ repo: CLONE, sha: SHA2, ref: "refs/pull/7/head", history: 0 });
+    }
+    // Closing, labelling, editing: no new head, nothing to analyse.
+    for (const action of ["closed", "labeled", "edited"]) {
+      const body = pr(action);
+      const r = await publishes(0, () => post("/hooks/github", body, signed(body, "pull_request")));
+      expect(r.json).toMatchObject({ ok: true, published: false });
+    }
+  });
+
   test("another event is 202 and publishes nothing", async () => {
     const body = JSON.stringify({ action: "opened" });
     const r = await publishes(0, () => post("/hooks/github", body, signed(body, "issues")));
