@@ -25,6 +25,7 @@ export const USERS = {
   "farm-client": "FARM_CLIENT_PASSWORD",
   "farm-admin": "FARM_ADMIN_PASSWORD",
   web: "FARM_WEB_PASSWORD",
+  reporter: "FARM_REPORTER_PASSWORD",
 } as const;
 export type UserName = keyof typeof USERS;
 

@@ -202,7 +202,7 @@ step "pod: nats + ${SERVICES[*]}"
 pw() { echo "p$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"; }
 declare -A PASS
 ENV_NATS=()
-for u in INGEST SPLITTER LINTER_RUNNER AGGREGATOR WEB CLIENT ADMIN; do
+for u in INGEST SPLITTER LINTER_RUNNER AGGREGATOR WEB REPORTER CLIENT ADMIN; do
   PASS[$u]=$(pw)
   ENV_NATS+=(-e "FARM_${u}_PASSWORD=${PASS[$u]}")
 done

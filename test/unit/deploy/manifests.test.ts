@@ -25,7 +25,7 @@ function authBlock(user: string): string {
 }
 
 describe("deploy/nats/auth.conf", () => {
-  test.each([...SERVICE_NAMES, "web", "farm-client"])("%s subscribes to its own inbox and no other", (user) => {
+  test.each([...SERVICE_NAMES, "web", "reporter", "farm-client"])("%s subscribes to its own inbox and no other", (user) => {
     const block = authBlock(user);
     const inboxes = [...block.matchAll(/"(_INBOX[^"]*)"/g)].map((m) => m[1]);
     expect(inboxes).toEqual([`_INBOX_${user}.>`]);
@@ -71,6 +71,18 @@ describe("deploy/docker-compose.yml", () => {
     expect(svc.environment.NATS_PASSWORD).toContain(USERS.web);
     expect(svc.environment.FARM_WEB_TOKEN).toContain("FARM_WEB_TOKEN");
     expect(svc.ports).toEqual(["127.0.0.1:${FARM_WEB_PORT:-8080}:8080"]);
+  });
+
+  test("reporter: its own user and inbox, its GitHub credentials only in its environment, started by its profile", () => {
+    const svc = compose.services.reporter;
+    expect(svc.command).toEqual(["service", "reporter"]);
+    expect(svc.profiles).toEqual(["reporter"]);
+    expect(svc.environment).toMatchObject({ NATS_USER: "reporter", NATS_INBOX_PREFIX: "_INBOX_reporter" });
+    expect(svc.environment.NATS_PASSWORD).toContain(USERS.reporter);
+    expect(svc.environment.FARM_GITHUB_TOKEN).toContain("FARM_GITHUB_TOKEN");
+    // Nobody else is given the host's credentials.
+    for (const [name, other] of Object.entries(compose.services as Record<string, { environment?: Record<string, string> }>))
+      if (name !== "reporter") expect(JSON.stringify(other.environment ?? {}), name).not.toMatch(/FARM_GITHUB_(TOKEN|APP)/);
   });
 
   test("the client tool runs as farm-client with its inbox", () => {
@@ -120,6 +132,23 @@ describe("deploy/k8s", () => {
     expect(svc.spec.selector).toEqual(docs.find((d) => d?.kind === "Deployment").spec.selector.matchLabels);
     const secret = parse(readFileSync(deploy("k8s/secret.example.yaml"), "utf8"));
     expect(Object.keys(secret.stringData)).toContain("web-token");
+  });
+
+  test("reporter: a Deployment of one replica running farm service reporter as its own user, its token from the Secret", () => {
+    expect(kustomization.resources).toContain("reporter.yaml");
+    const dep = parseAllDocuments(readFileSync(deploy("k8s", "reporter.yaml"), "utf8"))
+      .map((d) => d.toJS())
+      .find((d) => d?.kind === "Deployment");
+    expect(dep.spec.replicas).toBe(1);
+    const c = dep.spec.template.spec.containers[0];
+    expect(c.args).toEqual(["service", "reporter"]);
+    const env = Object.fromEntries(c.env.map((e: { name: string; value?: string; valueFrom?: unknown }) => [e.name, e.value ?? e.valueFrom]));
+    expect(env).toMatchObject({
+      NATS_USER: "reporter",
+      NATS_INBOX_PREFIX: "_INBOX_reporter",
+      NATS_PASSWORD: { secretKeyRef: { name: "farm-nats-auth", key: "reporter" } },
+      FARM_GITHUB_TOKEN: { secretKeyRef: { name: "farm-nats-auth", key: "github-token" } },
+    });
   });
 
   test("the example Secret holds a password for every user the chart's values pass to nats-server", () => {
