@@ -8,7 +8,8 @@ import { createAppAuth } from "@octokit/auth-app";
 import { Octokit } from "@octokit/core";
 import { RequestError } from "@octokit/request-error";
 import { Agent, fetch as undiciFetch } from "undici";
-import { ErrorCodes, FarmError, PermanentError, RetryLaterError } from "../../shared/fabric/errors.js";
+import { ErrorCodes, FarmError } from "../../shared/fabric/errors.js";
+import { hostFailure } from "./host-errors.js";
 import type { Logger } from "../../shared/fabric/logger.js";
 import type { HostRepo } from "./hosts.js";
 
@@ -130,6 +131,12 @@ export class ExpiringTokens {
   }
 }
 
+/** fetch that also trusts `ca` (PEM): a host behind a private CA. */
+export function fetchTrusting(ca: string): typeof globalThis.fetch {
+  const dispatcher = new Agent({ connect: { ca } });
+  return ((url: string, init: object = {}) => undiciFetch(url, { ...init, dispatcher })) as unknown as typeof globalThis.fetch;
+}
+
 /** Runs one API call; a host error becomes permanent (4xx), or one to retry later (rate limits, 5xx, the network). */
 async function call<T>(fn: () => Promise<T>): Promise<T> {
   try {
@@ -143,13 +150,5 @@ export function hostError(err: unknown, now = Date.now()): Error {
   if (!(err instanceof RequestError)) return new FarmError(`GitHub could not be reached: ${(err as Error).message}`, ErrorCodes.Farm, { cause: err });
   const h = err.response?.headers ?? {};
   const what = `GitHub answered ${err.status} to ${err.request.method} ${new URL(err.request.url).pathname}`;
-  const retryAfter = Number(h["retry-after"]);
-  const reset = Number(h["x-ratelimit-reset"]);
-  const limited = err.status === 429 || (err.status === 403 && (h["x-ratelimit-remaining"] === "0" || Number.isFinite(retryAfter)));
-  if (limited) {
-    const wait = Number.isFinite(retryAfter) ? retryAfter * 1000 : Number.isFinite(reset) ? reset * 1000 - now : 60_000;
-    return new RetryLaterError(`${what}: rate limited; retrying in ${Math.ceil(Math.max(0, wait) / 1000)} s`, wait, ErrorCodes.Farm, { cause: err });
-  }
-  if (err.status >= 500 || err.status === 0) return new FarmError(`${what}: ${err.message}`, ErrorCodes.Farm, { cause: err });
-  return new PermanentError(`${what}: ${err.message}`, ErrorCodes.Permanent, { cause: err });
+  return hostFailure({ what, status: err.status, header: (n) => (h[n] === undefined ? undefined : String(h[n])), message: err.message }, err, now);
 }

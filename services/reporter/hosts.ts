@@ -13,8 +13,11 @@ export interface HostRepo {
 /** GitHub's names: letters, digits, `-`, `_`, `.` (no path tricks: these go into API paths). */
 const NAME = /^[A-Za-z0-9_.-]+$/;
 
-/** The owner and repository of `url` on `host` (e.g. "github.com"), or null. */
-export function repoOnHost(url: string, host: string): HostRepo | null {
+/**
+ * The owner and repository of `url` on `host` (e.g. "github.com"), or null.
+ * With `nested` (GitLab), the owner may be a group path (`group/subgroup`).
+ */
+export function repoOnHost(url: string, host: string, { nested = false } = {}): HostRepo | null {
   let at: string | undefined;
   let rest: string | undefined;
   const scp = /^[^@/\s]+@([^:/\s]+):(.+)$/.exec(url);
@@ -34,6 +37,6 @@ export function repoOnHost(url: string, host: string): HostRepo | null {
     .replace(/\/+$/, "")
     .replace(/\.git$/, "")
     .split("/");
-  if (parts.length !== 2 || !parts.every((p) => NAME.test(p) && p !== "." && p !== "..")) return null;
-  return { owner: parts[0], repo: parts[1] };
+  if (parts.length < 2 || (!nested && parts.length !== 2) || !parts.every((p) => NAME.test(p) && p !== "." && p !== "..")) return null;
+  return { owner: parts.slice(0, -1).join("/"), repo: parts.at(-1)! };
 }

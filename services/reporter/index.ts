@@ -14,7 +14,7 @@ import { AckPolicy, DeliverPolicy, type JsMsg } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { nanos } from "@nats-io/transport-node";
 import { decode } from "../../shared/fabric/codec.js";
-import { isPermanent, RetryLaterError } from "../../shared/fabric/errors.js";
+import { ErrorCodes, FarmError, isPermanent, RetryLaterError } from "../../shared/fabric/errors.js";
 import { sleep } from "../../shared/fabric/concurrency.js";
 import { fetchReport } from "../../shared/pipeline/report-client.js";
 import { buckets, EVENTS_STREAM, kvKeys, REPORTER_DURABLE, subjects } from "../../shared/pipeline/names.js";
@@ -22,7 +22,8 @@ import type { Service, ServiceContext } from "../../shared/pipeline/service.js";
 import { repoKey } from "../../shared/git/index.js";
 import { ANNOTATIONS_PER_REQUEST, annotationsOf, CHECK_NAME, outputOf, pages, type Annotation } from "./check-run.js";
 import { conclusionOf } from "./gate.js";
-import { GitHub } from "./github.js";
+import { fetchTrusting, GitHub } from "./github.js";
+import { GitLab, type CommitStatus } from "./gitlab.js";
 import { repoOnHost, type HostRepo } from "./hosts.js";
 import { CheckStates, type CheckState } from "./state.js";
 
@@ -42,10 +43,14 @@ interface Target {
   repo: string;
   sha: string;
   at: HostRepo;
+  host: "github" | "gitlab";
 }
 
 export interface ReporterDeps extends ServiceContext {
-  github: GitHub;
+  /** GitHub's checks, when configured. */
+  github?: GitHub;
+  /** GitLab's commit statuses, when configured. */
+  gitlab?: GitLab;
   states: CheckStates;
   /** Aborted when the reporter closes: a long event stops between two requests. */
   signal?: AbortSignal;
@@ -68,6 +73,10 @@ export class Reporter {
     const t = this.target(e);
     if (!t || !(await this.deps.states.claim(t.key))) return;
     const commits = (e.commits as unknown[]).length;
+    if (t.host === "gitlab") {
+      await this.status(t, { state: "running", description: `analysing ${commits} ${commits === 1 ? "commit" : "commits"}` });
+      return this.deps.states.put(t.key, { phase: "open", pages: 0 });
+    }
     const id = await this.create(t, {
       name: CHECK_NAME,
       head_sha: t.sha,
@@ -84,7 +93,7 @@ export class Reporter {
   /** Creates the check run; when the host refuses it for good, the commit is given up (done) so its other events post nothing. */
   private async create(t: Target, body: Record<string, unknown>): Promise<number> {
     try {
-      return await this.deps.github.createCheck(t.at, body);
+      return await this.deps.github!.createCheck(t.at, body);
     } catch (err) {
       if (isPermanent(err)) await this.deps.states.put(t.key, { phase: "done", pages: 0 });
       throw err;
@@ -102,19 +111,26 @@ export class Reporter {
     const conclusion = conclusionOf(gate, report);
     const { annotations, total } = annotationsOf(report);
     const output = outputOf({ report, conclusion, gate, link: this.link(t).details_url, unannotated: total - annotations.length });
+    if (t.host === "gitlab") {
+      // GitLab has no neutral: a commit the gate cannot judge passes, and says why.
+      await this.status(t, { state: conclusion === "failure" ? "failed" : "success", description: output.title });
+      await this.deps.states.put(t.key, { phase: "done", pages: 0 });
+      this.counts.completed++;
+      return;
+    }
     const id = await this.openId(t, state);
     // Annotations first, a page per request. Where to start is GitHub's count, not only the record: an
     // attempt that stopped between a page and its record (a SIGKILL) must not post that page again.
     const all = pages<Annotation>(annotations);
-    const posted = all.length > 0 ? Math.ceil((await this.deps.github.annotationsOf(t.at, id)) / ANNOTATIONS_PER_REQUEST) : 0;
+    const posted = all.length > 0 ? Math.ceil((await this.deps.github!.annotationsOf(t.at, id)) / ANNOTATIONS_PER_REQUEST) : 0;
     for (let p = Math.max(state.pages, posted); p < all.length; p++) {
       // Closing: stop between pages; the event comes back to the next reporter, which carries on from here.
       this.deps.signal?.throwIfAborted();
-      await this.deps.github.updateCheck(t.at, id, { output: { ...output, annotations: all[p] } });
+      await this.deps.github!.updateCheck(t.at, id, { output: { ...output, annotations: all[p] } });
       this.counts.annotations += all[p].length;
       await this.deps.states.put(t.key, { phase: "open", id, pages: p + 1 });
     }
-    await this.deps.github.updateCheck(t.at, id, { status: "completed", conclusion, completed_at: new Date().toISOString(), output });
+    await this.deps.github!.updateCheck(t.at, id, { status: "completed", conclusion, completed_at: new Date().toISOString(), output });
     await this.deps.states.put(t.key, { phase: "done", id, pages: all.length });
     this.counts.completed++;
   }
@@ -125,9 +141,15 @@ export class Reporter {
     if (!t) return;
     const state = await this.deps.states.get(t.key);
     if (!state || state.phase === "done") return;
-    const id = await this.openId(t, state);
     const reason = typeof e.reason === "string" ? e.reason.slice(0, 1000) : "unknown";
-    await this.deps.github.updateCheck(t.at, id, {
+    if (t.host === "gitlab") {
+      await this.status(t, { state: "canceled", description: `farm could not analyse this commit: ${reason}` });
+      await this.deps.states.put(t.key, { phase: "done", pages: 0 });
+      this.counts.completed++;
+      return;
+    }
+    const id = await this.openId(t, state);
+    await this.deps.github!.updateCheck(t.at, id, {
       status: "completed",
       conclusion: "neutral",
       completed_at: new Date().toISOString(),
@@ -137,22 +159,35 @@ export class Reporter {
     this.counts.completed++;
   }
 
+  /** Sets the commit's GitLab status; refused for good, the commit is given up (done). */
+  private async status(t: Target, s: Pick<CommitStatus, "state" | "description">): Promise<void> {
+    try {
+      await this.deps.gitlab!.setStatus(t.at, t.sha, { name: CHECK_NAME, ...s, ...(this.link(t).details_url ? { target_url: this.link(t).details_url } : {}) });
+    } catch (err) {
+      if (isPermanent(err)) await this.deps.states.put(t.key, { phase: "done", pages: 0 });
+      throw err;
+    }
+  }
+
   /** The check run's id: recorded, or (claimed by an attempt that stopped before recording it) found by its external id, or created now. */
   private async openId(t: Target, state: CheckState): Promise<number> {
     if (state.id !== undefined) return state.id;
     const id =
-      (await this.deps.github.findCheck(t.at, t.sha, CHECK_NAME, t.key)) ??
+      (await this.deps.github!.findCheck(t.at, t.sha, CHECK_NAME, t.key)) ??
       (await this.create(t, { name: CHECK_NAME, head_sha: t.sha, external_id: t.key, status: "in_progress", ...this.link(t) }));
     await this.deps.states.put(t.key, { phase: "open", id, pages: 0 });
     return id;
   }
 
-  /** The commit on the configured GitHub, or null (another host, a local path, a malformed event). */
+  /** The commit on a configured host, or null (another host, a local path, a malformed event). */
   private target(e: Record<string, unknown>): Target | null {
     const { repo, sha } = e;
     if (typeof repo !== "string" || typeof sha !== "string" || !/^[0-9a-f]{40}$/.test(sha)) return null;
-    const at = repoOnHost(repo, this.deps.config.github.host);
-    return at ? { key: kvKeys.reporterCheck(repoKey(repo), sha), repo, sha, at } : null;
+    const key = kvKeys.reporterCheck(repoKey(repo), sha);
+    const onGitHub = this.deps.github ? repoOnHost(repo, this.deps.config.github.host) : null;
+    if (onGitHub) return { key, repo, sha, at: onGitHub, host: "github" };
+    const onGitLab = this.deps.gitlab ? repoOnHost(repo, this.deps.config.gitlab.host, { nested: true }) : null;
+    return onGitLab ? { key, repo, sha, at: onGitLab, host: "gitlab" } : null;
   }
 
   private link(t: Target): { details_url?: string } {
@@ -164,19 +199,26 @@ export class Reporter {
   }
 }
 
-/** The GitHub client the configuration describes. */
-function gitHubOf(ctx: ServiceContext): GitHub {
-  const g = ctx.config.github;
-  const ca = ctx.config.reporterCaFile ? readFileSync(ctx.config.reporterCaFile, "utf8") : undefined;
+/** The git hosts the configuration gives credentials for: at least one. */
+function hostsOf(ctx: ServiceContext): Pick<ReporterDeps, "github" | "gitlab"> {
+  const { github: g, gitlab: l, reporterCaFile } = ctx.config;
+  const ca = reporterCaFile ? readFileSync(reporterCaFile, "utf8") : undefined;
   const app = g.appId && g.appKeyFile ? { id: g.appId, privateKey: readFileSync(g.appKeyFile, "utf8") } : undefined;
-  return new GitHub({ apiUrl: g.apiUrl, token: g.token, app, ca, log: ctx.log });
+  const github = app || g.token ? new GitHub({ apiUrl: g.apiUrl, token: g.token, app, ca, log: ctx.log }) : undefined;
+  const gitlab = l.token ? new GitLab({ apiUrl: l.apiUrl, token: l.token, ...(ca ? { fetch: fetchTrusting(ca) } : {}) }) : undefined;
+  if (!github && !gitlab)
+    throw new FarmError(
+      "the reporter has no git host to report to: set FARM_GITHUB_TOKEN (or FARM_GITHUB_APP_ID and FARM_GITHUB_APP_KEY_FILE), or FARM_GITLAB_API_TOKEN",
+      ErrorCodes.InvalidInput,
+    );
+  return { github, gitlab };
 }
 
 export async function startReporter(ctx: ServiceContext): Promise<Service> {
   const { farm, log } = ctx;
   const kv = await new Kvm(farm.nc).open(buckets.state);
   const stop = new AbortController();
-  const reporter = new Reporter({ ...ctx, github: gitHubOf(ctx), states: new CheckStates(kv), signal: stop.signal });
+  const reporter = new Reporter({ ...ctx, ...hostsOf(ctx), states: new CheckStates(kv), signal: stop.signal });
   await farm.jsm.consumers
     .add(EVENTS_STREAM, {
       durable_name: REPORTER_DURABLE,

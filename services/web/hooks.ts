@@ -150,12 +150,29 @@ async function gitlab(req: IncomingMessage, deps: HookDeps): Promise<Outcome> {
   if (!safeEqual(given, token)) throw new HookError(401, "X-Gitlab-Token does not match", ErrorCodes.Unauthorized);
   const raw = await readBody(req, deps.maxBodyBytes ?? DEFAULT_MAX_HOOK_BODY);
   const event = header(req, "x-gitlab-event");
-  if (event !== "Push Hook") return `ignored: event ${JSON.stringify(event ?? "")} (only Push Hook is analyzed)`;
+  if (event === "Merge Request Hook") return gitlabMergeRequest(object(parseJson(raw)));
+  if (event !== "Push Hook") return `ignored: event ${JSON.stringify(event ?? "")} (only Push Hook and Merge Request Hook are analyzed)`;
   const body = object(parseJson(raw));
   const sha = body.checkout_sha ?? body.after;
   if (sha === null || (typeof body.after === "string" && ZERO_SHA_RE.test(body.after))) return "ignored: a branch deletion";
   const count = typeof body.total_commits_count === "number" && Number.isFinite(body.total_commits_count) ? body.total_commits_count : 0;
   return request(object(body.repository, "repository").git_http_url, sha, body.ref, historyOf(count));
+}
+
+/**
+ * A merge request's head commit, from the target project (which has it under
+ * `refs/merge-requests/<iid>/head`), when it is opened, reopened or given new
+ * commits (an update with `oldrev`; a title edit has none).
+ */
+function gitlabMergeRequest(body: Record<string, unknown>): Outcome {
+  const mr = object(body.object_attributes, "object_attributes");
+  const action = mr.action;
+  const newCommits = action === "open" || action === "reopen" || (action === "update" && typeof mr.oldrev === "string");
+  if (!newCommits) return `ignored: merge request action ${JSON.stringify(action ?? "")} without new commits`;
+  const iid = mr.iid;
+  const ref = typeof iid === "number" && Number.isInteger(iid) && iid > 0 ? `refs/merge-requests/${iid}/head` : undefined;
+  const project = object(body.project ?? mr.target, "project");
+  return request(project.git_http_url, object(mr.last_commit, "object_attributes.last_commit").id, ref, 0);
 }
 
 async function push(req: IncomingMessage, deps: HookDeps): Promise<Outcome> {

@@ -15,6 +15,7 @@ import { html } from "./html.js";
 import { page } from "./layout.js";
 import type { LiveFeed } from "./live.js";
 import { commitDownload, commitPage } from "./pages/commit.js";
+import { BADGE_MAX_AGE, badgeRepo, Badges } from "./badge.js";
 import { filePage } from "./pages/file.js";
 import { livePage } from "./pages/live.js";
 import { opsPage, type OpsNotice } from "./pages/ops.js";
@@ -124,6 +125,7 @@ function opsNotice(url: URL): OpsNotice | undefined {
 
 export function createHandler(deps: WebDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { history, farm, live, auth } = deps;
+  const badges = new Badges(history);
 
   const replay: Route = async ({ req, res }) => {
     const form = await readForm(req);
@@ -175,6 +177,13 @@ export function createHandler(deps: WebDeps): (req: IncomingMessage, res: Server
       return errorPage(res, 401, "Token required", "This farm is not public: open the page with ?token=… (FARM_WEB_TOKEN) or send Authorization: Bearer.");
     }
     if (queryToken && auth.readsNeedToken && auth.matches(queryToken)) res.setHeader("Set-Cookie", auth.cookieFor(queryToken));
+    const badgeOf = req.method === "GET" ? badgeRepo(url.pathname) : null;
+    if (badgeOf !== null) {
+      const badge = await badges.of(badgeOf);
+      const headers = { "Cache-Control": `public, max-age=${BADGE_MAX_AGE}`, ETag: badge.etag };
+      if (req.headers["if-none-match"] === badge.etag) return send(res, 304, "image/svg+xml; charset=utf-8", "", headers);
+      return send(res, badge.status, "image/svg+xml; charset=utf-8", badge.svg, headers);
+    }
     const route = routes[`${req.method} ${url.pathname}`];
     if (!route) return errorPage(res, 404, "Not found", `nothing at ${url.pathname}`);
     await route({ req, res, url });

@@ -12,6 +12,16 @@ import { parseChoice, parseCount, parseDuration, parsePort, parseShare, parseSwi
 export const CHECK_GATES = ["new-errors", "errors", "none"] as const;
 export type CheckGate = (typeof CHECK_GATES)[number];
 
+/** The reporter's GitLab: commit statuses. */
+export interface GitLabConfig {
+  /** FARM_GITLAB_API_URL: the REST API. Default https://gitlab.com/api/v4. */
+  apiUrl: string;
+  /** FARM_GITLAB_HOST: the host of the clone urls it reports on. Default gitlab.com. */
+  host: string;
+  /** FARM_GITLAB_API_TOKEN: a token with the api scope (a project or group access token). Unset: no statuses. */
+  token?: string;
+}
+
 /** The reporter's GitHub (`farm service reporter`). */
 export interface GitHubConfig {
   /** FARM_GITHUB_API_URL: the REST API. Default https://api.github.com (a GitHub Enterprise Server: `https://<host>/api/v3`). */
@@ -116,6 +126,7 @@ export interface FarmConfig {
    */
   npmRegistry?: string;
   github: GitHubConfig;
+  gitlab: GitLabConfig;
   /** FARM_REPORTER_CA_FILE: extra CA certificates (PEM) the reporter trusts for the git hosts' APIs. */
   reporterCaFile?: string;
   /** FARM_CHECK_GATE: default new-errors. */
@@ -192,6 +203,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       token: env.FARM_GITHUB_TOKEN || undefined,
       appId: env.FARM_GITHUB_APP_ID || undefined,
       appKeyFile: env.FARM_GITHUB_APP_KEY_FILE || undefined,
+    },
+    gitlab: {
+      apiUrl: env.FARM_GITLAB_API_URL || "https://gitlab.com/api/v4",
+      host: env.FARM_GITLAB_HOST || "gitlab.com",
+      token: env.FARM_GITLAB_API_TOKEN || undefined,
     },
     reporterCaFile: env.FARM_REPORTER_CA_FILE || undefined,
     checkGate: env.FARM_CHECK_GATE ? parseChoice("FARM_CHECK_GATE", env.FARM_CHECK_GATE, CHECK_GATES) : "new-errors",

@@ -163,3 +163,24 @@ export function trustCertificate(caFile: string): () => void {
     else process.env.GIT_SSL_CAINFO = saved;
   };
 }
+
+/**
+ * Clone urls of `https://<host>/` read from `<dir>/<host>/` instead, for the
+ * git this process spawns (and its children): `url.<base>.insteadOf` through
+ * GIT_CONFIG_COUNT, as an operator's git config would. Returns that
+ * directory and a function that puts the environment back.
+ */
+export function serveHostFromDisk(dir: string, host: string): { hosted: string; restore(): void } {
+  const hosted = path.join(dir, host);
+  const keys = ["GIT_CONFIG_COUNT", "GIT_CONFIG_KEY_0", "GIT_CONFIG_VALUE_0"] as const;
+  const saved = keys.map((k) => process.env[k]);
+  Object.assign(process.env, { GIT_CONFIG_COUNT: "1", GIT_CONFIG_KEY_0: `url.${hosted}/.insteadOf`, GIT_CONFIG_VALUE_0: `https://${host}/` });
+  return {
+    hosted,
+    restore: () =>
+      keys.forEach((k, i) => {
+        if (saved[i] === undefined) delete process.env[k];
+        else process.env[k] = saved[i];
+      }),
+  };
+}

@@ -9,14 +9,13 @@
  * key), and can be told to fail the next requests of an operation.
  */
 import { createPublicKey, createVerify } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
-import path from "node:path";
 import { Ajv, type ValidateFunction } from "ajv";
 import addFormats from "ajv-formats";
-import { generate } from "selfsigned";
+import { localCertificate } from "./tls.js";
 
 interface Operation {
   method: string;
@@ -150,21 +149,9 @@ export class GitHubApi {
   static async start(dir: string): Promise<GitHubApi> {
     const api = new GitHubApi();
     loadOperations();
-    const pems = await generate([{ name: "commonName", value: "127.0.0.1" }], {
-      keySize: 2048,
-      extensions: [
-        {
-          name: "subjectAltName",
-          altNames: [
-            { type: 7, ip: "127.0.0.1" },
-            { type: 2, value: "localhost" },
-          ],
-        },
-      ],
-    });
-    api.caFile = path.join(dir, "github-api-ca.pem");
-    writeFileSync(api.caFile, pems.cert);
-    api.server = https.createServer({ key: pems.private, cert: pems.cert }, (req, res) => void api.handle(req, res));
+    const tls = await localCertificate(dir, "github-api");
+    api.caFile = tls.caFile;
+    api.server = https.createServer({ key: tls.key, cert: tls.cert }, (req, res) => void api.handle(req, res));
     await new Promise<void>((resolve) => api.server.listen(0, "127.0.0.1", resolve));
     api.url = `https://127.0.0.1:${(api.server.address() as AddressInfo).port}`;
     return api;

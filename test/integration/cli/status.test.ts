@@ -83,7 +83,7 @@ describe("farm status", () => {
     expect(web.stdout).toMatch(/^web +NO LIVE INSTANCE$/m);
     const bad = await farm(["status", "--expect", "nope"]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/--expect must be one of ingest, splitter, linter-runner, aggregator, web, got "nope"/);
+    expect(bad.stderr).toMatch(/--expect must be one of ingest, splitter, linter-runner, aggregator, web, reporter, got "nope"/);
   });
 
   test("--watch on a pipe: a snapshot per interval (NDJSON with --json, text otherwise), SIGTERM ends it with exit 0", async () => {

@@ -16,25 +16,25 @@ import { createLogger } from "../../../shared/fabric/logger.js";
 import { SERVICE_NAMES } from "../../../services/index.js";
 import type { FarmConfig } from "../../../shared/runtime/config.js";
 import { GitHubApi, type CheckRun } from "../../harness/github-api.js";
-import { TestRepo } from "../../harness/git.js";
+import { serveHostFromDisk, TestRepo } from "../../harness/git.js";
 import { closePipelines, startPipeline, type Pipeline } from "../../harness/pipeline.js";
 import { waitFor } from "../../harness/wait.js";
 
 const TOKEN = "ghp_reporterTestToken0123456789";
 const dir = mkdtempSync(path.join(os.tmpdir(), "farm-reporter-"));
 /** Clone urls of github.com are read from here: git rewrites them (url.<base>.insteadOf), as a mirror would. */
-const hosted = path.join(dir, "github.com");
+let hosted: string;
+let restore: () => void;
 let api: GitHubApi;
 const logLines: string[] = [];
-const savedGitConfig = { ...process.env };
 
 beforeAll(async () => {
   api = await GitHubApi.start(dir);
-  Object.assign(process.env, { GIT_CONFIG_COUNT: "1", GIT_CONFIG_KEY_0: `url.${hosted}/.insteadOf`, GIT_CONFIG_VALUE_0: "https://github.com/" });
+  ({ hosted, restore } = serveHostFromDisk(dir, "github.com"));
 });
 
 afterAll(async () => {
-  for (const k of ["GIT_CONFIG_COUNT", "GIT_CONFIG_KEY_0", "GIT_CONFIG_VALUE_0"]) if (savedGitConfig[k] === undefined) delete process.env[k];
+  restore();
   await api.close();
   rmSync(dir, { recursive: true, force: true });
 });

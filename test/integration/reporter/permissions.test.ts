@@ -16,22 +16,22 @@ import { connectPipeline } from "../../../shared/pipeline/topology.js";
 import type { NatsServer } from "../../../shared/runtime/embedded.js";
 import { inboxOf, startAuthServer, startService, type RunningService, type UserName } from "../../harness/deploy.js";
 import { quietLog } from "../../harness/farms.js";
-import { TestRepo } from "../../harness/git.js";
+import { serveHostFromDisk, TestRepo } from "../../harness/git.js";
 import { GitHubApi } from "../../harness/github-api.js";
 import { waitFor } from "../../harness/wait.js";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "farm-reporter-auth-"));
-const hosted = path.join(dir, "github.com");
 let server: NatsServer;
 let passwords: Record<UserName, string>;
+let hosted: string;
+let restore: () => void;
 let api: GitHubApi;
 const running: RunningService[] = [];
-const saved = { ...process.env };
 
 beforeAll(async () => {
   ({ server, passwords } = await startAuthServer(path.join(dir, "nats")));
   api = await GitHubApi.start(dir);
-  Object.assign(process.env, { GIT_CONFIG_COUNT: "1", GIT_CONFIG_KEY_0: `url.${hosted}/.insteadOf`, GIT_CONFIG_VALUE_0: "https://github.com/" });
+  ({ hosted, restore } = serveHostFromDisk(dir, "github.com"));
   const admin = await connectPipeline({ servers: server.url, user: "farm-admin", password: passwords["farm-admin"], log: quietLog() });
   await admin.close();
   for (const name of [...SERVICE_NAMES, "reporter"] as const) {
@@ -48,7 +48,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const s of running.splice(0).reverse()) await s.close().catch(() => {});
-  for (const k of ["GIT_CONFIG_COUNT", "GIT_CONFIG_KEY_0", "GIT_CONFIG_VALUE_0"]) if (saved[k] === undefined) delete process.env[k];
+  restore();
   await api.close();
   await server.stop();
   rmSync(dir, { recursive: true, force: true });

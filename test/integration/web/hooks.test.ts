@@ -297,11 +297,30 @@ describe("POST /hooks/gitlab", () => {
     }
   });
 
+  test("a merge request opened, reopened or given new commits publishes its head commit alone from the target project", async () => {
+    const mr = (attrs: Record<string, unknown>) =>
+      JSON.stringify({
+        object_kind: "merge_request",
+        project: { git_http_url: "https://gitlab.example.com/octo/hello.git" },
+        object_attributes: { iid: 12, last_commit: { id: SHA2 }, ...attrs },
+      });
+    for (const attrs of [{ action: "open" }, { action: "reopen" }, { action: "update", oldrev: "e".repeat(40) }]) {
+      const r = await publishes(1, () => post("/hooks/gitlab", mr(attrs), { "x-gitlab-token": GITLAB, "x-gitlab-event": "Merge Request Hook" }));
+      expect(r.status).toBe(202);
+      expect(await lastPublished()).toEqual({ repo: "https://gitlab.example.com/octo/hello.git", sha: SHA2, ref: "refs/merge-requests/12/head", history: 0 });
+    }
+    // A title edit (update without oldrev), a merge, a close: no new commits.
+    for (const attrs of [{ action: "update" }, { action: "merge" }, { action: "close" }]) {
+      const r = await publishes(0, () => post("/hooks/gitlab", mr(attrs), { "x-gitlab-token": GITLAB, "x-gitlab-event": "Merge Request Hook" }));
+      expect(r.json).toMatchObject({ ok: true, published: false });
+    }
+  });
+
   test("a deleted branch and another event publish nothing", async () => {
     const gone = gitlabPush({ after: "0".repeat(40), checkout_sha: null, total_commits_count: 0 });
     const del = await publishes(0, () => post("/hooks/gitlab", gone, { "x-gitlab-token": GITLAB, "x-gitlab-event": "Push Hook" }));
     expect(del.status).toBe(202);
-    const tag = await publishes(0, () => post("/hooks/gitlab", gitlabPush(), { "x-gitlab-token": GITLAB, "x-gitlab-event": "Merge Request Hook" }));
+    const tag = await publishes(0, () => post("/hooks/gitlab", gitlabPush(), { "x-gitlab-token": GITLAB, "x-gitlab-event": "Tag Push Hook" }));
     expect(tag.status).toBe(202);
     expect(tag.json.published).toBe(false);
   });

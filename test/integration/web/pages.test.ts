@@ -291,11 +291,33 @@ describe("bound beyond loopback", () => {
     }
   });
 
+  it("the badge: errors at the newest analysed commit, cached with an ETag; grey for an unknown repository, its name escaped", async () => {
+    const res = await fetch(url(`/badge/${encodeURIComponent(repo.dir)}.svg`));
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("image/svg+xml; charset=utf-8");
+    expect(res.headers.get("cache-control")).toBe("public, max-age=60");
+    // Other tests add commits: the newest analysed one is what the history says now.
+    const newest = (await p.client.request("history.commits", { repo: repo.dir, limit: 1 })) as { commits: { summary: { errors: number } }[] };
+    const errors = newest.commits[0].summary.errors;
+    const svg = await res.text();
+    expect(svg).toContain(`>${errors} ${errors === 1 ? "error" : "errors"}</text>`);
+    const again = await fetch(url(`/badge/${encodeURIComponent(repo.dir)}.svg`), { headers: { "if-none-match": res.headers.get("etag")! } });
+    expect(again.status).toBe(304);
+    const hostile = `/tmp/<script>alert(1)</script>`;
+    const unknown = await fetch(url(`/badge/${encodeURIComponent(hostile)}.svg`));
+    expect(unknown.status).toBe(404);
+    const body = await unknown.text();
+    expect(body).toContain(">unknown</text>");
+    expect(body).not.toContain("<script>");
+    expect(body).toContain("&lt;script&gt;");
+  });
+
   it("read-only pages need the token: refused without it, open with it as bearer, query or cookie", async () => {
     const guarded = await startWeb({ farm: p.cluster.farm, config: p.cluster.config, log: quietLog("web"), port: 0, host: "0.0.0.0", token: TOKEN });
     try {
       const base = `http://127.0.0.1:${new URL(guarded.url).port}`;
-      for (const rel of ["/", "/live", "/ops", `/repo?${q({ repo: repo.dir })}`, "/events"]) expect((await fetch(base + rel)).status, rel).toBe(401);
+      for (const rel of ["/", "/live", "/ops", `/repo?${q({ repo: repo.dir })}`, "/events", `/badge/${encodeURIComponent(repo.dir)}.svg`])
+        expect((await fetch(base + rel)).status, rel).toBe(401);
       expect((await fetch(`${base}/?token=wrong`)).status).toBe(401);
       expect((await fetch(`${base}/`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
       const page = await browser.page();

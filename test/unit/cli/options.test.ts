@@ -137,7 +137,9 @@ describe("names and addresses: --expect, --host", () => {
   test("--expect takes the services' names, each checked", () => {
     const expect_ = () => parsedOption("--expect <service...>", "", serviceName);
     expect(read(expect_(), "--expect", "web", "ingest")).toEqual(["web", "ingest"]);
-    expect(refusal(expect_(), "--expect", "web", "nope")).toBe('--expect must be one of ingest, splitter, linter-runner, aggregator, web, got "nope"');
+    expect(refusal(expect_(), "--expect", "web", "nope")).toBe(
+      '--expect must be one of ingest, splitter, linter-runner, aggregator, web, reporter, got "nope"',
+    );
   });
 
   test("--host refuses an empty address", () => {
