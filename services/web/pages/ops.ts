@@ -1,5 +1,7 @@
 /** `/ops`: the instances that answer presence, each stream's and consumer's depth, the work waiting by lane and tenant, the dead letters with a replay button. */
 import { declaredFair, fairDepths, queueDepths, TOP_TENANTS, type FairState, type StreamStatus } from "../../../shared/pipeline/depths.js";
+import { headers as natsHeaders, type MsgHdrs } from "@nats-io/transport-node";
+import { decode } from "../../../shared/fabric/codec.js";
 import type { DeadLetter } from "../../../shared/fabric/dlq.js";
 import type { Farm } from "../../../shared/fabric/farm.js";
 import { whoIsUp, type Presence } from "../../../shared/fabric/presence.js";
@@ -80,9 +82,19 @@ function lanes(list: FairState[]): SafeHtml {
 const isControl = (b: number) => b < 9 || (b > 13 && b < 32);
 
 function payload(d: DeadLetter): string {
-  // msgpack and other binary payloads: show their size, not their bytes.
-  if (d.data.some(isControl)) return `(${d.data.length} bytes, binary)`;
-  return Buffer.from(d.data).toString("utf8").slice(0, PAYLOAD_SHOWN);
+  if (!d.data.some(isControl)) return Buffer.from(d.data).toString("utf8").slice(0, PAYLOAD_SHOWN);
+  // farm's own tasks are msgpack (an admitted request, a manifest): shown as JSON; other binary payloads by their size.
+  try {
+    return JSON.stringify(decode(d.data, headersOf(d))).slice(0, PAYLOAD_SHOWN);
+  } catch {
+    return `(${d.data.length} bytes, binary)`;
+  }
+}
+
+function headersOf(d: DeadLetter): MsgHdrs {
+  const h = natsHeaders();
+  for (const [k, vs] of Object.entries(d.headers)) for (const v of vs) h.append(k, v);
+  return h;
 }
 
 function replayForm(seq: number | "all", enabled: boolean): SafeHtml {
@@ -109,7 +121,7 @@ function deadLetters(list: DeadLetter[], total: number, enabled: boolean): SafeH
     (d) =>
       html`<tr id="dlq-${d.seq}">
         <td class="num">${d.seq}</td>
-        <td class="mono nowrap">${d.subject}</td>
+        <td class="mono subject">${d.subject}</td>
         <td><span class="pill pill-${d.kind === "permanent" ? "failed" : "running"}">${d.kind}</span></td>
         <td class="num">${d.attempts}</td>
         <td class="reason">
