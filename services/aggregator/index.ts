@@ -106,6 +106,7 @@ export class Aggregator {
         fixedIssues: delta ? delta.fixed.length : null,
         ...(c.notes?.length ? { notes: c.notes } : {}),
         ...(c.toolchain ? { toolchain: c.toolchain } : {}),
+        ...(c.gate ? { gate: c.gate } : {}),
         ...(c.tree ? { tree: c.tree } : {}),
         completedAt: new Date().toISOString(),
       },

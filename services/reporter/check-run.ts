@@ -6,7 +6,8 @@
  * notes) is escaped for Markdown.
  */
 import type { DeltaEntry, Report } from "../../shared/pipeline/report.js";
-import { gateRule, type Conclusion, type Gate } from "./gate.js";
+import type { Gate } from "../../shared/pipeline/gate.js";
+import { gateRule, type Conclusion } from "./gate.js";
 
 /** The check run's name on the commit. */
 export const CHECK_NAME = "farm";
@@ -65,13 +66,15 @@ export interface SummaryInput {
   report: Pick<Report, "summary" | "delta" | "notes" | "files">;
   conclusion: Conclusion;
   gate: Gate;
+  /** Who set the gate: the commit's `.farm.json`, or the operator (FARM_CHECK_GATE). */
+  gateBy?: "repository" | "operator";
   /** The commit's page on farm's web app, when its public url is known. */
   link?: string;
   /** New issues beyond MAX_ANNOTATIONS, not annotated. */
   unannotated: number;
 }
 
-export function outputOf({ report, conclusion, gate, link, unannotated }: SummaryInput): CheckOutput {
+export function outputOf({ report, conclusion, gate, gateBy = "operator", link, unannotated }: SummaryInput): CheckOutput {
   const { files, errors, warnings } = report.summary;
   const delta = report.delta;
   const newErrors = delta?.new.filter((e) => e.severity === 2).length ?? 0;
@@ -88,7 +91,7 @@ export function outputOf({ report, conclusion, gate, link, unannotated }: Summar
     delta
       ? `Against the parent: **${delta.new.length}** new (${newErrors} ${plural(newErrors, "error")}), **${delta.fixed.length}** fixed.`
       : "No delta: the parent commit was not analysed.",
-    `Quality gate: ${gateRule(gate)} (${conclusion}).`,
+    `Quality gate${gateBy === "repository" ? " (set by the repository's .farm.json)" : ""}: ${gateRule(gate)} (${conclusion}).`,
   ];
   const rules = topRules(report.files);
   if (rules.length > 0) {

@@ -1,17 +1,17 @@
 /**
- * The quality gate a check run's conclusion follows (FARM_CHECK_GATE):
- * - `new-errors` (default): fails when the commit brings new errors;
- * - `errors`: fails when the commit has any error;
- * - `none`: never fails.
- * Otherwise it succeeds, or is neutral when there is nothing to judge by
- * (`new-errors` without a delta: the first analysed commit).
+ * A check run's conclusion under its gate (shared/pipeline/gate.ts): it fails
+ * as the gate says, otherwise it succeeds, or is neutral when there is
+ * nothing to judge by (`new-errors` without a delta: the first analysed commit).
  */
+import type { Gate } from "../../shared/pipeline/gate.js";
 import type { Report } from "../../shared/pipeline/report.js";
-import type { CheckGate } from "../../shared/runtime/config.js";
-
-export type Gate = CheckGate;
 
 export type Conclusion = "success" | "failure" | "neutral";
+
+/** The gate a report is judged by: its repository's, else the operator's. */
+export function gateOf(report: Pick<Report, "gate">, operator: Gate): { gate: Gate; by: "repository" | "operator" } {
+  return report.gate ? { gate: report.gate, by: "repository" } : { gate: operator, by: "operator" };
+}
 
 export function conclusionOf(gate: Gate, report: Pick<Report, "summary" | "delta">): Conclusion {
   if (gate === "errors") return report.summary.errors > 0 ? "failure" : "success";

@@ -21,7 +21,7 @@ import { buckets, EVENTS_STREAM, kvKeys, REPORTER_DURABLE, subjects } from "../.
 import type { Service, ServiceContext } from "../../shared/pipeline/service.js";
 import { repoKey } from "../../shared/git/index.js";
 import { ANNOTATIONS_PER_REQUEST, annotationsOf, CHECK_NAME, outputOf, pages, type Annotation } from "./check-run.js";
-import { conclusionOf } from "./gate.js";
+import { conclusionOf, gateOf } from "./gate.js";
 import { fetchTrusting, GitHub } from "./github.js";
 import { GitLab, type CommitStatus } from "./gitlab.js";
 import { repoOnHost, type HostRepo } from "./hosts.js";
@@ -107,10 +107,10 @@ export class Reporter {
     const state = await this.deps.states.get(t.key);
     if (!state || state.phase === "done") return;
     const report = await fetchReport(this.deps.farm, { repo: t.repo, sha: t.sha });
-    const gate = this.deps.config.checkGate;
+    const { gate, by } = gateOf(report, this.deps.config.checkGate);
     const conclusion = conclusionOf(gate, report);
     const { annotations, total } = annotationsOf(report);
-    const output = outputOf({ report, conclusion, gate, link: this.link(t).details_url, unannotated: total - annotations.length });
+    const output = outputOf({ report, conclusion, gate, gateBy: by, link: this.link(t).details_url, unannotated: total - annotations.length });
     if (t.host === "gitlab") {
       // GitLab has no neutral: a commit the gate cannot judge passes, and says why.
       await this.status(t, { state: conclusion === "failure" ? "failed" : "success", description: output.title });

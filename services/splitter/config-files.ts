@@ -25,6 +25,11 @@ export class ConfigFiles {
     };
   }
 
+  /** The text of one file of the tree (undefined when the store has none). */
+  async text(entry: ManifestEntry): Promise<string | undefined> {
+    return (await this.texts.byPath([entry], this.read)).get(entry.path);
+  }
+
   /** Texts by path, of the config files of `tree` (its entries not in `notRegular`) and of what they extend. */
   async of(tree: readonly ManifestEntry[], notRegular: ReadonlyMap<string, string>): Promise<Map<string, string>> {
     const byPath = new Map(tree.map((e) => [e.path, e]));

@@ -5,9 +5,10 @@
  */
 import type { TaskContext } from "../../shared/fabric/worker.js";
 import { entryKind, isLintable, isRegularFile } from "../../shared/lint/lintable.js";
-import { DEFAULT_PLAN_BUDGET_MS, DEFAULT_PLAN_SLICE, PlanCache, planRepoLintAsync, reportLinterVersions } from "../../shared/lint/index.js";
+import { DEFAULT_PLAN_BUDGET_MS, DEFAULT_PLAN_SLICE, FARM_JSON, PlanCache, planRepoLintAsync, reportLinterVersions } from "../../shared/lint/index.js";
 import { isFinalFailure } from "../../shared/pipeline/announce.js";
 import type { CommitManifest, FileRef, ManifestEntry, SplitStats } from "../../shared/pipeline/contract.js";
+import { repoGate, type RepoGate } from "../../shared/pipeline/gate.js";
 import { metricsOf } from "../../shared/pipeline/metrics.js";
 import type { ReportToolchain } from "../../shared/pipeline/report.js";
 import { objectNames, placementOf, subjects } from "../../shared/pipeline/names.js";
@@ -70,11 +71,12 @@ export class Splitter {
     if (!tree) throw new Error(`manifest ${m.manifest} is not in the object store yet`);
     const byPath = new Map(tree.map((e) => [e.path, e]));
     const own = this.toolchains ? await this.toolchains.of(tree, m.date) : null;
+    const gate = await this.gateOf(byPath);
     if (own?.kind === "toolchain") {
       const { plan } = own;
       const refs = plan.files.map((f) => ({ path: f.path, blob: byPath.get(f.path)!.blob, configId: f.configId }));
       const queued = await this.lintQueue.queue(refs, byPath, plan.settings, placementOf(m));
-      return this.finish(m, refs, queued, { eslint: plan.report.eslint }, plan.notes, plan.report);
+      return this.finish(m, refs, queued, { eslint: plan.report.eslint }, gate, plan.notes, plan.report);
     }
     const notRegular = new Map(tree.filter((e) => !isRegularFile(e.mode)).map((e) => [e.path, entryKind(e.mode)]));
     const plan = await planRepoLintAsync(
@@ -91,11 +93,26 @@ export class Splitter {
     const refs: FileRef[] = files.map((f) => this.refOf(byPath.get(f.path)!, f.configId));
     const queued = await this.lintQueue.queue(refs, byPath, plan.configs, placementOf(m));
     const linters = reportLinterVersions(new Set(files.map((f) => f.config.linters).flat()));
-    return this.finish(m, refs, queued, linters, [...(own?.notes ?? []), ...plan.settings.notes]);
+    return this.finish(m, refs, queued, linters, gate, [...(own?.notes ?? []), ...plan.settings.notes]);
+  }
+
+  /** The gate the commit's own root `.farm.json` sets for its check run (a regular file only, as every config). */
+  private async gateOf(byPath: ReadonlyMap<string, ManifestEntry>): Promise<RepoGate> {
+    const entry = byPath.get(FARM_JSON);
+    return entry && isRegularFile(entry.mode) ? repoGate(await this.configFiles.text(entry)) : {};
   }
 
   /** Stores the commit's file table and sends it to the aggregator. */
-  private async finish(m: CommitManifest, refs: FileRef[], queued: number, linters: Record<string, string>, notes: string[], toolchain?: ReportToolchain) {
+  private async finish(
+    m: CommitManifest,
+    refs: FileRef[],
+    queued: number,
+    linters: Record<string, string>,
+    { gate, note }: RepoGate,
+    notes: string[],
+    toolchain?: ReportToolchain,
+  ) {
+    if (note) notes = [...notes, note];
     const stats: SplitStats = { files: refs.length, cacheHits: refs.length - queued, queued };
     const filesObject = await this.deps.objects.tables.put(objectNames.files(m.repoKey, m.sha), objectNames.chunks(m.repoKey), refs, (r) => r.path);
     await sendCommitFiles(this.deps, m, {
@@ -105,6 +122,7 @@ export class Splitter {
       stats,
       ...(notes.length > 0 ? { notes } : {}),
       ...(toolchain ? { toolchain } : {}),
+      ...(gate ? { gate } : {}),
     });
     // Counted once the commit is split: a hit is a file not queued (its result cached, or on its way for another commit).
     const metrics = metricsOf(this.deps);

@@ -39,7 +39,8 @@ export interface FarmJson {
   unknownKeys: string[];
 }
 
-const FARM_KEYS = new Set(["ignores", "linters", "rules", "jshint"]);
+// "gate" is the check run's quality gate, no lint setting: the pipeline reads it (shared/pipeline/gate.ts).
+const FARM_KEYS = new Set(["ignores", "linters", "rules", "jshint", "gate"]);
 
 /** Parses and validates `.farm.json` content. Throws RepoConfigError. */
 export function parseFarmJson(text: string, file = FARM_JSON): FarmJson {

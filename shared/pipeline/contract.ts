@@ -5,6 +5,7 @@
  */
 import type { Lane } from "../fabric/fair.js";
 import type { TreeEntry } from "../git/objects.js";
+import type { Gate } from "./gate.js";
 import type { FileMove, LintMessage, Report, ReportSummary, ReportToolchain } from "./report.js";
 import type { SarifLog } from "./sarif.js";
 
@@ -113,6 +114,8 @@ export interface CommitFiles extends CommitRef {
   notes?: string[];
   /** The commit's own lint toolchain, when its files were linted with it (absent: its config read as data). */
   toolchain?: ReportToolchain;
+  /** The quality gate the commit's `.farm.json` sets (absent: the operator's applies). */
+  gate?: Gate;
 }
 
 // ---- events (public, JSON; `id` is added by Events.publish) ----------------------------

@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import type { LintMessage as EngineMessage } from "../lint/types.js";
+import type { Gate } from "./gate.js";
 import { statementContexts } from "./statements.js";
 
 /** A report message: the engine's, or farm's own ("farm" when a file could not be linted). */
@@ -132,6 +133,8 @@ export interface Report {
   notes?: string[];
   /** The repository's own lint toolchain the commit was linted with; absent when its config was read as data. */
   toolchain?: ReportToolchain;
+  /** The quality gate the commit's `.farm.json` sets for its check run; absent when it sets none (the operator's applies). */
+  gate?: Gate;
 }
 
 /** A commit's own lint toolchain as it ran (shared/toolchain/): what a reader needs to trust its numbers. */

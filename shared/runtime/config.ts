@@ -6,11 +6,8 @@
 import os from "node:os";
 import path from "node:path";
 import type { ConnectOptions } from "../fabric/connection.js";
+import { GATES, type Gate } from "../pipeline/gate.js";
 import { parseChoice, parseCount, parseDuration, parsePort, parseShare, parseSwitch } from "./parse.js";
-
-/** What a commit's check run fails on (FARM_CHECK_GATE): new errors, any error, or never. */
-export const CHECK_GATES = ["new-errors", "errors", "none"] as const;
-export type CheckGate = (typeof CHECK_GATES)[number];
 
 /** The reporter's GitLab: commit statuses. */
 export interface GitLabConfig {
@@ -129,8 +126,8 @@ export interface FarmConfig {
   gitlab: GitLabConfig;
   /** FARM_REPORTER_CA_FILE: extra CA certificates (PEM) the reporter trusts for the git hosts' APIs. */
   reporterCaFile?: string;
-  /** FARM_CHECK_GATE: default new-errors. */
-  checkGate: CheckGate;
+  /** FARM_CHECK_GATE: the gate of commits whose `.farm.json` sets none (shared/pipeline/gate.ts). Default new-errors. */
+  checkGate: Gate;
   /** FARM_WEB_URL: the web app's public url, for links from check runs. Unset: no link. */
   webUrl?: string;
 }
@@ -210,7 +207,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       token: env.FARM_GITLAB_API_TOKEN || undefined,
     },
     reporterCaFile: env.FARM_REPORTER_CA_FILE || undefined,
-    checkGate: env.FARM_CHECK_GATE ? parseChoice("FARM_CHECK_GATE", env.FARM_CHECK_GATE, CHECK_GATES) : "new-errors",
+    checkGate: env.FARM_CHECK_GATE ? parseChoice("FARM_CHECK_GATE", env.FARM_CHECK_GATE, GATES) : "new-errors",
     webUrl: env.FARM_WEB_URL || undefined,
   };
   return { ...cfg, ...stripUndefined(overrides) };

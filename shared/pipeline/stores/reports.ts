@@ -14,6 +14,7 @@ import {
   type Delta,
 } from "../report.js";
 import type { FileRef } from "../contract.js";
+import type { Gate } from "../gate.js";
 import { buckets, kvKeys, objectNames } from "../names.js";
 import { mapLimit } from "../../fabric/concurrency.js";
 import { Lru } from "../../fabric/lru.js";
@@ -42,6 +43,8 @@ export interface StoredReport {
   notes?: string[];
   /** The commit's own lint toolchain, when its files were linted with it. */
   toolchain?: ReportToolchain;
+  /** The quality gate the commit's `.farm.json` sets. */
+  gate?: Gate;
   /** Messages per "linter/rule"; absent in reports stored before it was kept. */
   rules?: Record<string, number>;
   completedAt: string;
@@ -161,7 +164,7 @@ export class ReportStore {
   async summary(stored: StoredReport): Promise<ReportSummary> {
     const { delta } = await this.body(stored);
     const rules = stored.rules ?? countRules((await this.assemble(stored)).files);
-    return { ...identity(stored), summary: stored.summary, delta, ...notesOf(stored), ...toolchainOf(stored), rules };
+    return { ...identity(stored), summary: stored.summary, delta, ...notesOf(stored), ...toolchainOf(stored), ...gateOf(stored), rules };
   }
 
   /** The full public report, assembled from the content-addressed results. */
@@ -174,7 +177,7 @@ export class ReportStore {
       return { path: f.path, blob: f.blob, messages: publicMessages({ path: f.path, blob: f.blob, messages: r?.messages ?? [] }) };
     });
     // Summary counted from what is shown: results that arrived since (a replay) count too.
-    return { ...identity(stored), summary: summarize(out), files: out, delta, ...notesOf(stored), ...toolchainOf(stored) };
+    return { ...identity(stored), summary: summarize(out), files: out, delta, ...notesOf(stored), ...toolchainOf(stored), ...gateOf(stored) };
   }
 }
 
@@ -186,6 +189,10 @@ function identity(stored: StoredReport) {
 
 function notesOf(stored: StoredReport): { notes?: string[] } {
   return stored.notes?.length ? { notes: stored.notes } : {};
+}
+
+function gateOf(stored: StoredReport): { gate?: Gate } {
+  return stored.gate ? { gate: stored.gate } : {};
 }
 
 function toolchainOf(stored: StoredReport): { toolchain?: ReportToolchain } {

@@ -98,6 +98,30 @@ describe("reporter: GitHub check runs", () => {
     expect(creates[0].authorization).toBe(`token ${TOKEN}`);
   }, 180_000);
 
+  it("a gate the repository's .farm.json sets wins over the operator's; a wrong one is a note and the operator's applies", async () => {
+    const p = await farmWithReporter();
+    const { url, repo } = pushedRepo(2);
+    // The operator's gate (new-errors) would fail this commit: its own gate lets it pass, and says whose it is.
+    const lenient = repo.commit("gate none", { ".farm.json": '{"gate": "none"}\n', "src/more.js": "debugger;\n" });
+    p.client.newSha({ repo: url, sha: lenient, history: 1 });
+    const run = await completedRun(lenient);
+    expect(run.conclusion).toBe("success");
+    expect(run.output.summary).toContain("Quality gate (set by the repository's .farm.json): never fails (success).");
+    expect(run.annotations).toHaveLength(1);
+    const report = await p.client.report(url, lenient);
+    expect(report.gate).toBe("none");
+
+    const wrong = repo.commit("gate wrong", { ".farm.json": '{"gate": "sometimes"}\n', "src/worse.js": "debugger;\nmodule.exports = 3;\n" });
+    p.client.newSha({ repo: url, sha: wrong, history: 1 });
+    const strict = await completedRun(wrong);
+    expect(strict.conclusion).toBe("failure");
+    expect(strict.output.summary).toContain("Quality gate: fails on new errors (failure).");
+    // The note, escaped as Markdown like everything the repository supplies.
+    expect(strict.output.summary).toContain(
+      '- .farm.json: "gate" must be one of "new\\-errors", "errors", "none" \\(got "sometimes"\\); the operator\'s gate applies',
+    );
+  }, 180_000);
+
   it("more than 50 new issues: annotations go 50 per request, every one posted once", async () => {
     const p = await farmWithReporter();
     const { url, repo } = pushedRepo(120);
