@@ -133,7 +133,7 @@ export function buildProgram(): Command {
         .argument("<repo>", "clone url or path as the cluster's ingest sees it")
         .argument("<sha>", "full commit sha")
         .addOption(parsedOption("--history <n>", "first-parent ancestors to analyze too", count(0)).default(0))
-        .option("--ref <ref>", "informational ref name, e.g. refs/heads/main"),
+        .option("--ref <ref>", "the branch (refs/heads/main) the commit is the head of: farm keeps each branch's newest analysed commit"),
     ),
     ["farm publish https://github.com/expressjs/express.git 4f3e1c... --history 20"],
   ).action(publishCommand);
@@ -162,9 +162,10 @@ export function buildProgram(): Command {
         .description("the trend of a repository's analysed first-parent history, newest first (a sparkline of errors on a terminal)")
         .argument("<repo>", "a local repository path, or the clone url or path as the cluster's ingest saw it")
         .addOption(parsedOption("--limit <n>", "commits to show", count(1)).default(30))
+        .option("--branch <name>", "start at the newest analysed commit of this branch (as requests with --ref named it)")
         .option("--json", "print the history.commits pages as JSON"),
     ),
-    ["farm history .", "farm history https://github.com/expressjs/express.git --limit 200 --json"],
+    ["farm history .", "farm history https://github.com/expressjs/express.git --limit 200 --json", "farm history . --branch main"],
   ).action(historyCommand);
 
   examples(

@@ -10,6 +10,8 @@ import { reportedRepo } from "../revision.js";
 interface HistoryFlags extends ConnectionFlags {
   /** --limit: commits to show. */
   limit: number;
+  /** --branch: start at this branch's newest analysed commit. */
+  branch?: string;
   json?: boolean;
 }
 
@@ -24,10 +26,14 @@ export async function historyCommand(repoArg: string, flags: HistoryFlags) {
     const pages: HistoryCommitsReply[] = [];
     let from: string | null | undefined;
     for (let left = flags.limit; left > 0 && from !== null;) {
-      const q = { repo, limit: Math.min(left, PAGE), ...(from ? { from } : {}) };
+      const q = { repo, limit: Math.min(left, PAGE), ...(from ? { from } : flags.branch !== undefined ? { branch: flags.branch } : {}) };
       const page = await request(farm, subjects.historyCommits, q, { timeout: 30_000 }).catch((err: unknown) => {
         if (err instanceof FarmError && err.code === ErrorCodes.NotFound)
-          throw new UsageError(`${repo} was never analysed on this cluster: \`farm publish\` (or \`farm analyze\`) it first`);
+          throw new UsageError(
+            flags.branch !== undefined
+              ? `no analysed commit of branch ${flags.branch} of ${repo}: \`farm publish --ref refs/heads/${flags.branch}\` its head first`
+              : `${repo} was never analysed on this cluster: \`farm publish\` (or \`farm analyze\`) it first`,
+          );
         throw err;
       });
       pages.push(page);

@@ -10,6 +10,7 @@ import { repoIdentity, repoKey } from "../../shared/git/index.js";
 import { maxBody } from "../../shared/fabric/limits.js";
 import { isBinary } from "../../shared/lint/lintable.js";
 import type { CommitMention, HistoryCommit, IssueOrigin, ManifestEntry } from "../../shared/pipeline/contract.js";
+import { isBranchName } from "../../shared/pipeline/branches.js";
 import type { RequestHandler } from "../../shared/pipeline/request.js";
 import type { Objects, RepoIndex, ReportStore, StoredReport } from "../../shared/pipeline/stores/index.js";
 import { objectNames } from "../../shared/pipeline/names.js";
@@ -19,7 +20,7 @@ import { stepBack, stepForward, type Followed } from "./lineage.js";
 /** What the history server needs: report heads and bodies, the repository index, trees and blobs, the message limit. */
 export interface HistoryServerDeps {
   reports: Pick<ReportStore, "head" | "body">;
-  repos: Pick<RepoIndex, "get" | "list">;
+  repos: Pick<RepoIndex, "get" | "list" | "branch">;
   objects: Pick<Objects, "getBytes"> & { tables: Pick<Objects["tables"], "get"> };
   nc: Pick<NatsConnection, "info">;
   /** Commits one walk of history.issues reads at most. Default 5000. */
@@ -54,7 +55,8 @@ export class HistoryServer {
     const repo = repoOf(q, subject);
     const key = repoKey(repo);
     const limit = limitOf(q, subject);
-    const from = q?.from === undefined || q.from === null ? await this.newest(repo, key) : shaOf(q.from, subject, "from");
+    const branch = branchField(q, subject);
+    const from = q?.from !== undefined && q.from !== null ? shaOf(q.from, subject, "from") : await this.newest(repo, key, branch);
     let head = await this.deps.reports.head(key, from);
     if (!head) throw notFound(`no report for ${repo} at ${from}: it was not analysed (or its analysis failed)`);
     const commits: HistoryCommit[] = [];
@@ -173,7 +175,12 @@ export class HistoryServer {
   };
 
   /** The repository's newest analysed commit, the default start of its history. */
-  private async newest(repo: string, key: string): Promise<string> {
+  private async newest(repo: string, key: string, branch?: string): Promise<string> {
+    if (branch !== undefined) {
+      const head = await this.deps.repos.branch(key, branch);
+      if (!head) throw notFound(`no analysed commit of branch ${JSON.stringify(branch)} of ${repo}: farm records a branch from requests that name it (ref)`);
+      return head.sha;
+    }
     const overview = await this.deps.repos.get(key);
     if (!overview) throw notFound(`${repo} was never analysed: publish repo.new_sha for it first`);
     return overview.sha;
@@ -254,6 +261,14 @@ function limitOf(q: Fields, subject: string): number {
   if (v === undefined || v === null) return DEFAULT_LIMIT;
   if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > MAX_LIMIT)
     throw badRequest(`${subject}: "limit" must be an integer from 1 to ${MAX_LIMIT}`);
+  return v;
+}
+
+/** The branch whose newest analysed commit a page starts at, when the asker names it. */
+function branchField(q: Fields, subject: string): string | undefined {
+  const v = q?.branch;
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "string" || !isBranchName(v)) throw badRequest(`${subject}: "branch" must be a branch name like "main" (not refs/heads/main)`);
   return v;
 }
 

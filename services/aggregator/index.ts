@@ -76,7 +76,7 @@ export class Aggregator {
     if (ctx.attempt > 1) {
       const existing = await this.deps.reports.head(c.repoKey, c.sha);
       // The index too: the attempt that stored the report may have failed before it.
-      if (existing) return announceCompleted(farm.events, c, await this.indexed(existing));
+      if (existing) return announceCompleted(farm.events, c, await this.indexed(existing, c));
     }
     const files = (await this.deps.objects.tables.get<FileRef>(c.files)) ?? [];
     if (ctx.attempt === 1) publishAnalysisEvent(farm.events, subjects.started, { repo: c.repo, sha: c.sha, files: files.length }, c.requestId, c.sha);
@@ -117,14 +117,14 @@ export class Aggregator {
     );
     metricsOf(this.deps).commitsAnalyzed.inc();
     // Before .completed: a client that heard it finds the commit in history.repos.
-    announceCompleted(farm.events, c, await this.indexed(report));
+    announceCompleted(farm.events, c, await this.indexed(report, c));
   }
 
-  /** The repository index learns of a stored report (it keeps the newest commit per repository). */
-  private async indexed(report: StoredReport): Promise<StoredReport> {
+  /** The repository index learns of a stored report (it keeps the newest commit per repository, and per branch a request named). */
+  private async indexed(report: StoredReport, c: Pick<CommitFiles, "requested" | "branch">): Promise<StoredReport> {
     const { repo, repoKey, sha, date, subject, summary, completedAt } = report;
     const counts = { files: summary.files, errors: summary.errors, warnings: summary.warnings };
-    await this.deps.repos.record({ repo, repoKey, sha, date, subject, summary: counts, completedAt }, report.parent);
+    await this.deps.repos.record({ repo, repoKey, sha, date, subject, summary: counts, completedAt }, report.parent, c.requested ? c.branch : undefined);
     return report;
   }
 }

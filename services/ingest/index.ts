@@ -10,6 +10,7 @@ import { decode } from "../../shared/fabric/codec.js";
 import type { DeadLetterCopy, TaskContext } from "../../shared/fabric/worker.js";
 import { firstParentHistory, Mirrors, redactUrl } from "../../shared/git/index.js";
 import { publishAnalysisEvent } from "../../shared/pipeline/announce.js";
+import { branchOf } from "../../shared/pipeline/branches.js";
 import { subjects } from "../../shared/pipeline/names.js";
 import type { Service, ServiceContext } from "../../shared/pipeline/service.js";
 import { openStores, type Objects, type ReportStore } from "../../shared/pipeline/stores/index.js";
@@ -94,7 +95,8 @@ export class Ingest {
     const mirror = await this.deps.mirrors.ensure(req.cloneUrl, req.sha);
     const commits = await firstParentHistory(mirror, req.sha, req.history);
     const { lane, tenant } = analysisPlacement(req, req.repo, commits.length, this.deps.config);
-    const plan = await planCommits(this.deps.reports, { requestId, repo: req.repo, repoKey: key, lane, tenant }, mirror, commits);
+    const branch = branchOf(req.ref);
+    const plan = await planCommits(this.deps.reports, { requestId, repo: req.repo, repoKey: key, lane, tenant }, mirror, commits, branch ? { branch } : {});
     publishAnalysisEvent(this.deps.farm.events, subjects.started, startedEvent(req, plan), requestId, req.sha);
     const uploaded = await this.uploader.upload({ mirror, sha: req.sha, key, plan, dedupeId });
     this.deps.log.info({ repo: req.repo, sha: req.sha, commits: plan.length, uploaded, lane, tenant }, "commits queued");

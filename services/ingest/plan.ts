@@ -10,13 +10,23 @@ import type { ReportStore } from "../../shared/pipeline/stores/index.js";
 /** What every commit of one analysis shares. */
 export type AnalysisRef = Pick<CommitRef, "requestId" | "repo" | "repoKey" | "lane" | "tenant">;
 
+/** What only the request's head commit carries. */
+export type HeadRef = Pick<CommitRef, "branch">;
+
 /** The requested commits (`commits`, read from `mirror`), plus the oldest one's parent when it has no report yet (the delta needs it). */
-export async function planCommits(reports: Pick<ReportStore, "head">, base: AnalysisRef, mirror: string, commits: CommitInfo[]): Promise<CommitRef[]> {
+export async function planCommits(
+  reports: Pick<ReportStore, "head">,
+  base: AnalysisRef,
+  mirror: string,
+  commits: CommitInfo[],
+  head: HeadRef = {},
+): Promise<CommitRef[]> {
   const oldestParent = commits.at(-1)?.parents[0];
   const baseline = oldestParent && !(await reports.head(base.repoKey, oldestParent)) ? (await firstParentHistory(mirror, oldestParent, 0))[0] : undefined;
   const all = baseline ? [...commits, baseline] : commits;
   const inPlan = new Set(all.map((c) => c.sha));
-  return all.map((c) => commitRef(base, c, c !== baseline, inPlan));
+  // Newest first: the first commit is the request's own.
+  return all.map((c, i) => ({ ...commitRef(base, c, c !== baseline, inPlan), ...(i === 0 && c !== baseline ? head : {}) }));
 }
 
 /** The `.started` event of a plan: the requested commits and the baseline analyzed with them. */

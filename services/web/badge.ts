@@ -1,7 +1,8 @@
 /**
- * `GET /badge/<repo>.svg`: the errors at the repository's newest analysed
- * commit as a small SVG badge (green at none, red otherwise, grey when farm
- * has not analysed it). Answers are kept a minute here and may be cached as
+ * `GET /badge/<repo>.svg[?branch=<name>]`: the errors at the newest analysed
+ * commit of the repository, or of one of its branches (as requests naming it
+ * were analysed), as a small SVG badge (green at none, red otherwise, grey
+ * when farm has not analysed it). Answers are kept a minute here and may be cached as
  * long by whoever shows them; the repository's name is escaped like any
  * text a repository supplies.
  */
@@ -41,20 +42,23 @@ export class Badges {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async of(repo: string): Promise<Badge> {
-    const hit = this.cache.get(repo);
+  /** The badge of `repo`, or of its `branch` (a name isBranchName accepts). */
+  async of(repo: string, branch?: string): Promise<Badge> {
+    // A NUL can be in neither a url nor a branch name: the two never mix into one key.
+    const key = branch === undefined ? repo : `${repo}\0${branch}`;
+    const hit = this.cache.get(key);
     if (hit && this.now() - hit.at < FRESH_MS) return hit.badge;
-    const badge = await this.draw(repo);
-    // Bounded: an old answer is dropped once the cache holds a thousand repositories.
+    const badge = await this.draw(repo, branch);
+    // Bounded: an old answer is dropped once the cache holds a thousand badges.
     if (this.cache.size >= 1000) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(repo, { badge, at: this.now() });
+    this.cache.set(key, { badge, at: this.now() });
     return badge;
   }
 
-  private async draw(repo: string): Promise<Badge> {
+  private async draw(repo: string, branch: string | undefined): Promise<Badge> {
     let errors: number | null = null;
     try {
-      const page = await this.history.commits({ repo, limit: 1 });
+      const page = await this.history.commits({ repo, limit: 1, ...(branch !== undefined ? { branch } : {}) });
       errors = page.commits[0]?.summary.errors ?? null;
     } catch (err) {
       // Never analysed (or no such repository): a grey badge, not an error page where an image is expected.
@@ -62,7 +66,7 @@ export class Badges {
     }
     const value = errors === null ? "unknown" : `${errors} ${errors === 1 ? "error" : "errors"}`;
     const color = errors === null ? "#9f9f9f" : errors === 0 ? "#3fb950" : "#e5534b";
-    const svg = draw("farm", value, color, `${repo}: ${value}`).toString();
+    const svg = draw("farm", value, color, `${repo}${branch !== undefined ? ` (${branch})` : ""}: ${value}`).toString();
     return { status: errors === null ? 404 : 200, svg, etag: `"${createHash("sha256").update(svg).digest("hex").slice(0, 16)}"` };
   }
 }

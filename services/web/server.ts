@@ -15,6 +15,7 @@ import { html } from "./html.js";
 import { page } from "./layout.js";
 import type { LiveFeed } from "./live.js";
 import { commitDownload, commitPage } from "./pages/commit.js";
+import { isBranchName } from "../../shared/pipeline/branches.js";
 import { BADGE_MAX_AGE, badgeRepo, Badges } from "./badge.js";
 import { filePage } from "./pages/file.js";
 import { livePage } from "./pages/live.js";
@@ -179,7 +180,10 @@ export function createHandler(deps: WebDeps): (req: IncomingMessage, res: Server
     if (queryToken && auth.readsNeedToken && auth.matches(queryToken)) res.setHeader("Set-Cookie", auth.cookieFor(queryToken));
     const badgeOf = req.method === "GET" ? badgeRepo(url.pathname) : null;
     if (badgeOf !== null) {
-      const badge = await badges.of(badgeOf);
+      const branch = url.searchParams.get("branch") ?? undefined;
+      if (branch !== undefined && !isBranchName(branch))
+        return errorPage(res, 400, "Bad branch", `"branch" must be a branch name like main (not refs/heads/main)`);
+      const badge = await badges.of(badgeOf, branch);
       const headers = { "Cache-Control": `public, max-age=${BADGE_MAX_AGE}`, ETag: badge.etag };
       if (req.headers["if-none-match"] === badge.etag) return send(res, 304, "image/svg+xml; charset=utf-8", "", headers);
       return send(res, badge.status, "image/svg+xml; charset=utf-8", badge.svg, headers);

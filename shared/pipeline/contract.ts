@@ -45,6 +45,8 @@ export interface CommitRef {
   /** The analysis' lane and tenant at every stage (shared/pipeline/lanes.ts); absent in messages of an older farm. */
   lane?: Lane;
   tenant?: string;
+  /** The branch the request's `ref` names (shared/pipeline/branches.ts), on its head commit only: recorded as that branch's newest analysed commit. */
+  branch?: string;
   /**
    * Paths renamed or copied from the parent as git sees them (`-M`; copies
    * `-C -C`), for the delta to follow their issues; at most MAX_MOVES, the
@@ -217,8 +219,10 @@ export interface HistoryReposReply {
 /** `history.commits`: a repository's analysed first-parent history, newest first, a page at a time. */
 export interface HistoryCommitsRequest {
   repo: string;
-  /** The newest commit of the page. Default: the repository's newest analysed commit. */
+  /** The newest commit of the page. Default: the newest analysed commit of `branch`, else of the repository. */
   from?: string;
+  /** A branch (`main`): the page starts at its newest analysed commit, as requests naming it (`ref`) were analysed. */
+  branch?: string;
   /** Commits per page. Default 100, at most 1000. */
   limit?: number;
 }

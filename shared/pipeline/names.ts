@@ -3,6 +3,7 @@
  * streams, KV buckets and keys, object names, message ids. The library's own
  * names (DLQ, advisories, durables, queue groups) are in shared/fabric/names.ts.
  */
+import { createHash } from "node:crypto";
 import { DEFAULT_TENANT, fairFilter, type Lane } from "../fabric/fair.js";
 import { Queues, type QueueSpec } from "../fabric/queues.js";
 import type { CommitRef } from "./contract.js";
@@ -140,6 +141,10 @@ export const kvKeys = {
   },
   /** The first token of every `repo` key. */
   repoPrefix: "repo",
+  /** A branch's newest analysed commit (buckets.state): the branch's name hashed, as it may hold any character git allows. */
+  branch(repoKey: string, branch: string): string {
+    return validKvKey(`branch.${repoKey}.${createHash("sha256").update(branch).digest("hex").slice(0, 32)}`);
+  },
   /** The reporter's check run of a commit (buckets.state): what it has posted to the git host so far. */
   reporterCheck(repoKey: string, sha: string): string {
     return validKvKey(`reporter.${repoKey}.${sha}`);

@@ -1,6 +1,7 @@
 /**
  * The index of analysed repositories (KV `farm-state`): per repository, an
- * overview of its newest analysed commit, what `history.repos` lists.
+ * overview of its newest analysed commit, what `history.repos` lists; and
+ * per branch a request named, the same of the branch.
  */
 import { jetstreamManager, JetStreamApiError, JetStreamApiCodes, type JetStreamManager } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
@@ -39,14 +40,25 @@ export class RepoIndex {
     return repos.sort((a, b) => Date.parse(b.date) - Date.parse(a.date) || a.repo.localeCompare(b.repo));
   }
 
+  /** A branch's newest analysed commit (as requests naming the branch were analysed), or null. */
+  async branch(repoKey: string, branch: string): Promise<RepoOverview | null> {
+    const e = await this.kv.get(kvKeys.branch(repoKey, branch));
+    return e && e.operation === "PUT" ? decode<RepoOverview>(e.value) : null;
+  }
+
   /**
    * Records a newly stored report: it replaces the repository's overview when
-   * it is newer (see {@link supersedes}). A compare-and-set on the entry's
-   * revision, so that two aggregators storing two commits at once lose neither.
-   * Returns whether the overview changed.
+   * it is newer (see {@link supersedes}), and the overview of `branch` when the
+   * report is the head of a request naming that branch. Returns whether the
+   * repository's overview changed.
    */
-  async record(next: RepoOverview, parent: string | null): Promise<boolean> {
-    const key = kvKeys.repo(next.repoKey);
+  async record(next: RepoOverview, parent: string | null, branch?: string): Promise<boolean> {
+    if (branch !== undefined) await this.replaceIfNewer(kvKeys.branch(next.repoKey, branch), next, parent);
+    return this.replaceIfNewer(kvKeys.repo(next.repoKey), next, parent);
+  }
+
+  /** A compare-and-set on the entry's revision, so that two aggregators storing two commits at once lose neither. */
+  private async replaceIfNewer(key: string, next: RepoOverview, parent: string | null): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
       const e = await this.kv.get(key);
       const current = e && e.operation === "PUT" ? decode<RepoOverview>(e.value) : null;

@@ -312,6 +312,34 @@ describe("bound beyond loopback", () => {
     expect(body).toContain("&lt;script&gt;");
   });
 
+  it("a branch's badge: the errors at the newest analysed commit of requests naming the branch; an unknown branch grey, a bad name refused", async () => {
+    const branched = new TestRepo(path.join(p.work, "branched"));
+    const topic = branched.commit("topic: an error", { "package.json": '{"name":"branched"}\n', "a.js": "module.exports = missing;\n" });
+    const main = branched.commit("main: fixed", { "a.js": "module.exports = 1;\n" });
+    for (const [sha, ref] of [
+      [topic, "refs/heads/topic"],
+      [main, "main"],
+      [topic, "refs/tags/v1"],
+    ]) {
+      const before = p.client.events.length;
+      p.client.newSha({ repo: branched.dir, sha, ref });
+      await p.client.completed([sha], 120_000, { after: before, requested: true });
+    }
+    const badge = async (branch: string) => {
+      const res = await fetch(url(`/badge/${encodeURIComponent(branched.dir)}.svg?${q({ branch })}`));
+      return { status: res.status, svg: await res.text() };
+    };
+    expect(await badge("topic")).toMatchObject({ status: 200, svg: expect.stringContaining(">1 error</text>") as string });
+    expect(await badge("main")).toMatchObject({ status: 200, svg: expect.stringContaining(">0 errors</text>") as string });
+    // A tag is no branch: nothing was recorded as "v1".
+    expect(await badge("v1")).toMatchObject({ status: 404, svg: expect.stringContaining(">unknown</text>") as string });
+    expect((await badge("refs/heads/main")).status).toBe(400);
+    expect((await badge("a..b")).status).toBe(400);
+    // The same through the history API, where the badge reads it.
+    const page = (await p.client.request("history.commits", { repo: branched.dir, branch: "topic", limit: 1 })) as { commits: { sha: string }[] };
+    expect(page.commits.map((c) => c.sha)).toEqual([topic]);
+  }, 240_000);
+
   it("read-only pages need the token: refused without it, open with it as bearer, query or cookie", async () => {
     const guarded = await startWeb({ farm: p.cluster.farm, config: p.cluster.config, log: quietLog("web"), port: 0, host: "0.0.0.0", token: TOKEN });
     try {
