@@ -330,6 +330,14 @@ export class GitHubApi {
       status: c.status,
       conclusion: c.conclusion ?? null,
       details_url: c.details_url ?? null,
+      // As GitHub answers: the annotations posted so far are counted (what a restarted reporter resumes from).
+      output: {
+        title: c.output.title ?? null,
+        summary: c.output.summary ?? null,
+        text: c.output.text ?? null,
+        annotations_count: c.annotations.length,
+        annotations_url: `${this.url}/repos/${c.owner}/${c.repo}/check-runs/${c.id}/annotations`,
+      },
     };
   }
 
