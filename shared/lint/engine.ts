@@ -9,11 +9,11 @@ import js from "@eslint/js";
 import { ESLint } from "eslint";
 import type { Linter } from "eslint";
 import globals from "globals";
-import tseslint from "typescript-eslint";
 import { configId } from "./config.js";
 import { RepoConfigError } from "./errors.js";
 import { firstLine, runJshint } from "./jshint.js";
 import { LINTABLE_EXTENSIONS } from "./source-type.js";
+import { tsEslint } from "./typescript-eslint.js";
 import type { EslintrcEffective, FileLintConfig, LinterName, LintMessage, LintTask } from "./types.js";
 import { matchablePath } from "../git/paths.js";
 
@@ -63,7 +63,7 @@ export function eslintConfigFor(config: FileLintConfig, extra: Linter.Config[] =
       },
     },
   ];
-  if (config.language === "ts") blocks.push(...(tseslint.configs.recommended as Linter.Config[]));
+  if (config.language === "ts") blocks.push(...(tsEslint().configs.recommended as Linter.Config[]));
   blocks.push(...extra);
   if (Object.keys(config.rules).length > 0) blocks.push({ files: LINT_FILES, rules: config.rules });
   return blocks;
@@ -123,8 +123,8 @@ function eslintrcConfigFor(config: FileLintConfig, rc: EslintrcEffective, extra:
   if (config.language === "ts") {
     blocks.push({
       files: LINT_FILES,
-      languageOptions: { parser: tseslint.parser },
-      plugins: { "@typescript-eslint": tseslint.plugin },
+      languageOptions: { parser: tsEslint().parser },
+      plugins: { "@typescript-eslint": tsEslint().plugin },
     });
   }
   blocks.push(...extra);

@@ -12,14 +12,14 @@
  */
 import { posix } from "node:path";
 import js from "@eslint/js";
-import { Linter } from "eslint";
+import { Linter, type ESLint } from "eslint";
 import { builtinRules } from "eslint/use-at-your-own-risk";
 import ignore, { type Ignore } from "ignore";
 import { Minimatch } from "minimatch";
-import tseslint from "typescript-eslint";
 import { ESLINTRC_CODE, ESLINTRC_DATA, ESLINTRC_ORDER, JS_CONFIG, parseConfigText, parseExtendedText, relativeExtendsTarget } from "./extends.js";
 import { isPlainObject } from "./jsonc.js";
 import { dirOf } from "./source-type.js";
+import { tsEslint, type TsEslint } from "./typescript-eslint.js";
 import type { EslintrcEffective, Language, RuleEntry, RuleOverrides } from "./types.js";
 
 export { ESLINTRC_CODE, ESLINTRC_DATA, ESLINTRC_ORDER };
@@ -81,7 +81,7 @@ const ENVS: Record<string, { globals?: string; ecmaVersion?: number; globalRetur
 };
 
 /** Bundled shareable configs, by the name a `.eslintrc` extends. typescript-eslint's apply to TypeScript files only. */
-const TS_CONFIGS: Record<string, keyof typeof tseslint.configs> = {
+const TS_CONFIGS: Record<string, keyof TsEslint["configs"]> = {
   "plugin:@typescript-eslint/recommended": "recommended",
   "plugin:@typescript-eslint/strict": "strict",
   "plugin:@typescript-eslint/stylistic": "stylistic",
@@ -164,7 +164,8 @@ class Unhonoured {
   }
 }
 
-const TS_RULES = (tseslint.plugin as { rules?: Record<string, unknown> }).rules ?? {};
+/** typescript-eslint's rules by name (loading it only when a config names one). */
+const tsRules = (): Record<string, unknown> => (tsEslint().plugin as { rules?: Record<string, unknown> }).rules ?? {};
 const MAX_REASON = 200;
 const CWD = "/farm-lint";
 let linter: Linter | undefined;
@@ -178,12 +179,13 @@ function ruleProblem(id: string, entry: RuleEntry): string | null {
   const known = verdicts.get(key);
   if (known !== undefined) return known;
   let verdict: string | null = null;
-  const exists = id.startsWith("@typescript-eslint/") ? Object.hasOwn(TS_RULES, id.slice("@typescript-eslint/".length)) : builtinRules.has(id);
+  const exists = id.startsWith("@typescript-eslint/") ? Object.hasOwn(tsRules(), id.slice("@typescript-eslint/".length)) : builtinRules.has(id);
   if (!exists) verdict = "unknown";
   else {
     linter ??= new Linter({ configType: "flat", cwd: CWD });
     try {
-      linter.verify("", [{ plugins: { "@typescript-eslint": tseslint.plugin }, rules: { [id]: entry } }], {
+      const plugins: Record<string, ESLint.Plugin> = id.startsWith("@typescript-eslint/") ? { "@typescript-eslint": tsEslint().plugin } : {};
+      linter.verify("", [{ plugins, rules: { [id]: entry } }], {
         filename: `${CWD}/probe.js`,
       });
     } catch (err) {
@@ -417,7 +419,7 @@ export class EslintrcSettings {
       if (name === "eslint:recommended" || name === "eslint:all") {
         elements.push({ layer: { ...emptyLayer(), rules: { ...(name === "eslint:all" ? js.configs.all : js.configs.recommended).rules } } });
       } else if (name in TS_CONFIGS) {
-        const blocks = [tseslint.configs[TS_CONFIGS[name]]].flat() as Linter.Config[];
+        const blocks = [tsEslint().configs[TS_CONFIGS[name]]].flat() as Linter.Config[];
         const rules = Object.assign({}, ...blocks.map((b) => b.rules ?? {})) as RuleOverrides;
         elements.push({ layer: { ...emptyLayer(), rules, tsOnly: true } });
       } else if (name.startsWith("./") || name.startsWith("../")) {
