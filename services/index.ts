@@ -3,27 +3,28 @@ import { openStores } from "../shared/pipeline/stores/index.js";
 import type { Service, ServiceContext } from "../shared/pipeline/service.js";
 import { announcePresence } from "../shared/fabric/presence.js";
 import { endpointStats, startDiscovery } from "../shared/fabric/discovery.js";
-import { startAggregator } from "./aggregator/index.js";
-import { startIngest } from "./ingest/index.js";
-import { startLinterRunner } from "./linter-runner/index.js";
-import { startReporter } from "./reporter/index.js";
-import { startSplitter } from "./splitter/index.js";
-import { startWeb } from "./web/index.js";
+import type { WebService } from "./web/index.js";
 
 /** The web app with its listening address and tokens from the config (FARM_WEB_*). */
-export function startConfiguredWeb(ctx: ServiceContext) {
+export async function startConfiguredWeb(ctx: ServiceContext): Promise<WebService> {
   const c = ctx.config;
+  const { startWeb } = await import("./web/index.js");
   return startWeb({ ...ctx, port: c.webPort, host: c.webHost, token: c.webToken, public: c.webPublic });
 }
 
+/**
+ * Each service's start, its modules loaded when it starts: a process loads
+ * only the services it runs (the reporter's HTTP client, the web app's pages
+ * and the rest are no part of `farm analyze`'s start-up).
+ */
 export const SERVICES = {
-  ingest: startIngest,
-  splitter: startSplitter,
-  "linter-runner": startLinterRunner,
-  aggregator: startAggregator,
+  ingest: async (ctx: ServiceContext) => (await import("./ingest/index.js")).startIngest(ctx),
+  splitter: async (ctx: ServiceContext) => (await import("./splitter/index.js")).startSplitter(ctx),
+  "linter-runner": async (ctx: ServiceContext) => (await import("./linter-runner/index.js")).startLinterRunner(ctx),
+  aggregator: async (ctx: ServiceContext) => (await import("./aggregator/index.js")).startAggregator(ctx),
   web: startConfiguredWeb,
-  reporter: startReporter,
-} as const;
+  reporter: async (ctx: ServiceContext) => (await import("./reporter/index.js")).startReporter(ctx),
+} as const satisfies Record<string, (ctx: ServiceContext) => Promise<Service>>;
 
 export type ServiceName = keyof typeof SERVICES;
 /**

@@ -28,6 +28,8 @@ export async function startLinterRunner(ctx: ServiceContext): Promise<Service> {
     threads: config.concurrency,
     resourceLimits: { maxOldGenerationSizeMb: config.lintThreadHeapMb, maxYoungGenerationSizeMb: LINT_THREAD_YOUNG_MB },
   });
+  // ESLint loads in a thread while the first commit is still being cloned and planned.
+  pool.warm();
   const sandboxes = new SandboxPool({ maxRunning: config.concurrency });
   const deps = { ...ctx, results, pool, sandboxes, contents: new Contents(objects), configs: new LintConfigs(objects) };
   const workers = [

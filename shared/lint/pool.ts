@@ -1,5 +1,5 @@
 /**
- * A pool of lint threads that uses every core. Each thread keeps warm ESLint
+ * A pool of lint threads that uses every core, started as work needs them. Each thread keeps warm ESLint
  * instances and lints one file at a time; a file that keeps its thread busy
  * past the time limit gets a fatal "did not finish" message and the thread is
  * terminated and replaced (synchronous linter code cannot be interrupted any
@@ -128,7 +128,6 @@ export class LintPool {
   lint(tasks: readonly LintTask[]): Promise<LintFileResult[]> {
     if (this.closed) return Promise.reject(new LintPoolClosedError());
     if (tasks.length === 0) return Promise.resolve([]);
-    this.fillSlots();
     const batch: Batch = { failed: false };
     const results = tasks.map(
       (task) =>
@@ -148,6 +147,7 @@ export class LintPool {
           });
         }),
     );
+    this.grow();
     this.dispatch();
     return Promise.all(results);
   }
@@ -183,6 +183,25 @@ export class LintPool {
 
   private fillSlots(): void {
     while (this.slots.size < this.threads) this.spawn();
+  }
+
+  /**
+   * Starts one thread ahead of the first lint (not waiting for it), so that
+   * loading ESLint overlaps whatever comes before; the rest start as work needs them.
+   */
+  warm(): void {
+    if (!this.closed && this.slots.size === 0) this.spawn();
+  }
+
+  /**
+   * Threads for the work there is: each file waiting beyond the threads free
+   * (or starting) starts one more, up to `threads`. A one-file analysis loads
+   * ESLint once, not once per core.
+   */
+  private grow(): void {
+    let free = 0;
+    for (const slot of this.slots) if (!slot.job) free++;
+    for (let waiting = this.queue.length - free; waiting > 0 && this.slots.size < this.threads; waiting--) this.spawn();
   }
 
   private spawn(): void {
@@ -258,7 +277,7 @@ export class LintPool {
 
   private refill(): void {
     if (this.closed) return;
-    if (this.queue.length > 0) this.fillSlots();
+    this.grow();
     this.dispatch();
   }
 

@@ -33,7 +33,10 @@ interface Arborist {
   reify(opts: { ignoreScripts: true; audit: false; fund: false; save: false }): Promise<unknown>;
 }
 
-const ArboristClass = createRequire(import.meta.url)("@npmcli/arborist") as new (opts: ArboristOptions) => Arborist;
+type ArboristConstructor = new (opts: ArboristOptions) => Arborist;
+let arboristClass: ArboristConstructor | undefined;
+/** npm's library, a few hundred modules: loaded at the first install, not by every process that might install. */
+const Arborist = (): ArboristConstructor => (arboristClass ??= createRequire(import.meta.url)("@npmcli/arborist") as ArboristConstructor);
 
 export interface ReifyRequest {
   /** The spec's id, for messages. */
@@ -53,6 +56,7 @@ export const DEFAULT_REGISTRY = "https://registry.npmjs.org/";
 
 /** Installs `dir`'s package.json into `dir/node_modules`; throws ToolchainInstallError or ToolchainRegistryError. */
 export async function reify(req: ReifyRequest): Promise<void> {
+  const ArboristClass = Arborist();
   const arb = new ArboristClass({
     path: req.dir,
     registry: req.registry,

@@ -133,6 +133,28 @@ describe("LintPool time limit and crashes", () => {
   });
 });
 
+test("threads start as work needs them: one file starts one thread, a batch starts them all; warm() starts one ahead", async () => {
+  const pool = new LintPool({ threads: 2 });
+  try {
+    const [one] = manyTasks(1);
+    expect((await pool.lint([one])).map((r) => r.path)).toEqual([one.path]);
+    expect(pool.stats().threads).toBe(1);
+    await pool.lint(manyTasks(2));
+    expect(pool.stats().threads).toBe(2);
+  } finally {
+    await pool.close();
+  }
+  const warmed = new LintPool({ threads: 2 });
+  try {
+    warmed.warm();
+    expect(warmed.stats().threads).toBe(1);
+    warmed.warm();
+    expect(warmed.stats().threads).toBe(1);
+  } finally {
+    await warmed.close();
+  }
+}, 60_000);
+
 test("threads inherit execArgv minus what describes the main script", async () => {
   const { threadExecArgv } = await import("../../../shared/lint/pool.js");
   expect(threadExecArgv(["--input-type=module", "-e", "code", "--max-old-space-size=512", "--import", "tsx"])).toEqual([
