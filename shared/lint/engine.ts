@@ -40,7 +40,7 @@ export interface LintProgress {
 }
 
 /** Every lintable extension: a block with these `files` makes ESLint lint .jsx/.ts/… too. */
-const LINT_FILES = LINTABLE_EXTENSIONS.map((ext) => `**/*${ext}`);
+export const LINT_FILES = LINTABLE_EXTENSIONS.map((ext) => `**/*${ext}`);
 
 /**
  * The flat config for one effective config: the documented default (recommended
