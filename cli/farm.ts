@@ -1,21 +1,21 @@
 #!/usr/bin/env node
 /** farm: the command line. Every service's container entrypoint too (`farm service <name>`). */
 import { Command, CommanderError, Option } from "commander";
-import { analyzeCommand } from "./commands/analyze.js";
-import { dlqListCommand } from "./commands/dlq.js";
-import { eventsCommand } from "./commands/events.js";
-import { historyCommand } from "./commands/history.js";
-import { publishCommand } from "./commands/publish.js";
-import { replayCommand } from "./commands/replay.js";
-import { reportCommand } from "./commands/report.js";
-import { serviceCommand } from "./commands/service.js";
-import { statusCommand } from "./commands/status.js";
-import { upCommand } from "./commands/up.js";
-import { webCommand } from "./commands/web.js";
 import { errorLine, exitCodeOf } from "./context.js";
 import { connectionOptions, count, duration, durationDefault, parsedOption, port, serviceName, since, webListenOptions } from "./options.js";
 import { isOutputClosed, whenStdoutClosed } from "./output.js";
 import { FARM_VERSION } from "../shared/fabric/version.js";
+
+/**
+ * A command's module, loaded when the command runs: `farm --help` and each
+ * command load only what they use (the embedded default's services, the web
+ * app, the installer are loaded by the commands that start them).
+ */
+function lazy<M, K extends keyof M>(load: () => Promise<M>, name: K): (...args: unknown[]) => Promise<void> {
+  return async (...args) => {
+    await ((await load())[name] as (...a: unknown[]) => unknown)(...args);
+  };
+}
 
 function examples(cmd: Command, lines: string[]): Command {
   return cmd.addHelpText("after", `\nExamples:\n${lines.map((l) => `  $ ${l}`).join("\n")}\n`);
@@ -77,7 +77,7 @@ export function buildProgram(): Command {
       "farm analyze https://github.com/expressjs/express.git --commits 200 --format json --out express.json",
       "NATS_URL=nats://cluster:4222 farm analyze /srv/repo --sha 0a1b2c...  --format sarif --sarif-dir sarif/",
     ],
-  ).action(analyzeCommand);
+  ).action(lazy(() => import("./commands/analyze.js"), "analyzeCommand"));
 
   examples(
     connectionOptions(
@@ -99,7 +99,7 @@ export function buildProgram(): Command {
       "farm up --nats nats://127.0.0.1:4222",
       "FARM_METRICS_PORT=9464 farm up   # Prometheus metrics of all services on :9464/metrics",
     ],
-  ).action(upCommand);
+  ).action(lazy(() => import("./commands/up.js"), "upCommand"));
 
   examples(
     connectionOptions(
@@ -113,7 +113,7 @@ export function buildProgram(): Command {
       "FARM_METRICS_PORT=9464 FARM_METRICS_HOST=0.0.0.0 farm service aggregator   # its Prometheus metrics on :9464/metrics",
       "OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4318 farm service ingest      # traces to an OpenTelemetry collector",
     ],
-  ).action(serviceCommand);
+  ).action(lazy(() => import("./commands/service.js"), "serviceCommand"));
 
   examples(
     connectionOptions(
@@ -123,7 +123,7 @@ export function buildProgram(): Command {
       ).option("--public", "open the read-only pages to all wherever bound (FARM_WEB_PUBLIC=1); operator actions still need the token"),
     ),
     ["farm web", "farm web --port 9000", "FARM_WEB_TOKEN=s3cret farm web --host 0.0.0.0", "NATS_URL=nats://cluster:4222 farm web --host 0.0.0.0 --public"],
-  ).action(webCommand);
+  ).action(lazy(() => import("./commands/web.js"), "webCommand"));
 
   examples(
     connectionOptions(
@@ -136,7 +136,7 @@ export function buildProgram(): Command {
         .option("--ref <ref>", "the branch (refs/heads/main) the commit is the head of: farm keeps each branch's newest analysed commit"),
     ),
     ["farm publish https://github.com/expressjs/express.git 4f3e1c... --history 20"],
-  ).action(publishCommand);
+  ).action(lazy(() => import("./commands/publish.js"), "publishCommand"));
 
   examples(
     connectionOptions(
@@ -153,7 +153,7 @@ export function buildProgram(): Command {
         .option("--json", "same as --format json"),
     ),
     ["farm report . HEAD", "farm report /srv/repo 4f3e1c... --format sarif > out.sarif"],
-  ).action(reportCommand);
+  ).action(lazy(() => import("./commands/report.js"), "reportCommand"));
 
   examples(
     connectionOptions(
@@ -166,7 +166,7 @@ export function buildProgram(): Command {
         .option("--json", "print the history.commits pages as JSON"),
     ),
     ["farm history .", "farm history https://github.com/expressjs/express.git --limit 200 --json", "farm history . --branch main"],
-  ).action(historyCommand);
+  ).action(lazy(() => import("./commands/history.js"), "historyCommand"));
 
   examples(
     connectionOptions(
@@ -177,7 +177,7 @@ export function buildProgram(): Command {
         .addOption(parsedOption("--since <when>", "also the stored events since then: a duration back (90s, 10m, 1.5h, 1d) or a date", since)),
     ),
     ["farm events", "farm events 'repo.analysis.completed'", "farm events --since 1h 'repo.analysis.failed'"],
-  ).action(eventsCommand);
+  ).action(lazy(() => import("./commands/events.js"), "eventsCommand"));
 
   examples(
     connectionOptions(
@@ -212,7 +212,7 @@ export function buildProgram(): Command {
       "farm status --watch --json --interval 10 >> status.ndjson",
       "farm status --expect web",
     ],
-  ).action(statusCommand);
+  ).action(lazy(() => import("./commands/status.js"), "statusCommand"));
 
   const dlq = examples(program.command("dlq").description("the dead-letter stream: work that failed for good, with its reason"), [
     "farm dlq ls",
@@ -222,7 +222,7 @@ export function buildProgram(): Command {
   examples(connectionOptions(dlq.command("ls").description("list dead-lettered work with its reason").option("--json", "print JSON")), [
     "farm dlq ls",
     "farm dlq ls --json | jq '.[] | {seq, reason}'",
-  ]).action(dlqListCommand);
+  ]).action(lazy(() => import("./commands/dlq.js"), "dlqListCommand"));
 
   examples(
     connectionOptions(
@@ -234,7 +234,7 @@ export function buildProgram(): Command {
         .option("--json", "print JSON"),
     ),
     ["farm replay --all", "farm replay --seq 4 7"],
-  ).action(replayCommand);
+  ).action(lazy(() => import("./commands/replay.js"), "replayCommand"));
 
   return program;
 }

@@ -1,10 +1,11 @@
 /** Which files of a tree are worth linting, by path, size and mode (content checks come later). */
 import { matchablePath } from "../git/paths.js";
+import { FARM_JSON, JSHINTRC } from "./file-names.js";
 
 export const LINTABLE_EXTENSIONS = [".js", ".mjs", ".cjs", ".jsx", ".ts", ".mts", ".cts", ".tsx"];
 
 /** Files that configure linting; ingest uploads them so the splitter can read them. */
-export const CONFIG_FILES = [".farm.json", ".jshintrc", "package.json", ".eslintrc.yaml", ".eslintrc.yml", ".eslintrc.json", ".eslintrc", ".eslintignore"];
+export const CONFIG_FILES = [FARM_JSON, JSHINTRC, "package.json", ".eslintrc.yaml", ".eslintrc.yml", ".eslintrc.json", ".eslintrc", ".eslintignore"];
 
 const VENDORED = /(^|\/)(node_modules|bower_components|vendor|vendors|third_party|jspm_packages)\//;
 const MINIFIED = /[.-]min\.[cm]?js$|\.bundle\.js$/;

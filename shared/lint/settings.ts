@@ -5,6 +5,7 @@
  * never executed: they are only detected, to say so in the plan's notes.
  */
 import { createHash } from "node:crypto";
+import { FARM_JSON, JSHINTRC } from "./file-names.js";
 import { posix } from "node:path";
 import { LintUnsupportedError, RepoConfigError } from "./errors.js";
 import { compileGlobs, globProblem, type GlobMatcher } from "./glob.js";
@@ -15,8 +16,7 @@ import { linterVersions } from "./versions.js";
 import { LINTER_NAMES } from "./types.js";
 import type { JshintOptions, LinterName, RuleOverrides } from "./types.js";
 
-export const FARM_JSON = ".farm.json";
-export const JSHINTRC = ".jshintrc";
+export { FARM_JSON, JSHINTRC };
 
 /** Always ignored, like ESLint's own defaults; a repo can re-include with `!node_modules/`. */
 export const DEFAULT_IGNORES: readonly string[] = ["node_modules/"];

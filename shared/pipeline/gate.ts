@@ -5,7 +5,7 @@
  * no lint result, so it is no part of any config id, and a wrong one is a
  * note rather than a failed commit.
  */
-import { FARM_JSON } from "../lint/index.js";
+import { FARM_JSON } from "../lint/file-names.js";
 import { isPlainObject, parseRepoJson } from "../lint/jsonc.js";
 
 /**
