@@ -16,6 +16,7 @@ import type { Service } from "../shared/pipeline/service.js";
 import { SERVICE_NAMES, startConfiguredWeb, startServices, stopServices } from "../services/index.js";
 import type { WebService } from "../services/web/index.js";
 import { startOperations, type Operations } from "../services/operations.js";
+import { prewarmLintThreads } from "../services/linter-runner/threads.js";
 
 export interface Cluster {
   farm: Farm;
@@ -71,6 +72,8 @@ async function openBare(config: FarmConfig, log: Logger, opts: OpenOptions): Pro
     }
   }
   let server: NatsServer | undefined;
+  // The embedded default runs a linter-runner: its first lint thread loads ESLint while the rest starts.
+  if (!config.natsUrl || opts.services) prewarmLintThreads(config);
   if (!config.natsUrl) {
     // The pid file lets the next run stop a server left behind by a killed one.
     server = await NatsServer.start({

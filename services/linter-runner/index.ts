@@ -13,21 +13,12 @@ import { lintBatch } from "./batch.js";
 import { Contents } from "./contents.js";
 import { LintConfigs } from "./lint-configs.js";
 import { lintFile } from "./lint-file.js";
-
-/**
- * Young generation of a lint thread: big enough that most of a big file's
- * parse and lint garbage dies there, not in the old space (measured on
- * mocha's history: less GC time and memory than V8's default).
- */
-const LINT_THREAD_YOUNG_MB = 96;
+import { lintPoolOptions } from "./threads.js";
 
 export async function startLinterRunner(ctx: ServiceContext): Promise<Service> {
   const { farm, config } = ctx;
   const { objects, results } = ctx.stores ?? (await openStores(farm.nc));
-  const pool = new LintPool({
-    threads: config.concurrency,
-    resourceLimits: { maxOldGenerationSizeMb: config.lintThreadHeapMb, maxYoungGenerationSizeMb: LINT_THREAD_YOUNG_MB },
-  });
+  const pool = new LintPool(lintPoolOptions(config));
   // ESLint loads in a thread while the first commit is still being cloned and planned.
   pool.warm();
   const sandboxes = new SandboxPool({ maxRunning: config.concurrency });

@@ -6,8 +6,8 @@
  */
 import { posix } from "node:path";
 import js from "@eslint/js";
-import { ESLint } from "eslint";
-import type { Linter } from "eslint";
+import type { ESLint, Linter } from "eslint";
+import { eslintApi } from "./eslint-api.js";
 import globals from "globals";
 import { configId } from "./config.js";
 import { RepoConfigError } from "./errors.js";
@@ -190,7 +190,7 @@ export class LintEngine {
   }
 
   private async createEslint(config: FileLintConfig): Promise<ESLint> {
-    const eslint = new ESLint({
+    const eslint = new (eslintApi().ESLint)({
       cwd: this.cwd,
       overrideConfigFile: true, // never look for a config file: repo JS configs are code
       overrideConfig: eslintConfigFor(config, this.extra),

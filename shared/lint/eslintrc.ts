@@ -12,8 +12,8 @@
  */
 import { posix } from "node:path";
 import js from "@eslint/js";
-import { Linter, type ESLint } from "eslint";
-import { builtinRules } from "eslint/use-at-your-own-risk";
+import type { ESLint, Linter } from "eslint";
+import { builtinRules, eslintApi } from "./eslint-api.js";
 import ignore, { type Ignore } from "ignore";
 import { Minimatch } from "minimatch";
 import { ESLINTRC_CODE, ESLINTRC_DATA, ESLINTRC_ORDER, JS_CONFIG, parseConfigText, parseExtendedText, relativeExtendsTarget } from "./extends.js";
@@ -179,10 +179,10 @@ function ruleProblem(id: string, entry: RuleEntry): string | null {
   const known = verdicts.get(key);
   if (known !== undefined) return known;
   let verdict: string | null = null;
-  const exists = id.startsWith("@typescript-eslint/") ? Object.hasOwn(tsRules(), id.slice("@typescript-eslint/".length)) : builtinRules.has(id);
+  const exists = id.startsWith("@typescript-eslint/") ? Object.hasOwn(tsRules(), id.slice("@typescript-eslint/".length)) : builtinRules().has(id);
   if (!exists) verdict = "unknown";
   else {
-    linter ??= new Linter({ configType: "flat", cwd: CWD });
+    linter ??= new (eslintApi().Linter)({ configType: "flat", cwd: CWD });
     try {
       const plugins: Record<string, ESLint.Plugin> = id.startsWith("@typescript-eslint/") ? { "@typescript-eslint": tsEslint().plugin } : {};
       linter.verify("", [{ plugins, rules: { [id]: entry } }], {

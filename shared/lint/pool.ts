@@ -6,33 +6,29 @@
  * other way). The other files are unaffected.
  */
 import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
-import type { ResourceLimits } from "node:worker_threads";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { pathToFileURL } from "node:url";
+import type { ResourceLimits, Worker } from "node:worker_threads";
 import { fatal } from "./engine.js";
 import { fromThreadError, LintPoolClosedError, LintPoolStartError } from "./errors.js";
 import type { FromThread, ThreadInit, ToThread } from "./protocol.js";
+import { createThread, takeSpare, threadInit, type ThreadOptions } from "./thread-start.js";
 import type { LinterName, LintFileResult, LintMessage, LintTask } from "./types.js";
 
-export interface LintPoolOptions {
+export { threadExecArgv, withoutFlags } from "./thread-start.js";
+
+/**
+ * Files waiting, beyond the threads free, for each thread started beyond the
+ * first: a thread costs about half a second of loading ESLint, a file a few
+ * milliseconds, so a small batch is linted sooner by the threads there are.
+ */
+const BACKLOG_PER_THREAD = 32;
+
+export interface LintPoolOptions extends ThreadOptions {
   /** Threads. Default `os.availableParallelism()`. */
   threads?: number;
   /** Time limit per file, from hand-over to its thread until all its linters finished. Default 10 000 ms. */
   fileTimeoutMs?: number;
-  /** Warm ESLint instances per thread. Default 32. */
-  maxCachedConfigs?: number;
-  /** V8 limits per thread; a file that exhausts them gets a fatal message. Default: Node's. */
-  resourceLimits?: ResourceLimits;
   /** Consecutive thread start failures before queued files are failed with LintPoolStartError. Default 3. */
   maxStartFailures?: number;
-  /**
-   * TESTS ONLY: module (URL or absolute file URL string) whose default export is
-   * ESLint flat-config blocks added to every config in every thread. Chosen by
-   * the code that creates the pool; nothing in a repo can set it.
-   */
-  testOnlyEslintConfigModule?: string | URL;
 }
 
 export interface LintPoolStats {
@@ -91,11 +87,7 @@ export class LintPool {
     this.fileTimeoutMs = options.fileTimeoutMs ?? DEFAULT_FILE_TIMEOUT_MS;
     this.resourceLimits = options.resourceLimits;
     this.maxStartFailures = Math.max(1, options.maxStartFailures ?? 3);
-    const hook = options.testOnlyEslintConfigModule;
-    this.init = {
-      maxCachedConfigs: options.maxCachedConfigs,
-      testOnlyEslintConfigModule: hook === undefined ? undefined : String(hook),
-    };
+    this.init = threadInit(options);
   }
 
   /** Starts the threads (otherwise started by the first lint) and waits until all are ready. */
@@ -201,12 +193,16 @@ export class LintPool {
   private grow(): void {
     let free = 0;
     for (const slot of this.slots) if (!slot.job) free++;
-    for (let waiting = this.queue.length - free; waiting > 0 && this.slots.size < this.threads; waiting--) this.spawn();
+    const backlog = this.queue.length - free;
+    if (backlog <= 0) return;
+    let more = (this.slots.size === 0 ? 1 : 0) + Math.floor(backlog / BACKLOG_PER_THREAD);
+    for (; more > 0 && this.slots.size < this.threads; more--) this.spawn();
   }
 
   private spawn(): void {
-    const worker = createThread(this.init, this.resourceLimits);
-    const slot: Slot = { worker, ready: false, dead: false, job: null, timer: undefined };
+    const spare = takeSpare(this.init, this.resourceLimits);
+    const worker = spare?.worker ?? createThread(this.init, this.resourceLimits);
+    const slot: Slot = { worker, ready: spare?.ready ?? false, dead: false, job: null, timer: undefined };
     this.slots.add(slot);
     worker.on("message", (m: FromThread) => this.onMessage(slot, m));
     worker.on("error", (err) => this.onDeath(slot, err));
@@ -277,6 +273,8 @@ export class LintPool {
 
   private refill(): void {
     if (this.closed) return;
+    // A thread that died with work waiting is replaced; more start as the backlog asks.
+    if (this.queue.length > 0 && this.slots.size < this.threads) this.spawn();
     this.grow();
     this.dispatch();
   }
@@ -303,86 +301,4 @@ export class LintPool {
 
 function result(job: Job, messages: LintMessage[]): LintFileResult {
   return { path: job.task.path, messages, durationMs: Math.round((performance.now() - job.startedAt) * 100) / 100 };
-}
-
-/**
- * A thread running thread.ts/thread.js next to this module. From compiled
- * output (dist/) that is thread.js; from TypeScript source (vitest, `node
- * --import tsx`) it is thread.ts, loaded through tsx's loader registered
- * inside the thread (a worker's execArgv `--import tsx` does not apply to its
- * entry file on Node 20).
- */
-function createThread(init: ThreadInit, resourceLimits: ResourceLimits | undefined): Worker {
-  const here = import.meta.url;
-  const start = (execArgv: string[]) => {
-    const options = { workerData: init, resourceLimits, execArgv };
-    if (!here.endsWith(".ts")) return new Worker(new URL("./thread.js", here), options);
-    const entry = new URL("./thread.ts", here).href;
-    const code = `import(${JSON.stringify(tsxApiUrl())})` + `.then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
-    return new Worker(code, { ...options, eval: true });
-  };
-  try {
-    return start((workerExecArgv ??= threadExecArgv()));
-  } catch (err) {
-    // V8 and per-process flags (`node --max-old-space-size=4096 …`) are refused in a
-    // worker's execArgv; they already apply to the whole process, threads included.
-    const refused = refusedFlags(err);
-    if (refused.size === 0) throw err;
-    workerExecArgv = withoutFlags(workerExecArgv!, refused);
-    return start(workerExecArgv);
-  }
-}
-
-/** The process's execArgv as the threads accept it (see createThread). */
-let workerExecArgv: string[] | undefined;
-
-/** The flags a Worker refused (ERR_WORKER_INVALID_EXEC_ARGV names them in its message). */
-function refusedFlags(err: unknown): Set<string> {
-  const e = err as { code?: string; message?: string };
-  if (e?.code !== "ERR_WORKER_INVALID_EXEC_ARGV") return new Set();
-  const list = /flags: (.*)$/.exec(e.message ?? "")?.[1] ?? "";
-  return new Set(list.split(", ").filter(Boolean));
-}
-
-/** `execArgv` without `refused` (and a refused flag's separate value). */
-export function withoutFlags(execArgv: readonly string[], refused: ReadonlySet<string>): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < execArgv.length; i++) {
-    const arg = execArgv[i];
-    if (!refused.has(arg)) {
-      out.push(arg);
-      continue;
-    }
-    const next = execArgv[i + 1];
-    if (!arg.includes("=") && next !== undefined && !next.startsWith("-")) i++;
-  }
-  return out;
-}
-
-/**
- * The process's execArgv minus what describes the main script: a thread
- * inheriting `--input-type` (from `node --input-type=module -e …`) refuses
- * to load its entry file.
- */
-export function threadExecArgv(execArgv: readonly string[] = process.execArgv): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < execArgv.length; i++) {
-    const arg = execArgv[i];
-    if (arg === "--input-type" || arg === "-e" || arg === "--eval" || arg === "-p" || arg === "--print") {
-      i++; // and its value
-    } else if (!/^--(input-type|eval|print)=/.test(arg)) {
-      out.push(arg);
-    }
-  }
-  return out;
-}
-
-function tsxApiUrl(): string {
-  try {
-    return import.meta.resolve("tsx/esm/api");
-  } catch {
-    // Runners that rewrite import.meta may lack resolve: find tsx through CommonJS resolution.
-    const pkg = createRequire(import.meta.url).resolve("tsx/package.json");
-    return pathToFileURL(join(dirname(pkg), "dist/esm/api/index.mjs")).href;
-  }
 }

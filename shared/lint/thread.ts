@@ -5,6 +5,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import type { Linter } from "eslint";
+import { defaultFileConfig } from "./config.js";
 import { LintEngine } from "./engine.js";
 import { toThreadError } from "./errors.js";
 import type { FromThread, ThreadInit, ToThread } from "./protocol.js";
@@ -36,4 +37,6 @@ port.on("message", (msg: ToThread) => {
     );
 });
 
+// ESLint loads its rules at the first lint: done now, before the thread says it is ready, not on a first file's time.
+await engine.lintFile({ path: "warm-up.js", content: "", config: defaultFileConfig("warm-up.js") }).catch(() => undefined);
 send({ type: "ready" });

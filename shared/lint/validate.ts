@@ -6,8 +6,8 @@
  * checks when it runs a config on empty input. An invalid config is the
  * commit's configuration error, never a lint result of every file.
  */
-import { Linter, type ESLint } from "eslint";
-import { builtinRules } from "eslint/use-at-your-own-risk";
+import type { ESLint, Linter } from "eslint";
+import { builtinRules, eslintApi } from "./eslint-api.js";
 import { eslintConfigFor, LINT_FILES, probePath } from "./engine.js";
 import { RepoConfigError } from "./errors.js";
 import { FARM_JSON } from "./settings.js";
@@ -25,7 +25,7 @@ export function validateLintConfig(config: FileLintConfig): void {
   // farm's own default config is valid by construction: nothing of the repository's to check.
   if (blocks.length === 0) return;
 
-  const known = new Set(builtinRules.keys());
+  const known = new Set(builtinRules().keys());
   for (const block of blocks) {
     for (const [ns, plugin] of Object.entries(block.plugins ?? {})) {
       for (const name of Object.keys(plugin.rules ?? {})) known.add(`${ns}/${name}`);
@@ -37,7 +37,7 @@ export function validateLintConfig(config: FileLintConfig): void {
     throw new RepoConfigError(`unknown ESLint rule${unknown.length > 1 ? "s" : ""} ${list} in "rules"`, FARM_JSON);
   }
 
-  linter ??= new Linter({ configType: "flat", cwd: CWD });
+  linter ??= new (eslintApi().Linter)({ configType: "flat", cwd: CWD });
   try {
     // ESLint 10 throws for invalid rule options (schema), and for anything else wrong with the config.
     linter.verify("", blocks, { filename: `${CWD}/${probePath(config)}` });

@@ -108,9 +108,10 @@ describe("LintPool time limit and crashes", () => {
       expect(r.messages).toEqual(await engine.lintFile(task));
     }
     expect(pool.stats()).toMatchObject({ timeouts: 1, replaced: 1 });
-    // The replacement thread works (the pool is back to full size).
+    // The replacement thread works, and a backlog brings the pool back to full size.
     const again = await pool.lint(tasks.slice(0, 4));
     expect(again.map((r) => r.path)).toEqual(tasks.slice(0, 4).map((t) => t.path));
+    await pool.lint(manyTasks(12));
     expect(pool.stats().threads).toBe(2);
   }, 60_000);
 
@@ -133,13 +134,17 @@ describe("LintPool time limit and crashes", () => {
   });
 });
 
-test("threads start as work needs them: one file starts one thread, a batch starts them all; warm() starts one ahead", async () => {
+test("threads start as work needs them: one file or a small batch keeps one thread, a backlog starts them all; warm() starts one ahead", async () => {
   const pool = new LintPool({ threads: 2 });
   try {
     const [one] = manyTasks(1);
     expect((await pool.lint([one])).map((r) => r.path)).toEqual([one.path]);
     expect(pool.stats().threads).toBe(1);
-    await pool.lint(manyTasks(2));
+    // A thread costs half a second to start, a file a few ms: a few files wait for the thread there is.
+    const few = manyTasks(1).slice(0, 8);
+    expect(await pool.lint(few)).toHaveLength(few.length);
+    expect(pool.stats().threads).toBe(1);
+    await pool.lint(manyTasks(12));
     expect(pool.stats().threads).toBe(2);
   } finally {
     await pool.close();
@@ -152,6 +157,25 @@ test("threads start as work needs them: one file starts one thread, a batch star
     expect(warmed.stats().threads).toBe(1);
   } finally {
     await warmed.close();
+  }
+}, 60_000);
+
+test("a thread started ahead is taken by the first pool with the same options, not by another", async () => {
+  const { prewarmLintThread, sparesWaiting } = await import("../../../shared/lint/thread-start.js");
+  prewarmLintThread({ maxCachedConfigs: 3 });
+  prewarmLintThread({ maxCachedConfigs: 3 });
+  expect(sparesWaiting()).toBe(1);
+  const other = new LintPool({ threads: 1, maxCachedConfigs: 4 });
+  const pool = new LintPool({ threads: 1, maxCachedConfigs: 3 });
+  try {
+    const [one] = manyTasks(1);
+    await other.lint([one]);
+    expect(sparesWaiting()).toBe(1);
+    expect((await pool.lint([one]))[0].path).toBe(one.path);
+    expect(sparesWaiting()).toBe(0);
+    expect(pool.stats().threads).toBe(1);
+  } finally {
+    await Promise.all([pool.close(), other.close()]);
   }
 }, 60_000);
 
