@@ -59,7 +59,6 @@ export function prewarmLintThread(options: ThreadOptions = {}): void {
   const key = keyOf(init, resourceLimits);
   if (spares.some((s) => s.key === key)) return;
   const worker = createThread(init, resourceLimits);
-  worker.unref();
   const onMessage = (m: FromThread) => void (m.type === "ready" && (spare.ready = true));
   const onEnd = () => {
     spare.detach();
@@ -72,6 +71,8 @@ export function prewarmLintThread(options: ThreadOptions = {}): void {
     detach: () => void worker.off("message", onMessage).off("error", onEnd).off("exit", onEnd),
   };
   worker.on("message", onMessage).on("error", onEnd).on("exit", onEnd);
+  // After the listeners: adding a message listener refs the thread's port again.
+  worker.unref();
   spares.push(spare);
 }
 
