@@ -3,6 +3,7 @@ import { connectOptionsFrom } from "../../shared/runtime/config.js";
 import { connectPipeline } from "../../shared/pipeline/topology.js";
 import { ALL_SERVICE_NAMES, isServiceName, startServices, stopServices } from "../../services/index.js";
 import { startOperations } from "../../services/operations.js";
+import { prewarmLintThreads } from "../../services/linter-runner/threads.js";
 import { commandContext, UsageError, type ConnectionFlags } from "../context.js";
 import { untilSignal } from "../signals.js";
 
@@ -11,6 +12,8 @@ export async function serviceCommand(name: string, flags: ConnectionFlags) {
   // A service logs what it does unless told otherwise.
   const ctx = commandContext(flags, { logLevel: "info" });
   if (!ctx.config.natsUrl) throw new UsageError("a service needs a cluster: pass --nats URL or set NATS_URL");
+  // A linter-runner's first lint thread loads ESLint while the service connects and starts.
+  if (name === "linter-runner") prewarmLintThreads(ctx.config);
   const farm = await connectPipeline({
     ...connectOptionsFrom(ctx.config, ctx.config.natsUrl, `farm-${name}`),
     replicas: ctx.config.replicas,
