@@ -11,12 +11,13 @@ import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { FromThread, ThreadInit } from "./protocol.js";
 
-/** A thread started ahead: whether it has said it is ready, and how to stop listening for that. */
+/** A thread started ahead, and whether it has said it is ready. */
 export interface Spare {
   worker: Worker;
   ready: boolean;
 }
 
+/** A spare not yet taken: its settings, and how to stop listening to it. */
 interface Waiting extends Spare {
   key: string;
   detach(): void;

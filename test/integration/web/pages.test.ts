@@ -323,7 +323,17 @@ describe("bound beyond loopback", () => {
     ]) {
       const before = p.client.events.length;
       p.client.newSha({ repo: branched.dir, sha, ref });
-      await p.client.completed([sha], 120_000, { after: before, requested: true });
+      // This repository's events only: a dead letter another test replayed may fail meanwhile.
+      await waitFor(
+        `${ref} analysed`,
+        () => {
+          const mine = p.client.events.slice(before).filter((e) => e.data.repo === branched.dir);
+          const failed = mine.find((e) => e.subject === "repo.analysis.failed");
+          if (failed) throw new Error(`analysis failed: ${JSON.stringify(failed.data)}`);
+          return mine.some((e) => e.subject === "repo.analysis.completed" && e.data.sha === sha && e.data.requested === true) || undefined;
+        },
+        120_000,
+      );
     }
     const badge = async (branch: string) => {
       const res = await fetch(url(`/badge/${encodeURIComponent(branched.dir)}.svg?${q({ branch })}`));
