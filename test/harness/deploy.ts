@@ -12,6 +12,9 @@ import type { ServiceName } from "../../services/index.js";
 import { ROOT } from "./children.js";
 import { TestRepo, type Files } from "./git.js";
 import { startCluster, testConfig, type Cluster } from "./pipeline.js";
+import type { Farm } from "../../shared/fabric/farm.js";
+import { connectPipeline } from "../../shared/pipeline/topology.js";
+import { quietLog } from "./farms.js";
 
 export const repoRoot = ROOT;
 export const AUTH_CONF = path.join(repoRoot, "deploy/nats/auth.conf");
@@ -94,4 +97,16 @@ export function makeRepo(dir: string, commits: number): string[] {
     repo.commit(`commit ${i}`, files);
   }
   return repo.shas;
+}
+
+/** What the farm CLI's client commands do (`farm publish`, `farm report`, `farm events`): connect as farm-client. */
+export function connectAsClient(url: string, passwords: Record<UserName, string>): Promise<Farm> {
+  return connectPipeline({
+    servers: url,
+    user: "farm-client",
+    password: passwords["farm-client"],
+    inboxPrefix: inboxOf("farm-client"),
+    ensureTopology: false,
+    log: quietLog(),
+  });
 }

@@ -28,7 +28,7 @@ import { useTempDir } from "../../harness/files.js";
 import { TestRepo } from "../../harness/git.js";
 import { collectErrors, testConfig } from "../../harness/pipeline.js";
 import { waitFor, within } from "../../harness/wait.js";
-import { inboxOf, makeRepo, repoRoot, startAuthServer, startService, type RunningService, type UserName } from "../../harness/deploy.js";
+import { connectAsClient, inboxOf, makeRepo, repoRoot, startAuthServer, startService, type RunningService, type UserName } from "../../harness/deploy.js";
 
 const PERMISSION = /permissions? violation/i;
 
@@ -45,14 +45,7 @@ async function as(user: UserName, password = passwords[user]): Promise<NatsConne
 
 /** What the farm CLI's client commands do (`farm publish`, `farm report`, `farm events`), as farm-client. */
 function clientFarm(): Promise<Farm> {
-  return connectPipeline({
-    servers: server.url,
-    user: "farm-client",
-    password: passwords["farm-client"],
-    inboxPrefix: inboxOf("farm-client"),
-    ensureTopology: false,
-    log: quietLog(),
-  });
+  return connectAsClient(server.url, passwords);
 }
 
 /**

@@ -10,11 +10,10 @@ import path from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { SERVICE_NAMES } from "../../../services/index.js";
-import { Farm } from "../../../shared/fabric/farm.js";
 import { subjects } from "../../../shared/pipeline/names.js";
 import { connectPipeline } from "../../../shared/pipeline/topology.js";
 import type { NatsServer } from "../../../shared/runtime/embedded.js";
-import { inboxOf, startAuthServer, startService, type RunningService, type UserName } from "../../harness/deploy.js";
+import { connectAsClient, inboxOf, startAuthServer, startService, type RunningService, type UserName } from "../../harness/deploy.js";
 import { quietLog } from "../../harness/farms.js";
 import { serveHostFromDisk, TestRepo } from "../../harness/git.js";
 import { GitHubApi } from "../../harness/github-api.js";
@@ -58,14 +57,7 @@ test("as its own user, the reporter completes a push's check run; no service is 
   const repo = new TestRepo(path.join(hosted, "acme", "locked.git"));
   repo.commit("one", { "package.json": '{"name":"locked"}\n', "a.js": "module.exports = 1;\n" });
   const head = repo.commit("two", { "a.js": "debugger;\nmodule.exports = 1;\n" });
-  const client = await Farm.connect({
-    servers: server.url,
-    user: "farm-client",
-    password: passwords["farm-client"],
-    inboxPrefix: inboxOf("farm-client"),
-    ensureTopology: false,
-    log: quietLog(),
-  });
+  const client = await connectAsClient(server.url, passwords);
   try {
     await client.js.publish(subjects.newSha, JSON.stringify({ repo: "https://github.com/acme/locked.git", sha: head, history: 1 }));
   } finally {
