@@ -71,6 +71,14 @@ export function eslintConfigFor(config: FileLintConfig, extra: Linter.Config[] =
 
 const ESLINT_ENV_COMMENT = /^\/\* eslint-env \*\/ comments are no longer supported/;
 
+/**
+ * ESLint keeps the last file's parsed source (AST, tokens, scopes) in each
+ * instance until the next lint: after a file this long, an instance lints an
+ * empty text so that up to maxCachedConfigs warm instances do not each hold a
+ * bundle's tree (tens of MB each) for the rest of a history.
+ */
+const RELEASE_AFTER_CHARS = 64 * 1024;
+
 /** A set of the `globals` package by name (names come from farm's own tables, never from a repo). */
 function globalsSet(name: string): Linter.Globals {
   const set = (globals as Record<string, Linter.Globals | undefined>)[name];
@@ -224,6 +232,8 @@ export class LintEngine {
       return [fatal("eslint", `eslint crashed: ${firstLine(err)}`)];
     }
     const messages = (results[0]?.messages ?? []).map(fromEslint);
+    // The empty text parsed and linted when the instance was made cannot fail now.
+    if (task.content.length > RELEASE_AFTER_CHARS) await eslint.lintText("", { filePath: `${this.cwd}/${probePath(task.config)}` }).catch(() => undefined);
     // ESLint 8 honoured `/* eslint-env */` in eslintrc mode; ESLint 10 reports it. The repo's own setup did not: not an issue.
     return task.config.eslintrc ? messages.filter((m) => !(m.ruleId === null && ESLINT_ENV_COMMENT.test(m.message))) : messages;
   }
