@@ -7,7 +7,7 @@
  * `.failed` event comes by: wake).
  */
 import { nextDelay } from "../../shared/fabric/backoff.js";
-import { Lru } from "../../shared/fabric/lru.js";
+import { LRUCache } from "lru-cache";
 import type { TaskContext } from "../../shared/fabric/worker.js";
 import type { CommitFiles, FileRef } from "../../shared/pipeline/contract.js";
 import { kvKeys } from "../../shared/pipeline/names.js";
@@ -30,7 +30,7 @@ export class Baselines {
   /** Waiters for a commit's report, by sha: several children (or re-runs of one) may wait for one parent. */
   private readonly stored = new Map<string, Set<() => void>>();
   /** Commits this instance assembled lately, by report key: their children's baselines, before their reports are stored. */
-  private readonly assembled = new Lru<string, Baseline>(ASSEMBLED);
+  private readonly assembled = new LRUCache<string, Baseline>({ max: ASSEMBLED });
 
   constructor(private readonly reports: ReportStore) {}
 

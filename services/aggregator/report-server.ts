@@ -7,7 +7,7 @@ import { ErrorCodes, PermanentError } from "../../shared/fabric/errors.js";
 import { toSarif } from "../../shared/pipeline/sarif.js";
 import { encode } from "../../shared/fabric/codec.js";
 import { maxBody } from "../../shared/fabric/limits.js";
-import { Lru } from "../../shared/fabric/lru.js";
+import { LRUCache } from "lru-cache";
 import { type Objects, type ReportStore, type StoredReport } from "../../shared/pipeline/stores/index.js";
 import { BLOB_STORE, objectNames } from "../../shared/pipeline/names.js";
 import { repoIdentity, repoKey } from "../../shared/git/index.js";
@@ -25,7 +25,7 @@ export interface ReportServerDeps {
 
 export class ReportServer {
   /** Big answers being read part by part. */
-  private readonly replies = new Lru<string, Uint8Array>(4);
+  private readonly replies = new LRUCache<string, Uint8Array>({ max: 4 });
 
   constructor(private readonly deps: ReportServerDeps) {}
 

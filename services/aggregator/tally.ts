@@ -4,7 +4,7 @@
  * message, rules in the same order, at the cost of a lookup per file.
  */
 import { mapLimit } from "../../shared/fabric/concurrency.js";
-import { Lru } from "../../shared/fabric/lru.js";
+import { LRUCache } from "lru-cache";
 import type { FileRef } from "../../shared/pipeline/contract.js";
 import { kvKeys } from "../../shared/pipeline/names.js";
 import { countRules, summarize, type FileResult, type Summary } from "../../shared/pipeline/report.js";
@@ -31,7 +31,7 @@ interface Digest {
 
 export class Tallies {
   /** What a commit's tally needs of a result, by result key (a key's result never changes). */
-  private readonly digests = new Lru<string, Digest>(DIGESTS);
+  private readonly digests = new LRUCache<string, Digest>({ max: DIGESTS });
 
   constructor(private readonly deps: ResultSources) {}
 

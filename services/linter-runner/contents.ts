@@ -1,13 +1,13 @@
 /** Files' contents by blob, from the blob store (never a clone): a blob shared by many commits is fetched once. */
-import { Lru } from "../../shared/fabric/lru.js";
+import { LRUCache } from "lru-cache";
 import { objectNames } from "../../shared/pipeline/names.js";
 import type { Objects } from "../../shared/pipeline/stores/index.js";
 
-/** Contents kept (least recently used dropped first). */
-const CONTENTS = 4096;
+/** Bytes of contents kept (least recently used dropped first): a blob is linted once per config, mostly in a row. */
+const CONTENTS_BYTES = 32 * 1024 * 1024;
 
 export class Contents {
-  private readonly contents = new Lru<string, Uint8Array>(CONTENTS);
+  private readonly contents = new LRUCache<string, Uint8Array>({ maxSize: CONTENTS_BYTES, sizeCalculation: (data) => Math.max(1, data.byteLength) });
 
   constructor(private readonly objects: Objects) {}
 

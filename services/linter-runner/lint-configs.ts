@@ -3,7 +3,7 @@
  * objectNames.lintConfig(id). By id they are content addressed, never stale:
  * cached, and concurrent batches fetch one once.
  */
-import { Lru } from "../../shared/fabric/lru.js";
+import { LRUCache } from "lru-cache";
 import type { FileLintConfig } from "../../shared/lint/index.js";
 import { objectNames } from "../../shared/pipeline/names.js";
 import type { Objects } from "../../shared/pipeline/stores/index.js";
@@ -16,7 +16,7 @@ export type RunnerConfig = FileLintConfig | ToolchainSettings;
 const CONFIGS = 1024;
 
 export class LintConfigs {
-  private readonly configs = new Lru<string, RunnerConfig>(CONFIGS);
+  private readonly configs = new LRUCache<string, RunnerConfig>({ max: CONFIGS });
   private readonly fetching = new Map<string, Promise<RunnerConfig>>();
 
   constructor(private readonly objects: Objects) {}

@@ -10,7 +10,7 @@
 import { createHash } from "node:crypto";
 import { mapLimit } from "../../shared/fabric/concurrency.js";
 import type { Logger } from "../../shared/fabric/logger.js";
-import { Lru } from "../../shared/fabric/lru.js";
+import { LRUCache } from "lru-cache";
 import { isRegularFile } from "../../shared/lint/lintable.js";
 import type { ManifestEntry } from "../../shared/pipeline/contract.js";
 import { PipelineErrorCodes } from "../../shared/pipeline/errors.js";
@@ -62,11 +62,11 @@ export interface CommitToolchainsDeps {
 }
 
 export class CommitToolchains {
-  private readonly texts = new Lru<string, string>(256);
-  private readonly resolved = new Lru<string, { reads: Map<string, string | null>; spec: ToolchainSpec }[]>(64);
-  private readonly plans = new Lru<string, Planned>(64);
+  private readonly texts = new LRUCache<string, string>({ max: 256 });
+  private readonly resolved = new LRUCache<string, { reads: Map<string, string | null>; spec: ToolchainSpec }[]>({ max: 64 });
+  private readonly plans = new LRUCache<string, Planned>({ max: 64 });
   private readonly planning = new Map<string, Promise<unknown>>();
-  private readonly failures = new Lru<string, { reason: string; at: number }>(256);
+  private readonly failures = new LRUCache<string, { reason: string; at: number }>({ max: 256 });
   /** Sandbox sessions: a config loaded once serves the plans of the next commits with the same toolchain and inputs. */
   private readonly sandboxes = new SandboxPool({ maxIdle: 2 });
 

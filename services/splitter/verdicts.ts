@@ -2,7 +2,7 @@
  * Whether an effective lint config is valid, decided once per config id: ids
  * are content hashes, so a verdict never changes.
  */
-import { Lru } from "../../shared/fabric/lru.js";
+import { LRUCache } from "lru-cache";
 import { validateLintConfig, type FileLintConfig, type RepoConfigError } from "../../shared/lint/index.js";
 
 /** Verdicts kept (least recently used dropped first). */
@@ -10,7 +10,7 @@ const VERDICTS = 4096;
 
 export class Verdicts {
   /** Config id → its validation error (null: valid). */
-  private readonly verdicts = new Lru<string, RepoConfigError | null>(VERDICTS);
+  private readonly verdicts = new LRUCache<string, { error: RepoConfigError | null }>({ max: VERDICTS });
 
   /** Throws the config's RepoConfigError (permanent: the commit fails with it). */
   check(id: string, config: FileLintConfig): void {
@@ -18,12 +18,12 @@ export class Verdicts {
     if (verdict === undefined) {
       try {
         validateLintConfig(config);
-        verdict = null;
+        verdict = { error: null };
       } catch (err) {
-        verdict = err as RepoConfigError;
+        verdict = { error: err as RepoConfigError };
       }
       this.verdicts.set(id, verdict);
     }
-    if (verdict) throw verdict;
+    if (verdict.error) throw verdict.error;
   }
 }

@@ -4,18 +4,22 @@
  * package.json and eslintrc files for most of its commits, and a blob's text
  * never changes, so each is read once.
  */
-import { Lru } from "../fabric/lru.js";
+import { LRUCache } from "lru-cache";
 
 /** Default {@link ConfigTextsOptions.max}. */
 export const DEFAULT_CONFIG_TEXTS = 1024;
 /** Default {@link ConfigTextsOptions.maxTextBytes}. */
 export const DEFAULT_CACHED_TEXT_BYTES = 64 * 1024;
+/** Default {@link ConfigTextsOptions.maxBytes}. */
+export const DEFAULT_CONFIG_TEXTS_BYTES = 8 * 1024 * 1024;
 
 export interface ConfigTextsOptions {
   /** Texts kept (least recently used dropped first). Default DEFAULT_CONFIG_TEXTS. */
   max?: number;
   /** Texts of more bytes are read every time, not kept. Default DEFAULT_CACHED_TEXT_BYTES. */
   maxTextBytes?: number;
+  /** Bytes of texts kept in all: what a long history holds stays what a short one does. Default DEFAULT_CONFIG_TEXTS_BYTES. */
+  maxBytes?: number;
 }
 
 /** Reads blobs' contents; a blob it does not yield has none where it reads (e.g. not in the store). */
@@ -24,12 +28,10 @@ export type ReadBlobs = (blobs: readonly string[]) => AsyncIterable<readonly [bl
 const utf8 = new TextDecoder();
 
 export class ConfigTexts {
-  private readonly texts: Lru<string, string>;
-  private readonly maxTextBytes: number;
+  private readonly texts: LRUCache<string, string>;
 
-  constructor({ max = DEFAULT_CONFIG_TEXTS, maxTextBytes = DEFAULT_CACHED_TEXT_BYTES }: ConfigTextsOptions = {}) {
-    this.texts = new Lru(max);
-    this.maxTextBytes = maxTextBytes;
+  constructor({ max = DEFAULT_CONFIG_TEXTS, maxTextBytes = DEFAULT_CACHED_TEXT_BYTES, maxBytes = DEFAULT_CONFIG_TEXTS_BYTES }: ConfigTextsOptions = {}) {
+    this.texts = new LRUCache({ max, maxSize: maxBytes, maxEntrySize: Math.min(maxTextBytes, maxBytes) });
   }
 
   /** The texts of `blobs`: from the cache, the rest in one call of `read`. A blob `read` does not yield is absent. */
@@ -45,7 +47,8 @@ export class ConfigTexts {
     for await (const [blob, data] of read([...unknown])) {
       const text = utf8.decode(data);
       texts.set(blob, text);
-      if (data.length <= this.maxTextBytes) this.texts.set(blob, text);
+      // One that is too big is not kept (maxEntrySize).
+      this.texts.set(blob, text, { size: Math.max(1, data.length) });
     }
     return texts;
   }

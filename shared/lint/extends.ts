@@ -5,7 +5,7 @@
  */
 import { posix } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { Lru } from "../fabric/lru.js";
+import { LRUCache } from "lru-cache";
 import { isPlainObject, stripJsonComments } from "./jsonc.js";
 import { dirOf } from "./source-type.js";
 
@@ -40,7 +40,7 @@ export function parseConfigText(text: string, file: string): unknown {
 }
 
 /** Parsed YAML configs by text: a history's commits carry the same few, each parsed once (it was a tenth of the splitter's time on mocha). */
-const yamlDocs = new Lru<string, { doc: unknown }>(256);
+const yamlDocs = new LRUCache<string, { doc: unknown }>({ max: 256 });
 /** Longer texts are parsed each time rather than kept. */
 const MAX_CACHED_YAML = 64 * 1024;
 

@@ -6,7 +6,7 @@
  * thread (heartbeats, other repositories' commits, SIGTERM).
  */
 import { setImmediate as nextTurn } from "node:timers/promises";
-import { Lru } from "../fabric/lru.js";
+import { LRUCache } from "lru-cache";
 import { configId, configOfShape, fileShape, shapeKey } from "./config.js";
 import { PlanBudgetError } from "./errors.js";
 import { loadRepoSettings, settingsKey } from "./settings.js";
@@ -105,10 +105,10 @@ class Planner {
  * than once per commit. Keeps the last `size` settings (default 8).
  */
 export class PlanCache {
-  private readonly planners: Lru<string, Planner>;
+  private readonly planners: LRUCache<string, Planner>;
 
   constructor(size = 8) {
-    this.planners = new Lru(size);
+    this.planners = new LRUCache({ max: size });
   }
 
   /** The planner of `input`'s settings (loaded, and checked, only when new). Throws RepoConfigError. */

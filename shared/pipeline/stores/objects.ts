@@ -15,7 +15,7 @@ import { decode, encode } from "../../fabric/codec.js";
 import { BLOB_STORE, objectStream } from "../names.js";
 import { ObjectReadError } from "../errors.js";
 import { maxPayload } from "../../fabric/limits.js";
-import { Lru } from "../../fabric/lru.js";
+import { LRUCache } from "lru-cache";
 import { Tables } from "./tables.js";
 
 /** The object store's own chunk size. */
@@ -28,7 +28,8 @@ function base64Url(bytes: Uint8Array): string {
 
 /** The object store: blob contents and msgpack documents that may be large. */
 export class Objects {
-  private known = new Lru<string, true>(200_000);
+  /** Names known to exist, bounded by their length in all (16 Mi characters, about 100,000 names). */
+  private known = new LRUCache<string, true>({ maxSize: 16 * 1024 * 1024, sizeCalculation: (_, name) => name.length });
   /** Writes of write-once names in flight, by name. */
   private readonly writing = new Map<string, Promise<boolean>>();
   /** Long lists (trees, file lists) stored as shared chunks: see tables.ts. */

@@ -17,7 +17,7 @@ import type { FileRef } from "../contract.js";
 import type { Gate } from "../gate.js";
 import { buckets, kvKeys, objectNames } from "../names.js";
 import { mapLimit } from "../../fabric/concurrency.js";
-import { Lru } from "../../fabric/lru.js";
+import { LRUCache } from "lru-cache";
 import type { Objects } from "./objects.js";
 import { isRevisionConflict } from "./repos.js";
 import type { ResultCache } from "./results.js";
@@ -62,9 +62,9 @@ type StoredBody = Omit<ReportBody, "files"> & { files: string | readonly FileRef
 
 export class ReportStore {
   /** Heads this instance stored or read lately (see recentHead). */
-  private readonly heads = new Lru<string, StoredReport>(1024);
+  private readonly heads = new LRUCache<string, StoredReport>({ max: 1024 });
   /** Bodies by object name: content-addressed, so never stale. */
-  private readonly bodies = new Lru<string, ReportBody>(64);
+  private readonly bodies = new LRUCache<string, ReportBody>({ max: 64 });
 
   constructor(
     private readonly kv: KV,

@@ -4,11 +4,13 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { decode, encode } from "../../fabric/codec.js";
 import type { FileResult } from "../report.js";
 import { buckets, objectNames } from "../names.js";
-import { Lru } from "../../fabric/lru.js";
+import { LRUCache } from "lru-cache";
 import type { Objects } from "./objects.js";
 
 // KV values and messages are capped at 1 MB; leave room for headers.
 const INLINE_LIMIT = 512 * 1024;
+/** Encoded bytes of results kept in memory. */
+const RESULT_BYTES_KEPT = 8 * 1024 * 1024;
 
 /**
  * The result cache: (blob, config id) → result, forever. Large results spill to
@@ -16,8 +18,14 @@ const INLINE_LIMIT = 512 * 1024;
  * memory: a history reads the same unchanged files' results for every commit.
  */
 export class ResultCache {
-  private hits = new Lru<string, true>(500_000);
-  private values = new Lru<string, FileResult>(20_000);
+  /** Keys known to have a result, bounded by their length in all (16 Mi characters, about 150,000 keys). */
+  private hits = new LRUCache<string, true>({ maxSize: 16 * 1024 * 1024, sizeCalculation: (_, key) => key.length });
+  /**
+   * Results, bounded by their encoded size (decoded they take several times
+   * that): what a long history keeps is what a short one does, not every
+   * message it ever read.
+   */
+  private values = new LRUCache<string, FileResult>({ maxSize: RESULT_BYTES_KEPT });
   constructor(
     private readonly kv: KV,
     private readonly objects: Objects,
@@ -47,23 +55,25 @@ export class ResultCache {
     if (!e || e.operation !== "PUT") return null;
     const v = decode<FileResult | { ref: string }>(e.value);
     const r = "ref" in v ? await this.objects.getValue<FileResult>(v.ref) : v;
-    if (r) this.remember(key, r);
+    if (r) this.remember(key, r, "ref" in v ? undefined : e.value.length);
     return r;
   }
 
-  private remember(key: string, r: FileResult) {
+  /** `bytes`: its encoded size; a result spilled to the object store (no size) is too big to keep. */
+  private remember(key: string, r: FileResult, bytes: number | undefined) {
     this.hits.set(key, true);
-    this.values.set(key, r);
+    if (bytes !== undefined) this.values.set(key, r, { size: Math.max(1, bytes) });
   }
 
   async put(key: string, result: FileResult): Promise<void> {
     const data = encode(result);
-    if (data.length > INLINE_LIMIT) {
+    const inline = data.length <= INLINE_LIMIT;
+    if (inline) {
+      await this.kv.put(key, data);
+    } else {
       const ref = await this.objects.putDocument(objectNames.result(key), result);
       await this.kv.put(key, encode({ ref }));
-    } else {
-      await this.kv.put(key, data);
     }
-    this.remember(key, result);
+    this.remember(key, result, inline ? data.length : undefined);
   }
 }

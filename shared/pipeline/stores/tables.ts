@@ -6,7 +6,7 @@
  * cost of storing a history grows with what changed, not with its size.
  */
 import { decode, encode } from "../../fabric/codec.js";
-import { Lru } from "../../fabric/lru.js";
+import { LRUCache } from "lru-cache";
 
 /** What tables need of the object store (stores/objects.ts): content-addressed writes and reads by name. */
 export interface ContentStore {
@@ -21,12 +21,20 @@ interface TableDoc {
   chunks: string[];
 }
 
+/**
+ * What tables keep in memory, counted in items (a tree entry or file ref is
+ * about a hundred bytes), so that a history of big trees holds what one of
+ * small trees does.
+ */
 export interface TablesOptions {
-  /** Decoded chunks kept in memory (a history reads the same chunks for every commit). Default 4096. */
-  chunkCache?: number;
-  /** Whole tables kept in memory (a child reads the table its parent just wrote). Default 64. */
-  tableCache?: number;
+  /** Items of decoded chunks kept (a history reads the same chunks for every commit). Default 131,072. */
+  chunkItems?: number;
+  /** Items of whole tables kept (a child reads the table its parent just wrote), at most 64 tables. Default 262,144. */
+  tableItems?: number;
 }
+
+/** Chunks and tables are sized by their items: an empty one still costs an entry. */
+const itemsOf = (items: readonly unknown[]) => Math.max(1, items.length);
 
 /** A chunk ends after an item whose key hashes to 0 mod this: 32 items on average. */
 const BOUNDARY = 32;
@@ -40,22 +48,23 @@ interface KnownChunk {
 }
 
 export class Tables {
-  private readonly chunks: Lru<string, readonly unknown[]>;
-  private readonly tables: Lru<string, readonly unknown[]>;
+  private readonly chunks: LRUCache<string, readonly unknown[]>;
+  private readonly tables: LRUCache<string, readonly unknown[]>;
   /**
    * Chunks by their first item (the object, not its value): a history's
    * unchanged entries are the same objects commit after commit, so a chunk of
    * them is known by identity, without encoding or hashing it again.
    */
-  private readonly byFirstItem: Lru<unknown, KnownChunk>;
+  private readonly byFirstItem: LRUCache<NonNullable<unknown>, KnownChunk>;
 
   constructor(
     private readonly objects: ContentStore,
     opts: TablesOptions = {},
   ) {
-    this.chunks = new Lru(opts.chunkCache ?? 4096);
-    this.tables = new Lru(opts.tableCache ?? 64);
-    this.byFirstItem = new Lru(opts.chunkCache ?? 4096);
+    const chunkItems = opts.chunkItems ?? 131_072;
+    this.chunks = new LRUCache({ maxSize: chunkItems, sizeCalculation: itemsOf });
+    this.tables = new LRUCache({ max: 64, maxSize: opts.tableItems ?? 262_144, sizeCalculation: itemsOf });
+    this.byFirstItem = new LRUCache({ maxSize: chunkItems, sizeCalculation: (k) => itemsOf(k.items) });
   }
 
   /**
@@ -116,7 +125,8 @@ export class Tables {
 
   /** The name of a chunk of exactly these objects under `chunkPrefix`, if this instance wrote or read one. */
   private knownName(chunkPrefix: string, chunk: readonly unknown[]): string | undefined {
-    const known = this.byFirstItem.get(chunk[0]);
+    const first = chunk[0];
+    const known = first === undefined || first === null ? undefined : this.byFirstItem.get(first);
     if (!known || known.items.length !== chunk.length || known.name.slice(0, known.name.lastIndexOf("/")) !== chunkPrefix) return undefined;
     for (let i = 0; i < chunk.length; i++) if (known.items[i] !== chunk[i]) return undefined;
     return known.name;
@@ -124,7 +134,8 @@ export class Tables {
 
   private remember(name: string, chunk: readonly unknown[]): void {
     this.chunks.set(name, chunk);
-    if (chunk.length > 0) this.byFirstItem.set(chunk[0], { items: chunk, name });
+    const first = chunk[0];
+    if (first !== undefined && first !== null) this.byFirstItem.set(first, { items: chunk, name });
   }
 }
 

@@ -44,6 +44,18 @@ describe("ConfigTexts", () => {
     expect(asked).toEqual([["big"], ["big"], ["a"], ["b"], ["a"]]);
   });
 
+  it("keeps texts up to its total bytes, dropping the least recently used first", async () => {
+    const { asked, read } = store({ a: "x".repeat(6), b: "y".repeat(6), c: "z".repeat(6) });
+    const texts = new ConfigTexts({ maxBytes: 12 });
+    await texts.get(["a"], read);
+    await texts.get(["b"], read);
+    await texts.get(["a"], read); // a is now the most recent
+    await texts.get(["c"], read); // 18 bytes: b goes
+    await texts.get(["a", "c"], read);
+    await texts.get(["b"], read);
+    expect(asked).toEqual([["a"], ["b"], ["c"], ["b"]]);
+  });
+
   it("by path: a blob without text is left out, or reads as the absent text given", async () => {
     const { read } = store({ a: "{}" });
     const entries = [
