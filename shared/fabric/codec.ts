@@ -13,6 +13,15 @@ export const JSON_TYPE = "application/json";
 
 // Records are a msgpackr extension other clients cannot read: plain maps only.
 const packr = new Packr({ useRecords: false, mapsAsObjects: true });
+/**
+ * msgpackr packs into one buffer (one per process, shared by every Packr)
+ * that it grows to 4× the largest value it has packed and keeps for good,
+ * and each encoding is a view of it: after an encoding larger than this, the
+ * encoding is copied out and the packer given a small buffer again, so one
+ * big report does not pin megabytes for the rest of the process.
+ */
+const LARGE_ENCODING = 256 * 1024;
+const PACK_BUFFER = 64 * 1024;
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -20,7 +29,12 @@ export type Format = "msgpack" | "json";
 
 export function encode(value: unknown, format: Format = "msgpack"): Uint8Array {
   // JSON.stringify(undefined) is no JSON at all: send null instead of an empty payload.
-  return format === "json" ? utf8.encode(JSON.stringify(value ?? null)) : packr.pack(value);
+  if (format === "json") return utf8.encode(JSON.stringify(value ?? null));
+  const data = packr.pack(value);
+  if (data.length <= LARGE_ENCODING) return data;
+  // Unpooled: the packer writes over its buffer, and a pooled one is shared with other Buffers.
+  packr.useBuffer(Buffer.allocUnsafeSlow(PACK_BUFFER));
+  return Buffer.from(data);
 }
 
 /** Headers that announce the payload's format (merged into `h` when given). */

@@ -68,4 +68,14 @@ describe("codec", () => {
   test("a JSON header on msgpack bytes is a DecodeError, not a silent misread", () => {
     expect(() => decode(encode(value), formatHeaders("json"))).toThrow(DecodeError);
   });
+
+  test("a large encoding owns its bytes, and the encodings after it do not share a buffer grown for it", () => {
+    const big = { text: "x".repeat(2 * 1024 * 1024) };
+    const bytes = encode(big);
+    expect(bytes.buffer.byteLength).toBe(bytes.length);
+    expect(decode(bytes)).toEqual(big);
+    const small = encode(value);
+    expect(small.buffer.byteLength).toBeLessThan(1024 * 1024);
+    expect(decode(small)).toEqual(value);
+  });
 });
