@@ -24,8 +24,8 @@ export interface ReportServerDeps {
 }
 
 export class ReportServer {
-  /** Big answers being read part by part. */
-  private readonly replies = new LRUCache<string, Uint8Array>({ max: 4 });
+  /** Big answers being read part by part: kept a minute after their last part was read, not until four others come. */
+  private readonly replies = new LRUCache<string, Uint8Array>({ max: 4, ttl: 60_000, ttlAutopurge: true, updateAgeOnGet: true });
 
   constructor(private readonly deps: ReportServerDeps) {}
 

@@ -10,8 +10,8 @@ import { kvKeys } from "../../shared/pipeline/names.js";
 import { countRules, summarize, type FileResult, type Summary } from "../../shared/pipeline/report.js";
 import { resultOf, type ResultSources } from "./results.js";
 
-/** Digests kept (least recently used dropped first). */
-const DIGESTS = 100_000;
+/** Digests kept (least recently used dropped first): a commit's tree of 30,000 files, not a history's every version. */
+const DIGESTS = 32_768;
 
 export interface Tally {
   kept: FileRef[];

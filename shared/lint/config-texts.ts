@@ -11,7 +11,7 @@ export const DEFAULT_CONFIG_TEXTS = 1024;
 /** Default {@link ConfigTextsOptions.maxTextBytes}. */
 export const DEFAULT_CACHED_TEXT_BYTES = 64 * 1024;
 /** Default {@link ConfigTextsOptions.maxBytes}. */
-export const DEFAULT_CONFIG_TEXTS_BYTES = 8 * 1024 * 1024;
+export const DEFAULT_CONFIG_TEXTS_BYTES = 2 * 1024 * 1024;
 
 export interface ConfigTextsOptions {
   /** Texts kept (least recently used dropped first). Default DEFAULT_CONFIG_TEXTS. */

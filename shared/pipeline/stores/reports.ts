@@ -61,8 +61,8 @@ export interface ReportBody {
 type StoredBody = Omit<ReportBody, "files"> & { files: string | readonly FileRef[] };
 
 export class ReportStore {
-  /** Heads this instance stored or read lately (see recentHead). */
-  private readonly heads = new LRUCache<string, StoredReport>({ max: 1024 });
+  /** Heads this instance stored or read lately (see recentHead): a child's parent is among the last few. */
+  private readonly heads = new LRUCache<string, StoredReport>({ max: 256 });
   /** Bodies by object name: content-addressed, so never stale. */
   private readonly bodies = new LRUCache<string, ReportBody>({ max: 64 });
 

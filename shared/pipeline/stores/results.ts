@@ -10,7 +10,7 @@ import type { Objects } from "./objects.js";
 // KV values and messages are capped at 1 MB; leave room for headers.
 const INLINE_LIMIT = 512 * 1024;
 /** Encoded bytes of results kept in memory. */
-const RESULT_BYTES_KEPT = 8 * 1024 * 1024;
+const RESULT_BYTES_KEPT = 4 * 1024 * 1024;
 
 /**
  * The result cache: (blob, config id) → result, forever. Large results spill to

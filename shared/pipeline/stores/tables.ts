@@ -27,9 +27,9 @@ interface TableDoc {
  * small trees does.
  */
 export interface TablesOptions {
-  /** Items of decoded chunks kept (a history reads the same chunks for every commit). Default 131,072. */
+  /** Items of decoded chunks kept (a history reads the same chunks for every commit). Default 32,768: a tree of 30,000 files. */
   chunkItems?: number;
-  /** Items of whole tables kept (a child reads the table its parent just wrote), at most 64 tables. Default 262,144. */
+  /** Items of whole tables kept (a child reads the table its parent just wrote), at most 64 tables. Default 65,536. */
   tableItems?: number;
 }
 
@@ -61,9 +61,9 @@ export class Tables {
     private readonly objects: ContentStore,
     opts: TablesOptions = {},
   ) {
-    const chunkItems = opts.chunkItems ?? 131_072;
+    const chunkItems = opts.chunkItems ?? 32_768;
     this.chunks = new LRUCache({ maxSize: chunkItems, sizeCalculation: itemsOf });
-    this.tables = new LRUCache({ max: 64, maxSize: opts.tableItems ?? 262_144, sizeCalculation: itemsOf });
+    this.tables = new LRUCache({ max: 64, maxSize: opts.tableItems ?? 65_536, sizeCalculation: itemsOf });
     this.byFirstItem = new LRUCache({ maxSize: chunkItems, sizeCalculation: (k) => itemsOf(k.items) });
   }
 
