@@ -131,6 +131,15 @@ export class Objects {
       h.set("Nats-Rollup", "sub");
       await this.js.publish(`$O.${BLOB_STORE}.M.${base64Url(Buffer.from(name, "latin1"))}`, JSON.stringify(info), { headers: h });
     } catch (err) {
+      // A publish whose ack timed out may still have been stored (an event loop stalled past the
+      // timeout sees the timer before the ack): chunks the meta record names are the object.
+      const stored = await this.store.info(name).then(
+        (info) => info?.nuid === id,
+        () => null,
+      );
+      if (stored) return;
+      // Unknown (the look-up failed): leave them, as purging an object's chunks would break it.
+      if (stored === null) throw err;
       await this.jsm.streams.purge(objectStream(BLOB_STORE), { filter: chunks }).catch(() => {
         // Left behind, the chunks are unreachable (no meta record names them): only space is lost.
       });

@@ -1,6 +1,7 @@
-import { jetstreamManager } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { expect, test } from "vitest";
 import { Objects } from "../../../shared/pipeline/stores/index.js";
+import { maxPayload } from "../../../shared/fabric/limits.js";
 import { useObjects } from "./helpers.js";
 
 const s = useObjects();
@@ -65,4 +66,24 @@ test("of two writers of one name, one writes; the other's chunks do not stay beh
   const live = await s.objects.store.list();
   const liveChunkSubjects = new Set(live.filter((i) => !i.deleted && i.size > 0).map((i) => `$O.farm-blobs.C.${i.nuid}`));
   expect(Object.keys(si.state.subjects ?? {}).filter((s) => !liveChunkSubjects.has(s))).toEqual([]);
+});
+
+test("a write whose acks time out but which the server stored reads back whole, never as missing chunks", async () => {
+  // A 1 ms publish timeout stands for an event loop stalled past the ack: the meta record lands, the
+  // writer sees a timeout. Its chunks must stay, or every later read fails with "chunk … is missing".
+  const js = jetstream(s.farm.nc, { timeout: 1 });
+  const hasty = new Objects(s.objects.store, await jetstreamManager(s.farm.nc), js, maxPayload(s.farm.nc));
+  let timedOut = 0;
+  for (let i = 0; i < 20; i++) {
+    const data = bytes(150 * 1024 + i, 23 + i);
+    const name = `t/hasty-${i}`;
+    await hasty.putOnce(name, data).catch(() => timedOut++);
+    const info = await s.objects.store.info(name);
+    if (!info) continue;
+    const read = await s.objects.getBytes(name);
+    expect(Buffer.compare(Buffer.from(read!), Buffer.from(data))).toBe(0);
+  }
+  // What the write reported matches what was stored: a write that threw left no object behind.
+  const stored = (await Promise.all([...Array(20).keys()].map((i) => s.objects.store.info(`t/hasty-${i}`)))).filter(Boolean).length;
+  expect(stored + timedOut).toBe(20);
 });
