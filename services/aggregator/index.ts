@@ -78,10 +78,11 @@ export class Aggregator {
       // The index too: the attempt that stored the report may have failed before it.
       if (existing) return announceCompleted(farm.events, c, await this.indexed(existing, c));
     }
-    const files = (await this.deps.objects.tables.get<FileRef>(c.files)) ?? [];
-    if (ctx.attempt === 1) publishAnalysisEvent(farm.events, subjects.started, { repo: c.repo, sha: c.sha, files: files.length }, c.requestId, c.sha);
-    // The parent first: a commit waiting in a long history holds nothing but its message.
+    if (ctx.attempt === 1) publishAnalysisEvent(farm.events, subjects.started, { repo: c.repo, sha: c.sha, files: c.stats.files }, c.requestId, c.sha);
+    // The parent first: a commit waiting in a long history holds nothing but its message (its file
+    // list read before the wait was most of what thousands of waiting commits held).
     const baseline = await this.baselines.of(c, ctx);
+    const files = (await this.deps.objects.tables.get<FileRef>(c.files)) ?? [];
     const keys = [...new Set(files.map((f) => kvKeys.result(f.blob, f.configId)))];
     // Results this instance has seen need no waiting: in a history, nearly all of them.
     const unseen = keys.filter((k) => !this.deps.results.known(k));
