@@ -285,6 +285,8 @@ export async function startSplitFarm(o: { farm: FarmCommand; dir: string; pids?:
       FARM_ALLOW_LOCAL_REPOS: "1",
       FARM_LOG_LEVEL: "info",
       FARM_TOOLCHAINS: "off",
+      // As the image runs them (deploy/Dockerfile).
+      MALLOC_ARENA_MAX: "2",
       ...o.env,
     });
     await Promise.all(
