@@ -114,7 +114,8 @@ async function follow(farm: Farm, repo: string, sha: string, history: number, ti
   let settle!: (err?: Error) => void;
   const finished = new Promise<void>((resolve, reject) => (settle = (err) => (err ? reject(err) : resolve())));
   const check = () => {
-    if (expected && expected.every((s) => done.has(s))) settle();
+    // Counted first: a history's every completion would otherwise walk the whole list.
+    if (expected && done.size >= expected.length && expected.every((s) => done.has(s))) settle();
   };
   const sub = farm.events.subscribe<FollowedEvent>(`${subjects.analysis}.>`, (e, subject) => {
     if (typeof e?.repo !== "string" || repoKey(e.repo) !== key) return;
