@@ -15,7 +15,7 @@ import { decode, encode } from "../../fabric/codec.js";
 import { BLOB_STORE, objectStream } from "../names.js";
 import { ObjectReadError } from "../errors.js";
 import { maxPayload } from "../../fabric/limits.js";
-import { LRUCache } from "lru-cache";
+import { knownKeys } from "./known-keys.js";
 import { Tables } from "./tables.js";
 
 /** The object store's own chunk size. */
@@ -28,8 +28,8 @@ function base64Url(bytes: Uint8Array): string {
 
 /** The object store: blob contents and msgpack documents that may be large. */
 export class Objects {
-  /** Names known to exist, bounded by their length in all (16 Mi characters, about 100,000 names). */
-  private known = new LRUCache<string, true>({ maxSize: 16 * 1024 * 1024, sizeCalculation: (_, name) => name.length });
+  /** Names known to exist. */
+  private known = knownKeys();
   /** Writes of write-once names in flight, by name. */
   private readonly writing = new Map<string, Promise<boolean>>();
   /** Long lists (trees, file lists) stored as shared chunks: see tables.ts. */

@@ -5,6 +5,7 @@ import { decode, encode } from "../../fabric/codec.js";
 import type { FileResult } from "../report.js";
 import { buckets, objectNames } from "../names.js";
 import { LRUCache } from "lru-cache";
+import { knownKeys } from "./known-keys.js";
 import type { Objects } from "./objects.js";
 
 // KV values and messages are capped at 1 MB; leave room for headers.
@@ -18,8 +19,8 @@ const RESULT_BYTES_KEPT = 4 * 1024 * 1024;
  * memory: a history reads the same unchanged files' results for every commit.
  */
 export class ResultCache {
-  /** Keys known to have a result, bounded by their length in all (16 Mi characters, about 150,000 keys). */
-  private hits = new LRUCache<string, true>({ maxSize: 16 * 1024 * 1024, sizeCalculation: (_, key) => key.length });
+  /** Keys known to have a result. */
+  private hits = knownKeys();
   /**
    * Results, bounded by their encoded size (decoded they take several times
    * that): what a long history keeps is what a short one does, not every
