@@ -2,7 +2,6 @@
  * Named errors of the farm library. Every error that crosses the wire is
  * reduced to {@link WireError} and rebuilt on the other side as a RemoteError.
  */
-import { errors as natsErrors } from "@nats-io/transport-node";
 
 /**
  * The library's error codes, in one place (as nats.js's `JetStreamApiCodes`):
@@ -133,9 +132,4 @@ export function toWireError(err: unknown): WireError {
     return { name: err.name, message: err.message, code, permanent: isPermanent(err) };
   }
   return { name: "Error", message: String(err), code: ErrorCodes.Task, permanent: false };
-}
-
-/** The NATS client's request timeout, bare or as the cause of another error. */
-export function isNatsTimeout(err: unknown): boolean {
-  return err instanceof natsErrors.TimeoutError || (err as Error)?.cause instanceof natsErrors.TimeoutError;
 }

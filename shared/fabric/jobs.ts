@@ -5,7 +5,8 @@
 import { createInbox, errors as natsErrors, headers as natsHeaders, nuid, type Msg, type NatsConnection } from "@nats-io/transport-node";
 import { JetStreamApiError, JetStreamError, PubHeaders, type ApiError, type PubAck } from "@nats-io/jetstream";
 import { decode, encode, formatHeaders } from "./codec.js";
-import { ErrorCodes, FarmError, isNatsTimeout, NoRespondersError, RemoteError, TimeoutError, type WireError } from "./errors.js";
+import { ErrorCodes, FarmError, NoRespondersError, RemoteError, TimeoutError, type WireError } from "./errors.js";
+import { isNatsTimeout } from "./nats-errors.js";
 import { HeaderNames, type ErrorReply, type TaskResult } from "./envelope.js";
 import { delayFor } from "./backoff.js";
 import type { Queues } from "./queues.js";

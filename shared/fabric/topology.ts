@@ -9,7 +9,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { nextDelay } from "./backoff.js";
 import { sleep } from "./concurrency.js";
-import { isNatsTimeout } from "./errors.js";
+import { isNatsTimeout } from "./nats-errors.js";
 import { ADVISORY_STREAM, DLQ_PREFIX, DLQ_STREAM, MAX_DELIVERIES_ADVISORY } from "./names.js";
 import { streamSubjects, type Queues } from "./queues.js";
 

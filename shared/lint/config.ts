@@ -3,23 +3,12 @@
  * (blob, config id) is the result cache key: everything that can change a
  * file's messages besides its content must be in the id.
  */
-import { createHash } from "node:crypto";
 import { NotLintableError } from "./errors.js";
 import { compileGlobs, type GlobMatcher } from "./glob.js";
 import { loadRepoSettings, nearestJshintrcDir, normaliseLinters } from "./settings.js";
 import type { RepoLintSettings } from "./settings.js";
 import { dirOf, fileKind, sourceTypeOf, type FileKind } from "./source-type.js";
 import type { FileLintConfig, JshintOptions, LinterName, RuleOverrides, SourceType } from "./types.js";
-import { linterVersions } from "./versions.js";
-import type { LinterVersions } from "./versions.js";
-
-/**
- * Bumped whenever the engine maps a FileLintConfig to linter settings
- * differently (default blocks, message mapping), or a cached result holds
- * something else (3: statement contexts, shared/pipeline/report.ts
- * RESULT_FORMAT): old cached results then miss.
- */
-export const ENGINE_CONFIG_VERSION = 3;
 
 /** Rules of this plugin exist only in TypeScript configs; JS files drop their overrides. */
 const TS_ONLY_RULE_PREFIX = "@typescript-eslint/";
@@ -199,63 +188,4 @@ function mergeJshint(jshintrc: JshintOptions, farm: JshintOptions, applies: (pat
 
 function asObject(value: unknown): Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-}
-
-/**
- * JSON with object keys sorted at every level (arrays keep their order), so
- * equal values always serialise to equal strings.
- */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value));
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (typeof value === "object" && value !== null) {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value).sort()) {
-      const v = (value as Record<string, unknown>)[key];
-      if (v !== undefined) out[key] = sortKeys(v);
-    }
-    return out;
-  }
-  return value;
-}
-
-/**
- * The document hashed into a config id. Only versions of packages that can
- * touch this file are included: upgrading typescript-eslint must not
- * invalidate cached results of plain JS files, and JSHint's version matters
- * only where JSHint runs.
- */
-export function configIdInput(config: FileLintConfig, versions: LinterVersions = linterVersions()): unknown {
-  const linters: Record<string, Record<string, string>> = {};
-  if (config.linters.includes("eslint")) {
-    linters.eslint = { eslint: versions.eslint, "@eslint/js": versions["@eslint/js"] };
-    if (config.language === "ts") {
-      linters.eslint["typescript-eslint"] = versions["typescript-eslint"];
-      linters.eslint.typescript = versions.typescript;
-    }
-  }
-  if (config.linters.includes("jshint")) linters.jshint = { jshint: versions.jshint };
-  return {
-    engine: ENGINE_CONFIG_VERSION,
-    linters,
-    language: config.language,
-    jsx: config.jsx,
-    sourceType: config.sourceType,
-    rules: config.rules,
-    jshint: config.jshint,
-    globals: { name: config.globals, version: versions.globals },
-    extraGlobals: config.extraGlobals,
-    eslintrc: config.eslintrc,
-  };
-}
-
-/** Short content-address of an effective config: sha256 hex of its canonical JSON, first 16 chars. */
-export function configId(config: FileLintConfig, versions: LinterVersions = linterVersions()): string {
-  return createHash("sha256")
-    .update(canonicalJson(configIdInput(config, versions)))
-    .digest("hex")
-    .slice(0, 16);
 }

@@ -9,7 +9,7 @@ import js from "@eslint/js";
 import type { ESLint, Linter } from "eslint";
 import { eslintApi } from "./eslint-api.js";
 import globals from "globals";
-import { configId } from "./config.js";
+import { configId } from "./config-id.js";
 import { RepoConfigError } from "./errors.js";
 import { firstLine, runJshint } from "./jshint.js";
 import { LINTABLE_EXTENSIONS } from "./source-type.js";

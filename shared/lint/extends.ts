@@ -4,7 +4,7 @@
  * uses it to know which files to upload, without loading ESLint.
  */
 import { posix } from "node:path";
-import { parse as parseYaml } from "yaml";
+import { createRequire } from "node:module";
 import { LRUCache } from "lru-cache";
 import { isPlainObject, stripJsonComments } from "./jsonc.js";
 import { dirOf } from "./source-type.js";
@@ -39,17 +39,21 @@ export function parseConfigText(text: string, file: string): unknown {
   return parseYamlConfig(body);
 }
 
+/** The YAML parser, loaded at the first YAML config: a twentieth of a second that most start-ups (and every lint thread) need not spend. */
+let yaml: typeof import("yaml") | undefined;
+// A bounded alias count: a "billion laughs" document is refused, not expanded.
+const parseYaml = (body: string): unknown => (yaml ??= createRequire(import.meta.url)("yaml") as typeof import("yaml")).parse(body, { maxAliasCount: 100 });
+
 /** Parsed YAML configs by text: a history's commits carry the same few, each parsed once (it was a tenth of the splitter's time on mocha). */
 const yamlDocs = new LRUCache<string, { doc: unknown }>({ max: 256 });
 /** Longer texts are parsed each time rather than kept. */
 const MAX_CACHED_YAML = 64 * 1024;
 
 function parseYamlConfig(body: string): unknown {
-  // A bounded alias count: a "billion laughs" document is refused, not expanded.
-  if (body.length > MAX_CACHED_YAML) return parseYaml(body, { maxAliasCount: 100 });
+  if (body.length > MAX_CACHED_YAML) return parseYaml(body);
   let known = yamlDocs.get(body);
   if (!known) {
-    known = { doc: parseYaml(body, { maxAliasCount: 100 }) as unknown };
+    known = { doc: parseYaml(body) };
     yamlDocs.set(body, known);
   }
   // A copy: the reader keeps parts of it (rule options) in what it builds.

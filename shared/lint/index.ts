@@ -27,20 +27,8 @@ export type { FarmJson, RepoLintSettings, RepoSettingsInput } from "./settings.j
 export { extendedConfigPaths, MAX_EXTENDS_ROUNDS, readExtended } from "./extends.js";
 export { ConfigTexts, DEFAULT_CACHED_TEXT_BYTES, DEFAULT_CONFIG_TEXTS } from "./config-texts.js";
 export type { ConfigTextsOptions, ReadBlobs } from "./config-texts.js";
-export {
-  DEFAULT_LINTERS,
-  ENGINE_CONFIG_VERSION,
-  canonicalJson,
-  configId,
-  configIdInput,
-  configOfShape,
-  defaultFileConfig,
-  fileLintConfig,
-  fileShape,
-  isIgnored,
-  jshintOptionsFor,
-  shapeKey,
-} from "./config.js";
+export { ENGINE_CONFIG_VERSION, canonicalJson, configId, configIdInput } from "./config-id.js";
+export { DEFAULT_LINTERS, configOfShape, defaultFileConfig, fileLintConfig, fileShape, isIgnored, jshintOptionsFor, shapeKey } from "./config.js";
 export type { FileShape } from "./config.js";
 export { DEFAULT_PLAN_BUDGET_MS, DEFAULT_PLAN_SLICE, PlanCache, planRepoLint, planRepoLintAsync } from "./plan.js";
 export type { PlanOptions, PlannedFile, RepoLintPlan } from "./plan.js";

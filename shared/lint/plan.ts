@@ -7,7 +7,8 @@
  */
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { LRUCache } from "lru-cache";
-import { configId, configOfShape, fileShape, shapeKey } from "./config.js";
+import { configOfShape, fileShape, shapeKey } from "./config.js";
+import { configId } from "./config-id.js";
 import { PlanBudgetError } from "./errors.js";
 import { loadRepoSettings, settingsKey } from "./settings.js";
 import type { RepoLintSettings, RepoSettingsInput } from "./settings.js";
