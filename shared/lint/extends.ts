@@ -28,7 +28,8 @@ export const ESLINTRC_CODE: readonly string[] = [".eslintrc.js", ".eslintrc.cjs"
 export function parseConfigText(text: string, file: string): unknown {
   const body = text.replace(/^\uFEFF/, "");
   const base = posix.basename(file);
-  if (base === ".eslintrc.json") return JSON.parse(stripJsonComments(body));
+  // package.json too: ESLint 8 reads it as JSON with comments (a YAML parse refuses a duplicate key JSON allows).
+  if (base === ".eslintrc.json" || base === "package.json") return JSON.parse(stripJsonComments(body));
   if (base === ".eslintrc") {
     try {
       return JSON.parse(stripJsonComments(body));

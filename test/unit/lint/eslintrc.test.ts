@@ -48,6 +48,11 @@ describe("config forms", () => {
     });
   }
 
+  test("package.json is read as JSON, as ESLint 8 reads it: a duplicate key (which YAML refuses) does not hide its eslintConfig", async () => {
+    const pkg = '{ "name": "x", "name": "y", "eslintConfig": { "rules": { "eqeqeq": "error" } } }';
+    expect(rules(await lint({ "package.json": pkg, "a.js": CODE }, "a.js"))).toEqual(["eqeqeq"]);
+  });
+
   test(".eslintrc written as YAML is read as YAML", async () => {
     expect(rules(await lint({ ".eslintrc": "rules:\n  eqeqeq: error\n", "a.js": CODE }, "a.js"))).toEqual(["eqeqeq"]);
   });
