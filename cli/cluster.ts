@@ -16,7 +16,7 @@ import type { Service } from "../shared/pipeline/service.js";
 import { SERVICE_NAMES, startConfiguredWeb, startServices, stopServices } from "../services/index.js";
 import type { WebService } from "../services/web/index.js";
 import { startOperations, type Operations } from "../services/operations.js";
-import { prewarmLintThreads } from "../services/linter-runner/threads.js";
+import { prestartLintThread, type WhereServicesRun } from "./prestart.js";
 
 export interface Cluster {
   farm: Farm;
@@ -29,18 +29,10 @@ export interface Cluster {
   close(): Promise<void>;
 }
 
-export interface OpenOptions {
-  /** Start the four services in-process (the embedded default always does; a running farm up already runs them). */
-  services?: boolean;
+export interface OpenOptions extends WhereServicesRun {
   name?: string;
   /** Client port of the embedded nats-server. Default: a free one (a transient `farm analyze`); `farm up` passes its --port. */
   port?: number;
-  /**
-   * Without a natsUrl, use the `farm up` running on this data dir, if any, as a
-   * client: its store is in use, and it runs the services. Default true;
-   * `farm up` itself passes false.
-   */
-  attach?: boolean;
   /** Also serve the web app (FARM_WEB_PORT, FARM_WEB_HOST, FARM_WEB_TOKEN) from this process. */
   web?: boolean;
   /** With the services, run the reporter too (FARM_GITHUB_*: checks on the git host). */
@@ -72,8 +64,8 @@ async function openBare(config: FarmConfig, log: Logger, opts: OpenOptions): Pro
     }
   }
   let server: NatsServer | undefined;
-  // The embedded default runs a linter-runner: its first lint thread loads ESLint while the rest starts.
-  if (!config.natsUrl || opts.services) prewarmLintThreads(config);
+  // Its first lint thread loads ESLint while the rest starts (already started when the command called it first).
+  prestartLintThread(config, opts);
   if (!config.natsUrl) {
     // The pid file lets the next run stop a server left behind by a killed one.
     server = await NatsServer.start({

@@ -1,23 +1,15 @@
 /** What every command needs: config from env + flags, a logger, exit codes, a cluster. */
 import { errors as natsErrors } from "@nats-io/transport-node";
 import { ClusterUnreachableError } from "../shared/fabric/connection.js";
-import { connectOptionsFrom, loadConfig, type FarmConfig } from "../shared/runtime/config.js";
+import { connectOptionsFrom, type FarmConfig } from "../shared/runtime/config.js";
 import { NatsServerMissingError, PortUnavailableError, StoreInUseError } from "../shared/runtime/embedded.js";
-import { FarmError, isPermanent, NoRespondersError, TimeoutError } from "../shared/fabric/errors.js";
+import { isPermanent, NoRespondersError, TimeoutError } from "../shared/fabric/errors.js";
 import type { Farm } from "../shared/fabric/farm.js";
 import { connectPipeline } from "../shared/pipeline/topology.js";
 import { createLogger, type Logger } from "../shared/fabric/logger.js";
 import { findLocalFarm } from "../shared/runtime/local-farm.js";
-import { CliErrorCodes } from "./errors.js";
-
-export const EXIT = { ok: 0, issuesFound: 1, usage: 2, unreachable: 3, internal: 4 } as const;
-
-/** Bad flags or arguments: exit 2 with a one-line reason. */
-export class UsageError extends FarmError {
-  constructor(message: string) {
-    super(message, CliErrorCodes.Usage);
-  }
-}
+import { commandConfig, type ConnectionFlags } from "./config.js";
+import { EXIT, UsageError } from "./errors.js";
 
 export function exitCodeOf(err: unknown): number {
   // Bad input, here or at a worker (an InvalidInputError is a PermanentError): trying again will not help.
@@ -37,40 +29,14 @@ export function errorLine(err: unknown): string {
   return ((err as Error)?.message ?? String(err)).split("\n")[0];
 }
 
-export interface ConnectionFlags {
-  nats?: string;
-  creds?: string;
-  user?: string;
-  password?: string;
-  inboxPrefix?: string;
-  logLevel?: string;
-}
-
 export interface CommandContext {
   config: FarmConfig;
   log: Logger;
 }
 
-/**
- * The config from the environment with the connection's flags over it. Quiet by
- * default on the command line: progress and results go to the terminal, logs
- * only when asked (`logLevel`: the command's own default, "warn" unless given).
- */
+/** The command's config (cli/config.ts) and a logger at its level. */
 export function commandContext(flags: ConnectionFlags, defaults: { logLevel?: string } = {}): CommandContext {
-  let config: FarmConfig;
-  try {
-    const overrides = {
-      natsUrl: flags.nats || undefined,
-      creds: flags.creds || undefined,
-      user: flags.user || undefined,
-      password: flags.password || undefined,
-      inboxPrefix: flags.inboxPrefix || undefined,
-      logLevel: flags.logLevel || undefined,
-    };
-    config = loadConfig(process.env, overrides, { logLevel: defaults.logLevel ?? "warn" });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const config = commandConfig(flags, defaults);
   return { config, log: createLogger({ level: config.logLevel, pretty: config.logPretty, name: "farm" }) };
 }
 

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /** farm: the command line. Every service's container entrypoint too (`farm service <name>`). */
 import { Command, CommanderError, Option } from "commander";
-import { errorLine, exitCodeOf } from "./context.js";
 import { connectionOptions, count, duration, durationDefault, parsedOption, port, serviceName, since, webListenOptions } from "./options.js";
 import { isOutputClosed, whenStdoutClosed } from "./output.js";
 import { FARM_VERSION } from "../shared/fabric/version.js";
+import { commandConfig } from "./config.js";
+import { prestartLintThread, UP_OPEN, type WhereServicesRun } from "./prestart.js";
 
 /**
  * A command's module, loaded when the command runs: `farm --help` and each
@@ -14,6 +15,19 @@ import { FARM_VERSION } from "../shared/fabric/version.js";
 function lazy<M, K extends keyof M>(load: () => Promise<M>, name: K): (...args: unknown[]) => Promise<void> {
   return async (...args) => {
     await ((await load())[name] as (...a: unknown[]) => unknown)(...args);
+  };
+}
+
+/**
+ * The action of a command that opens the cluster as `open` says: when that will
+ * run the services here, their first lint thread starts before the command's
+ * modules load (cli/prestart.ts).
+ */
+function opening<M, K extends keyof M>(open: WhereServicesRun, load: () => Promise<M>, name: K): (...args: unknown[]) => Promise<void> {
+  const run = lazy(load, name);
+  return async (...args) => {
+    prestartLintThread(commandConfig((args.at(-1) as Command).opts()), open);
+    await run(...args);
   };
 }
 
@@ -77,7 +91,7 @@ export function buildProgram(): Command {
       "farm analyze https://github.com/expressjs/express.git --commits 200 --format json --out express.json",
       "NATS_URL=nats://cluster:4222 farm analyze /srv/repo --sha 0a1b2c...  --format sarif --sarif-dir sarif/",
     ],
-  ).action(lazy(() => import("./commands/analyze.js"), "analyzeCommand"));
+  ).action(opening({}, () => import("./commands/analyze.js"), "analyzeCommand"));
 
   examples(
     connectionOptions(
@@ -99,7 +113,7 @@ export function buildProgram(): Command {
       "farm up --nats nats://127.0.0.1:4222",
       "FARM_METRICS_PORT=9464 farm up   # Prometheus metrics of all services on :9464/metrics",
     ],
-  ).action(lazy(() => import("./commands/up.js"), "upCommand"));
+  ).action(opening(UP_OPEN, () => import("./commands/up.js"), "upCommand"));
 
   examples(
     connectionOptions(
@@ -123,7 +137,7 @@ export function buildProgram(): Command {
       ).option("--public", "open the read-only pages to all wherever bound (FARM_WEB_PUBLIC=1); operator actions still need the token"),
     ),
     ["farm web", "farm web --port 9000", "FARM_WEB_TOKEN=s3cret farm web --host 0.0.0.0", "NATS_URL=nats://cluster:4222 farm web --host 0.0.0.0 --public"],
-  ).action(lazy(() => import("./commands/web.js"), "webCommand"));
+  ).action(opening({}, () => import("./commands/web.js"), "webCommand"));
 
   examples(
     connectionOptions(
@@ -252,6 +266,7 @@ async function main() {
       return;
     }
     // One line, no stack: the message says what was wrong and what to do.
+    const { errorLine, exitCodeOf } = await import("./context.js");
     process.stderr.write(`farm: ${errorLine(err)}\n`);
     process.exitCode = exitCodeOf(err);
   }

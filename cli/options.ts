@@ -6,10 +6,10 @@
  * options several commands share: the connection's and the web app's.
  */
 import { Command, Option } from "commander";
-import { ALL_SERVICE_NAMES, isServiceName, type ServiceName } from "../services/index.js";
+import { ALL_SERVICE_NAMES, isServiceName, type ServiceName } from "../services/registry.js";
 import type { FarmConfig } from "../shared/runtime/config.js";
 import * as grammar from "../shared/runtime/parse.js";
-import { UsageError } from "./context.js";
+import { UsageError } from "./errors.js";
 
 /** A grammar of one flag: its value from the text given, or a throw. */
 type Grammar<T> = (flag: string, value: string) => T;

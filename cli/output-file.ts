@@ -11,7 +11,7 @@ import { createWriteStream } from "node:fs";
 import { chmod, lstat, readlink, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import type { Writable } from "node:stream";
-import { UsageError } from "./context.js";
+import { UsageError } from "./errors.js";
 
 /** How a target is written: standard output, replaced by a rename, or opened in place. */
 export type OutputTarget = { kind: "stdout" } | { kind: "replace"; path: string; mode?: number } | { kind: "in-place"; path: string };

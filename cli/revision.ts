@@ -2,7 +2,7 @@
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { redactUrl, resolveHead } from "../shared/git/index.js";
-import { UsageError } from "./context.js";
+import { UsageError } from "./errors.js";
 
 const FULL_SHA = /^([0-9a-f]{40}|[0-9a-f]{64})$/;
 

@@ -1,6 +1,7 @@
 /** `farm dlq ls`: the dead-lettered work, with its reason (`farm replay` sends it round again). */
 import type { DeadLetter } from "../../shared/fabric/dlq.js";
-import { commandContext, connectClient, type ConnectionFlags } from "../context.js";
+import { commandContext, connectClient } from "../context.js";
+import type { ConnectionFlags } from "../config.js";
 
 const utf8 = new TextDecoder();
 

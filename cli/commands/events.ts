@@ -1,6 +1,7 @@
 /** `farm events [pattern]`: tail analysis events as JSON lines; --since first prints what the EVENTS stream kept. */
 import { EventLog } from "../../shared/pipeline/event-log.js";
-import { commandContext, connectClient, type ConnectionFlags } from "../context.js";
+import { commandContext, connectClient } from "../context.js";
+import type { ConnectionFlags } from "../config.js";
 import { whenStdoutClosed } from "../output.js";
 import { untilSignal } from "../signals.js";
 

@@ -3,7 +3,9 @@ import { ErrorCodes, FarmError } from "../../shared/fabric/errors.js";
 import type { HistoryCommit, HistoryCommitsReply } from "../../shared/pipeline/contract.js";
 import { subjects } from "../../shared/pipeline/names.js";
 import { request } from "../../shared/pipeline/request.js";
-import { commandContext, connectClient, UsageError, type ConnectionFlags } from "../context.js";
+import { commandContext, connectClient } from "../context.js";
+import { UsageError } from "../errors.js";
+import type { ConnectionFlags } from "../config.js";
 import { printable } from "../printable.js";
 import { reportedRepo } from "../revision.js";
 

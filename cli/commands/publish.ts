@@ -3,7 +3,9 @@ import { encode } from "../../shared/fabric/codec.js";
 import type { AnalysisRequest } from "../../shared/pipeline/contract.js";
 import { subjects } from "../../shared/pipeline/names.js";
 import { traceHeaders } from "../../shared/fabric/tracing.js";
-import { commandContext, connectClient, UsageError, type ConnectionFlags } from "../context.js";
+import { commandContext, connectClient } from "../context.js";
+import { UsageError } from "../errors.js";
+import type { ConnectionFlags } from "../config.js";
 
 interface PublishFlags extends ConnectionFlags {
   /** --history: first-parent ancestors to analyze too. */

@@ -1,5 +1,7 @@
 /** `farm replay`: republish dead-lettered work on its original subject. */
-import { commandContext, connectClient, UsageError, type ConnectionFlags } from "../context.js";
+import { commandContext, connectClient } from "../context.js";
+import { UsageError } from "../errors.js";
+import type { ConnectionFlags } from "../config.js";
 import { deadLetterView } from "./dlq.js";
 
 export async function replayCommand(flags: ConnectionFlags & { all?: boolean; seq?: number[]; json?: boolean }) {

@@ -1,7 +1,8 @@
 /** `farm report <repo> <sha>`: fetch a commit's report. */
 import type { Report } from "../../shared/pipeline/report.js";
 import { fetchReport } from "../../shared/pipeline/report-client.js";
-import { commandContext, connectClient, type ConnectionFlags } from "../context.js";
+import { commandContext, connectClient } from "../context.js";
+import type { ConnectionFlags } from "../config.js";
 import { renderReports, type OutputFormat } from "../render.js";
 import { commitOf, reportedRepo } from "../revision.js";
 

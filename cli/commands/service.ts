@@ -5,7 +5,9 @@ import { connectPipeline } from "../../shared/pipeline/topology.js";
 import { ALL_SERVICE_NAMES, isServiceName, startServices, stopServices } from "../../services/index.js";
 import { startOperations } from "../../services/operations.js";
 import { prewarmLintThreads } from "../../services/linter-runner/threads.js";
-import { commandContext, UsageError, type ConnectionFlags } from "../context.js";
+import { commandContext } from "../context.js";
+import { UsageError } from "../errors.js";
+import type { ConnectionFlags } from "../config.js";
 import { untilSignal } from "../signals.js";
 
 /**

@@ -2,7 +2,9 @@
 import { removeLocalFarm, writeLocalFarm } from "../../shared/runtime/local-farm.js";
 import { SERVICE_NAMES } from "../../services/index.js";
 import { openCluster } from "../cluster.js";
-import { commandContext, type ConnectionFlags } from "../context.js";
+import { UP_OPEN } from "../prestart.js";
+import { commandContext } from "../context.js";
+import type { ConnectionFlags } from "../config.js";
 import { withWebFlags, type WebFlags } from "../options.js";
 import { untilSignal } from "../signals.js";
 
@@ -17,13 +19,11 @@ interface UpFlags extends ConnectionFlags, WebFlags {
 
 export async function upCommand(flags: UpFlags) {
   const ctx = commandContext(flags);
-  // attach: false: this is the farm up the others attach to; a second one on the data dir fails (store in use).
   const config = flags.web ? withWebFlags(ctx.config, flags) : ctx.config;
   const cluster = await openCluster(config, ctx.log, {
-    services: true,
+    ...UP_OPEN,
     name: "farm-up",
     port: flags.port,
-    attach: false,
     web: flags.web,
     reporter: flags.reporter,
   });

@@ -1,7 +1,8 @@
 /** `farm web`: the web app, on the cluster given, the `farm up` running on this data dir, or the embedded default. */
 import { removeLocalFarm, writeLocalFarm } from "../../shared/runtime/local-farm.js";
 import { openCluster } from "../cluster.js";
-import { commandContext, type ConnectionFlags } from "../context.js";
+import { commandContext } from "../context.js";
+import type { ConnectionFlags } from "../config.js";
 import { withWebFlags } from "../options.js";
 import { untilSignal } from "../signals.js";
 

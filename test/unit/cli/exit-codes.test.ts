@@ -1,7 +1,8 @@
 /** Exit codes and the one-line message of the errors the CLI meets (docs/cli.md, "Exit codes"). */
 import { errors as natsErrors } from "@nats-io/transport-node";
 import { describe, expect, test } from "vitest";
-import { EXIT, errorLine, exitCodeOf, UsageError } from "../../../cli/context.js";
+import { errorLine, exitCodeOf } from "../../../cli/context.js";
+import { EXIT, UsageError } from "../../../cli/errors.js";
 import { ClusterUnreachableError } from "../../../shared/fabric/connection.js";
 import { StoreInUseError } from "../../../shared/runtime/embedded.js";
 import { FarmError, isPermanent, NoRespondersError, PermanentError, TimeoutError } from "../../../shared/fabric/errors.js";

@@ -6,7 +6,8 @@
  */
 import { Command } from "commander";
 import { describe, expect, test } from "vitest";
-import { EXIT, exitCodeOf, UsageError } from "../../../cli/context.js";
+import { exitCodeOf } from "../../../cli/context.js";
+import { EXIT, UsageError } from "../../../cli/errors.js";
 import { count, duration, durationDefault, nonEmpty, parsedOption, port, serviceName, since, withWebFlags } from "../../../cli/options.js";
 import { loadConfig } from "../../../shared/runtime/config.js";
 import { formatDuration } from "../../../shared/runtime/parse.js";
