@@ -30,8 +30,11 @@ interface Digest {
 }
 
 export class Tallies {
-  /** What a commit's tally needs of a result, by result key (a key's result never changes). */
-  private readonly digests = new LRUCache<string, Digest>({ max: DIGESTS });
+  /**
+   * What a commit's tally needs of a result, by result key (a key's result never changes).
+   * Bounded by maxSize, one per digest, not `max`: lru-cache fills `max` slots up front (20 ms of start-up).
+   */
+  private readonly digests = new LRUCache<string, Digest>({ maxSize: DIGESTS, sizeCalculation: () => 1 });
 
   constructor(private readonly deps: ResultSources) {}
 
