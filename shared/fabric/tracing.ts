@@ -4,25 +4,13 @@
  * runs, and an exporter only when the operator names one (the OTLP environment)
  * or a test brings its own span processor.
  *
- * Off is the default and costs nothing: the SDK (shared/fabric/tracing-sdk.ts) is
- * not even loaded, and every call site checks `tracingOn` (a plain boolean)
+ * Off is the default and costs nothing: neither OpenTelemetry's API nor the SDK
+ * (shared/fabric/tracing-sdk.ts) is even loaded, and every call site checks `tracingOn` (a plain boolean)
  * before it touches OpenTelemetry, so the hot paths add no header, no object
  * and no call. There is no OpenTelemetry instrumentation of
  * NATS for Node: the headers are injected and extracted here.
  */
-import {
-  context,
-  propagation,
-  ROOT_CONTEXT,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-  type Context,
-  type Span,
-  type TextMapGetter,
-  type TextMapSetter,
-  type Tracer,
-} from "@opentelemetry/api";
+import type * as Otel from "@opentelemetry/api";
 import type { SpanProcessor } from "@opentelemetry/sdk-trace";
 import { headers as natsHeaders, Match, type MsgHdrs } from "@nats-io/transport-node";
 import type { Logger } from "pino";
@@ -35,6 +23,9 @@ import type { TaskInfo, WorkerObserver } from "./worker/observers.js";
  * needs to run.
  */
 export let tracingOn = false;
+
+/** OpenTelemetry's API, loaded when tracing starts (a thirtieth of a second of every start-up otherwise): set whenever `tracingOn`. */
+let otel: typeof Otel;
 
 export interface TracingOptions {
   /** Trace with this processor (a test's SimpleSpanProcessor over an InMemorySpanExporter) whatever the environment says. */
@@ -55,13 +46,13 @@ export interface Tracing {
   close: () => Promise<void>;
 }
 
-const getter: TextMapGetter<MsgHdrs> = {
+const getter: Otel.TextMapGetter<MsgHdrs> = {
   keys: (h) => h.keys(),
   // Any case: a client may have sent `Traceparent`. MsgHdrs answers "" for a missing key.
   get: (h, key) => h.get(key, Match.IgnoreCase) || undefined,
 };
 
-const setter: TextMapSetter<MsgHdrs> = {
+const setter: Otel.TextMapSetter<MsgHdrs> = {
   set: (h, key, value) => h.set(key, value),
 };
 
@@ -70,12 +61,12 @@ const setter: TextMapSetter<MsgHdrs> = {
  * task's headers (the same object from delivery to result). Results are sent
  * after the task's span has ended, outside its context.
  */
-const taskContexts = new WeakMap<MsgHdrs, Context>();
+const taskContexts = new WeakMap<MsgHdrs, Otel.Context>();
 
 /** The trace fields of `ctx` (by default the active one) as plain strings; undefined when there is no span to propagate. */
-export function traceFields(ctx: Context = context.active()): Record<string, string> | undefined {
+export function traceFields(ctx: Otel.Context = otel.context.active()): Record<string, string> | undefined {
   const fields: Record<string, string> = {};
-  propagation.inject(ctx, fields);
+  otel.propagation.inject(ctx, fields);
   return Object.keys(fields).length > 0 ? fields : undefined;
 }
 
@@ -86,14 +77,14 @@ export function setTraceFields(h: MsgHdrs, fields: Record<string, string>): MsgH
 }
 
 /** Sets the trace fields of `ctx` (by default the active one) on `h`. Call only when `tracingOn`. */
-export function injectTrace(h: MsgHdrs, ctx: Context = context.active()): MsgHdrs {
-  propagation.inject(ctx, h, setter);
+export function injectTrace(h: MsgHdrs, ctx: Otel.Context = otel.context.active()): MsgHdrs {
+  otel.propagation.inject(ctx, h, setter);
   return h;
 }
 
 /** Sets the trace fields of the task that owns `taskHeaders` (a queued task's result) on `h`. Call only when `tracingOn`. */
 export function injectTaskTrace(h: MsgHdrs, taskHeaders: MsgHdrs | undefined): MsgHdrs {
-  return injectTrace(h, (taskHeaders && taskContexts.get(taskHeaders)) || context.active());
+  return injectTrace(h, (taskHeaders && taskContexts.get(taskHeaders)) || otel.context.active());
 }
 
 /**
@@ -112,18 +103,18 @@ export function inSpan<X>(name: string, fn: () => Promise<X>): Promise<X> {
   return tracer().startActiveSpan(name, (span) => ended(span, fn));
 }
 
-function tracer(): Tracer {
-  return trace.getTracer("farm", FARM_VERSION);
+function tracer(): Otel.Tracer {
+  return otel.trace.getTracer("farm", FARM_VERSION);
 }
 
 /** Awaits `fn`, records its failure on `span`, and ends the span either way. */
-async function ended<X>(span: Span, fn: () => Promise<X>): Promise<X> {
+async function ended<X>(span: Otel.Span, fn: () => Promise<X>): Promise<X> {
   try {
     return await fn();
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
     span.recordException(e);
-    span.setStatus({ code: SpanStatusCode.ERROR, message: e.message });
+    span.setStatus({ code: otel.SpanStatusCode.ERROR, message: e.message });
     throw err;
   } finally {
     span.end();
@@ -137,12 +128,12 @@ function taskObserver(serviceOf: TracingOptions["serviceOf"]): WorkerObserver {
       // A farm cannot drop an observer: once tracing is closed, tasks pass through.
       if (!tracingOn) return next();
       // From the root, not the active context: a task's parent is its message, never whatever ran before it.
-      const parent = task.headers ? propagation.extract(ROOT_CONTEXT, task.headers, getter) : ROOT_CONTEXT;
+      const parent = task.headers ? otel.propagation.extract(otel.ROOT_CONTEXT, task.headers, getter) : otel.ROOT_CONTEXT;
       const service = serviceOf?.(task.subject);
       const span = tracer().startSpan(
         `${task.subject} process`,
         {
-          kind: task.via === "send" ? SpanKind.SERVER : SpanKind.CONSUMER,
+          kind: task.via === "send" ? otel.SpanKind.SERVER : otel.SpanKind.CONSUMER,
           attributes: {
             "messaging.system": "nats",
             "messaging.destination.name": task.subject,
@@ -155,9 +146,9 @@ function taskObserver(serviceOf: TracingOptions["serviceOf"]): WorkerObserver {
         },
         parent,
       );
-      const ctx = trace.setSpan(parent, span);
+      const ctx = otel.trace.setSpan(parent, span);
       if (task.headers) taskContexts.set(task.headers, ctx);
-      return context.with(ctx, () => ended(span, next));
+      return otel.context.with(ctx, () => ended(span, next));
     },
   };
 }
@@ -194,8 +185,9 @@ export async function startTracing(opts: TracingOptions = {}): Promise<Tracing |
   const exporter = opts.spanProcessor ? undefined : exporterFromEnv(env);
   if (!opts.spanProcessor && !exporter) return undefined;
   const start = async (): Promise<Tracing> => {
-    // Loaded only now: a process that does not trace never loads the SDK.
-    const { registerSdk } = await import("./tracing-sdk.js");
+    // Loaded only now: a process that does not trace never loads the API or the SDK.
+    const [{ registerSdk }, api] = await Promise.all([import("./tracing-sdk.js"), import("@opentelemetry/api")]);
+    otel = api;
     const sdk = registerSdk({
       processor: opts.spanProcessor,
       exporter,
@@ -211,9 +203,9 @@ export async function startTracing(opts: TracingOptions = {}): Promise<Tracing |
           await sdk.shutdown();
         } finally {
           // Unregistered so that whatever runs next in this process (another test file's farm) traces nothing.
-          trace.disable();
-          propagation.disable();
-          context.disable();
+          otel.trace.disable();
+          otel.propagation.disable();
+          otel.context.disable();
         }
       },
     };
