@@ -5,16 +5,7 @@
  * services so their first tasks are observed, and closed after them.
  */
 import type { ServiceContext } from "../shared/pipeline/service.js";
-import {
-  bindMetrics,
-  countReconnects,
-  createMetrics,
-  processRegistry,
-  registerJetStreamGauges,
-  taskObserver,
-  unbindMetrics,
-  type FarmMetrics,
-} from "../shared/pipeline/metrics.js";
+import { bindMetrics, unbindMetrics, type FarmMetrics } from "../shared/pipeline/counts.js";
 import { serveMetrics } from "../shared/runtime/metrics-server.js";
 import { DLQ_STREAM } from "../shared/fabric/names.js";
 import { EVENTS_STREAM, servedBy } from "../shared/pipeline/names.js";
@@ -83,6 +74,7 @@ async function startTraces(ctx: OperationsContext) {
 async function startMetrics(ctx: OperationsContext) {
   const { farm, config, log } = ctx;
   if (config.metricsPort === undefined) return undefined;
+  const { countReconnects, createMetrics, processRegistry, registerJetStreamGauges, taskObserver } = await import("../shared/pipeline/metrics.js");
   const registry = processRegistry();
   const metrics = createMetrics(registry);
   const streams = [...farm.queues.list().map((q) => q.stream), DLQ_STREAM, EVENTS_STREAM];

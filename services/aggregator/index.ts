@@ -7,7 +7,7 @@ import type { TaskResult } from "../../shared/fabric/envelope.js";
 import type { TaskContext } from "../../shared/fabric/worker.js";
 import { publishAnalysisEvent, publishAnalysisFailed, isFinalFailure } from "../../shared/pipeline/announce.js";
 import type { BatchDone, CommitFiles, FileRef, LintBatch } from "../../shared/pipeline/contract.js";
-import { metricsOf } from "../../shared/pipeline/metrics.js";
+import { metricsOf } from "../../shared/pipeline/counts.js";
 import { kvKeys, subjects } from "../../shared/pipeline/names.js";
 import type { Service, ServiceContext } from "../../shared/pipeline/service.js";
 import { openStores, type Objects, type RepoIndex, type ReportStore, type ResultCache, type StoredReport } from "../../shared/pipeline/stores/index.js";

@@ -1,5 +1,5 @@
 /** What the runner counts of its linting: files linted, and each one's time on its thread. */
-import { metricsOf } from "../../shared/pipeline/metrics.js";
+import { metricsOf } from "../../shared/pipeline/counts.js";
 import type { ServiceContext } from "../../shared/pipeline/service.js";
 
 export function countLinted(deps: Pick<ServiceContext, "farm" | "metrics">, linted: readonly { durationMs: number }[]): void {

@@ -9,7 +9,7 @@ import { DEFAULT_PLAN_BUDGET_MS, DEFAULT_PLAN_SLICE, FARM_JSON, PlanCache, planR
 import { isFinalFailure } from "../../shared/pipeline/announce.js";
 import type { CommitManifest, FileRef, ManifestEntry, SplitStats } from "../../shared/pipeline/contract.js";
 import { repoGate, type RepoGate } from "../../shared/pipeline/gate.js";
-import { metricsOf } from "../../shared/pipeline/metrics.js";
+import { metricsOf } from "../../shared/pipeline/counts.js";
 import type { ReportToolchain } from "../../shared/pipeline/report.js";
 import { objectNames, placementOf, subjects } from "../../shared/pipeline/names.js";
 import type { Service, ServiceContext } from "../../shared/pipeline/service.js";

@@ -1,5 +1,6 @@
 /**
- * farm's Prometheus metrics (prom-client): one registry per process that runs
+ * farm's Prometheus metrics (prom-client), loaded only by a process that serves
+ * them (FARM_METRICS_PORT; what services count goes through counts.ts): one registry per process that runs
  * operations (services/operations.ts), never prom-client's global one, so two
  * farms in one process (two test pipelines) count apart. Names follow
  * Prometheus conventions: `farm_` prefix, base units, `_total` on counters;
@@ -9,24 +10,9 @@ import { JetStreamApiCodes, JetStreamApiError, type JetStreamManager } from "@na
 import type { NatsConnection, Status } from "@nats-io/transport-node";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Logger } from "pino";
-import type { Farm } from "../fabric/farm.js";
 import { fairDepths, OTHER_TENANTS, TOP_TENANTS, type FairState } from "./depths.js";
 import type { WorkerObserver } from "../fabric/worker/observers.js";
-
-/** What the services count; handlers reach it through {@link metricsOf}. */
-export interface FarmMetrics {
-  readonly registry: Registry;
-  readonly tasks: Counter<"subject" | "via" | "outcome">;
-  readonly tasksRedelivered: Counter<"subject">;
-  readonly tasksDeadLettered: Counter<"subject">;
-  readonly taskDuration: Histogram<"subject" | "via">;
-  readonly lintFileDuration: Histogram;
-  readonly resultCacheHits: Counter;
-  readonly resultCacheMisses: Counter;
-  readonly commitsAnalyzed: Counter;
-  readonly filesLinted: Counter;
-  readonly natsReconnects: Counter;
-}
+import type { FarmMetrics } from "./counts.js";
 
 // Tasks range from a lint batch (ms) to an aggregator holding a commit until its parent is done (minutes).
 const TASK_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
@@ -83,28 +69,6 @@ export function createMetrics(registry: Registry): FarmMetrics {
     filesLinted: new Counter({ name: "farm_files_linted_total", help: "Files the linter-runner linted (batches and lint.file)", registers }),
     natsReconnects: new Counter({ name: "farm_nats_reconnects_total", help: "Reconnects of this process's NATS connection", registers }),
   };
-}
-
-/** The metrics a farm's operations registered (see {@link bindMetrics}). */
-const byFarm = new WeakMap<Farm, FarmMetrics>();
-let unobserved: FarmMetrics | undefined;
-
-/** Services on `farm` count into `metrics` unless their context names others. */
-export function bindMetrics(farm: Farm, metrics: FarmMetrics): void {
-  byFarm.set(farm, metrics);
-}
-
-export function unbindMetrics(farm: Farm, metrics: FarmMetrics): void {
-  if (byFarm.get(farm) === metrics) byFarm.delete(farm);
-}
-
-/**
- * The metrics a service counts into: its context's, else those its farm's
- * operations serve, else a registry nobody reads (metrics off: counting
- * costs an increment, and no handler needs to ask whether it should).
- */
-export function metricsOf(ctx: { farm?: Farm; metrics?: FarmMetrics }): FarmMetrics {
-  return ctx.metrics ?? (ctx.farm && byFarm.get(ctx.farm)) ?? (unobserved ??= createMetrics(new Registry()));
 }
 
 /** Task counts, redeliveries, durations and dead letters of every worker of a farm. */

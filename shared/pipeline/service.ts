@@ -6,7 +6,7 @@ import type { ServiceEndpoint } from "../fabric/discovery.js";
 import type { Farm } from "../fabric/farm.js";
 import type { Logger } from "../fabric/logger.js";
 import type { FarmConfig } from "../runtime/config.js";
-import type { FarmMetrics } from "./metrics.js";
+import type { FarmMetrics } from "./counts.js";
 import type { Stores } from "./stores/index.js";
 
 /** A running service: stops cleanly. */

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startOperations } from "../../../services/operations.js";
 import { loadConfig } from "../../../shared/runtime/config.js";
 import { freePort } from "../../../shared/runtime/embedded.js";
-import { metricsOf } from "../../../shared/pipeline/metrics.js";
+import { metricsOf } from "../../../shared/pipeline/counts.js";
 import { FarmCli } from "../../harness/cli.js";
 import { quietLog } from "../../harness/farms.js";
 import { TestRepo, git } from "../../harness/git.js";
