@@ -20,9 +20,8 @@ import type { Objects } from "../../shared/pipeline/stores/index.js";
 import { settingsId, toolchainConfigId, type ToolchainInput, type ToolchainSettings } from "../../shared/pipeline/toolchain-settings.js";
 import type { FarmConfig } from "../../shared/runtime/config.js";
 import { inputText, isConfigInput, textHash } from "../../shared/toolchain/inputs.js";
-import { installToolchain } from "../../shared/toolchain/install.js";
 import { resolveToolchain } from "../../shared/toolchain/resolve.js";
-import { SandboxPool } from "../../shared/toolchain/sandbox-pool.js";
+import type { SandboxPool } from "../../shared/toolchain/sandbox-pool.js";
 import type { InstalledToolchain, ToolchainSpec } from "../../shared/toolchain/types.js";
 
 /** Heap of one plan run in the sandbox (config load + ESLint's file enumeration over empty files); its time limit is FARM_TOOLCHAIN_TIMEOUT. */
@@ -67,13 +66,16 @@ export class CommitToolchains {
   private readonly plans = new LRUCache<string, Planned>({ max: 64 });
   private readonly planning = new Map<string, Promise<unknown>>();
   private readonly failures = new LRUCache<string, { reason: string; at: number }>({ max: 256 });
-  /** Sandbox sessions: a config loaded once serves the plans of the next commits with the same toolchain and inputs. */
-  private readonly sandboxes = new SandboxPool({ maxIdle: 2 });
+  /**
+   * Sandbox sessions: a config loaded once serves the plans of the next commits with the same toolchain and inputs.
+   * Loaded, like the installer, at the first commit that names a toolchain: a splitter of other repositories never loads them.
+   */
+  private sandboxes?: Promise<SandboxPool>;
 
   constructor(private readonly deps: CommitToolchainsDeps) {}
 
   async close(): Promise<void> {
-    await this.sandboxes.close();
+    if (this.sandboxes) await (await this.sandboxes).close();
   }
 
   /** The commit's toolchain plan, or why it is linted as data. Errors of the blob store pass through (the task is retried). */
@@ -90,6 +92,7 @@ export class CommitToolchains {
     if (Object.keys(spec.packages).length === 0) return { kind: "data", notes: [] };
     const known = this.failed(spec.id);
     if (known) return data(known, spec.notes);
+    const { installToolchain } = await import("../../shared/toolchain/install.js");
     let toolchain: InstalledToolchain;
     try {
       toolchain = await installToolchain(spec, {
@@ -224,7 +227,8 @@ export class CommitToolchains {
       timeoutMs: this.deps.config.toolchainTimeoutSeconds * 1000,
       memoryMb: PLAN_MEMORY_MB,
     };
-    const result = await this.sandboxes.plan(run).catch((err: Error) => {
+    this.sandboxes ??= import("../../shared/toolchain/sandbox-pool.js").then(({ SandboxPool }) => new SandboxPool({ maxIdle: 2 }));
+    const result = await (await this.sandboxes).plan(run).catch((err: Error) => {
       throw new PlanFailure(err.message);
     });
     if (!result.ok || result.eslintVersion === undefined) throw new PlanFailure(result.reason ?? "the sandbox gave no reason");
