@@ -5,10 +5,8 @@
  * interrupted in its own thread; the pool enforces time limits.
  */
 import { posix } from "node:path";
-import js from "@eslint/js";
 import type { ESLint, Linter } from "eslint";
-import { eslintApi } from "./eslint-api.js";
-import globals from "globals";
+import { eslintApi, eslintConfigs, globalsSets } from "./eslint-api.js";
 import { configId } from "./config-id.js";
 import { RepoConfigError } from "./errors.js";
 import { firstLine, runJshint } from "./jshint.js";
@@ -52,13 +50,13 @@ export function eslintConfigFor(config: FileLintConfig, extra: Linter.Config[] =
   const blocks: Linter.Config[] = [
     // ESLint ignores node_modules by default; the repo's "ignores" decided already which files to lint.
     { ignores: ["!**/node_modules/"] },
-    js.configs.recommended,
+    eslintConfigs().recommended,
     {
       files: LINT_FILES,
       languageOptions: {
         ecmaVersion: "latest",
         sourceType: config.sourceType,
-        globals: config.extraGlobals ? Object.assign({}, globals.node, ...config.extraGlobals.map(globalsSet)) : globals.node,
+        globals: config.extraGlobals ? Object.assign({}, globalsSets().node, ...config.extraGlobals.map(globalsSet)) : globalsSets().node,
         ...(config.jsx ? { parserOptions: { ecmaFeatures: { jsx: true } } } : {}),
       },
     },
@@ -81,19 +79,20 @@ const RELEASE_AFTER_CHARS = 64 * 1024;
 
 /** A set of the `globals` package by name (names come from farm's own tables, never from a repo). */
 function globalsSet(name: string): Linter.Globals {
-  const set = (globals as Record<string, Linter.Globals | undefined>)[name];
+  const set = (globalsSets() as Record<string, Linter.Globals | undefined>)[name];
   if (!set) throw new Error(`no globals set ${JSON.stringify(name)} in the globals package`);
   return set;
 }
 
 /** The newest `esNNNN` set of the globals package: what ESLint gives `ecmaVersion: "latest"`. */
-const LATEST_ES_YEAR = Math.max(...Object.keys(globals).flatMap((k) => (/^es(\d{4})$/.test(k) ? [Number(k.slice(2))] : [])));
+let latestEsYear: number | undefined;
+const latestYear = () => (latestEsYear ??= Math.max(...Object.keys(globalsSets()).flatMap((k) => (/^es(\d{4})$/.test(k) ? [Number(k.slice(2))] : []))));
 
 /** The ES globals flat config adds for `languageOptions.ecmaVersion` (as ESLint's own table: ES5's up to 5). */
 function globalsOfVersion(ecmaVersion: number | "latest"): Linter.Globals {
   if (ecmaVersion !== "latest" && ecmaVersion <= 5) return globalsSet("es5");
-  const year = ecmaVersion === "latest" ? LATEST_ES_YEAR : ecmaVersion < 2015 ? ecmaVersion + 2009 : ecmaVersion;
-  return globalsSet(`es${Math.min(year, LATEST_ES_YEAR)}`);
+  const year = ecmaVersion === "latest" ? latestYear() : ecmaVersion < 2015 ? ecmaVersion + 2009 : ecmaVersion;
+  return globalsSet(`es${Math.min(year, latestYear())}`);
 }
 
 /**

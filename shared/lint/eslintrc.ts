@@ -11,16 +11,20 @@
  * dropped and said once per commit in the notes, never an error.
  */
 import { posix } from "node:path";
-import js from "@eslint/js";
 import type { ESLint, Linter } from "eslint";
-import { builtinRules, eslintApi } from "./eslint-api.js";
+import { builtinRules, eslintApi, eslintConfigs } from "./eslint-api.js";
 import ignore, { type Ignore } from "ignore";
-import { Minimatch } from "minimatch";
+import { createRequire } from "node:module";
+import type { Minimatch } from "minimatch";
 import { ESLINTRC_CODE, ESLINTRC_DATA, ESLINTRC_ORDER, JS_CONFIG, parseConfigText, parseExtendedText, relativeExtendsTarget } from "./extends.js";
 import { isPlainObject } from "./jsonc.js";
 import { dirOf } from "./source-type.js";
 import { tsEslint, type TsEslint } from "./typescript-eslint.js";
 import type { EslintrcEffective, Language, RuleEntry, RuleOverrides } from "./types.js";
+
+/** minimatch, loaded at the first eslintrc with overrides (most start-ups have none). */
+let minimatchPkg: typeof import("minimatch") | undefined;
+const minimatch = () => (minimatchPkg ??= createRequire(import.meta.url)("minimatch") as typeof import("minimatch"));
 
 export { ESLINTRC_CODE, ESLINTRC_DATA, ESLINTRC_ORDER };
 /** ESLint 8 reads the ignore file of its cwd only: the repo root's. */
@@ -377,7 +381,7 @@ export class EslintrcSettings {
       if (!isPlainObject(o)) continue;
       const globs = (v: unknown) => (v === undefined ? [] : Array.isArray(v) ? v : [v]).filter((g): g is string => typeof g === "string");
       // ESLint 8's OverrideTester: minimatch relative to the (extending) config's directory; a pattern without "/" matches the base name.
-      const compile = (g: string) => new Minimatch(g, { dot: true, matchBase: true });
+      const compile = (g: string) => new (minimatch().Minimatch)(g, { dot: true, matchBase: true });
       const id = String(ctx.ids.next++);
       out.push({
         override: { id, files: globs(o.files).map(compile), excluded: globs(o.excludedFiles).map(compile), elements: this.elementsOf(o, file, ctx) },
@@ -417,7 +421,7 @@ export class EslintrcSettings {
     for (const name of ext) {
       if (typeof name !== "string") continue;
       if (name === "eslint:recommended" || name === "eslint:all") {
-        elements.push({ layer: { ...emptyLayer(), rules: { ...(name === "eslint:all" ? js.configs.all : js.configs.recommended).rules } } });
+        elements.push({ layer: { ...emptyLayer(), rules: { ...(name === "eslint:all" ? eslintConfigs().all : eslintConfigs().recommended).rules } } });
       } else if (name in TS_CONFIGS) {
         const blocks = [tsEslint().configs[TS_CONFIGS[name]]].flat() as Linter.Config[];
         const rules = Object.assign({}, ...blocks.map((b) => b.rules ?? {})) as RuleOverrides;
