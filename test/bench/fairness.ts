@@ -230,6 +230,8 @@ function lintWindows(samples: readonly LintSample[], windowMs: number): LintWind
 function contendedJains(ws: readonly LintWindow[], span = 1): number[] {
   const c = ws.filter((w) => w.contended).map((w) => w.files);
   const out: number[] = [];
+  // No contended window (a short run on a busy machine): no index, not an endless loop of empty spans.
+  if (span < 1) return out;
   for (let i = 0; i + span <= c.length; i += span) {
     const part = c.slice(i, i + span);
     out.push(jain([part.reduce((s, [a]) => s + a, 0), part.reduce((s, [, b]) => s + b, 0)]));
