@@ -17,6 +17,15 @@ let unsafe: Unsafe | undefined;
 let eslintJs: EslintJs | undefined;
 let globals: Globals | undefined;
 
+/**
+ * What a lint thread imports statically, handed over so that nothing is
+ * loaded again: imported, they are in the thread's bundle (build.mjs) and load
+ * with it, not as ESLint's few hundred files.
+ */
+export function provideEslint(loaded: { api: Api; eslintJs: EslintJs; globals: Globals }): void {
+  ({ api, eslintJs, globals } = loaded);
+}
+
 /** ESLint's main module (ESLint, Linter). A CommonJS package: required synchronously, where it is needed. */
 export function eslintApi(): Api {
   return (api ??= load("eslint") as Api);

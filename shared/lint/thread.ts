@@ -4,11 +4,17 @@
  * needs to be interruptible.
  */
 import { parentPort, workerData } from "node:worker_threads";
+import eslintJs from "@eslint/js";
+import * as eslint from "eslint";
 import type { Linter } from "eslint";
+import globals from "globals";
 import { defaultFileConfig } from "./config.js";
 import { LintEngine } from "./engine.js";
+import { provideEslint } from "./eslint-api.js";
 import { toThreadError } from "./errors.js";
 import type { FromThread, ThreadInit, ToThread } from "./protocol.js";
+
+provideEslint({ api: eslint, eslintJs, globals });
 
 if (!parentPort) throw new Error("shared/lint/thread is a worker_threads entry; use LintPool");
 const port = parentPort;
