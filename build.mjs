@@ -17,7 +17,7 @@
  *         the benchmarks build and time
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, cpSync, readFileSync } from "node:fs";
+import { chmodSync, cpSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { build } from "esbuild";
@@ -60,8 +60,12 @@ chmodSync(path.join(out, "cli/farm.js"), 0o755);
 cpSync("services/web/assets", path.join(out, "services/web/assets"), { recursive: true });
 cpSync("shared/toolchain/sandbox-runner.mjs", path.join(out, "shared/toolchain/sandbox-runner.mjs"));
 
+/** A chunk of an earlier build (`[name]-[hash].js`, its map): removed, so that a build holds only its own chunks. */
+const CHUNK = /-[A-Z0-9]{8}\.js(\.map)?$/;
+
 /** Bundles entries over themselves; every output file lands in `outdir`, which is what placeInOutdir assumes. */
 async function bundle(opts) {
+  for (const name of readdirSync(opts.outdir)) if (CHUNK.test(name)) rmSync(path.join(opts.outdir, name));
   await build({
     ...opts,
     allowOverwrite: true,
