@@ -38,8 +38,8 @@ export function isOutputClosed(err: unknown): boolean {
 }
 
 /** A writer that waits for `drain` and fails with OutputClosedError once the stream is gone. */
-export function writerTo(out: Writable): (text: string) => Promise<void> {
-  return async (text: string) => {
+export function writerTo(out: Writable): (text: string | Uint8Array) => Promise<void> {
+  return async (text: string | Uint8Array) => {
     if (out.destroyed || out.writableEnded) throw new OutputClosedError();
     if (out.write(text)) return;
     try {

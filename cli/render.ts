@@ -1,6 +1,7 @@
 /** Output formats of reports: a table for people; JSON, NDJSON and SARIF for tools. */
 import type { Writable } from "node:stream";
 import { countRules, issueKey, newIssueKeys, qualifiedRule, type DeltaEntry, type Report, type ReportSummary } from "../shared/pipeline/report.js";
+import { ReportJson } from "../shared/pipeline/report-client.js";
 import { emptySarifLog, toSarif } from "../shared/pipeline/sarif.js";
 import { writerTo } from "./output.js";
 import { ToolchainTally } from "./toolchain-line.js";
@@ -38,13 +39,21 @@ export function renderReports(reports: AnyReport[], opts: RenderOptions): string
  * renderReports makes. JSON and NDJSON are written report by report, the table
  * keeps one row, the rule counts and (with details) the new issues per report,
  * so a long history is never held whole. SARIF is the newest (requested) commit.
+ * A report given as its JSON (ReportJson) must be the answer to the view
+ * printed (`--summary`: the summary view).
  */
-export async function writeReports(reports: AsyncIterable<AnyReport>, count: number, opts: RenderOptions, out: Writable): Promise<void> {
+export async function writeReports(reports: AsyncIterable<AnyReport | ReportJson>, count: number, opts: RenderOptions, out: Writable): Promise<void> {
   const write = writerTo(out);
   const w = new ReportWriter(count, opts);
   await write(w.head());
   for await (const r of reports) {
-    const text = w.add(r);
+    // A big answer unparsed is the JSON of what NDJSON prints (the caller asked for the view it prints): written as it came.
+    if (r instanceof ReportJson && opts.format === "ndjson") {
+      await write(r.bytes);
+      await write("\n");
+      continue;
+    }
+    const text = w.add(r instanceof ReportJson ? r.parse<AnyReport>() : r);
     if (text) await write(text);
   }
   await write(w.end());

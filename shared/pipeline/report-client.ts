@@ -15,8 +15,26 @@ export function isReportReference(v: unknown): v is ReportReference {
 
 const utf8 = new TextDecoder();
 
+/**
+ * A big answer's JSON as it was read from the object store, not parsed: a
+ * caller that writes it out as it is (NDJSON) never holds a big report as objects.
+ */
+export class ReportJson {
+  constructor(readonly bytes: Buffer) {}
+
+  parse<T>(): T {
+    return JSON.parse(utf8.decode(this.bytes)) as T;
+  }
+}
+
 /** The report `q` asks for (T: the shape its `format` and `view` make), whole, however big. */
 export async function fetchReport<T extends ReportAnswer = Report>(farm: Pick<Farm, "jobs">, q: ReportQuery, timeout = 60_000): Promise<T> {
+  const r = await fetchReportOrJson<T>(farm, q, timeout);
+  return r instanceof ReportJson ? r.parse<T>() : r;
+}
+
+/** The same, with an answer too big for one message as its JSON, unparsed. */
+export async function fetchReportOrJson<T extends ReportAnswer = Report>(farm: Pick<Farm, "jobs">, q: ReportQuery, timeout = 60_000): Promise<T | ReportJson> {
   const reply = await request(farm, subjects.reportGet, q, { timeout });
   if (!isReportReference(reply)) return reply as T;
   const chunks: Buffer[] = [];
@@ -27,5 +45,5 @@ export async function fetchReport<T extends ReportAnswer = Report>(farm: Pick<Fa
   }
   const data = Buffer.concat(chunks);
   if (data.length !== reply.size) throw new Error(`report ${reply.object.name}: read ${data.length} bytes of ${reply.size}`);
-  return JSON.parse(utf8.decode(data)) as T;
+  return new ReportJson(data);
 }

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { outputTarget } from "../../../cli/output-file.js";
 import { FARM, FarmCli, killChildren, type Child } from "../../harness/cli.js";
 import { useTempDir } from "../../harness/files.js";
-import { gitEnv, type TestRepo } from "../../harness/git.js";
+import { gitEnv, TestRepo } from "../../harness/git.js";
 import { NatsServer } from "../../harness/nats-server.js";
 import { waitFor } from "../../harness/wait.js";
 import { threeCommits } from "../../harness/cli-repo.js";
@@ -147,6 +147,20 @@ describe("farm analyze on the embedded default", () => {
       .at(-1)!;
     const [, linted, hits] = /2\/2 commits, (\d+) files linted, (\d+) cache hits/.exec(last)!.map(Number);
     expect(linted + hits).toBe(5);
+  });
+
+  test("--format ndjson prints a report bigger than a message as the JSON every other format parses", async () => {
+    // 8,000 issues: a report of more than 1 MB, answered by report.get as an object-store reference.
+    const big = new TestRepo(path.join(tmp, "big"));
+    big.commit("many issues", { "big.js": "debugger;\n".repeat(8_000) });
+    const ndjson = await cli.run(["analyze", big.dir, "--format", "ndjson"]);
+    expect(ndjson.code, ndjson.stderr).toBe(0);
+    expect(ndjson.stdout.length).toBeGreaterThan(1_048_576);
+    const json = await cli.run(["analyze", big.dir, "--format", "json"]);
+    expect(json.code, json.stderr).toBe(0);
+    const report = JSON.parse(json.stdout) as { summary: { errors: number } };
+    expect(report.summary.errors).toBe(8_000);
+    expect(ndjson.stdout).toBe(JSON.stringify(report) + "\n");
   });
 
   test("a reader that closes the pipe early ends the command quietly", () => {
