@@ -6,7 +6,6 @@
  */
 import type { ServiceContext } from "../shared/pipeline/service.js";
 import { bindMetrics, unbindMetrics, type FarmMetrics } from "../shared/pipeline/counts.js";
-import { serveMetrics } from "../shared/runtime/metrics-server.js";
 import { DLQ_STREAM } from "../shared/fabric/names.js";
 import { EVENTS_STREAM, servedBy } from "../shared/pipeline/names.js";
 import { startTracing, type TracingOptions } from "../shared/fabric/tracing.js";
@@ -74,7 +73,11 @@ async function startTraces(ctx: OperationsContext) {
 async function startMetrics(ctx: OperationsContext) {
   const { farm, config, log } = ctx;
   if (config.metricsPort === undefined) return undefined;
-  const { countReconnects, createMetrics, processRegistry, registerJetStreamGauges, taskObserver } = await import("../shared/pipeline/metrics.js");
+  // prom-client and an HTTP server load only here: a process that serves no metrics never loads them.
+  const [{ countReconnects, createMetrics, processRegistry, registerJetStreamGauges, taskObserver }, { serveMetrics }] = await Promise.all([
+    import("../shared/pipeline/metrics.js"),
+    import("../shared/runtime/metrics-server.js"),
+  ]);
   const registry = processRegistry();
   const metrics = createMetrics(registry);
   const streams = [...farm.queues.list().map((q) => q.stream), DLQ_STREAM, EVENTS_STREAM];
