@@ -47,7 +47,7 @@ export async function writeReports(reports: AsyncIterable<AnyReport | ReportJson
   const w = new ReportWriter(count, opts);
   await write(w.head());
   for await (const r of reports) {
-    // A big answer unparsed is the JSON of what NDJSON prints (the caller asked for the view it prints): written as it came.
+    // An answer unparsed is the JSON of what NDJSON prints (the caller asked for the view it prints): written as it came.
     if (r instanceof ReportJson && opts.format === "ndjson") {
       await write(r.bytes);
       await write("\n");

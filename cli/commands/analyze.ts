@@ -12,7 +12,7 @@ import { toSarif } from "../../shared/pipeline/sarif.js";
 import { subjects } from "../../shared/pipeline/names.js";
 import { traceHeaders } from "../../shared/fabric/tracing.js";
 import type { Farm } from "../../shared/fabric/farm.js";
-import { fetchReport, fetchReportOrJson } from "../../shared/pipeline/report-client.js";
+import { fetchReport, fetchReportJson } from "../../shared/pipeline/report-client.js";
 import { mapOrdered } from "../../shared/fabric/concurrency.js";
 import { openCluster } from "../cluster.js";
 import { commandContext } from "../context.js";
@@ -81,8 +81,8 @@ export async function analyzeCommand(repoArg: string, flags: AnalyzeFlags) {
     const view = flags.summary || (flags.format === "table" && shown.length > 1) ? "summary" : undefined;
     // A few requests at a time, each written out as soon as its turn comes: a long history is never held whole.
     const reports = mapOrdered(shown, 4, async (s) => {
-      // NDJSON prints a big answer as it came, never parsed (unless --fail-on counts its issues).
-      if (flags.format === "ndjson" && !failOn) return fetchReportOrJson<AnyReport>(cluster.farm, { repo, sha: s, view });
+      // NDJSON prints each answer as its JSON came, never parsed (unless --fail-on counts its issues).
+      if (flags.format === "ndjson" && !failOn) return fetchReportJson(cluster.farm, { repo, sha: s, view });
       const r = await fetchReport<AnyReport>(cluster.farm, { repo, sha: s, view });
       failOn?.count(r);
       return r;

@@ -2,7 +2,7 @@
  * Two of the four verbs: `send` one job now (request-reply to a queue group)
  * and `distribute` many (a JetStream work queue).
  */
-import { createInbox, errors as natsErrors, headers as natsHeaders, nuid, type Msg, type NatsConnection } from "@nats-io/transport-node";
+import { createInbox, errors as natsErrors, headers as natsHeaders, nuid, type Msg, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 import { JetStreamApiError, JetStreamError, PubHeaders, type ApiError, type PubAck } from "@nats-io/jetstream";
 import { decode, encode, formatHeaders } from "./codec.js";
 import { ErrorCodes, FarmError, NoRespondersError, RemoteError, TimeoutError, type WireError } from "./errors.js";
@@ -113,23 +113,36 @@ export class Jobs {
 
   /** One job now: the first worker of the queue group answers. */
   async send<R = unknown, T = unknown>(subject: string, task: T, opts: SendOptions = {}): Promise<R> {
-    const timeout = opts.timeout ?? 10_000;
-    const deadline = Date.now() + (opts.noRespondersWait ?? timeout);
     const data = encode(task);
     // msgpack that cannot pass for JSON needs no content-type (see codec.formatOf): one header block less each way.
-    let headers = sniffsAsJson(data) ? formatHeaders() : undefined;
+    const msg = await this.exchange(subject, data, sniffsAsJson(data) ? formatHeaders() : undefined, opts);
+    return decode<R>(msg.data, msg.headers);
+  }
+
+  /**
+   * The same, asked and answered in JSON: the answer's JSON bytes, never
+   * decoded, for a caller that writes it out as it is. (A view of the
+   * connection's read buffer: copy it to keep it long.)
+   */
+  async sendForJson<T = unknown>(subject: string, task: T, opts: SendOptions = {}): Promise<Uint8Array> {
+    return (await this.exchange(subject, encode(task, "json"), formatHeaders("json"), opts)).data;
+  }
+
+  /** The request and its reply, a failed job thrown as a RemoteError; retried while no worker serves `subject`. */
+  private async exchange(subject: string, data: Uint8Array, headers: MsgHdrs | undefined, opts: SendOptions): Promise<Msg> {
+    const timeout = opts.timeout ?? 10_000;
+    const deadline = Date.now() + (opts.noRespondersWait ?? timeout);
     // The caller's span, when tracing: the worker's span continues it.
     const trace = tracingOn ? traceFields() : undefined;
     if (trace) headers = setTraceFields(headers ?? natsHeaders(), trace);
     for (let attempt = 0; ; attempt++) {
       try {
         const msg = await this.nc.request(subject, data, { timeout, headers });
-        const body = decode<R | ErrorReply>(msg.data, msg.headers);
         if (msg.headers?.get(HeaderNames.status) === "error") {
-          const e = body as ErrorReply;
+          const e = decode<ErrorReply>(msg.data, msg.headers);
           throw new RemoteError({ name: e.name, message: e.error, code: e.code, permanent: e.permanent });
         }
-        return body as R;
+        return msg;
       } catch (err) {
         if (isNoResponders(err)) {
           const wait = delayFor(attempt, NO_RESPONDERS_BACKOFF);

@@ -16,11 +16,12 @@ export function isReportReference(v: unknown): v is ReportReference {
 const utf8 = new TextDecoder();
 
 /**
- * A big answer's JSON as it was read from the object store, not parsed: a
- * caller that writes it out as it is (NDJSON) never holds a big report as objects.
+ * An answer's JSON as it came (a big one as it was read from the object
+ * store), not parsed: a caller that writes it out as it is (NDJSON) never
+ * holds a report as objects.
  */
 export class ReportJson {
-  constructor(readonly bytes: Buffer) {}
+  constructor(readonly bytes: Uint8Array) {}
 
   parse<T>(): T {
     return JSON.parse(utf8.decode(this.bytes)) as T;
@@ -33,10 +34,30 @@ export async function fetchReport<T extends ReportAnswer = Report>(farm: Pick<Fa
   return r instanceof ReportJson ? r.parse<T>() : r;
 }
 
-/** The same, with an answer too big for one message as its JSON, unparsed. */
-export async function fetchReportOrJson<T extends ReportAnswer = Report>(farm: Pick<Farm, "jobs">, q: ReportQuery, timeout = 60_000): Promise<T | ReportJson> {
+/**
+ * The same as JSON, never parsed: asked in JSON, an answer is its JSON as it
+ * came, and one too big for a message is its JSON read from the object store.
+ * A caller that writes answers out as they are (NDJSON) never holds one as objects.
+ */
+export async function fetchReportJson(farm: Pick<Farm, "jobs">, q: ReportQuery, timeout = 60_000): Promise<ReportJson> {
+  const json = await farm.jobs.sendForJson(subjects.reportGet, q, { timeout });
+  // Only a small answer can be a reference: a report is never parsed to find out.
+  const reply: unknown = json.length <= REFERENCE_BYTES ? new ReportJson(json).parse() : undefined;
+  // Copied: the answer is a view of the connection's read buffer, and is kept until its turn to be written.
+  return isReportReference(reply) ? readParts(farm, q, reply, timeout) : new ReportJson(Buffer.from(json));
+}
+
+/** At most the JSON of a reference: a repository URL, a sha, an object's name, two numbers. */
+const REFERENCE_BYTES = 4096;
+
+/** The answer as it was before its JSON was parsed, or a reference that report.get returned in its place. */
+async function fetchReportOrJson<T extends ReportAnswer>(farm: Pick<Farm, "jobs">, q: ReportQuery, timeout: number): Promise<T | ReportJson> {
   const reply = await request(farm, subjects.reportGet, q, { timeout });
-  if (!isReportReference(reply)) return reply as T;
+  return isReportReference(reply) ? readParts(farm, q, reply, timeout) : (reply as T);
+}
+
+/** A big answer's JSON, read part by part. */
+async function readParts(farm: Pick<Farm, "jobs">, q: ReportQuery, reply: ReportReference, timeout: number): Promise<ReportJson> {
   const chunks: Buffer[] = [];
   for (let part = 0; part < reply.parts; part++) {
     // A request with `part` is answered with that part.

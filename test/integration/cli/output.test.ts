@@ -149,6 +149,19 @@ describe("farm analyze on the embedded default", () => {
     expect(linted + hits).toBe(5);
   });
 
+  test("--format ndjson prints each commit, whole or summed up, as the JSON the json format parses", async () => {
+    for (const view of [[], ["--summary"]]) {
+      const ndjson = await cli.run(["analyze", dir, "--commits", "3", "--format", "ndjson", ...view]);
+      expect(ndjson.code, ndjson.stderr).toBe(0);
+      const json = await cli.run(["analyze", dir, "--commits", "3", "--format", "json", ...view]);
+      expect(json.code, json.stderr).toBe(0);
+      const reports = JSON.parse(json.stdout) as { sha: string; files?: unknown }[];
+      expect(reports.map((r) => r.sha)).toEqual([...shas].reverse());
+      expect(reports.every((r) => (r.files === undefined) === view.length > 0)).toBe(true);
+      expect(ndjson.stdout).toBe(reports.map((r) => JSON.stringify(r) + "\n").join(""));
+    }
+  });
+
   test("--format ndjson prints a report bigger than a message as the JSON every other format parses", async () => {
     // 8,000 issues: a report of more than 1 MB, answered by report.get as an object-store reference.
     const big = new TestRepo(path.join(tmp, "big"));

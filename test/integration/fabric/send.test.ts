@@ -32,6 +32,18 @@ describe("send", () => {
     expect(seen).toEqual([{ t: { a: 2, b: 40, tags: ["x", "ü"] }, via: "send", attempt: 1 }]);
   });
 
+  test("sendForJson: the task arrives as sent and the answer is its JSON bytes; a failure is a RemoteError", async () => {
+    await workers.worker<{ a: number; text: string }, object>("jobs.json", (t) => {
+      if (t.a < 0) throw new PermanentError("a must be ≥ 0", "E_BAD_INPUT");
+      return { twice: t.a * 2, text: t.text, none: undefined };
+    });
+    const bytes = await client.jobs.sendForJson("jobs.json", { a: 21, text: 'ü"' });
+    expect(Buffer.from(bytes).toString("utf8")).toBe('{"twice":42,"text":"ü\\""}');
+    const err = await caught(client.jobs.sendForJson("jobs.json", { a: -1, text: "" }));
+    expect(err).toBeInstanceOf(RemoteError);
+    expect(err).toMatchObject({ message: "a must be ≥ 0", code: "E_BAD_INPUT", permanent: true });
+  });
+
   test("a worker that never answers: TimeoutError after the timeout", async () => {
     let calls = 0;
     // Hangs until the worker gives up on it at close.
