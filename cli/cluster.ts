@@ -16,7 +16,7 @@ import type { Service } from "../shared/pipeline/service.js";
 import { SERVICE_NAMES, startConfiguredWeb, startServices, stopServices } from "../services/index.js";
 import type { WebService } from "../services/web/index.js";
 import { startOperations, type Operations } from "../services/operations.js";
-import { prestartLintThread, type WhereServicesRun } from "./prestart.js";
+import { prefetchMirror, prestartLintThread, type Prefetch, type WhereServicesRun } from "./prestart.js";
 
 export interface Cluster {
   farm: Farm;
@@ -37,6 +37,8 @@ export interface OpenOptions extends WhereServicesRun {
   web?: boolean;
   /** With the services, run the reporter too (FARM_GITHUB_*: checks on the git host). */
   reporter?: boolean;
+  /** The embedded default only: the repository and commit the command will ask for, cloned while the cluster starts. */
+  prefetch?: Prefetch;
 }
 
 /** The web app on `cluster`, closed before it. */
@@ -66,6 +68,8 @@ async function openBare(config: FarmConfig, log: Logger, opts: OpenOptions): Pro
   let server: NatsServer | undefined;
   // Its first lint thread loads ESLint while the rest starts (already started when the command called it first).
   prestartLintThread(config, opts);
+  // Its services are this process's: a clone for its ingest can start now.
+  const prefetched = !config.natsUrl && opts.prefetch ? prefetchMirror(config, opts.prefetch, log) : undefined;
   if (!config.natsUrl) {
     // The pid file lets the next run stop a server left behind by a killed one.
     server = await NatsServer.start({
@@ -81,6 +85,7 @@ async function openBare(config: FarmConfig, log: Logger, opts: OpenOptions): Pro
   let services: Service[] = [];
   let operations: Operations | undefined;
   const close = async () => {
+    await prefetched;
     await stopServices(services);
     await operations?.close();
     await farm?.close();

@@ -2,9 +2,13 @@
  * A command that will run a linter-runner in this process (the embedded
  * default; services asked for) starts its first lint thread before it loads
  * its own modules: loading ESLint in that thread (a third of a second) then
- * overlaps the command's start-up instead of following it. Light: no NATS
+ * overlaps the command's start-up instead of following it. Likewise the
+ * embedded default's clone of the analyzed repository. Light: no NATS
  * client, no services.
  */
+import { existsSync } from "node:fs";
+import { Mirrors } from "../shared/git/mirrors.js";
+import type { Logger } from "../shared/fabric/logger.js";
 import type { FarmConfig } from "../shared/runtime/config.js";
 import { findLocalFarm } from "../shared/runtime/local-farm.js";
 import { prewarmLintThreads } from "../services/linter-runner/threads.js";
@@ -34,4 +38,27 @@ export function runsServicesHere(config: Pick<FarmConfig, "natsUrl" | "dataDir">
 /** Starts the first lint thread of the linter-runner that opening the cluster with `opts` will start, if any (the pool takes it). */
 export function prestartLintThread(config: FarmConfig, opts: WhereServicesRun): void {
   if (runsServicesHere(config, opts)) prewarmLintThreads(config);
+}
+
+/** A repository and commit the command is about to ask the cluster for. */
+export interface Prefetch {
+  repo: string;
+  sha: string;
+}
+
+/**
+ * The embedded default's ingest, asked for a repository it has no mirror of,
+ * clones it before it can list a commit: the command starts that clone while
+ * nats-server and the services start, and ingest finds the mirror ready (the
+ * mirrors' locks keep the two from cloning at once). A failure is left for
+ * ingest to meet and report. Resolves when the clone is over.
+ */
+export function prefetchMirror(config: Pick<FarmConfig, "dataDir">, target: Prefetch, log: Logger): Promise<void> {
+  const mirrors = new Mirrors({ dataDir: config.dataDir, allowLocal: true });
+  // A mirror there already: ingest's own look for the commit costs what this one would.
+  if (existsSync(mirrors.pathFor(target.repo))) return Promise.resolve();
+  return mirrors.ensure(target.repo, target.sha).then(
+    () => undefined,
+    (err: unknown) => log.debug({ err: (err as Error).message }, "prefetching the mirror failed; ingest will try"),
+  );
 }

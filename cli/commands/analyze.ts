@@ -68,7 +68,7 @@ export async function analyzeCommand(repoArg: string, flags: AnalyzeFlags) {
   // A directory named by --out is refused now, not after the analysis.
   if (flags.out) await outputTarget(flags.out);
 
-  const cluster = await openCluster(ctx.config, ctx.log, { web: flags.web });
+  const cluster = await openCluster(ctx.config, ctx.log, { web: flags.web, prefetch: { repo, sha } });
   // stderr: stdout is the reports'.
   if (cluster.web) process.stderr.write(`farm: web app at ${cluster.web.url} (live progress: ${cluster.web.url}live)\n`);
   const failOn = flags.failOn ? new FailOn(flags.failOn) : undefined;
