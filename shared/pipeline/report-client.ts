@@ -50,7 +50,7 @@ export async function fetchReportJson(farm: Pick<Farm, "jobs">, q: ReportQuery, 
 /** At most the JSON of a reference: a repository URL, a sha, an object's name, two numbers. */
 const REFERENCE_BYTES = 4096;
 
-/** The answer as it was before its JSON was parsed, or a reference that report.get returned in its place. */
+/** The answer decoded; one report.get answered with a reference instead: its JSON, read part by part. */
 async function fetchReportOrJson<T extends ReportAnswer>(farm: Pick<Farm, "jobs">, q: ReportQuery, timeout: number): Promise<T | ReportJson> {
   const reply = await request(farm, subjects.reportGet, q, { timeout });
   return isReportReference(reply) ? readParts(farm, q, reply, timeout) : (reply as T);
