@@ -68,8 +68,9 @@ async function openBare(config: FarmConfig, log: Logger, opts: OpenOptions): Pro
   let server: NatsServer | undefined;
   // Its first lint thread loads ESLint while the rest starts (already started when the command called it first).
   prestartLintThread(config, opts);
-  // Its services are this process's: a clone for its ingest can start now.
-  const prefetched = !config.natsUrl && opts.prefetch ? prefetchMirror(config, opts.prefetch, log) : undefined;
+  // Its services are this process's: a clone for its ingest can start now. Not awaited at close, as
+  // ingest's own clone is not: Ctrl-C never waits for a clone.
+  if (!config.natsUrl && opts.prefetch) void prefetchMirror(config, opts.prefetch, log);
   if (!config.natsUrl) {
     // The pid file lets the next run stop a server left behind by a killed one.
     server = await NatsServer.start({
@@ -85,7 +86,6 @@ async function openBare(config: FarmConfig, log: Logger, opts: OpenOptions): Pro
   let services: Service[] = [];
   let operations: Operations | undefined;
   const close = async () => {
-    await prefetched;
     await stopServices(services);
     await operations?.close();
     await farm?.close();
