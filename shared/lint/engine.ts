@@ -70,12 +70,14 @@ export function eslintConfigFor(config: FileLintConfig, extra: Linter.Config[] =
 const ESLINT_ENV_COMMENT = /^\/\* eslint-env \*\/ comments are no longer supported/;
 
 /**
- * ESLint keeps the last file's parsed source (AST, tokens, scopes) in each
- * instance until the next lint: after a file this long, an instance lints an
- * empty text so that up to maxCachedConfigs warm instances do not each hold a
- * bundle's tree (tens of MB each) for the rest of a history.
+ * A file this long (in characters) is big: its parsed source (AST, tokens,
+ * scopes) and what rules build on it take tens to hundreds of MB while it is
+ * linted. ESLint keeps the last file's in each instance until the next lint:
+ * after a big file an instance lints an empty text, so that up to
+ * maxCachedConfigs warm instances do not each hold a bundle's tree for the
+ * rest of a history. The pool gives big files to one thread (LintPool).
  */
-const RELEASE_AFTER_CHARS = 64 * 1024;
+export const BIG_FILE_CHARS = 64 * 1024;
 
 /** A set of the `globals` package by name (names come from farm's own tables, never from a repo). */
 function globalsSet(name: string): Linter.Globals {
@@ -232,7 +234,7 @@ export class LintEngine {
     }
     const messages = (results[0]?.messages ?? []).map(fromEslint);
     // The empty text parsed and linted when the instance was made cannot fail now.
-    if (task.content.length > RELEASE_AFTER_CHARS) await eslint.lintText("", { filePath: `${this.cwd}/${probePath(task.config)}` }).catch(() => undefined);
+    if (task.content.length > BIG_FILE_CHARS) await eslint.lintText("", { filePath: `${this.cwd}/${probePath(task.config)}` }).catch(() => undefined);
     // ESLint 8 honoured `/* eslint-env */` in eslintrc mode; ESLint 10 reports it. The repo's own setup did not: not an issue.
     return task.config.eslintrc ? messages.filter((m) => !(m.ruleId === null && ESLINT_ENV_COMMENT.test(m.message))) : messages;
   }

@@ -7,7 +7,7 @@
  */
 import { availableParallelism } from "node:os";
 import type { ResourceLimits, Worker } from "node:worker_threads";
-import { fatal } from "./engine.js";
+import { BIG_FILE_CHARS, fatal } from "./engine.js";
 import { fromThreadError, LintPoolClosedError, LintPoolStartError } from "./errors.js";
 import type { FromThread, ThreadInit, ToThread } from "./protocol.js";
 import { createThread, takeSpare, threadInit, type ThreadOptions } from "./thread-start.js";
@@ -29,6 +29,13 @@ export interface LintPoolOptions extends ThreadOptions {
   fileTimeoutMs?: number;
   /** Consecutive thread start failures before queued files are failed with LintPoolStartError. Default 3. */
   maxStartFailures?: number;
+  /**
+   * Files longer than this (in characters) are linted by one thread only, one at a time. Default
+   * BIG_FILE_CHARS (64 Ki). A big file's tree and scopes take a few hundred MB while it is linted, and
+   * its thread's heap keeps that size until V8 next collects it: threads that take turns on big files
+   * would each grow to it.
+   */
+  bigFileChars?: number;
 }
 
 export interface LintPoolStats {
@@ -60,6 +67,8 @@ interface Job {
 
 interface Slot {
   worker: Worker;
+  /** The thread that lints big files (at most one). */
+  big: boolean;
   ready: boolean;
   dead: boolean;
   job: Job | null;
@@ -74,8 +83,11 @@ export class LintPool {
   private readonly init: ThreadInit;
   private readonly resourceLimits: ResourceLimits | undefined;
   private readonly maxStartFailures: number;
+  private readonly bigFileChars: number;
   private readonly slots = new Set<Slot>();
+  /** Files waiting, in arrival order: small ones, and big ones that only the big-file thread takes. */
   private queue: Job[] = [];
+  private bigQueue: Job[] = [];
   private closed = false;
   private nextId = 1;
   private startFailures = 0;
@@ -87,6 +99,7 @@ export class LintPool {
     this.fileTimeoutMs = options.fileTimeoutMs ?? DEFAULT_FILE_TIMEOUT_MS;
     this.resourceLimits = options.resourceLimits;
     this.maxStartFailures = Math.max(1, options.maxStartFailures ?? 3);
+    this.bigFileChars = options.bigFileChars ?? BIG_FILE_CHARS;
     this.init = threadInit(options);
   }
 
@@ -124,7 +137,7 @@ export class LintPool {
     const results = tasks.map(
       (task) =>
         new Promise<LintFileResult>((resolve, reject) => {
-          this.queue.push({
+          (task.content.length > this.bigFileChars ? this.bigQueue : this.queue).push({
             id: this.nextId++,
             task,
             batch,
@@ -147,7 +160,7 @@ export class LintPool {
   stats(): LintPoolStats {
     let busy = 0;
     for (const s of this.slots) if (s.job) busy++;
-    return { threads: this.slots.size, busy, queued: this.queue.length, timeouts: this.timeouts, replaced: this.replaced };
+    return { threads: this.slots.size, busy, queued: this.waiting(), timeouts: this.timeouts, replaced: this.replaced };
   }
 
   /** Terminates the threads; pending files reject with LintPoolClosedError. */
@@ -155,8 +168,7 @@ export class LintPool {
     if (this.closed) return;
     this.closed = true;
     const err = new LintPoolClosedError();
-    for (const job of this.queue) job.reject(err);
-    this.queue = [];
+    this.failWaiting(err);
     const exits: Promise<number>[] = [];
     for (const slot of this.slots) {
       slot.dead = true;
@@ -193,7 +205,7 @@ export class LintPool {
   private grow(): void {
     let free = 0;
     for (const slot of this.slots) if (!slot.job) free++;
-    const backlog = this.queue.length - free;
+    const backlog = this.waiting() - free;
     if (backlog <= 0) return;
     let more = (this.slots.size === 0 ? 1 : 0) + Math.floor(backlog / BACKLOG_PER_THREAD);
     for (; more > 0 && this.slots.size < this.threads; more--) this.spawn();
@@ -202,7 +214,7 @@ export class LintPool {
   private spawn(): void {
     const spare = takeSpare(this.init, this.resourceLimits);
     const worker = spare?.worker ?? createThread(this.init, this.resourceLimits);
-    const slot: Slot = { worker, ready: spare?.ready ?? false, dead: false, job: null, timer: undefined };
+    const slot: Slot = { worker, big: false, ready: spare?.ready ?? false, dead: false, job: null, timer: undefined };
     this.slots.add(slot);
     worker.on("message", (m: FromThread) => this.onMessage(slot, m));
     worker.on("error", (err) => this.onDeath(slot, err));
@@ -255,8 +267,7 @@ export class LintPool {
       // Threads cannot start at all (broken install): fail what waits instead of respawning forever.
       this.startFailures = 0;
       const startErr = new LintPoolStartError(`lint threads fail to start: ${err.message}`, { cause: err });
-      for (const j of this.queue) j.reject(startErr);
-      this.queue = [];
+      this.failWaiting(startErr);
       return;
     }
     this.refill();
@@ -274,7 +285,7 @@ export class LintPool {
   private refill(): void {
     if (this.closed) return;
     // A thread that died with work waiting is replaced; more start as the backlog asks.
-    if (this.queue.length > 0 && this.slots.size < this.threads) this.spawn();
+    if (this.waiting() > 0 && this.slots.size < this.threads) this.spawn();
     this.grow();
     this.dispatch();
   }
@@ -282,8 +293,8 @@ export class LintPool {
   private dispatch(): void {
     for (const slot of this.slots) {
       if (!slot.ready || slot.dead || slot.job) continue;
-      const job = this.nextJob();
-      if (!job) return;
+      const job = this.nextJob(slot);
+      if (!job) continue;
       slot.job = job;
       job.startedAt = performance.now();
       slot.timer = setTimeout(() => this.onTimeout(slot, job), this.fileTimeoutMs);
@@ -291,11 +302,31 @@ export class LintPool {
     }
   }
 
-  private nextJob(): Job | undefined {
-    let job = this.queue.shift();
+  /**
+   * The next file for a free thread: the oldest waiting, except that a big file goes only to the
+   * big-file thread (the first free thread becomes it when there is none).
+   */
+  private nextJob(slot: Slot): Job | undefined {
     // Files of a batch that already failed are not worth a thread's time.
-    while (job?.batch.failed) job = this.queue.shift();
-    return job;
+    for (const q of [this.queue, this.bigQueue]) while (q[0]?.batch.failed) q.shift();
+    const small = this.queue[0];
+    const big = this.bigQueue[0];
+    const mayTakeBig = big !== undefined && (slot.big || ![...this.slots].some((s) => s.big));
+    if (mayTakeBig && (small === undefined || big.id < small.id)) {
+      slot.big = true;
+      return this.bigQueue.shift();
+    }
+    return this.queue.shift();
+  }
+
+  private waiting(): number {
+    return this.queue.length + this.bigQueue.length;
+  }
+
+  private failWaiting(err: Error): void {
+    for (const job of [...this.queue, ...this.bigQueue]) job.reject(err);
+    this.queue = [];
+    this.bigQueue = [];
   }
 }
 

@@ -11,7 +11,7 @@ import {
 } from "../../../shared/lint/index.js";
 import type { LintTask } from "../../../shared/lint/index.js";
 import { SOURCES } from "./fixtures/sources.js";
-import { EXIT_MARKER, HANG_MARKER } from "./fixtures/test-only-plugin.js";
+import { EXIT_MARKER, HANG_MARKER, THREAD_MARKER } from "./fixtures/test-only-plugin.js";
 
 /** Many tasks: the fixture sources under several directories, plus variants so contents differ. */
 function manyTasks(copies: number): LintTask[] {
@@ -124,6 +124,32 @@ describe("LintPool time limit and crashes", () => {
     expect(f.messages.map((m) => m.ruleId)).toEqual(["no-debugger"]);
     const [later] = await pool.lint([fine, fine, fine]);
     expect(later.messages.map((m) => m.ruleId)).toEqual(["no-debugger"]);
+  }, 60_000);
+
+  test("big files are linted by one thread, one at a time; small files go to every thread meanwhile", async () => {
+    const p = new LintPool({ threads: 2, bigFileChars: 1000, testOnlyEslintConfigModule: new URL("./fixtures/test-only-plugin.ts", import.meta.url) });
+    try {
+      await p.start();
+      const file = (i: number, big: boolean): LintTask => ({
+        path: `${big ? "big" : "small"}${i}.js`,
+        content: `// ${THREAD_MARKER}\n${big ? "var a = [" + "1, ".repeat(20_000) + "];\n" : `var x${i} = ${i};\n`}`,
+        config: defaultFileConfig("a.js"),
+      });
+      const tasks = Array.from({ length: 40 }, (_, i) => file(i, i % 4 === 0));
+      const results = await p.lint(tasks);
+      const threadOf = (i: number) => results[i].messages.find((m) => m.ruleId === "farm-test/misbehave")!.message;
+      const bigThreads = new Set(tasks.flatMap((t, i) => (t.path.startsWith("big") ? [threadOf(i)] : [])));
+      const smallThreads = new Set(tasks.flatMap((t, i) => (t.path.startsWith("small") ? [threadOf(i)] : [])));
+      expect(bigThreads.size).toBe(1);
+      expect([...smallThreads].some((t) => !bigThreads.has(t))).toBe(true);
+      // Every file still gets ESLint's own results.
+      const own = (i: number) => results[i].messages.filter((m) => m.ruleId !== "farm-test/misbehave");
+      expect(own(0)).toEqual(await new LintEngine().lintFile(tasks[0]));
+      expect(own(1)).toEqual(await new LintEngine().lintFile(tasks[1]));
+      expect(results.map((r) => r.path)).toEqual(tasks.map((t) => t.path));
+    } finally {
+      await p.close();
+    }
   }, 60_000);
 
   test("close rejects pending work and later calls", async () => {
