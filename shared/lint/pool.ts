@@ -67,8 +67,6 @@ interface Job {
 
 interface Slot {
   worker: Worker;
-  /** The thread that lints big files (at most one). */
-  big: boolean;
   ready: boolean;
   dead: boolean;
   job: Job | null;
@@ -85,6 +83,8 @@ export class LintPool {
   private readonly maxStartFailures: number;
   private readonly bigFileChars: number;
   private readonly slots = new Set<Slot>();
+  /** The thread that lints big files, once one has taken one (until it is retired). */
+  private bigSlot: Slot | undefined;
   /** Files waiting, in arrival order: small ones, and big ones that only the big-file thread takes. */
   private queue: Job[] = [];
   private bigQueue: Job[] = [];
@@ -178,6 +178,7 @@ export class LintPool {
       exits.push(slot.worker.terminate());
     }
     this.slots.clear();
+    this.bigSlot = undefined;
     await Promise.all(exits);
   }
 
@@ -214,7 +215,7 @@ export class LintPool {
   private spawn(): void {
     const spare = takeSpare(this.init, this.resourceLimits);
     const worker = spare?.worker ?? createThread(this.init, this.resourceLimits);
-    const slot: Slot = { worker, big: false, ready: spare?.ready ?? false, dead: false, job: null, timer: undefined };
+    const slot: Slot = { worker, ready: spare?.ready ?? false, dead: false, job: null, timer: undefined };
     this.slots.add(slot);
     worker.on("message", (m: FromThread) => this.onMessage(slot, m));
     worker.on("error", (err) => this.onDeath(slot, err));
@@ -278,6 +279,7 @@ export class LintPool {
     clearTimeout(slot.timer);
     slot.job = null;
     this.slots.delete(slot);
+    if (this.bigSlot === slot) this.bigSlot = undefined;
     this.replaced++;
     void slot.worker.terminate();
   }
@@ -311,9 +313,9 @@ export class LintPool {
     for (const q of [this.queue, this.bigQueue]) while (q[0]?.batch.failed) q.shift();
     const small = this.queue[0];
     const big = this.bigQueue[0];
-    const mayTakeBig = big !== undefined && (slot.big || ![...this.slots].some((s) => s.big));
+    const mayTakeBig = big !== undefined && (this.bigSlot ?? slot) === slot;
     if (mayTakeBig && (small === undefined || big.id < small.id)) {
-      slot.big = true;
+      this.bigSlot = slot;
       return this.bigQueue.shift();
     }
     return this.queue.shift();
