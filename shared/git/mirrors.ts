@@ -140,10 +140,13 @@ export class Mirrors {
     const tmp = `${dir}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
     this.counts.clones++;
     try {
-      // --no-local: a local source goes through upload-pack like any remote
-      // instead of having its object files copied or hard-linked.
-      // The url without credentials is what clone records as remote.origin.url.
-      await runGit([...remoteConfigArgs(this.allowLocal), "clone", "--mirror", "--no-local", "--quiet", "--", remote.url, tmp], this.network(remote));
+      // A local path (allowed only with allowLocal; protocol.file.allow still
+      // gates it) is cloned by hard-linking its object files, or copying them
+      // across file systems: no pack to build and index again, 0.01 s where
+      // upload-pack took 2–4 s for mocha's history. Only objects and refs are
+      // copied, never the source's config or hooks. The url without
+      // credentials is what clone records as remote.origin.url.
+      await runGit([...remoteConfigArgs(this.allowLocal), "clone", "--mirror", "--quiet", "--", remote.url, tmp], this.network(remote));
       await rename(tmp, dir);
     } catch (e) {
       await rm(tmp, { recursive: true, force: true });

@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { isPermanent } from "../../../shared/fabric/errors.js";
@@ -108,6 +109,21 @@ describe("Mirrors.ensure", () => {
     rmSync(path.join(dir, "HEAD"));
     expect(await mirrors.ensure(origin.dir, first)).toBe(dir);
     expect(mirrors.stats()).toEqual({ clones: 2, fetches: 0 });
+  });
+
+  it("clones a local path by linking its object files, and copies none of its config or hooks", async () => {
+    const source = new TestRepo(path.join(tmp, "linked-origin"));
+    const sha = source.commit("one", { "a.js": "let a = 1;\n" });
+    git(source.dir, "config", "farm.marker", "from-the-source");
+    const hook = path.join(source.dir, ".git", "hooks", "post-checkout");
+    writeFileSync(hook, "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+
+    const dir = await freshMirrors().ensure(source.dir, sha);
+    const object = path.join("objects", sha.slice(0, 2), sha.slice(2));
+    // The same file, not a copy made by upload-pack and index-pack (those leave a pack, no loose object).
+    expect(statSync(path.join(dir, object)).ino).toBe(statSync(path.join(source.dir, ".git", object)).ino);
+    expect(spawnSync("git", ["--git-dir", dir, "config", "farm.marker"]).status).toBe(1);
+    expect(existsSync(path.join(dir, "hooks", "post-checkout"))).toBe(false);
   });
 
   it("refuses local repos unless allowLocal", async () => {
