@@ -3,7 +3,7 @@
  * the parent (by fingerprints that survive lines moving, reformatting and
  * renames; tracking.ts pairs them). SARIF is in sarif.ts.
  */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { LintMessage as EngineMessage } from "../lint/types.js";
 import type { Gate } from "./gate.js";
 import { statementContexts } from "./statements.js";
@@ -183,10 +183,7 @@ export function withContexts(messages: LintMessage[], content: string): CachedMe
 
 /** A line's text without its whitespace, hashed. */
 function hashLine(text: string | undefined): string {
-  return createHash("sha256")
-    .update((text ?? "").replace(/\s+/g, " ").trim())
-    .digest("hex")
-    .slice(0, 16);
+  return hash("sha256", (text ?? "").replace(/\s+/g, " ").trim(), "hex").slice(0, 16);
 }
 
 /** The result shown for a file whose lint work was given up (see the dead-letter stream for why). */
@@ -248,7 +245,8 @@ export function fingerprints(file: FileMessages): { message: CachedMessage; entr
     const base = `${m.linter}\0${ruleName(m)}\0${m.context}`;
     const occurrence = seen.get(base) ?? 0;
     seen.set(base, occurrence + 1);
-    const fingerprint = createHash("sha256").update(`${base}\0${occurrence}`).digest("hex").slice(0, 24);
+    // One-shot: no Hash object per message (half the time of createHash().update().digest()).
+    const fingerprint = hash("sha256", `${base}\0${occurrence}`, "hex").slice(0, 24);
     const entry: DeltaEntry = {
       path: file.path,
       linter: m.linter,

@@ -7,7 +7,7 @@
  * not. The tokenizer (js-tokens) never fails, so any text gets contexts: for
  * files that are not JavaScript the "statements" are rougher, not wrong.
  */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import jsTokens from "js-tokens";
 
 /** A position as linters report it: 1-based line and column (UTF-16 units, as ESLint counts). */
@@ -40,13 +40,13 @@ interface Placed {
 export function statementContexts(content: string, positions: readonly Position[]): string[] {
   if (positions.length === 0) return [];
   const { statements, placed } = split(content);
-  const hashes = statements.map((s) => hash(s.parts.join(SEPARATOR)));
+  const hashes = statements.map((s) => contextHash(s.parts.join(SEPARATOR)));
   const lineStarts = lineOffsets(content);
   return positions.map((p) => {
     const offset = (lineStarts[p.line - 1] ?? content.length) + Math.max(0, p.column - 1);
     const at = lastAtOrBefore(placed, offset);
     // Before the first token (an empty file, a message at 1:1 before a comment): the first statement, or none.
-    return at < 0 ? (placed.length > 0 ? hashes[placed[0].statement] : hash("")) : hashes[placed[at].statement];
+    return at < 0 ? (placed.length > 0 ? hashes[placed[0].statement] : contextHash("")) : hashes[placed[at].statement];
   });
 }
 
@@ -108,8 +108,8 @@ function normalized(t: { type: string; value: string }): string {
   return t.value;
 }
 
-function hash(text: string): string {
-  return createHash("sha256").update(text).digest("hex").slice(0, 16);
+function contextHash(text: string): string {
+  return hash("sha256", text, "hex").slice(0, 16);
 }
 
 /** Offsets where each line starts (a line ends at \n, \r\n or \r, as ESLint counts lines). */

@@ -1,5 +1,5 @@
 /** The object store: write-once objects written in two publishes, read by stream message gets. */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import {
   JetStreamApiError,
   JetStreamApiCodes,
@@ -123,7 +123,7 @@ export class Objects {
         description: "",
         options: { max_chunk_size: chunkSize },
         mtime: new Date().toISOString(),
-        digest: `SHA-256=${base64Url(createHash("sha256").update(data).digest())}`,
+        digest: `SHA-256=${base64Url(hash("sha256", data, "buffer"))}`,
         deleted: false,
       };
       const h = natsHeaders();
@@ -170,7 +170,7 @@ export class Objects {
       seq = m.seq + 1;
     }
     const data = parts.length === 1 ? parts[0] : Buffer.concat(parts);
-    const digest = `SHA-256=${createHash("sha256").update(data).digest("base64url")}`;
+    const digest = `SHA-256=${hash("sha256", data, "base64url")}`;
     if (data.length !== info.size || digest.replace(/=+$/, "") !== info.digest.replace(/=+$/, "")) {
       throw new ObjectReadError(name, `size or digest does not match its meta record`);
     }
@@ -188,7 +188,7 @@ export class Objects {
 
   /** Stores bytes under `<prefix>/<hash of the bytes>` (write-once) and returns that name. */
   async putContent(prefix: string, data: Uint8Array): Promise<string> {
-    const name = `${prefix}/${createHash("sha256").update(data).digest("hex").slice(0, 32)}`;
+    const name = `${prefix}/${hash("sha256", data, "hex").slice(0, 32)}`;
     await this.putOnce(name, data);
     return name;
   }
