@@ -27,6 +27,15 @@ export class ResultCache {
    * message it ever read.
    */
   private values = new LRUCache<string, FileResult>({ maxSize: RESULT_BYTES_KEPT });
+  /**
+   * The last result read from the object store (too big for `values`): a
+   * commit's tally and its delta read it one after the other, and the next
+   * commit that changes the file reads it again as its baseline. One, so what
+   * is kept stays one file's messages however long the history.
+   */
+  private spilled: { key: string; result: FileResult } | undefined;
+  /** Reads in flight by key: the commits of a history tallied at once read an unchanged file's result once, not once each. */
+  private readonly reading = new Map<string, Promise<FileResult | null>>();
   constructor(
     private readonly kv: KV,
     private readonly objects: Objects,
@@ -50,13 +59,28 @@ export class ResultCache {
   }
 
   async get(key: string): Promise<FileResult | null> {
-    const hit = this.values.get(key);
+    const hit = this.values.get(key) ?? (this.spilled?.key === key ? this.spilled.result : undefined);
     if (hit) return hit;
+    const pending = this.reading.get(key);
+    if (pending) return pending;
+    const read = this.read(key).finally(() => this.reading.delete(key));
+    this.reading.set(key, read);
+    return read;
+  }
+
+  private async read(key: string): Promise<FileResult | null> {
     const e = await this.kv.get(key);
     if (!e || e.operation !== "PUT") return null;
     const v = decode<FileResult | { ref: string }>(e.value);
-    const r = "ref" in v ? await this.objects.getValue<FileResult>(v.ref) : v;
-    if (r) this.remember(key, r, "ref" in v ? undefined : e.value.length);
+    if (!("ref" in v)) {
+      this.remember(key, v, e.value.length);
+      return v;
+    }
+    const r = await this.objects.getValue<FileResult>(v.ref);
+    if (r) {
+      this.remember(key, r, undefined);
+      this.spilled = { key, result: r };
+    }
     return r;
   }
 
