@@ -5,7 +5,7 @@
  */
 import { Kvm } from "@nats-io/kv";
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import type { FileResult } from "../../../../shared/pipeline/report.js";
+import type { CachedMessage, FileResult } from "../../../../shared/pipeline/report.js";
 import { buckets } from "../../../../shared/pipeline/names.js";
 import { Objects, ResultCache } from "../../../../shared/pipeline/stores/index.js";
 import { useFarms } from "../../../harness/farms.js";
@@ -19,17 +19,17 @@ beforeAll(async () => {
 
 /** A result of `n` messages: 2,000 make it spill to the object store (over 512 KiB encoded). */
 function result(n: number, tag: string): FileResult {
-  const messages = Array.from({ length: n }, (_, i) => ({
+  const messages: CachedMessage[] = Array.from({ length: n }, (_, i) => ({
+    linter: "eslint",
     ruleId: "no-undef",
-    severity: 2 as const,
+    severity: 2,
     message: `'${tag}${i}' is not defined, and this text makes the message long enough to matter in size: ${"x".repeat(200)}`,
     line: i + 1,
     column: 1,
-    linter: "eslint",
     context: `c${i}`,
     lineHash: `h${i}`,
   }));
-  return { messages } as unknown as FileResult;
+  return { messages };
 }
 
 /** A reader as a service opens one, with its KV and object-store reads counted. */
