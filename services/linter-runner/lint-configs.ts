@@ -3,6 +3,7 @@
  * objectNames.lintConfig(id). By id they are content addressed, never stale:
  * cached, and concurrent batches fetch one once.
  */
+import { InFlight } from "../../shared/fabric/concurrency.js";
 import { LRUCache } from "lru-cache";
 import type { FileLintConfig } from "../../shared/lint/index.js";
 import { objectNames } from "../../shared/pipeline/names.js";
@@ -17,7 +18,7 @@ const CONFIGS = 1024;
 
 export class LintConfigs {
   private readonly configs = new LRUCache<string, RunnerConfig>({ max: CONFIGS });
-  private readonly fetching = new Map<string, Promise<RunnerConfig>>();
+  private readonly fetching = new InFlight<RunnerConfig>();
 
   constructor(private readonly objects: Objects) {}
 
@@ -27,21 +28,14 @@ export class LintConfigs {
     const id = settingsOf(configId) ?? configId;
     const hit = this.configs.get(id);
     if (hit) return hit;
-    let fetch = this.fetching.get(id);
-    if (!fetch) {
+    return this.fetching.run(id, async () => {
       // Named from the id, whatever the batch says: a batch cannot point the runner at another object.
       const name = objectNames.lintConfig(id);
-      fetch = this.objects
-        .getValue<RunnerConfig>(name)
-        .then((config) => {
-          // Transient: the splitter stores configs before it queues; a replica may lag behind.
-          if (!config) throw new Error(`lint config ${id} (${name}) is not in the object store yet`);
-          this.configs.set(id, config);
-          return config;
-        })
-        .finally(() => this.fetching.delete(id));
-      this.fetching.set(id, fetch);
-    }
-    return fetch;
+      const config = await this.objects.getValue<RunnerConfig>(name);
+      // Transient: the splitter stores configs before it queues; a replica may lag behind.
+      if (!config) throw new Error(`lint config ${id} (${name}) is not in the object store yet`);
+      this.configs.set(id, config);
+      return config;
+    });
   }
 }

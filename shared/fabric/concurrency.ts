@@ -37,6 +37,25 @@ export class KeyedMutex {
   }
 }
 
+/** One promise per key while it runs: a caller asking for a key in flight shares its promise instead of starting another. */
+export class InFlight<V> {
+  private readonly running = new Map<string, Promise<V>>();
+
+  /** The promise running for `key`, if any. */
+  get(key: string): Promise<V> | undefined {
+    return this.running.get(key);
+  }
+
+  /** The promise running for `key`, or `start()`'s, shared until it settles. */
+  run(key: string, start: () => Promise<V>): Promise<V> {
+    const known = this.running.get(key);
+    if (known) return known;
+    const started = start().finally(() => this.running.delete(key));
+    this.running.set(key, started);
+    return started;
+  }
+}
+
 /**
  * Resolves after `ms`, or at once when `signal` aborts. The timer is cleared
  * either way, so a finished race does not keep the process alive.

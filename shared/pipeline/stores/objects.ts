@@ -11,6 +11,7 @@ import {
 } from "@nats-io/jetstream";
 import { Objm, type ObjectStore } from "@nats-io/obj";
 import { headers as natsHeaders, nuid, type NatsConnection } from "@nats-io/transport-node";
+import { InFlight } from "../../fabric/concurrency.js";
 import { decode, encode } from "../../fabric/codec.js";
 import { BLOB_STORE, objectStream } from "../names.js";
 import { ObjectReadError } from "../errors.js";
@@ -31,7 +32,7 @@ export class Objects {
   /** Names known to exist. */
   private known = knownKeys();
   /** Writes of write-once names in flight, by name. */
-  private readonly writing = new Map<string, Promise<boolean>>();
+  private readonly writing = new InFlight<boolean>();
   /** Long lists (trees, file lists) stored as shared chunks: see tables.ts. */
   readonly tables: Tables;
   constructor(
@@ -75,9 +76,7 @@ export class Objects {
     // Two commits of a round share chunks: one write of a name in flight here, the other waits for it.
     const pending = this.writing.get(name);
     if (pending) return pending.then(() => false);
-    const write = this.writeOnce(name, data, opts).finally(() => this.writing.delete(name));
-    this.writing.set(name, write);
-    return write;
+    return this.writing.run(name, () => this.writeOnce(name, data, opts));
   }
 
   private async writeOnce(name: string, data: Uint8Array, opts: { absent?: boolean }): Promise<boolean> {

@@ -5,6 +5,7 @@ import { decode, encode } from "../../fabric/codec.js";
 import type { FileResult } from "../report.js";
 import { buckets, objectNames } from "../names.js";
 import { LRUCache } from "lru-cache";
+import { InFlight } from "../../fabric/concurrency.js";
 import { knownKeys } from "./known-keys.js";
 import type { Objects } from "./objects.js";
 
@@ -35,7 +36,7 @@ export class ResultCache {
    */
   private spilled: { key: string; result: FileResult } | undefined;
   /** Reads in flight by key: the commits of a history tallied at once read an unchanged file's result once, not once each. */
-  private readonly reading = new Map<string, Promise<FileResult | null>>();
+  private readonly reading = new InFlight<FileResult | null>();
   constructor(
     private readonly kv: KV,
     private readonly objects: Objects,
@@ -61,11 +62,7 @@ export class ResultCache {
   async get(key: string): Promise<FileResult | null> {
     const hit = this.values.get(key) ?? (this.spilled?.key === key ? this.spilled.result : undefined);
     if (hit) return hit;
-    const pending = this.reading.get(key);
-    if (pending) return pending;
-    const read = this.read(key).finally(() => this.reading.delete(key));
-    this.reading.set(key, read);
-    return read;
+    return this.reading.run(key, () => this.read(key));
   }
 
   private async read(key: string): Promise<FileResult | null> {
