@@ -137,7 +137,8 @@ const INLINING_FLAG = "--max-inlined-bytecode-size-cumulative";
 function limitInlining(): void {
   if (inliningLimited) return;
   inliningLimited = true;
-  if (process.execArgv.some((a) => a.startsWith(INLINING_FLAG))) return;
+  // V8 reads `_` and `-` in a flag's name alike.
+  if (process.execArgv.some((a) => a.replaceAll("_", "-").startsWith(INLINING_FLAG))) return;
   setFlagsFromString(`${INLINING_FLAG}=${INLINED_BYTECODE_CUMULATIVE}`);
 }
 let inliningLimited = false;
