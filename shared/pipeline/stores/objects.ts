@@ -7,10 +7,11 @@ import {
   jetstreamManager,
   type JetStreamClient,
   type JetStreamManager,
-  type MsgRequest,
+  type DirectMsgRequest,
+  type StoredMsg,
 } from "@nats-io/jetstream";
-import { Objm, type ObjectStore } from "@nats-io/obj";
-import { headers as natsHeaders, nuid, type NatsConnection } from "@nats-io/transport-node";
+import { Objm, type ObjectInfo, type ObjectStore } from "@nats-io/obj";
+import { headers as natsHeaders, nuid, PermissionViolationError, RequestError, type NatsConnection } from "@nats-io/transport-node";
 import { InFlight } from "../../fabric/concurrency.js";
 import { decode, encode } from "../../fabric/codec.js";
 import { BLOB_STORE, objectStream } from "../names.js";
@@ -27,8 +28,19 @@ function base64Url(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString("base64").replace(/\+/g, "-").replace(/\//g, "_");
 }
 
+/** The subject of `name`'s meta record, as the object store names it. */
+function metaSubject(name: string): string {
+  return `$O.${BLOB_STORE}.M.${base64Url(Buffer.from(name, "latin1"))}`;
+}
+
 /** The object store: blob contents and msgpack documents that may be large. */
 export class Objects {
+  /**
+   * Whether to ask any replica first (see {@link info}): when the store's
+   * stream allows it (the object store creates it so), until the NATS user
+   * turns out not to be allowed DIRECT.GET (an older auth config).
+   */
+  private direct: boolean;
   /** Names known to exist. */
   private known = knownKeys();
   /** Writes of write-once names in flight, by name. */
@@ -40,20 +52,61 @@ export class Objects {
     private readonly jsm: JetStreamManager,
     private readonly js: JetStreamClient,
     private readonly maxPayload: number,
+    opts: { direct?: boolean } = {},
   ) {
+    this.direct = opts.direct ?? false;
     this.tables = new Tables(this);
   }
 
   static async open(nc: NatsConnection): Promise<Objects> {
     const store = await new Objm(nc).open(BLOB_STORE);
-    return new Objects(store, await jetstreamManager(nc, { checkAPI: false }), jetstream(nc), maxPayload(nc));
+    const jsm = await jetstreamManager(nc, { checkAPI: false });
+    // A stream that does not allow direct gets drops them unanswered: ask it once which it does.
+    const { config } = await jsm.streams.info(objectStream(BLOB_STORE));
+    return new Objects(store, jsm, jetstream(nc), maxPayload(nc), { direct: config.allow_direct === true });
+  }
+
+  /**
+   * `name`'s meta record. Objects are write-once and farm deletes none, so a
+   * replica that has the record has the object and its chunks: any replica
+   * may answer (a direct get: the record's bytes, not a JSON envelope with
+   * them in base64, about half the server's work). When it has none, or a
+   * deleted one, the stream's leader is asked: a replica may lag a write.
+   * Null when there is none, or a deleted one.
+   */
+  private async info(name: string): Promise<ObjectInfo | null> {
+    const near = (await this.nearest({ last_by_subj: metaSubject(name) }))?.json<ObjectInfo>();
+    if (near && !near.deleted) return near;
+    const info = await this.store.info(name);
+    return info && !info.deleted ? info : null;
+  }
+
+  /** The first chunk on `subject` at or after `seq`: from any replica, else (a lagging one) from the leader. */
+  private async chunk(subject: string, seq: number): Promise<StoredMsg | null> {
+    // next_by_subj: the first chunk of this object at or after seq (the leader's API takes it too).
+    const query = { seq, next_by_subj: subject };
+    return (await this.nearest(query)) ?? (await this.jsm.streams.getMessage(objectStream(BLOB_STORE), query));
+  }
+
+  /** A direct get from whichever replica answers; null when it has nothing, or direct gets are off (a user not allowed them turns them off). */
+  private async nearest(query: DirectMsgRequest): Promise<StoredMsg | null> {
+    if (!this.direct) return null;
+    try {
+      return await this.jsm.direct.getMessage(objectStream(BLOB_STORE), query);
+    } catch (err) {
+      // The client wraps it in a RequestError.
+      const why = err instanceof RequestError ? err.cause : err;
+      if (!(why instanceof PermissionViolationError)) throw err;
+      this.direct = false;
+      return null;
+    }
   }
 
   async has(name: string): Promise<boolean> {
     if (this.known.has(name)) return true;
-    const info = await this.store.info(name);
-    if (info && !info.deleted) this.known.set(name, true);
-    return Boolean(info && !info.deleted);
+    const info = await this.info(name);
+    if (info) this.known.set(name, true);
+    return info !== null;
   }
 
   /**
@@ -128,7 +181,7 @@ export class Objects {
       const h = natsHeaders();
       h.set("Nats-Expected-Last-Subject-Sequence", "0");
       h.set("Nats-Rollup", "sub");
-      await this.js.publish(`$O.${BLOB_STORE}.M.${base64Url(Buffer.from(name, "latin1"))}`, JSON.stringify(info), { headers: h });
+      await this.js.publish(metaSubject(name), JSON.stringify(info), { headers: h });
     } catch (err) {
       // A publish whose ack timed out may still have been stored (an event loop stalled past the
       // timeout sees the timer before the ack): chunks the meta record names are the object.
@@ -147,28 +200,42 @@ export class Objects {
   }
 
   /**
-   * Reads an object by stream message gets (its meta record, then each chunk)
-   * instead of the client's per-object ordered consumer: a consumer is R1 and
-   * on nats-server 2.9 may be placed on a peer that is down, stalling the read
-   * until that peer returns; message gets are answered by the stream leader.
-   * It also saves a consumer create/delete per blob.
+   * Reads an object by message gets (its meta record, then each chunk; direct
+   * gets first, see {@link info}) instead of the client's per-object ordered
+   * consumer: a consumer is R1 and on nats-server 2.9 may be placed on a peer
+   * that is down, stalling the read until that peer returns; a get is answered
+   * by a replica that is up, or by the stream leader. It also saves a
+   * consumer create/delete per blob.
    */
   async getBytes(name: string): Promise<Uint8Array | null> {
-    const info = await this.store.info(name);
-    if (!info || info.deleted) return null;
+    const info = await this.info(name);
+    if (!info) return null;
+    const data = await this.chunksOf(info);
+    if (data) return this.verified(name, info, data);
+    // A chunk is missing: the meta record may be a lagging replica's, of an object deleted and written again since; the leader's is current.
+    const current = await this.store.info(name);
+    if (!current || current.deleted) return null;
+    const again = await this.chunksOf(current);
+    if (!again) throw new ObjectReadError(name, `a chunk of its ${current.chunks} is missing`);
+    return this.verified(name, current, again);
+  }
+
+  /** The object's bytes, or null when one of its chunks is missing. */
+  private async chunksOf(info: ObjectInfo): Promise<Uint8Array | null> {
     if (info.size === 0) return new Uint8Array(0);
-    const stream = objectStream(BLOB_STORE);
     const subject = `$O.${BLOB_STORE}.C.${info.nuid}`;
     const parts: Uint8Array[] = [];
     let seq = 1;
     for (let i = 0; i < info.chunks; i++) {
-      // next_by_subj: the first chunk of this object at or after seq.
-      const m = await this.jsm.streams.getMessage(stream, { seq, next_by_subj: subject } as unknown as MsgRequest);
-      if (!m) throw new ObjectReadError(name, `chunk ${i + 1} of ${info.chunks} is missing`);
+      const m = await this.chunk(subject, seq);
+      if (!m) return null;
       parts.push(m.data);
       seq = m.seq + 1;
     }
-    const data = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+  }
+
+  private verified(name: string, info: ObjectInfo, data: Uint8Array): Uint8Array {
     const digest = `SHA-256=${hash("sha256", data, "base64url")}`;
     if (data.length !== info.size || digest.replace(/=+$/, "") !== info.digest.replace(/=+$/, "")) {
       throw new ObjectReadError(name, `size or digest does not match its meta record`);

@@ -158,6 +158,8 @@ describe("what a user may not do", () => {
     await expect(js.publish("q.lint.batch", "{}")).rejects.toThrow(PERMISSION);
     // Nor read the object store or the result cache.
     await expect(nc.request("$JS.API.STREAM.MSG.GET.OBJ_farm-blobs", JSON.stringify({ last_by_subj: "$O.farm-blobs.M.x" }), { timeout: 3000 })).rejects.toThrow(PERMISSION);
+    await expect(nc.request("$JS.API.DIRECT.GET.OBJ_farm-blobs.$O.farm-blobs.M.x", "", { timeout: 3000 })).rejects.toThrow(PERMISSION);
+    await expect(nc.request("$JS.API.DIRECT.GET.OBJ_farm-blobs", JSON.stringify({ seq: 1, next_by_subj: "$O.farm-blobs.C.x" }), { timeout: 3000 })).rejects.toThrow(PERMISSION);
     await expect((await new Kvm(nc).open(buckets.results)).get("k")).rejects.toThrow(PERMISSION);
   });
 });

@@ -1,5 +1,6 @@
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { expect, test } from "vitest";
+import { jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
+import type { ObjectStore } from "@nats-io/obj";
+import { expect, test, vi } from "vitest";
 import { Objects } from "../../../shared/pipeline/stores/index.js";
 import { maxPayload } from "../../../shared/fabric/limits.js";
 import { useObjects } from "./helpers.js";
@@ -86,4 +87,50 @@ test("a write whose acks time out but which the server stored reads back whole, 
   // What the write reported matches what was stored: a write that threw left no object behind.
   const stored = (await Promise.all([...Array(20).keys()].map((i) => s.objects.store.info(`t/hasty-${i}`)))).filter(Boolean).length;
   expect(stored + timedOut).toBe(20);
+});
+
+/** A reader as a service opens one, with its stream message gets (answered by the leader) and direct gets (any replica) counted. */
+async function countingReader() {
+  const reader = await Objects.open(s.farm.nc);
+  const { jsm, store } = reader as unknown as { jsm: JetStreamManager; store: ObjectStore };
+  return { reader, leaderGets: vi.spyOn(jsm.streams, "getMessage"), directGets: vi.spyOn(jsm.direct, "getMessage"), leaderInfo: vi.spyOn(store, "info") };
+}
+
+test("an object is read by direct gets, its meta record and each chunk, when the stream allows them", async () => {
+  const data = bytes(300 * 1024, 29);
+  await s.objects.putOnce("t/direct", data);
+  const { reader, leaderGets, directGets, leaderInfo } = await countingReader();
+  try {
+    expect(Buffer.compare(Buffer.from((await reader.getBytes("t/direct"))!), Buffer.from(data))).toBe(0);
+    // The meta record and three chunks, then the meta record again; nothing asked of the leader.
+    expect(directGets).toHaveBeenCalledTimes(4);
+    expect(await reader.has("t/direct")).toBe(true);
+    expect(directGets).toHaveBeenCalledTimes(5);
+    expect(leaderGets).not.toHaveBeenCalled();
+    expect(leaderInfo).not.toHaveBeenCalled();
+    // A name no replica has is asked of the leader too: a replica may lag a write.
+    expect(await reader.getBytes("t/direct-never-written")).toBeNull();
+    expect(leaderInfo).toHaveBeenCalledTimes(1);
+  } finally {
+    vi.restoreAllMocks();
+  }
+});
+
+test("on a stream that allows no direct gets (they would go unanswered), reads ask the leader only", async () => {
+  const jsm = await jetstreamManager(s.farm.nc);
+  const data = bytes(200 * 1024, 31);
+  await s.objects.putOnce("t/leader", data);
+  const config = (await jsm.streams.info("OBJ_farm-blobs")).config;
+  await jsm.streams.update("OBJ_farm-blobs", { ...config, allow_direct: false });
+  try {
+    const { reader, leaderGets, directGets, leaderInfo } = await countingReader();
+    expect(Buffer.compare(Buffer.from((await reader.getBytes("t/leader"))!), Buffer.from(data))).toBe(0);
+    expect(directGets).not.toHaveBeenCalled();
+    // Its meta record (the object store client's get) and two chunks.
+    expect(leaderInfo).toHaveBeenCalledTimes(1);
+    expect(leaderGets).toHaveBeenCalledTimes(2);
+  } finally {
+    vi.restoreAllMocks();
+    await jsm.streams.update("OBJ_farm-blobs", { ...config, allow_direct: true });
+  }
 });
