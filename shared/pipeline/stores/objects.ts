@@ -20,6 +20,9 @@ import { maxPayload } from "../../fabric/limits.js";
 import { knownKeys } from "./known-keys.js";
 import { Tables } from "./tables.js";
 
+/** The store's stream. */
+const STREAM = objectStream(BLOB_STORE);
+
 /** The object store's own chunk size. */
 const OBJECT_CHUNK_BYTES = 128 * 1024;
 
@@ -62,7 +65,7 @@ export class Objects {
     const store = await new Objm(nc).open(BLOB_STORE);
     const jsm = await jetstreamManager(nc, { checkAPI: false });
     // A stream that does not allow direct gets drops them unanswered: ask it once which it does.
-    const { config } = await jsm.streams.info(objectStream(BLOB_STORE));
+    const { config } = await jsm.streams.info(STREAM);
     return new Objects(store, jsm, jetstream(nc), maxPayload(nc), { direct: config.allow_direct === true });
   }
 
@@ -85,14 +88,14 @@ export class Objects {
   private async chunk(subject: string, seq: number): Promise<StoredMsg | null> {
     // next_by_subj: the first chunk of this object at or after seq (the leader's API takes it too).
     const query = { seq, next_by_subj: subject };
-    return (await this.nearest(query)) ?? (await this.jsm.streams.getMessage(objectStream(BLOB_STORE), query));
+    return (await this.nearest(query)) ?? (await this.jsm.streams.getMessage(STREAM, query));
   }
 
   /** A direct get from whichever replica answers; null when it has nothing, or direct gets are off (a user not allowed them turns them off). */
   private async nearest(query: DirectMsgRequest): Promise<StoredMsg | null> {
     if (!this.direct) return null;
     try {
-      return await this.jsm.direct.getMessage(objectStream(BLOB_STORE), query);
+      return await this.jsm.direct.getMessage(STREAM, query);
     } catch (err) {
       // The client wraps it in a RequestError.
       const why = err instanceof RequestError ? err.cause : err;
@@ -192,7 +195,7 @@ export class Objects {
       if (stored) return;
       // Unknown (the look-up failed): leave them, as purging an object's chunks would break it.
       if (stored === null) throw err;
-      await this.jsm.streams.purge(objectStream(BLOB_STORE), { filter: chunks }).catch(() => {
+      await this.jsm.streams.purge(STREAM, { filter: chunks }).catch(() => {
         // Left behind, the chunks are unreachable (no meta record names them): only space is lost.
       });
       throw err;
